@@ -1,0 +1,443 @@
+//! The client role: requests out (any number pipelined), responses in, in order.
+
+use std::collections::VecDeque;
+
+use http::header::{CONNECTION, EXPECT, HOST, UPGRADE};
+use http::{HeaderMap, Method, Version};
+
+use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
+use super::buffer::RecvBuf;
+use super::error::Error;
+use super::event::Event;
+use super::framing::{has_token, response_framing, valid_target, Framing, RequestInfo};
+use super::limits::Limits;
+use super::parse::{parse_response, HeadKind, HeadScanner};
+use super::write::{lists_token, write_fields_with_framing, FramingField};
+use super::BodyLength;
+
+/// Where reading responses stands.
+#[derive(Debug)]
+enum Recv {
+    Head(HeadScanner),
+    Body(BodyDecoder),
+    /// A 101 or a 2xx to CONNECT was just reported; `Switched` comes next.
+    SwitchNext,
+    Switched,
+    /// The last response said the connection closes: later bytes are not responses.
+    Discard,
+    Closed,
+    Error(Error),
+}
+
+/// Where sending requests stands.
+#[derive(Debug)]
+enum Send {
+    /// Ready for the next request head.
+    Idle,
+    Body(BodyEncoder),
+    /// No more requests: one asked for (or a response announced) the close.
+    Closing,
+    Error(Error),
+}
+
+/// The client side of one HTTP/1.1 connection, without I/O.
+///
+/// Any number of requests may be sent before their responses arrive (pipelining); each
+/// response is framed against the request it answers (HEAD and CONNECT included). A second
+/// request head may only follow once the previous request's body is complete.
+///
+/// ```
+/// use pollhttp::proto::{BodyLength, ClientConn, Event};
+/// use http::{HeaderMap, HeaderValue, Method};
+///
+/// let mut conn = ClientConn::new();
+/// let mut headers = HeaderMap::new();
+/// headers.insert("host", HeaderValue::from_static("example.com"));
+/// let mut out = Vec::new();
+/// conn.send_request(&Method::HEAD, "/a", &headers, BodyLength::None, &mut out).unwrap();
+/// conn.send_request(&Method::GET, "/b", &headers, BodyLength::None, &mut out).unwrap();
+/// assert_eq!(conn.responses_pending(), 2);
+///
+/// conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n").unwrap();
+/// conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc").unwrap();
+/// assert!(matches!(conn.next_event(), Ok(Event::Response(_))));
+/// assert!(matches!(conn.next_event(), Ok(Event::End(_)))); // HEAD: no body
+/// assert!(matches!(conn.next_event(), Ok(Event::Response(_))));
+/// assert_eq!(conn.next_event(), Ok(Event::Data(b"abc")));
+/// assert!(matches!(conn.next_event(), Ok(Event::End(_))));
+/// ```
+#[derive(Debug)]
+pub struct ClientConn {
+    limits: Limits,
+    buf: RecvBuf,
+    recv: Recv,
+    send: Send,
+    /// Requests sent (at least their heads) whose final response is not complete.
+    pending: VecDeque<RequestInfo>,
+    keep_alive: bool,
+}
+
+impl Default for ClientConn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientConn {
+    /// A client connection with the default client limits.
+    pub fn new() -> Self {
+        Self::with_limits(Limits::client())
+    }
+
+    /// A client connection with these limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self {
+            limits,
+            buf: RecvBuf::default(),
+            recv: Recv::Head(HeadScanner::default()),
+            send: Send::Idle,
+            pending: VecDeque::new(),
+            keep_alive: true,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Hands the core bytes read from the peer. Bytes after `receive_eof` are refused.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.buf.eof() {
+            return Err(Error::local("data received after end of input"));
+        }
+        self.buf.push(bytes);
+        Ok(())
+    }
+
+    /// Space to read into directly (at least `min` bytes); then call
+    /// [`receive_commit`](Self::receive_commit) with the number of bytes read.
+    pub fn receive_space(&mut self, min: usize) -> &mut [u8] {
+        self.buf.spare(min)
+    }
+
+    /// Keeps `n` bytes of the space `receive_space` gave.
+    pub fn receive_commit(&mut self, n: usize) {
+        self.buf.commit(n);
+    }
+
+    /// The peer closed its sending side (read returned 0).
+    pub fn receive_eof(&mut self) {
+        self.buf.set_eof();
+    }
+
+    /// Received bytes no event has consumed yet.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes held for receiving (capacity, not just content).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Requests whose final response has not been completely received.
+    pub fn responses_pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether more requests may be sent on this connection.
+    pub fn is_keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// True while a request body is being sent.
+    pub fn sending_body(&self) -> bool {
+        matches!(self.send, Send::Body(_))
+    }
+
+    /// True while the request whose body is being sent asked for `100-continue` and has
+    /// had neither a 100 nor its final response.
+    pub fn waiting_for_continue(&self) -> bool {
+        matches!(self.send, Send::Body(_)) && self.pending.back().is_some_and(|r| r.expect_continue)
+    }
+
+    /// After [`Event::Switched`]: the bytes that followed the response head, which belong
+    /// to the new protocol.
+    pub fn take_trailing(&mut self) -> Vec<u8> {
+        self.buf.take_all()
+    }
+
+    fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        self.send = Send::Error(e.clone());
+        Err(e)
+    }
+
+    /// Sends a request head and returns the framing of its body
+    /// ([`Framing::None`]: the request is already complete).
+    ///
+    /// `headers` must hold exactly one `host` (HTTP/1.1 requires it). Framing fields are
+    /// added from `body`; a `connection: close` makes this the last request;
+    /// `expect: 100-continue` and `upgrade` are noted for the response.
+    pub fn send_request(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: &HeaderMap,
+        body: BodyLength,
+        out: &mut Vec<u8>,
+    ) -> Result<Framing, Error> {
+        match &self.send {
+            Send::Idle => {}
+            Send::Body(_) => return Err(Error::local("the previous request body is not complete")),
+            Send::Closing => {
+                return Err(Error::local("the connection is closing: no more requests"))
+            }
+            Send::Error(e) => return Err(e.clone()),
+        }
+        if !valid_target(target) {
+            return self.fail(Error::local(
+                "request target is empty or has a space or control character",
+            ));
+        }
+        if headers.get_all(HOST).iter().count() != 1 {
+            return self.fail(Error::local(
+                "an HTTP/1.1 request needs exactly one host header",
+            ));
+        }
+        let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
+        let (field, framing) = match body {
+            BodyLength::None if body_expected => (FramingField::ContentLength(0), Framing::None),
+            BodyLength::None => (
+                FramingField::Nothing {
+                    allow_caller_length: false,
+                },
+                Framing::None,
+            ),
+            BodyLength::Known(0) => (FramingField::ContentLength(0), Framing::None),
+            BodyLength::Known(n) => (FramingField::ContentLength(n), Framing::Length(n)),
+            BodyLength::Unknown => (FramingField::Chunked, Framing::Chunked),
+        };
+        let start = out.len();
+        out.extend_from_slice(method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(target.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        if let Err(e) = write_fields_with_framing(headers, field, false, out) {
+            out.truncate(start);
+            return self.fail(e);
+        }
+        let close = lists_token(headers, &CONNECTION, "close");
+        self.pending.push_back(RequestInfo {
+            head: *method == Method::HEAD,
+            connect: *method == Method::CONNECT,
+            upgrade: headers.contains_key(UPGRADE),
+            expect_continue: framing != Framing::None
+                && lists_token(headers, &EXPECT, "100-continue"),
+        });
+        if close {
+            self.keep_alive = false;
+        }
+        self.send = match BodyEncoder::new(framing) {
+            Some(encoder) => Send::Body(encoder),
+            None => self.after_request(),
+        };
+        Ok(framing)
+    }
+
+    fn after_request(&self) -> Send {
+        if self.keep_alive {
+            Send::Idle
+        } else {
+            Send::Closing
+        }
+    }
+
+    /// Sends body bytes of the current request.
+    pub fn send_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        self.send_chunk(data, &[], out)
+    }
+
+    /// Sends body bytes as one chunk with extensions (chunked requests only).
+    pub fn send_chunk(
+        &mut self,
+        data: &[u8],
+        extensions: &[ChunkExtension<'_>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let result = match &mut self.send {
+            Send::Body(encoder) => encoder.data(data, extensions, out),
+            Send::Error(e) => return Err(e.clone()),
+            _ => Err(Error::local("no request body is being sent")),
+        };
+        match result {
+            Ok(()) => {
+                if !data.is_empty() {
+                    // Sending the body ends the wait for 100 (RFC 9110 §10.1.1 lets a client
+                    // stop waiting).
+                    if let Some(last) = self.pending.back_mut() {
+                        last.expect_continue = false;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Ends the current request body, with trailers if it is chunked.
+    pub fn send_end(
+        &mut self,
+        trailers: Option<&HeaderMap>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let result = match &mut self.send {
+            Send::Body(encoder) => encoder.end(trailers, out),
+            Send::Error(e) => return Err(e.clone()),
+            _ => Err(Error::local("no request body is being sent")),
+        };
+        match result {
+            Ok(()) => {
+                self.send = self.after_request();
+                Ok(())
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Marks our sending side failed (a write error): no more requests.
+    pub fn send_failed(&mut self) {
+        self.keep_alive = false;
+        self.send = Send::Error(Error::local("sending failed"));
+    }
+
+    /// The next event from the received bytes.
+    pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
+        self.buf.drop_spare();
+        match self.step() {
+            Ok(Step::Event(e)) => Ok(e),
+            Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
+            Err(e) => {
+                self.recv = Recv::Error(e.clone());
+                self.keep_alive = false;
+                if matches!(self.send, Send::Idle) {
+                    self.send = Send::Closing;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Step, Error> {
+        loop {
+            match &mut self.recv {
+                Recv::Error(e) => return Err(e.clone()),
+                Recv::Switched => return Ok(Step::Event(Event::Switched)),
+                Recv::SwitchNext => {
+                    self.recv = Recv::Switched;
+                    self.send = Send::Closing;
+                }
+                Recv::Closed => return Ok(Step::Event(Event::Closed)),
+                Recv::Discard => {
+                    let n = self.buf.len();
+                    self.buf.consume(n);
+                    if self.buf.eof() {
+                        self.recv = Recv::Closed;
+                        continue;
+                    }
+                    return Ok(Step::Event(Event::NeedData));
+                }
+                Recv::Head(scanner) => {
+                    let pending = self.buf.pending();
+                    match pending.first() {
+                        None if self.buf.eof() => {
+                            if !self.pending.is_empty() {
+                                return Err(Error::closed(format!(
+                                    "peer closed connection with {} request(s) unanswered",
+                                    self.pending.len()
+                                )));
+                            }
+                            self.recv = Recv::Closed;
+                            continue;
+                        }
+                        None => return Ok(Step::Event(Event::NeedData)),
+                        Some(_) if self.pending.is_empty() => {
+                            return Err(Error::bad("data received with no request outstanding"));
+                        }
+                        Some(b'H') => {}
+                        Some(_) => return Err(Error::bad("invalid status line")),
+                    }
+                    let Some(len) =
+                        scanner.scan(pending, self.limits.max_head, HeadKind::Response)?
+                    else {
+                        if self.buf.eof() {
+                            return Err(Error::closed(
+                                "peer closed connection in the middle of a response head",
+                            ));
+                        }
+                        return Ok(Step::Event(Event::NeedData));
+                    };
+                    let head = parse_response(&pending[..len], &self.limits)?;
+                    self.buf.consume(len);
+                    let Some(request) = self.pending.front_mut() else {
+                        return Err(Error::bad("data received with no request outstanding"));
+                    };
+                    if (100..200).contains(&head.status) {
+                        self.recv = Recv::Head(HeadScanner::default());
+                        match head.status {
+                            101 if request.upgrade => {
+                                self.pending.pop_front();
+                                self.recv = Recv::SwitchNext;
+                            }
+                            101 => {
+                                return Err(Error::bad(
+                                    "101 Switching Protocols without an upgrade request",
+                                ))
+                            }
+                            100 => request.expect_continue = false,
+                            _ => {}
+                        }
+                        return Ok(Step::Event(Event::Informational(head)));
+                    }
+                    let framing =
+                        response_framing(&head.headers, head.version, head.status, *request)?;
+                    request.expect_continue = false;
+                    if head.version == Version::HTTP_10
+                        || has_token(&head.headers, "connection", "close")
+                    {
+                        self.keep_alive = false;
+                        if matches!(self.send, Send::Idle) {
+                            self.send = Send::Closing;
+                        }
+                    }
+                    if request.connect && (200..300).contains(&head.status) {
+                        self.pending.pop_front();
+                        self.recv = Recv::SwitchNext;
+                    } else {
+                        self.recv = Recv::Body(BodyDecoder::new(framing));
+                    }
+                    return Ok(Step::Event(Event::Response(head)));
+                }
+                Recv::Body(decoder) => match decoder.step(&mut self.buf, &self.limits, true)? {
+                    BodyStep::Data(n) => return Ok(Step::Data(n)),
+                    BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
+                    BodyStep::End(trailers) => {
+                        self.pending.pop_front();
+                        self.recv = if self.keep_alive {
+                            Recv::Head(HeadScanner::default())
+                        } else {
+                            Recv::Discard
+                        };
+                        return Ok(Step::Event(Event::End(trailers)));
+                    }
+                },
+            }
+        }
+    }
+}
+
+enum Step {
+    Event(Event<'static>),
+    /// Body bytes at the front of the buffer, to be taken by the caller.
+    Data(usize),
+}

@@ -1,0 +1,366 @@
+//! Message framing: which header fields decide where a body ends (RFC 9112 §6).
+
+use http::Version;
+
+use super::error::Error;
+use super::head::Headers;
+use super::parse::{is_tchar, is_token};
+
+/// How a message body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body at all.
+    None,
+    /// Exactly this many bytes (Content-Length).
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Everything until the connection closes (responses only).
+    UntilClose,
+}
+
+/// Splits a comma-separated list, trimming OWS and skipping empty elements (RFC 9110
+/// §5.6.1 asks recipients to ignore them).
+pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|item| !item.is_empty())
+}
+
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// True when any `name` field lists `token` (case-insensitive).
+pub(crate) fn has_token(headers: &Headers, name: &str, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .flat_map(list_items)
+        .any(|item| item.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Content-Length: 1*DIGIT, no sign, no overflow; a list or repeated field is accepted only
+/// when every value is the same (RFC 9110 §8.6).
+pub(crate) fn content_length(headers: &Headers) -> Result<Option<u64>, Error> {
+    let mut found: Option<u64> = None;
+    for value in headers.get_all("content-length") {
+        let mut any = false;
+        for item in value.split(|&b| b == b',') {
+            let item = trim_ows(item);
+            let n = parse_decimal(item).ok_or_else(|| Error::bad("invalid Content-Length"))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(Error::bad("conflicting Content-Length values"));
+            }
+            found = Some(n);
+            any = true;
+        }
+        if !any {
+            return Err(Error::bad("empty Content-Length"));
+        }
+    }
+    Ok(found)
+}
+
+fn parse_decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+/// Transfer-Encoding: the only coding we implement is `chunked`, and it must be final and
+/// appear once. An unknown coding gets 501 (RFC 9112 §6.1), a malformed list 400.
+pub(crate) fn transfer_encoding_is_chunked(headers: &Headers) -> Result<bool, Error> {
+    let mut present = false;
+    let mut chunked = 0;
+    let mut unknown = false;
+    for value in headers.get_all("transfer-encoding") {
+        present = true;
+        for item in value.split(|&b| b == b',') {
+            let item = trim_ows(item);
+            if item.is_empty() {
+                continue;
+            }
+            // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+            let name_len = item
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .unwrap_or(item.len());
+            let (name, params) = item.split_at(name_len);
+            if name.is_empty() || !valid_parameters(params) {
+                return Err(Error::bad("malformed Transfer-Encoding"));
+            }
+            if name.eq_ignore_ascii_case(b"chunked") {
+                if !params.is_empty() {
+                    return Err(Error::bad("chunked takes no parameters"));
+                }
+                chunked += 1;
+            } else if chunked > 0 {
+                // A coding after chunked: the length cannot be determined (RFC 9112 §6.3).
+                return Err(Error::bad("chunked is not the final transfer coding"));
+            } else {
+                unknown = true;
+            }
+        }
+    }
+    if !present {
+        return Ok(false);
+    }
+    if chunked > 1 {
+        return Err(Error::bad("chunked applied more than once"));
+    }
+    if unknown {
+        return Err(Error::remote("unsupported transfer coding", 501));
+    }
+    if chunked == 0 {
+        return Err(Error::bad("empty Transfer-Encoding"));
+    }
+    Ok(true)
+}
+
+/// `*( OWS ";" OWS name "=" ( token / quoted-string ) )`
+fn valid_parameters(mut s: &[u8]) -> bool {
+    loop {
+        s = trim_ows(s);
+        if s.is_empty() {
+            return true;
+        }
+        let Some(rest) = s.strip_prefix(b";") else {
+            return false;
+        };
+        let rest = trim_ows(rest);
+        let name_len = rest
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(rest.len());
+        if name_len == 0 || rest.get(name_len) != Some(&b'=') {
+            return false;
+        }
+        let value = &rest[name_len + 1..];
+        let value_len = if value.first() == Some(&b'"') {
+            match quoted_string_len(value) {
+                Some(n) => n,
+                None => return false,
+            }
+        } else {
+            value
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .unwrap_or(value.len())
+        };
+        if value_len == 0 {
+            return false;
+        }
+        s = &value[value_len..];
+    }
+}
+
+/// Length of the quoted-string at the start of `s`, quotes included.
+pub(crate) fn quoted_string_len(s: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => {
+                let next = *s.get(i + 1)?;
+                if !is_qpair_char(next) {
+                    return None;
+                }
+                i += 2;
+            }
+            b if is_qdtext(b) => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+pub(crate) fn is_qdtext(b: u8) -> bool {
+    matches!(b, b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff)
+}
+
+pub(crate) fn is_qpair_char(b: u8) -> bool {
+    matches!(b, b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff)
+}
+
+/// Host: a uri-host with an optional port: reg-name, IPv4 or an IP-literal in brackets.
+pub(crate) fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = if value.first() == Some(&b'[') {
+        let Some(close) = value.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &value[1..close];
+        if literal.is_empty()
+            || !literal.iter().all(|&b| {
+                b.is_ascii_hexdigit()
+                    || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
+                    || b.is_ascii_alphanumeric()
+            })
+        {
+            return false;
+        }
+        (&value[..0], &value[close + 1..])
+    } else {
+        match value.iter().position(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon..]),
+            None => (value, &value[value.len()..]),
+        }
+    };
+    let host_ok = host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            )
+    });
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_ok && port_ok
+}
+
+/// What a request head says about its body and the connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestFraming {
+    pub(crate) framing: Framing,
+    pub(crate) keep_alive: bool,
+    pub(crate) expect_continue: bool,
+    pub(crate) upgrade: bool,
+}
+
+/// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2).
+pub(crate) fn request_framing(
+    headers: &Headers,
+    version: Version,
+    is_connect: bool,
+    max_body: Option<u64>,
+) -> Result<RequestFraming, Error> {
+    let http11 = version == Version::HTTP_11;
+    let mut hosts = headers.get_all("host");
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => return Err(Error::bad("multiple Host header fields")),
+        (None, None) if http11 => return Err(Error::bad("missing Host header field")),
+        (Some(host), None) if !valid_host(host) => {
+            return Err(Error::bad("invalid Host header field"))
+        }
+        _ => {}
+    }
+    let length = content_length(headers)?;
+    let chunked = transfer_encoding_is_chunked(headers)?;
+    let framing = if chunked {
+        if !http11 {
+            return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
+        }
+        if length.is_some() {
+            return Err(Error::bad("both Content-Length and Transfer-Encoding"));
+        }
+        Framing::Chunked
+    } else {
+        match length {
+            Some(0) | None => Framing::None,
+            Some(n) => Framing::Length(n),
+        }
+    };
+    if let (Framing::Length(n), Some(max)) = (framing, max_body) {
+        if n > max {
+            return Err(Error::remote(
+                format!("request body of {n} bytes exceeds the limit of {max}"),
+                413,
+            ));
+        }
+    }
+    let _ = is_connect;
+    Ok(RequestFraming {
+        framing,
+        keep_alive: http11 && !has_token(headers, "connection", "close"),
+        expect_continue: http11 && has_token(headers, "expect", "100-continue"),
+        upgrade: http11 && headers.contains("upgrade"),
+    })
+}
+
+/// What the request a response answers implies for its framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestInfo {
+    pub(crate) head: bool,
+    pub(crate) connect: bool,
+    pub(crate) upgrade: bool,
+    pub(crate) expect_continue: bool,
+}
+
+/// Decides the framing of a final response (RFC 9112 §6.3). Content-Length and
+/// Transfer-Encoding are checked even where they do not frame the body.
+pub(crate) fn response_framing(
+    headers: &Headers,
+    version: Version,
+    status: u16,
+    request: RequestInfo,
+) -> Result<Framing, Error> {
+    let length = content_length(headers)?;
+    let chunked = transfer_encoding_is_chunked(headers)?;
+    if chunked && length.is_some() {
+        return Err(Error::bad("both Content-Length and Transfer-Encoding"));
+    }
+    if chunked && version != Version::HTTP_11 {
+        return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
+    }
+    if request.head
+        || status == 204
+        || status == 304
+        || (request.connect && (200..300).contains(&status))
+    {
+        return Ok(Framing::None);
+    }
+    Ok(if chunked {
+        Framing::Chunked
+    } else {
+        match length {
+            Some(0) => Framing::None,
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        }
+    })
+}
+
+/// Whether a header list names a field (for outgoing `http::HeaderMap`s, lowercase).
+pub(crate) fn valid_target(target: &str) -> bool {
+    !target.is_empty() && target.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+pub(crate) fn valid_reason(reason: &str) -> bool {
+    reason
+        .bytes()
+        .all(|b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b))
+}
+
+pub(crate) fn valid_token(s: &str) -> bool {
+    is_token(s.as_bytes())
+}

@@ -1,0 +1,194 @@
+//! Parsed message heads: owned copies of the peer's bytes with indices into them.
+//!
+//! A head keeps one copy of the bytes it was parsed from (names lowercased in place) and
+//! the positions of each part. Nothing is allocated per field, which keeps the parse close
+//! to httparse's own speed; `to_header_map` converts to `http` types when wanted.
+
+use std::fmt;
+use std::ops::Range;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
+
+/// Positions of one field inside the head's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FieldSpan {
+    pub(crate) name: (u32, u32),
+    pub(crate) value: (u32, u32),
+}
+
+fn slice(raw: &[u8], (from, to): (u32, u32)) -> &[u8] {
+    &raw[from as usize..to as usize]
+}
+
+/// Header (or trailer) fields as the peer sent them, in order, names lowercased, values
+/// with surrounding whitespace removed.
+///
+/// ```
+/// use pollhttp::proto::{ServerConn, Event};
+/// let mut conn = ServerConn::new();
+/// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\nX-Tag: 1\r\nx-tag: 2\r\n\r\n");
+/// let Ok(Event::Request(req)) = conn.next_event() else { panic!() };
+/// assert_eq!(req.headers().get("host"), Some(&b"a"[..]));
+/// assert_eq!(req.headers().get_all("x-tag").collect::<Vec<_>>(), [&b"1"[..], b"2"]);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    raw: Box<[u8]>,
+    fields: Vec<FieldSpan>,
+}
+
+impl Headers {
+    pub(crate) fn new(raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Self {
+        Self { raw, fields }
+    }
+
+    pub(crate) fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The number of fields (a repeated name counts each time).
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// All fields in the order received: lowercase name, value bytes.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields.iter().map(move |f| {
+            // Names were checked to be tokens (ASCII) by the parser.
+            let name = std::str::from_utf8(slice(&self.raw, f.name)).unwrap_or("");
+            (name, slice(&self.raw, f.value))
+        })
+    }
+
+    /// The first value of `name` (give it in lowercase).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every value of `name` (give it in lowercase), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// True when `name` (lowercase) is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The fields as an `http::HeaderMap`.
+    pub fn to_header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::with_capacity(self.fields.len());
+        for (name, value) in self.iter() {
+            // The parser admitted only tokens and field-vchars, which `http` accepts too.
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|(n, v)| (n, String::from_utf8_lossy(v).into_owned())),
+            )
+            .finish()
+    }
+}
+
+/// A request head received by a server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub(crate) method: Method,
+    pub(crate) target: Range<u32>,
+    pub(crate) version: Version,
+    pub(crate) headers: Headers,
+}
+
+impl RequestHead {
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target as sent (origin, absolute, authority or asterisk form).
+    pub fn target(&self) -> &str {
+        let raw = &self.headers.raw()[self.target.start as usize..self.target.end as usize];
+        // The parser admitted only visible ASCII.
+        std::str::from_utf8(raw).unwrap_or("")
+    }
+
+    /// `HTTP_10` or `HTTP_11` (a later HTTP/1.x minor version is processed as 1.1).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method)
+            .field("target", &self.target())
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+/// A response head (final or informational) received by a client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub(crate) status: u16,
+    pub(crate) reason: Range<u32>,
+    pub(crate) version: Version,
+    pub(crate) headers: Headers,
+}
+
+impl ResponseHead {
+    /// The status code, 100 to 999.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase as sent (may be empty; may hold obs-text bytes).
+    pub fn reason(&self) -> &[u8] {
+        &self.headers.raw()[self.reason.start as usize..self.reason.end as usize]
+    }
+
+    /// `HTTP_10` or `HTTP_11` (a later HTTP/1.x minor version is processed as 1.1).
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+}
+
+impl fmt::Debug for ResponseHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseHead")
+            .field("status", &self.status)
+            .field("reason", &String::from_utf8_lossy(self.reason()))
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}

@@ -1,0 +1,320 @@
+//! Finding and parsing message heads (and trailer sections).
+//!
+//! httparse is stateless, so re-running it on a growing buffer costs quadratic time. The
+//! scanner below finds the end of a head incrementally (each byte looked at once, with
+//! memchr); httparse then parses the complete head exactly once.
+
+use http::{Method, Version};
+use memchr::memchr;
+
+use super::error::Error;
+use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
+use super::limits::Limits;
+
+/// RFC 9110 tchar.
+pub(crate) const fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
+        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
+/// Where the scan of a head (or trailer section) stands.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HeadScanner {
+    /// Bytes looked at so far.
+    pos: usize,
+    /// Where the current line starts.
+    line_start: usize,
+    /// Whether the first line has ended (for 414 versus 431).
+    first_line_done: bool,
+}
+
+/// What a head is, for the size-limit error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HeadKind {
+    Request,
+    Response,
+    Trailers,
+}
+
+impl HeadScanner {
+    /// Looks for the blank line ending the head in `buf` (which starts at the head). Returns
+    /// the head's length, CRLFs included, once it is complete.
+    ///
+    /// Only the first `max` bytes are ever looked at, so the outcome does not depend on how
+    /// the bytes arrived.
+    pub(crate) fn scan(
+        &mut self,
+        buf: &[u8],
+        max: usize,
+        kind: HeadKind,
+    ) -> Result<Option<usize>, Error> {
+        let limit = buf.len().min(max);
+        while self.pos < limit {
+            let Some(off) = memchr(b'\n', &buf[self.pos..limit]) else {
+                self.pos = limit;
+                break;
+            };
+            let lf = self.pos + off;
+            if lf == 0 || buf[lf - 1] != b'\r' {
+                return Err(Error::bad("bare LF line ending (CRLF required)"));
+            }
+            self.first_line_done = true;
+            if lf - 1 == self.line_start {
+                return Ok(Some(lf + 1));
+            }
+            self.line_start = lf + 1;
+            self.pos = lf + 1;
+        }
+        if buf.len() >= max {
+            return Err(match kind {
+                HeadKind::Request if !self.first_line_done => {
+                    Error::remote(format!("request line longer than {max} bytes"), 414)
+                }
+                HeadKind::Request | HeadKind::Response => {
+                    Error::remote(format!("message head larger than {max} bytes"), 431)
+                }
+                HeadKind::Trailers => {
+                    Error::remote(format!("trailer section larger than {max} bytes"), 431)
+                }
+            });
+        }
+        Ok(None)
+    }
+}
+
+/// `HTTP/` DIGIT `.` DIGIT, case-sensitive. HTTP/1.x with x > 1 is processed as 1.1
+/// (RFC 9110 §2.5); any other major version is refused with 505.
+fn parse_version(v: &[u8]) -> Result<Version, Error> {
+    match v {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            match (major, minor) {
+                (b'1', b'0') => Ok(Version::HTTP_10),
+                (b'1', _) => Ok(Version::HTTP_11),
+                _ => Err(Error::remote(
+                    format!("unsupported HTTP version {}", String::from_utf8_lossy(v)),
+                    505,
+                )),
+            }
+        }
+        _ => Err(Error::bad("malformed HTTP version")),
+    }
+}
+
+/// Parses the field lines `raw[from..]` (which end with the blank line) into spans, and
+/// lowercases the names in place. `allow_fold`: replace obs-fold with spaces (a user agent
+/// must, RFC 9112 §5.2) instead of rejecting it.
+fn parse_fields(
+    raw: &mut [u8],
+    from: usize,
+    limits: &Limits,
+    allow_fold: bool,
+) -> Result<Vec<FieldSpan>, Error> {
+    let section = &raw[from..];
+    if matches!(section.first(), Some(b' ' | b'\t')) {
+        return Err(Error::bad("whitespace before the first header field"));
+    }
+    // obs-fold: a line starting with SP or HTAB. Rare, so looked for with memchr first.
+    let mut i = 0;
+    while let Some(off) = memchr(b'\n', &raw[from + i..]) {
+        let lf = from + i + off;
+        if matches!(raw.get(lf + 1), Some(b' ' | b'\t')) {
+            if !allow_fold {
+                return Err(Error::bad("obsolete line folding in a header field"));
+            }
+            raw[lf - 1] = b' ';
+            raw[lf] = b' ';
+        }
+        i = lf + 1 - from;
+    }
+
+    const STACK: usize = 64;
+    let mut stack = [httparse::EMPTY_HEADER; STACK];
+    let mut heap;
+    let storage: &mut [httparse::Header<'_>] = if limits.max_headers < STACK {
+        &mut stack[..limits.max_headers]
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        &mut heap
+    };
+    let base = raw.as_ptr() as usize;
+    let section = &raw[from..];
+    let spans = match httparse::parse_headers(section, storage) {
+        Ok(httparse::Status::Complete((len, fields))) if len == section.len() => fields
+            .iter()
+            .map(|f| {
+                let name = f.name.as_ptr() as usize - base;
+                let value = f.value.as_ptr() as usize - base;
+                FieldSpan {
+                    name: (name as u32, (name + f.name.len()) as u32),
+                    value: (value as u32, (value + f.value.len()) as u32),
+                }
+            })
+            .collect::<Vec<_>>(),
+        Ok(_) => return Err(Error::bad("malformed header section")),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Error::remote(
+                format!("more than {} header fields", limits.max_headers),
+                431,
+            ))
+        }
+        Err(httparse::Error::HeaderName) => return Err(Error::bad("invalid header field name")),
+        Err(httparse::Error::HeaderValue) => {
+            return Err(Error::bad("invalid character in a header field value"))
+        }
+        Err(_) => return Err(Error::bad("malformed header field line")),
+    };
+    for span in &spans {
+        raw[span.name.0 as usize..span.name.1 as usize].make_ascii_lowercase();
+    }
+    Ok(spans)
+}
+
+/// The end of the first line (the index of its CR).
+fn first_line_end(raw: &[u8]) -> usize {
+    // The scanner has seen the CRLF ending the first line.
+    memchr(b'\n', raw).map_or(raw.len(), |lf| lf - 1)
+}
+
+/// Parses a complete request head (`raw` ends with the blank line).
+pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, Error> {
+    let mut raw: Box<[u8]> = raw.into();
+    let line_end = first_line_end(&raw);
+    let line = &raw[..line_end];
+
+    let sp1 = line
+        .iter()
+        .position(|&b| !is_tchar(b))
+        .ok_or_else(|| Error::bad("invalid request line"))?;
+    if sp1 == 0 || line[sp1] != b' ' {
+        return Err(Error::bad("invalid method in request line"));
+    }
+    let method = Method::from_bytes(&line[..sp1]).map_err(|_| Error::bad("invalid method"))?;
+    let target_start = sp1 + 1;
+    let target_len = line[target_start..]
+        .iter()
+        .position(|&b| !(0x21..=0x7e).contains(&b))
+        .ok_or_else(|| Error::bad("invalid request line"))?;
+    let target_end = target_start + target_len;
+    if target_len == 0 || line[target_end] != b' ' {
+        return Err(Error::bad("invalid character in request target"));
+    }
+    let version = parse_version(&line[target_end + 1..])?;
+    check_target_form(&method, &line[target_start..target_end])?;
+
+    let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
+    Ok(RequestHead {
+        method,
+        target: target_start as u32..target_end as u32,
+        version,
+        headers: Headers::new(raw, fields),
+    })
+}
+
+/// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only,
+/// asterisk-form for OPTIONS only.
+fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
+    if *method == Method::CONNECT {
+        // authority-form: host ":" port
+        let ok = match target.iter().rposition(|&b| b == b':') {
+            Some(colon) => {
+                let (host, port) = (&target[..colon], &target[colon + 1..]);
+                !host.is_empty()
+                    && !port.is_empty()
+                    && port.len() <= 5
+                    && port.iter().all(u8::is_ascii_digit)
+                    && !host.contains(&b'/')
+                    && !host.contains(&b'@')
+            }
+            None => false,
+        };
+        return if ok {
+            Ok(())
+        } else {
+            Err(Error::bad(
+                "CONNECT needs an authority-form target (host:port)",
+            ))
+        };
+    }
+    if target == b"*" {
+        return if *method == Method::OPTIONS {
+            Ok(())
+        } else {
+            Err(Error::bad("asterisk-form target is only for OPTIONS"))
+        };
+    }
+    if target[0] == b'/' {
+        return Ok(());
+    }
+    // absolute-form: scheme ":" ...
+    let scheme_len = target
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or_else(|| Error::bad("invalid request target"))?;
+    let scheme = &target[..scheme_len];
+    let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && target.len() > scheme_len + 1;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad("invalid request target"))
+    }
+}
+
+/// Parses a complete response head (`raw` ends with the blank line).
+pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead, Error> {
+    let mut raw: Box<[u8]> = raw.into();
+    let line_end = first_line_end(&raw);
+    let line = &raw[..line_end];
+    if line.len() < 12 || line[8] != b' ' {
+        return Err(Error::bad("malformed status line"));
+    }
+    let version = parse_version(&line[..8])?;
+    let code = &line[9..12];
+    if !code.iter().all(u8::is_ascii_digit) || code[0] == b'0' {
+        return Err(Error::bad("malformed status code"));
+    }
+    let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    let reason = match line.get(12) {
+        None => 12..12,
+        Some(b' ') => 13..line_end,
+        Some(_) => return Err(Error::bad("malformed status line")),
+    };
+    // reason-phrase = *( HTAB / SP / VCHAR / obs-text )
+    if raw[reason.clone()]
+        .iter()
+        .any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f))
+    {
+        return Err(Error::bad("invalid character in reason phrase"));
+    }
+    let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
+    Ok(ResponseHead {
+        status,
+        reason: reason.start as u32..reason.end as u32,
+        version,
+        headers: Headers::new(raw, fields),
+    })
+}
+
+/// Parses a complete trailer section (`raw` ends with the blank line).
+pub(crate) fn parse_trailers(
+    raw: &[u8],
+    limits: &Limits,
+    allow_fold: bool,
+) -> Result<Headers, Error> {
+    if raw == b"\r\n" {
+        return Ok(Headers::default());
+    }
+    let mut raw: Box<[u8]> = raw.into();
+    let fields = parse_fields(&mut raw, 0, limits, allow_fold)?;
+    Ok(Headers::new(raw, fields))
+}

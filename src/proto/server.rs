@@ -1,0 +1,546 @@
+//! The server role: requests in, responses out, one exchange at a time.
+
+use http::header::CONNECTION;
+use http::{HeaderMap, Method, StatusCode, Version};
+
+use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
+use super::buffer::RecvBuf;
+use super::error::Error;
+use super::event::Event;
+use super::framing::{request_framing, valid_reason, Framing, RequestInfo};
+use super::head::RequestHead;
+use super::limits::Limits;
+use super::parse::{is_tchar, parse_request, HeadKind, HeadScanner};
+use super::write::{lists_token, write_decimal, write_fields_with_framing, FramingField};
+use super::BodyLength;
+
+/// Where reading the peer's requests stands.
+#[derive(Debug)]
+enum Recv {
+    /// Waiting for (or in) a request head.
+    Head(HeadScanner),
+    Body(BodyDecoder),
+    /// The request is complete; the next waits for our response.
+    Done,
+    /// The connection will close after this exchange: later bytes are not requests.
+    Discard,
+    Switched,
+    Closed,
+    Error(Error),
+}
+
+/// Where sending our responses stands.
+#[derive(Debug)]
+enum Send {
+    /// No request to answer yet (a response now is a spontaneous error, e.g. 408).
+    Idle,
+    /// A request is waiting for its response.
+    Respond,
+    Body(BodyEncoder),
+    /// Our response is complete; the request body is still arriving.
+    Done,
+    Switched,
+    Error(Error),
+}
+
+/// The server side of one HTTP/1.1 connection, without I/O.
+///
+/// Requests are delivered one at a time: once a request is complete, `next_event` returns
+/// [`Event::Paused`] until the response to it is finished, and pipelined bytes stay
+/// buffered. Keep-alive follows h11's rules (HTTP/1.0 or `Connection: close` on either
+/// message closes), and `connection: close` is added to the response when we must close.
+#[derive(Debug)]
+pub struct ServerConn {
+    limits: Limits,
+    buf: RecvBuf,
+    recv: Recv,
+    send: Send,
+    /// The request being answered.
+    request: Option<RequestInfo>,
+    version: Version,
+    keep_alive: bool,
+    waiting_for_continue: bool,
+    switching: bool,
+    /// Empty lines skipped before the current request line.
+    leading: usize,
+}
+
+impl Default for ServerConn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ServerConn {
+    /// A server connection with the default server limits.
+    pub fn new() -> Self {
+        Self::with_limits(Limits::server())
+    }
+
+    /// A server connection with these limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self {
+            limits,
+            buf: RecvBuf::default(),
+            recv: Recv::Head(HeadScanner::default()),
+            send: Send::Idle,
+            request: None,
+            version: Version::HTTP_11,
+            keep_alive: true,
+            waiting_for_continue: false,
+            switching: false,
+            leading: 0,
+        }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Hands the core bytes read from the peer. Bytes after `receive_eof` are refused.
+    pub fn receive(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.buf.eof() {
+            return Err(Error::local("data received after end of input"));
+        }
+        self.buf.push(bytes);
+        Ok(())
+    }
+
+    /// Space to read into directly (at least `min` bytes); then call
+    /// [`receive_commit`](Self::receive_commit) with the number of bytes read.
+    pub fn receive_space(&mut self, min: usize) -> &mut [u8] {
+        self.buf.spare(min)
+    }
+
+    /// Keeps `n` bytes of the space `receive_space` gave.
+    pub fn receive_commit(&mut self, n: usize) {
+        self.buf.commit(n);
+    }
+
+    /// The peer closed its sending side (read returned 0).
+    pub fn receive_eof(&mut self) {
+        self.buf.set_eof();
+    }
+
+    /// Received bytes no event has consumed yet.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes held for receiving (capacity, not just content).
+    pub fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Whether the connection stays open after the current exchange.
+    pub fn is_keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// True when the connection must be closed: the exchange is over and keep-alive is off,
+    /// or a side failed.
+    pub fn must_close(&self) -> bool {
+        !self.response_due()
+            && (matches!(self.send, Send::Error(_))
+                || matches!(self.recv, Recv::Discard | Recv::Closed | Recv::Error(_)))
+    }
+
+    /// True while the client sent `Expect: 100-continue` and has had neither a 100 nor a
+    /// final response: send a 100 before waiting for the body.
+    pub fn client_waiting_for_continue(&self) -> bool {
+        self.waiting_for_continue
+    }
+
+    /// True while a request has been received and its response is not finished.
+    pub fn response_due(&self) -> bool {
+        matches!(self.send, Send::Respond | Send::Body(_))
+    }
+
+    /// After [`Event::Switched`]: the bytes that followed the request, which belong to the
+    /// new protocol.
+    pub fn take_trailing(&mut self) -> Vec<u8> {
+        self.buf.take_all()
+    }
+
+    /// The next event from the received bytes.
+    pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
+        self.buf.drop_spare();
+        match self.step() {
+            Ok(Step::Event(e)) => Ok(e),
+            Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
+            Err(e) => {
+                self.recv = Recv::Error(e.clone());
+                // A server still answers a remote error, and then closes.
+                self.keep_alive = false;
+                Err(e)
+            }
+        }
+    }
+
+    fn step(&mut self) -> Result<Step, Error> {
+        loop {
+            match &mut self.recv {
+                Recv::Error(e) => return Err(e.clone()),
+                Recv::Switched => return Ok(Step::Event(Event::Switched)),
+                Recv::Closed => return Ok(Step::Event(Event::Closed)),
+                Recv::Discard => {
+                    let n = self.buf.len();
+                    self.buf.consume(n);
+                    return Ok(Step::Event(if self.buf.eof() {
+                        self.recv = Recv::Closed;
+                        Event::Closed
+                    } else {
+                        Event::NeedData
+                    }));
+                }
+                Recv::Done => {
+                    if self.switching || !self.buf.is_empty() {
+                        return Ok(Step::Event(Event::Paused));
+                    }
+                    if self.buf.eof() {
+                        // Half-close after a complete request: answer, then close.
+                        self.keep_alive = false;
+                        self.recv = Recv::Closed;
+                        return Ok(Step::Event(Event::Closed));
+                    }
+                    return Ok(Step::Event(Event::NeedData));
+                }
+                Recv::Head(scanner) => {
+                    // RFC 9112 §2.2: ignore empty lines before the request line.
+                    while let [b'\r', b'\n', ..] = self.buf.pending() {
+                        self.buf.consume(2);
+                        self.leading += 2;
+                        if self.leading > self.limits.max_head {
+                            return Err(Error::bad("too many empty lines before the request"));
+                        }
+                    }
+                    let pending = self.buf.pending();
+                    match pending.first() {
+                        None if self.buf.eof() => {
+                            self.recv = Recv::Closed;
+                            continue;
+                        }
+                        None => return Ok(Step::Event(Event::NeedData)),
+                        Some(b'\r') if pending.len() == 1 => {
+                            return Ok(Step::Event(if self.buf.eof() {
+                                return Err(Error::closed(
+                                    "peer closed connection in the middle of a request head",
+                                ));
+                            } else {
+                                Event::NeedData
+                            }))
+                        }
+                        // Refuse at once what cannot start a request line (a TLS
+                        // handshake, a stray byte) instead of waiting for a line end.
+                        Some(&b) if !is_tchar(b) => {
+                            return Err(Error::bad("invalid request line"));
+                        }
+                        Some(_) => {}
+                    }
+                    let max = self.limits.max_head.saturating_sub(self.leading).max(1);
+                    let Some(len) = scanner.scan(pending, max, HeadKind::Request)? else {
+                        if self.buf.eof() {
+                            return Err(Error::closed(
+                                "peer closed connection in the middle of a request head",
+                            ));
+                        }
+                        return Ok(Step::Event(Event::NeedData));
+                    };
+                    let head = parse_request(&pending[..len], &self.limits)?;
+                    self.buf.consume(len);
+                    let request = self.start_request(&head)?;
+                    return Ok(Step::Event(request(head)));
+                }
+                Recv::Body(decoder) => match decoder.step(&mut self.buf, &self.limits, false)? {
+                    BodyStep::Data(n) => {
+                        // The client gave up waiting for 100 (or never waited).
+                        self.waiting_for_continue = false;
+                        return Ok(Step::Data(n));
+                    }
+                    BodyStep::End(trailers) => {
+                        self.waiting_for_continue = false;
+                        self.recv = Recv::Done;
+                        self.exchange_progress();
+                        return Ok(Step::Event(Event::End(trailers)));
+                    }
+                    BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
+                },
+            }
+        }
+    }
+
+    fn start_request(
+        &mut self,
+        head: &RequestHead,
+    ) -> Result<fn(RequestHead) -> Event<'static>, Error> {
+        let is_connect = head.method == Method::CONNECT;
+        let rf = request_framing(
+            &head.headers,
+            head.version,
+            is_connect,
+            self.limits.max_body,
+        )?;
+        self.leading = 0;
+        self.version = head.version;
+        self.keep_alive = rf.keep_alive;
+        self.waiting_for_continue = rf.expect_continue && rf.framing != Framing::None;
+        self.request = Some(RequestInfo {
+            head: head.method == Method::HEAD,
+            connect: is_connect,
+            upgrade: rf.upgrade,
+            expect_continue: rf.expect_continue,
+        });
+        self.recv = Recv::Body(BodyDecoder::new(rf.framing));
+        self.send = Send::Respond;
+        Ok(Event::Request)
+    }
+
+    /// After either side finished its message: start the next exchange, switch, or stop
+    /// reading.
+    fn exchange_progress(&mut self) {
+        let sent = matches!(self.send, Send::Done | Send::Switched);
+        match self.recv {
+            Recv::Done if self.switching && sent => {
+                self.recv = Recv::Switched;
+                self.send = Send::Switched;
+            }
+            Recv::Done if sent && self.keep_alive => {
+                self.recv = Recv::Head(HeadScanner::default());
+                self.send = Send::Idle;
+                self.request = None;
+            }
+            Recv::Done | Recv::Head(_) if sent => {
+                self.keep_alive = false;
+                self.recv = Recv::Discard;
+            }
+            _ => {}
+        }
+    }
+
+    fn check_respond(&self) -> Result<(), Error> {
+        match &self.send {
+            Send::Idle | Send::Respond => Ok(()),
+            Send::Error(e) => Err(e.clone()),
+            Send::Body(_) => Err(Error::local("a response is already being sent")),
+            Send::Done => Err(Error::local("the response was already sent")),
+            Send::Switched => Err(Error::local("the connection switched protocols")),
+        }
+    }
+
+    fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        self.send = Send::Error(e.clone());
+        Err(e)
+    }
+
+    /// Sends a 1xx response: 100 Continue, 101 Switching Protocols (which needs an
+    /// upgrade request whose body is complete) or another informational status.
+    pub fn send_informational(
+        &mut self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_respond()?;
+        let request = match (&self.send, self.request) {
+            (Send::Respond, Some(request)) => request,
+            _ => return self.fail(Error::local("no request to answer")),
+        };
+        if !status.is_informational() {
+            return self.fail(Error::local("send_informational needs a 1xx status"));
+        }
+        if self.version == Version::HTTP_10 {
+            return self.fail(Error::local(
+                "1xx responses cannot be sent to an HTTP/1.0 client",
+            ));
+        }
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            if !request.upgrade {
+                return self.fail(Error::local("101 without an Upgrade request"));
+            }
+            if !matches!(self.recv, Recv::Done) {
+                return self.fail(Error::local(
+                    "cannot switch protocols before the request is complete",
+                ));
+            }
+        }
+        let (code, reason) = (status.as_u16(), status.canonical_reason().unwrap_or(""));
+        write_status_line(code, reason, out);
+        if let Err(e) = write_fields_with_framing(
+            headers,
+            FramingField::Nothing {
+                allow_caller_length: false,
+            },
+            false,
+            out,
+        ) {
+            return self.fail(e);
+        }
+        self.waiting_for_continue = false;
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            self.switching = true;
+            self.send = Send::Done;
+            self.exchange_progress();
+        }
+        Ok(())
+    }
+
+    /// Sends a final response head and returns the framing of the body to follow
+    /// ([`Framing::None`]: the response is already complete).
+    ///
+    /// `reason` defaults to the standard phrase. The framing field is chosen for the peer:
+    /// Content-Length for a known length, chunked for an unknown one, or (for an HTTP/1.0
+    /// client) no framing and `connection: close`. A HEAD response announces the GET
+    /// framing and carries no body; 204 and 304 carry none either. With no request to
+    /// answer (after a malformed one, or a 408 on an idle connection) the response closes
+    /// the connection.
+    pub fn send_response(
+        &mut self,
+        status: StatusCode,
+        reason: Option<&str>,
+        headers: &HeaderMap,
+        body: BodyLength,
+        out: &mut Vec<u8>,
+    ) -> Result<Framing, Error> {
+        self.check_respond()?;
+        if status.is_informational() {
+            return self.fail(Error::local(
+                "send_response needs a final status; use send_informational",
+            ));
+        }
+        let reason = reason.unwrap_or(status.canonical_reason().unwrap_or(""));
+        if !valid_reason(reason) {
+            return self.fail(Error::local("reason phrase has a control character"));
+        }
+        let request = match (&self.send, self.request) {
+            (Send::Respond, Some(request)) if !matches!(self.recv, Recv::Error(_)) => Some(request),
+            _ => None,
+        };
+        if request.is_none() || lists_token(headers, &CONNECTION, "close") {
+            self.keep_alive = false;
+        }
+        let code = status.as_u16();
+        let http11 = request.is_some() && self.version == Version::HTTP_11;
+        let head = request.is_some_and(|r| r.head);
+        let switching = request.is_some_and(|r| r.connect) && status.is_success();
+        let (field, framing) = if switching {
+            if !matches!(self.recv, Recv::Done) {
+                return self.fail(Error::local(
+                    "cannot switch protocols before the request is complete",
+                ));
+            }
+            (
+                FramingField::Nothing {
+                    allow_caller_length: false,
+                },
+                Framing::None,
+            )
+        } else if code == 204 || code == 304 {
+            if body != BodyLength::None {
+                return self.fail(Error::local("204 and 304 responses have no body"));
+            }
+            (
+                FramingField::Nothing {
+                    allow_caller_length: code == 304,
+                },
+                Framing::None,
+            )
+        } else {
+            let (field, framing) = match body {
+                BodyLength::None | BodyLength::Known(0) => {
+                    (FramingField::ContentLength(0), Framing::None)
+                }
+                BodyLength::Known(n) => (FramingField::ContentLength(n), Framing::Length(n)),
+                BodyLength::Unknown if http11 => (FramingField::Chunked, Framing::Chunked),
+                BodyLength::Unknown => {
+                    self.keep_alive = false;
+                    (
+                        FramingField::Nothing {
+                            allow_caller_length: false,
+                        },
+                        Framing::UntilClose,
+                    )
+                }
+            };
+            (field, if head { Framing::None } else { framing })
+        };
+        write_status_line(code, reason, out);
+        if let Err(e) = write_fields_with_framing(headers, field, !self.keep_alive, out) {
+            return self.fail(e);
+        }
+        self.waiting_for_continue = false;
+        self.switching = switching;
+        match BodyEncoder::new(framing) {
+            Some(encoder) => self.send = Send::Body(encoder),
+            None => {
+                self.send = Send::Done;
+                self.exchange_progress();
+            }
+        }
+        Ok(framing)
+    }
+
+    /// Sends body bytes of the current response.
+    pub fn send_data(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        self.send_chunk(data, &[], out)
+    }
+
+    /// Sends body bytes as one chunk with extensions (chunked responses only).
+    pub fn send_chunk(
+        &mut self,
+        data: &[u8],
+        extensions: &[ChunkExtension<'_>],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let result = match &mut self.send {
+            Send::Body(encoder) => encoder.data(data, extensions, out),
+            Send::Error(e) => return Err(e.clone()),
+            _ => Err(Error::local("no response body is being sent")),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Ends the current response, with trailers if it is chunked.
+    pub fn send_end(
+        &mut self,
+        trailers: Option<&HeaderMap>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let result = match &mut self.send {
+            Send::Body(encoder) => encoder.end(trailers, out),
+            Send::Error(e) => return Err(e.clone()),
+            _ => Err(Error::local("no response body is being sent")),
+        };
+        match result {
+            Ok(()) => {
+                self.send = Send::Done;
+                self.exchange_progress();
+                Ok(())
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Marks our sending side failed (a write error): the connection must close.
+    pub fn send_failed(&mut self) {
+        self.keep_alive = false;
+        self.send = Send::Error(Error::local("sending failed"));
+    }
+}
+
+enum Step {
+    Event(Event<'static>),
+    /// Body bytes at the front of the buffer, to be taken by the caller.
+    Data(usize),
+}
+
+pub(crate) fn write_status_line(code: u16, reason: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    write_decimal(u64::from(code), out);
+    out.push(b' ');
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}

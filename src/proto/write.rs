@@ -1,0 +1,133 @@
+//! Serializing message heads.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::HeaderMap;
+
+use super::error::Error;
+use super::framing::list_items;
+
+/// The framing header a head announces (which may differ from the body actually sent:
+/// a HEAD response announces the GET framing and sends nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FramingField {
+    /// No framing field of ours; `allow_caller_length` lets a caller's Content-Length
+    /// through (304).
+    Nothing {
+        allow_caller_length: bool,
+    },
+    ContentLength(u64),
+    Chunked,
+}
+
+pub(crate) fn write_decimal(n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// `name: value\r\n` for each field, in the map's order.
+pub(crate) fn write_fields(headers: &HeaderMap, out: &mut Vec<u8>) {
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// True when a `Connection` field of `headers` lists `token`.
+pub(crate) fn lists_token(headers: &HeaderMap, name: &http::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .flat_map(|v| list_items(v.as_bytes()))
+        .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Writes the caller's fields, then ours: the framing field (unless the caller already
+/// gave the same one) and `connection: close` when asked for and not already there.
+pub(crate) fn write_fields_with_framing(
+    headers: &HeaderMap,
+    framing: FramingField,
+    add_close: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    let caller_length = headers.get_all(CONTENT_LENGTH).iter().next().is_some();
+    let caller_te = headers.contains_key(TRANSFER_ENCODING);
+    let write_ours = match framing {
+        FramingField::Nothing {
+            allow_caller_length,
+        } => {
+            if caller_te || (caller_length && !allow_caller_length) {
+                return Err(Error::local(
+                    "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
+                ));
+            }
+            false
+        }
+        FramingField::ContentLength(n) => {
+            if caller_te {
+                return Err(Error::local(
+                    "Transfer-Encoding given for a body of known length",
+                ));
+            }
+            if caller_length {
+                let mut expected = Vec::new();
+                write_decimal(n, &mut expected);
+                if headers
+                    .get_all(CONTENT_LENGTH)
+                    .iter()
+                    .any(|v| v.as_bytes() != expected)
+                {
+                    return Err(Error::local(format!(
+                        "Content-Length given does not match the body length {n}"
+                    )));
+                }
+            }
+            !caller_length
+        }
+        FramingField::Chunked => {
+            if caller_length {
+                return Err(Error::local("Content-Length given for a chunked body"));
+            }
+            if caller_te {
+                let all_chunked = headers
+                    .get_all(TRANSFER_ENCODING)
+                    .iter()
+                    .all(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+                if !all_chunked || headers.get_all(TRANSFER_ENCODING).iter().count() != 1 {
+                    return Err(Error::local(
+                        "only `transfer-encoding: chunked` is supported on output",
+                    ));
+                }
+            }
+            !caller_te
+        }
+    };
+    write_fields(headers, out);
+    if write_ours {
+        match framing {
+            FramingField::ContentLength(n) => {
+                out.extend_from_slice(b"content-length: ");
+                write_decimal(n, out);
+                out.extend_from_slice(b"\r\n");
+            }
+            FramingField::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            FramingField::Nothing { .. } => {}
+        }
+    }
+    if add_close && !lists_token(headers, &CONNECTION, "close") {
+        out.extend_from_slice(b"connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
