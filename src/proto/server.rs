@@ -223,13 +223,12 @@ impl ServerConn {
                         }
                         None => return Ok(Step::Event(Event::NeedData)),
                         Some(b'\r') if pending.len() == 1 => {
-                            return Ok(Step::Event(if self.buf.eof() {
+                            if self.buf.eof() {
                                 return Err(Error::closed(
                                     "peer closed connection in the middle of a request head",
                                 ));
-                            } else {
-                                Event::NeedData
-                            }))
+                            }
+                            return Ok(Step::Event(Event::NeedData));
                         }
                         // Refuse at once what cannot start a request line (a TLS
                         // handshake, a stray byte) instead of waiting for a line end.

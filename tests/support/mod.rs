@@ -56,14 +56,27 @@ fn response_ev(head: &ResponseHead, informational: bool) -> Ev {
         fields(head.headers()),
     );
     if informational {
-        Ev::Informational { status, reason, version, headers }
+        Ev::Informational {
+            status,
+            reason,
+            version,
+            headers,
+        }
     } else {
-        Ev::Response { status, reason, version, headers }
+        Ev::Response {
+            status,
+            reason,
+            version,
+            headers,
+        }
     }
 }
 
 fn error_ev(e: &Error) -> Ev {
-    Ev::Error(e.status_hint().map_or(0, |s| s.as_u16()), e.message().to_owned())
+    Ev::Error(
+        e.status_hint().map_or(0, |s| s.as_u16()),
+        e.message().to_owned(),
+    )
 }
 
 fn push_data(evs: &mut Vec<Ev>, d: &[u8]) {
@@ -94,7 +107,14 @@ pub struct ServerDriver {
 
 impl ServerDriver {
     pub fn new(conn: ServerConn) -> Self {
-        Self { conn, events: Vec::new(), written: Vec::new(), upgrade: false, connect: false, stopped: false }
+        Self {
+            conn,
+            events: Vec::new(),
+            written: Vec::new(),
+            upgrade: false,
+            connect: false,
+            stopped: false,
+        }
     }
 
     fn drain(&mut self) -> Flow {
@@ -116,10 +136,27 @@ impl ServerDriver {
                     self.events.push(Ev::End(fields(&t)));
                     let none = HeaderMap::new();
                     let switched = self.upgrade
-                        && self.conn.send_informational(StatusCode::SWITCHING_PROTOCOLS, &none, &mut self.written).is_ok();
+                        && self
+                            .conn
+                            .send_informational(
+                                StatusCode::SWITCHING_PROTOCOLS,
+                                &none,
+                                &mut self.written,
+                            )
+                            .is_ok();
                     if !switched {
-                        let body = if self.connect { BodyLength::None } else { BodyLength::Known(0) };
-                        if let Err(e) = self.conn.send_response(StatusCode::OK, None, &none, body, &mut self.written) {
+                        let body = if self.connect {
+                            BodyLength::None
+                        } else {
+                            BodyLength::Known(0)
+                        };
+                        if let Err(e) = self.conn.send_response(
+                            StatusCode::OK,
+                            None,
+                            &none,
+                            body,
+                            &mut self.written,
+                        ) {
                             self.events.push(error_ev(&e));
                             return Flow::Stop;
                         }
@@ -182,15 +219,34 @@ impl ClientDriver {
         headers.insert("host", HeaderValue::from_static("test"));
         headers.insert("connection", HeaderValue::from_static("upgrade"));
         headers.insert("upgrade", HeaderValue::from_static("h2c"));
-        Self { conn, events: Vec::new(), method, headers, stopped: false }
+        Self {
+            conn,
+            events: Vec::new(),
+            method,
+            headers,
+            stopped: false,
+        }
     }
 
     fn drain(&mut self) -> Flow {
         loop {
-            if self.conn.responses_pending() == 0 && self.conn.buffered() > 0 && self.conn.is_keep_alive() {
-                let target = if self.method == Method::CONNECT { "test:443" } else { "/" };
+            if self.conn.responses_pending() == 0
+                && self.conn.buffered() > 0
+                && self.conn.is_keep_alive()
+            {
+                let target = if self.method == Method::CONNECT {
+                    "test:443"
+                } else {
+                    "/"
+                };
                 self.conn
-                    .send_request(&self.method, target, &self.headers, BodyLength::None, &mut Vec::new())
+                    .send_request(
+                        &self.method,
+                        target,
+                        &self.headers,
+                        BodyLength::None,
+                        &mut Vec::new(),
+                    )
                     .unwrap();
             }
             match self.conn.next_event() {
@@ -279,11 +335,21 @@ pub fn events_all_splits(role: Role, method: &Method, input: &[u8]) -> Vec<Ev> {
     let whole = run_pieces(role, method, input, &[]);
     let bytewise_cuts: Vec<usize> = (1..input.len()).collect();
     let bytewise = run_pieces(role, method, input, &bytewise_cuts);
-    assert_eq!(whole, bytewise, "byte-at-a-time differs from whole for {:?}", String::from_utf8_lossy(input));
+    assert_eq!(
+        whole,
+        bytewise,
+        "byte-at-a-time differs from whole for {:?}",
+        String::from_utf8_lossy(input)
+    );
     let step = if input.len() > 2048 { 3 } else { 1 };
     for k in (1..input.len()).step_by(step) {
         let split = run_pieces(role, method, input, &[k]);
-        assert_eq!(whole, split, "split at {k} differs for {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            whole,
+            split,
+            "split at {k} differs for {:?}",
+            String::from_utf8_lossy(input)
+        );
     }
     whole
 }
@@ -309,5 +375,8 @@ pub fn error_hint(events: &[Ev]) -> u16 {
 
 /// Shorthand for a field list.
 pub fn f(pairs: &[(&str, &str)]) -> Fields {
-    pairs.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect()
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+        .collect()
 }
