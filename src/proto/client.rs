@@ -402,7 +402,9 @@ impl ClientConn {
                     let framing =
                         response_framing(&head.headers, head.version, head.status, *request)?;
                     request.expect_continue = false;
+                    // A body delimited by the close ends the connection too.
                     if head.version == Version::HTTP_10
+                        || framing == Framing::UntilClose
                         || has_token(&head.headers, "connection", "close")
                     {
                         self.keep_alive = false;
