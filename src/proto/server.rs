@@ -341,9 +341,8 @@ impl ServerConn {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         self.check_respond()?;
-        let request = match (&self.send, self.request) {
-            (Send::Respond, Some(request)) => request,
-            _ => return self.fail(Error::local("no request to answer")),
+        let (Send::Respond, Some(request)) = (&self.send, self.request) else {
+            return self.fail(Error::local("no request to answer"));
         };
         if !status.is_informational() {
             return self.fail(Error::local("send_informational needs a 1xx status"));
