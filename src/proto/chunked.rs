@@ -130,7 +130,12 @@ impl ChunkedDecoder {
                 }
                 State::Trailers(scanner) => {
                     let pending = buf.pending();
-                    match scanner.scan(pending, limits.max_head, HeadKind::Trailers)? {
+                    match scanner.scan(
+                        pending,
+                        limits.max_head,
+                        limits.max_head,
+                        HeadKind::Trailers,
+                    )? {
                         None => return Ok(Step::NeedData),
                         Some(len) => {
                             let trailers = parse_trailers(&pending[..len], limits, allow_fold)?;

@@ -189,7 +189,9 @@ impl ClientConn {
     ) -> Result<Framing, Error> {
         match &self.send {
             Send::Idle => {}
-            Send::Body(_) => return Err(Error::local("the previous request body is not complete")),
+            Send::Body(_) => {
+                return self.fail(Error::local("the previous request body is not complete"))
+            }
             Send::Closing => {
                 return Err(Error::local("the connection is closing: no more requests"))
             }
@@ -367,8 +369,12 @@ impl ClientConn {
                         Some(b'H') => {}
                         Some(_) => return Err(Error::bad("invalid status line")),
                     }
-                    let Some(len) =
-                        scanner.scan(pending, self.limits.max_head, HeadKind::Response)?
+                    let Some(len) = scanner.scan(
+                        pending,
+                        self.limits.max_head,
+                        self.limits.max_head,
+                        HeadKind::Response,
+                    )?
                     else {
                         if self.buf.eof() {
                             return Err(Error::closed(
@@ -388,6 +394,11 @@ impl ClientConn {
                             101 if request.upgrade => {
                                 self.pending.pop_front();
                                 self.recv = Recv::SwitchNext;
+                                // No more requests once the switch is announced.
+                                self.keep_alive = false;
+                                if matches!(self.send, Send::Idle) {
+                                    self.send = Send::Closing;
+                                }
                             }
                             101 => {
                                 return Err(Error::bad(
@@ -402,9 +413,11 @@ impl ClientConn {
                     let framing =
                         response_framing(&head.headers, head.version, head.status, *request)?;
                     request.expect_continue = false;
-                    // A body delimited by the close ends the connection too.
+                    // A body delimited by the close ends the connection too, and so does
+                    // an accepted tunnel.
                     if head.version == Version::HTTP_10
                         || framing == Framing::UntilClose
+                        || (request.connect && (200..300).contains(&head.status))
                         || has_token(&head.headers, "connection", "close")
                     {
                         self.keep_alive = false;

@@ -51,7 +51,7 @@ pub(crate) fn has_token(headers: &Headers, name: &str, token: &str) -> bool {
 pub(crate) fn content_length(headers: &Headers) -> Result<Option<u64>, Error> {
     let mut found: Option<u64> = None;
     for value in headers.get_all("content-length") {
-        let mut any = false;
+        // Every element must be a number: an empty value or element is invalid too.
         for item in value.split(|&b| b == b',') {
             let item = trim_ows(item);
             let n = parse_decimal(item).ok_or_else(|| Error::bad("invalid Content-Length"))?;
@@ -59,10 +59,6 @@ pub(crate) fn content_length(headers: &Headers) -> Result<Option<u64>, Error> {
                 return Err(Error::bad("conflicting Content-Length values"));
             }
             found = Some(n);
-            any = true;
-        }
-        if !any {
-            return Err(Error::bad("empty Content-Length"));
         }
     }
     Ok(found)
@@ -350,7 +346,7 @@ pub(crate) fn response_framing(
     })
 }
 
-/// Whether a header list names a field (for outgoing `http::HeaderMap`s, lowercase).
+/// A request target we may send: visible ASCII, not empty.
 pub(crate) fn valid_target(target: &str) -> bool {
     !target.is_empty() && target.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }

@@ -46,17 +46,19 @@ impl HeadScanner {
     /// the head's length, CRLFs included, once it is complete.
     ///
     /// Only the first `max` bytes are ever looked at, so the outcome does not depend on how
-    /// the bytes arrived.
+    /// the bytes arrived. `limit` is the configured limit, for the error message (`max` is
+    /// less when empty lines before a request line used part of it).
     pub(crate) fn scan(
         &mut self,
         buf: &[u8],
         max: usize,
+        limit: usize,
         kind: HeadKind,
     ) -> Result<Option<usize>, Error> {
-        let limit = buf.len().min(max);
-        while self.pos < limit {
-            let Some(off) = memchr(b'\n', &buf[self.pos..limit]) else {
-                self.pos = limit;
+        let end = buf.len().min(max);
+        while self.pos < end {
+            let Some(off) = memchr(b'\n', &buf[self.pos..end]) else {
+                self.pos = end;
                 break;
             };
             let lf = self.pos + off;
@@ -73,13 +75,13 @@ impl HeadScanner {
         if buf.len() >= max {
             return Err(match kind {
                 HeadKind::Request if !self.first_line_done => {
-                    Error::remote(format!("request line longer than {max} bytes"), 414)
+                    Error::remote(format!("request line longer than {limit} bytes"), 414)
                 }
                 HeadKind::Request | HeadKind::Response => {
-                    Error::remote(format!("message head larger than {max} bytes"), 431)
+                    Error::remote(format!("message head larger than {limit} bytes"), 431)
                 }
                 HeadKind::Trailers => {
-                    Error::remote(format!("trailer section larger than {max} bytes"), 431)
+                    Error::remote(format!("trailer section larger than {limit} bytes"), 431)
                 }
             });
         }
@@ -120,43 +122,63 @@ fn parse_fields(
     if matches!(section.first(), Some(b' ' | b'\t')) {
         return Err(Error::bad("whitespace before the first header field"));
     }
+
+    // Fast path for the usual head: no obs-fold and at most 16 fields. httparse refuses a
+    // line starting with SP or HTAB, so a complete parse means there was no fold; anything
+    // else (a fold, more fields, an error) goes the full way below, which decides.
+    let mut small = [httparse::EMPTY_HEADER; 16];
+    let section = &raw[from..];
+    let slots = limits.max_headers.min(small.len());
+    if let Ok(httparse::Status::Complete((len, fields))) =
+        httparse::parse_headers(section, &mut small[..slots])
+    {
+        if len == section.len() {
+            let spans = field_spans(fields, raw.as_ptr() as usize);
+            lowercase_names(raw, &spans);
+            return Ok(spans);
+        }
+    }
+
     // obs-fold: a line starting with SP or HTAB. Rare, so looked for with memchr first.
+    // The same pass counts the field lines, to give httparse just enough slots: every field
+    // is one line (the scanner refused bare LFs; folds were joined), and the last line is
+    // the blank one.
     let mut i = 0;
+    let mut lines = 0usize;
+    let mut folds = 0usize;
     while let Some(off) = memchr(b'\n', &raw[from + i..]) {
         let lf = from + i + off;
+        lines += 1;
         if matches!(raw.get(lf + 1), Some(b' ' | b'\t')) {
             if !allow_fold {
                 return Err(Error::bad("obsolete line folding in a header field"));
             }
             raw[lf - 1] = b' ';
             raw[lf] = b' ';
+            folds += 1;
         }
         i = lf + 1 - from;
     }
 
-    const STACK: usize = 64;
-    let mut stack = [httparse::EMPTY_HEADER; STACK];
+    // As many slots as there are fields, up to the limit (beyond it httparse reports
+    // TooManyHeaders, as it would with a full-size array). Only the array used is
+    // initialised.
+    let slots = lines.saturating_sub(1 + folds).min(limits.max_headers);
+    let mut large;
     let mut heap;
-    let storage: &mut [httparse::Header<'_>] = if limits.max_headers < STACK {
-        &mut stack[..limits.max_headers]
+    let storage: &mut [httparse::Header<'_>] = if slots <= 64 {
+        large = [httparse::EMPTY_HEADER; 64];
+        &mut large[..slots]
     } else {
-        heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        heap = vec![httparse::EMPTY_HEADER; slots];
         &mut heap
     };
     let base = raw.as_ptr() as usize;
     let section = &raw[from..];
     let spans = match httparse::parse_headers(section, storage) {
-        Ok(httparse::Status::Complete((len, fields))) if len == section.len() => fields
-            .iter()
-            .map(|f| {
-                let name = f.name.as_ptr() as usize - base;
-                let value = f.value.as_ptr() as usize - base;
-                FieldSpan {
-                    name: (name as u32, (name + f.name.len()) as u32),
-                    value: (value as u32, (value + f.value.len()) as u32),
-                }
-            })
-            .collect::<Vec<_>>(),
+        Ok(httparse::Status::Complete((len, fields))) if len == section.len() => {
+            field_spans(fields, base)
+        }
         Ok(_) => return Err(Error::bad("malformed header section")),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(Error::remote(
@@ -170,10 +192,29 @@ fn parse_fields(
         }
         Err(_) => return Err(Error::bad("malformed header field line")),
     };
-    for span in &spans {
+    lowercase_names(raw, &spans);
+    Ok(spans)
+}
+
+/// The positions of httparse's fields in the head whose bytes start at `base`.
+fn field_spans(fields: &[httparse::Header<'_>], base: usize) -> Vec<FieldSpan> {
+    fields
+        .iter()
+        .map(|f| {
+            let name = f.name.as_ptr() as usize - base;
+            let value = f.value.as_ptr() as usize - base;
+            FieldSpan {
+                name: (name as u32, (name + f.name.len()) as u32),
+                value: (value as u32, (value + f.value.len()) as u32),
+            }
+        })
+        .collect()
+}
+
+fn lowercase_names(raw: &mut [u8], spans: &[FieldSpan]) {
+    for span in spans {
         raw[span.name.0 as usize..span.name.1 as usize].make_ascii_lowercase();
     }
-    Ok(spans)
 }
 
 /// The end of the first line (the index of its CR).

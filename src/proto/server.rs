@@ -195,7 +195,11 @@ impl ServerConn {
                     }));
                 }
                 Recv::Done => {
-                    if self.switching || !self.buf.is_empty() {
+                    // An unanswered Upgrade or CONNECT: what follows may be another
+                    // protocol, so wait for the answer (h11's MIGHT_SWITCH_PROTOCOL).
+                    let switch_offered = matches!(self.send, Send::Respond)
+                        && self.request.is_some_and(|r| r.upgrade || r.connect);
+                    if self.switching || switch_offered || !self.buf.is_empty() {
                         return Ok(Step::Event(Event::Paused));
                     }
                     if self.buf.eof() {
@@ -238,7 +242,9 @@ impl ServerConn {
                         Some(_) => {}
                     }
                     let max = self.limits.max_head.saturating_sub(self.leading).max(1);
-                    let Some(len) = scanner.scan(pending, max, HeadKind::Request)? else {
+                    let Some(len) =
+                        scanner.scan(pending, max, self.limits.max_head, HeadKind::Request)?
+                    else {
                         if self.buf.eof() {
                             return Err(Error::closed(
                                 "peer closed connection in the middle of a request head",
@@ -422,6 +428,9 @@ impl ServerConn {
         let head = request.is_some_and(|r| r.head);
         let switching = request.is_some_and(|r| r.connect) && status.is_success();
         let (field, framing) = if switching {
+            if !matches!(body, BodyLength::None | BodyLength::Known(0)) {
+                return self.fail(Error::local("a 2xx response to CONNECT has no body"));
+            }
             if !matches!(self.recv, Recv::Done) {
                 return self.fail(Error::local(
                     "cannot switch protocols before the request is complete",
@@ -434,7 +443,7 @@ impl ServerConn {
                 Framing::None,
             )
         } else if code == 204 || code == 304 {
-            if body != BodyLength::None {
+            if !matches!(body, BodyLength::None | BodyLength::Known(0)) {
                 return self.fail(Error::local("204 and 304 responses have no body"));
             }
             (

@@ -1,6 +1,6 @@
 //! Test harness for the sans-IO core: owned events, and drivers that feed a vector whole,
 //! one byte at a time and split at every point, and insist all give the same events.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use pollhttp::proto::{BodyLength, ClientConn, Error, Event, Headers, ResponseHead, ServerConn};
