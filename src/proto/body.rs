@@ -138,7 +138,12 @@ impl BodyEncoder {
                 if data.is_empty() {
                     return Ok(());
                 }
-                write_chunk_line(data.len() as u64, extensions, out)?;
+                let start = out.len();
+                if let Err(e) = write_chunk_line(data.len() as u64, extensions, out) {
+                    // Nothing of a refused chunk goes out.
+                    out.truncate(start);
+                    return Err(e);
+                }
                 out.extend_from_slice(data);
                 out.extend_from_slice(b"\r\n");
             }
@@ -170,13 +175,14 @@ impl BodyEncoder {
                 }
             }
             Self::Chunked => {
+                // Checked before anything is written.
+                for name in ["content-length", "transfer-encoding", "host"] {
+                    if trailers.is_some_and(|t| t.contains_key(name)) {
+                        return Err(Error::local(format!("{name} is not allowed in trailers")));
+                    }
+                }
                 out.extend_from_slice(b"0\r\n");
                 if let Some(trailers) = trailers {
-                    for name in ["content-length", "transfer-encoding", "host"] {
-                        if trailers.contains_key(name) {
-                            return Err(Error::local(format!("{name} is not allowed in trailers")));
-                        }
-                    }
                     write_fields(trailers, out);
                 }
                 out.extend_from_slice(b"\r\n");

@@ -323,14 +323,16 @@ impl ServerConn {
         }
     }
 
-    fn check_respond(&self) -> Result<(), Error> {
-        match &self.send {
-            Send::Idle | Send::Respond => Ok(()),
-            Send::Error(e) => Err(e.clone()),
-            Send::Body(_) => Err(Error::local("a response is already being sent")),
-            Send::Done => Err(Error::local("the response was already sent")),
-            Send::Switched => Err(Error::local("the connection switched protocols")),
-        }
+    /// A response head may be sent now; misuse fails the sending side for good.
+    fn check_respond(&mut self) -> Result<(), Error> {
+        let misuse = match &self.send {
+            Send::Idle | Send::Respond => return Ok(()),
+            Send::Error(e) => return Err(e.clone()),
+            Send::Body(_) => "a response is already being sent",
+            Send::Done => "the response was already sent",
+            Send::Switched => "the connection switched protocols",
+        };
+        self.fail(Error::local(misuse))
     }
 
     fn fail<T>(&mut self, e: Error) -> Result<T, Error> {

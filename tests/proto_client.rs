@@ -1,0 +1,1803 @@
+//! The client role of the sans-IO core: response vectors through the harness (whole, byte by
+//! byte and split at every point) with exact expected events, then the `ClientConn` state
+//! machine driven directly (pipelining, 100-continue, local errors, EOF, serialization).
+
+mod support;
+use support::*;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
+use pollhttp::proto::{BodyLength, ClientConn, Error, Event, Framing, ResponseHead};
+
+// ---------------------------------------------------------------------------------------
+// Expected-event shorthands
+// ---------------------------------------------------------------------------------------
+
+fn resp(status: u16, reason: &str, headers: &[(&str, &str)]) -> Ev {
+    Ev::Response {
+        status,
+        reason: reason.as_bytes().to_vec(),
+        version: Version::HTTP_11,
+        headers: f(headers),
+    }
+}
+
+fn resp10(status: u16, reason: &str, headers: &[(&str, &str)]) -> Ev {
+    Ev::Response {
+        status,
+        reason: reason.as_bytes().to_vec(),
+        version: Version::HTTP_10,
+        headers: f(headers),
+    }
+}
+
+fn resp_raw(status: u16, reason: &[u8], headers: Fields) -> Ev {
+    Ev::Response {
+        status,
+        reason: reason.to_vec(),
+        version: Version::HTTP_11,
+        headers,
+    }
+}
+
+fn info(status: u16, reason: &str, headers: &[(&str, &str)]) -> Ev {
+    Ev::Informational {
+        status,
+        reason: reason.as_bytes().to_vec(),
+        version: Version::HTTP_11,
+        headers: f(headers),
+    }
+}
+
+fn data(d: &[u8]) -> Ev {
+    Ev::Data(d.to_vec())
+}
+
+fn end() -> Ev {
+    Ev::End(Vec::new())
+}
+
+fn end_t(trailers: &[(&str, &str)]) -> Ev {
+    Ev::End(f(trailers))
+}
+
+fn closed() -> Ev {
+    Ev::Closed
+}
+
+fn switched(trailing: &[u8]) -> Ev {
+    Ev::Switched(trailing.to_vec())
+}
+
+fn err(hint: u16, message: &str) -> Ev {
+    Ev::Error(hint, message.to_owned())
+}
+
+/// One table row per test: `name: METHOD, input => [events];`. Every input goes through
+/// `client_events` (whole, byte by byte, split at every point).
+macro_rules! resp {
+    ($($name:ident: $method:ident, $input:expr => [$($ev:expr),* $(,)?];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let input: &[u8] = $input;
+                let got = client_events(&Method::$method, input);
+                let want: Vec<Ev> = vec![$($ev),*];
+                assert_eq!(got, want, "input {:?}", String::from_utf8_lossy(input));
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Accepted responses
+// ---------------------------------------------------------------------------------------
+
+mod accepted {
+    use super::*;
+
+    resp! {
+        content_length: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" =>
+            [resp(200, "OK", &[("content-length", "5")]), data(b"hello"), end(), closed()];
+        content_length_zero: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        content_length_leading_zeros: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000003\r\n\r\nabc" =>
+            [resp(200, "OK", &[("content-length", "00000000000000000003")]), data(b"abc"), end(), closed()];
+        content_length_ows_trimmed: GET, b"HTTP/1.1 200 OK\r\nContent-Length: \t 2 \t\r\n\r\nhi" =>
+            [resp(200, "OK", &[("content-length", "2")]), data(b"hi"), end(), closed()];
+        content_length_repeated_equal: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\nhi" =>
+            [resp(200, "OK", &[("content-length", "2"), ("content-length", "2")]), data(b"hi"), end(), closed()];
+        content_length_list_equal: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2,2\r\n\r\nhi" =>
+            [resp(200, "OK", &[("content-length", "2, 2,2")]), data(b"hi"), end(), closed()];
+        content_length_u64_max_then_eof: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nab" =>
+            [resp(200, "OK", &[("content-length", "18446744073709551615")]), data(b"ab"),
+             err(400, "peer closed connection without sending complete message body (received 2 bytes, expected 18446744073709551615)")];
+        names_lowercased_values_kept: GET, b"HTTP/1.1 200 OK\r\nX-MiXeD: VaLuE with  spaces\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("x-mixed", "VaLuE with  spaces"), ("content-length", "0")]), end(), closed()];
+
+        chunked_with_trailers: GET,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Sum: abc\r\nX-Other: d\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"hello world"),
+             end_t(&[("x-sum", "abc"), ("x-other", "d")]), closed()];
+        chunked_no_trailers: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"abc"), end(), closed()];
+        chunked_empty_body: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), end(), closed()];
+        chunked_any_case: GET, b"HTTP/1.1 200 OK\r\ntransfer-encoding: ChUnKeD\r\n\r\n1\r\nx\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "ChUnKeD")]), data(b"x"), end(), closed()];
+        chunked_empty_list_elements: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: ,chunked,\r\n\r\n1\r\nx\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", ",chunked,")]), data(b"x"), end(), closed()];
+        chunked_trailer_obs_fold_replaced: GET,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: a\r\n b\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), end_t(&[("x-t", "a   b")]), closed()];
+
+        until_close: GET, b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\nsome data\r\n\r\nHTTP/1.1 200 OK\r\n" =>
+            [resp(200, "OK", &[("server", "x")]), data(b"some data\r\n\r\nHTTP/1.1 200 OK\r\n"), end(), closed()];
+        until_close_empty: GET, b"HTTP/1.1 200 OK\r\n\r\n" =>
+            [resp(200, "OK", &[]), end(), closed()];
+
+        http10_content_length_then_discard: GET, b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.0 200 OK\r\n\r\n" =>
+            [resp10(200, "OK", &[("content-length", "2")]), data(b"hi"), end(), closed()];
+        http10_keep_alive_still_closes: GET, b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nxgarbage" =>
+            [resp10(200, "OK", &[("connection", "keep-alive"), ("content-length", "1")]), data(b"x"), end(), closed()];
+        http10_until_close: GET, b"HTTP/1.0 404 Not Found\r\n\r\nnope" =>
+            [resp10(404, "Not Found", &[]), data(b"nope"), end(), closed()];
+        http1x_is_11: GET, b"HTTP/1.7 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), resp(204, "No Content", &[]), end(), closed()];
+
+        connection_close_discards_rest: GET,
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("connection", "close"), ("content-length", "2")]), data(b"hi"), end(), closed()];
+        connection_close_token_in_list: GET,
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, CLOSE\r\nContent-Length: 0\r\n\r\n\x00\x01not http" =>
+            [resp(200, "OK", &[("connection", "keep-alive, CLOSE"), ("content-length", "0")]), end(), closed()];
+        connection_close_until_close: GET, b"HTTP/1.1 500 Oops\r\nConnection: close\r\n\r\nrest" =>
+            [resp(500, "Oops", &[("connection", "close")]), data(b"rest"), end(), closed()];
+
+        reason_missing: GET, b"HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "", &[("content-length", "0")]), end(), closed()];
+        reason_empty: GET, b"HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "", &[("content-length", "0")]), end(), closed()];
+        reason_obs_text: GET, b"HTTP/1.1 200 \xe9t\xe9 \xff\r\nContent-Length: 0\r\n\r\n" =>
+            [resp_raw(200, b"\xe9t\xe9 \xff", f(&[("content-length", "0")])), end(), closed()];
+        reason_htab_and_spaces_kept: GET, b"HTTP/1.1 404 Not\tFound  \r\nContent-Length: 0\r\n\r\n" =>
+            [resp(404, "Not\tFound  ", &[("content-length", "0")]), end(), closed()];
+        status_999: GET, b"HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(999, "Whatever", &[("content-length", "0")]), end(), closed()];
+        status_100_boundary_and_199: GET, b"HTTP/1.1 199 Odd\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [info(199, "Odd", &[]), resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+
+        obs_fold_replaced_by_spaces: GET,
+            b"HTTP/1.1 200 OK\r\nX-Long: a\r\n b\r\n\tc\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("x-long", "a   b  \tc"), ("content-length", "0")]), end(), closed()];
+
+        informational_100_and_103: GET,
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nLink: </a.js>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" =>
+            [info(100, "Continue", &[]),
+             info(103, "Early Hints", &[("link", "</s.css>; rel=preload"), ("link", "</a.js>")]),
+             resp(200, "OK", &[("content-length", "2")]), data(b"ok"), end(), closed()];
+        informational_then_101_switch: GET,
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\nPRI" =>
+            [info(100, "Continue", &[]), info(101, "Switching Protocols", &[("upgrade", "h2c")]), switched(b"PRI")];
+
+        head_content_length_no_body: HEAD, b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "100")]), end(), closed()];
+        head_chunked_no_body: HEAD, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), end(), closed()];
+        head_pipelined: HEAD,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "5")]), end(),
+             resp(404, "Not Found", &[("content-length", "9")]), end(),
+             resp(200, "OK", &[]), end(), closed()];
+
+        no_content_204_ignores_length: GET,
+            b"HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx" =>
+            [resp(204, "No Content", &[("content-length", "7")]), end(),
+             resp(200, "OK", &[("content-length", "1")]), data(b"x"), end(), closed()];
+        not_modified_304_ignores_length: GET,
+            b"HTTP/1.1 304 Not Modified\r\nContent-Length: 1234\r\nETag: \"x\"\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\n" =>
+            [resp(304, "Not Modified", &[("content-length", "1234"), ("etag", "\"x\"")]), end(),
+             resp(304, "Not Modified", &[]), end(), closed()];
+        no_content_204_ignores_chunked: GET,
+            b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n" =>
+            [resp(204, "No Content", &[("transfer-encoding", "chunked")]), end(), closed()];
+
+        connect_200_switches: CONNECT, b"HTTP/1.1 200 Connection Established\r\n\r\n\x16\x03\x01\x00\xa5tls" =>
+            [resp(200, "Connection Established", &[]), switched(b"\x16\x03\x01\x00\xa5tls")];
+        connect_2xx_ignores_length: CONNECT, b"HTTP/1.1 204 OK\r\nContent-Length: 10\r\n\r\n0123" =>
+            [resp(204, "OK", &[("content-length", "10")]), switched(b"0123")];
+        connect_299_ignores_chunked: CONNECT, b"HTTP/1.1 299 Fine\r\nTransfer-Encoding: chunked\r\n\r\n" =>
+            [resp(299, "Fine", &[("transfer-encoding", "chunked")]), switched(b"")];
+        connect_407_has_body: CONNECT,
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n\r\nx" =>
+            [resp(407, "Proxy Authentication Required", &[("content-length", "3")]), data(b"abc"), end(),
+             resp(200, "OK", &[]), switched(b"x")];
+
+        upgrade_101_switches: GET,
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n\x00\x00\x12\x04\x00" =>
+            [info(101, "Switching Protocols", &[("connection", "Upgrade"), ("upgrade", "h2c")]),
+             switched(b"\x00\x00\x12\x04\x00")];
+        upgrade_101_nothing_after: GET, b"HTTP/1.1 101 Switching Protocols\r\n\r\n" =>
+            [info(101, "Switching Protocols", &[]), switched(b"")];
+        upgrade_declined: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno" =>
+            [resp(200, "OK", &[("content-length", "2")]), data(b"no"), end(), closed()];
+
+        pipelined_back_to_back: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\
+    HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\nT: 1\r\n\r\n\
+    HTTP/1.1 100 Continue\r\n\r\n\
+    HTTP/1.1 204 No Content\r\n\r\n\
+    HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n\
+    HTTP/1.1 200 OK\r\n\r\nrest" =>
+            [resp(200, "OK", &[("content-length", "1")]), data(b"a"), end(),
+             resp(404, "Not Found", &[("transfer-encoding", "chunked")]), data(b"b"), end_t(&[("t", "1")]),
+             info(100, "Continue", &[]),
+             resp(204, "No Content", &[]), end(),
+             resp(304, "Not Modified", &[("content-length", "9")]), end(),
+             resp(200, "OK", &[]), data(b"rest"), end(), closed()];
+        pipelined_then_close: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nbHTTP/1.1 200 OK\r\n\r\nc" =>
+            [resp(200, "OK", &[("content-length", "1")]), data(b"a"), end(),
+             resp(200, "OK", &[("connection", "close"), ("content-length", "1")]), data(b"b"), end(), closed()];
+
+        no_input_closed: GET, b"" => [closed()];
+    }
+
+    /// The largest head the client limit allows (64 KiB exactly).
+    #[test]
+    fn head_exactly_64k() {
+        let value = "a".repeat(65536 - 24);
+        let input = format!("HTTP/1.1 200 OK\r\nX: {value}\r\n\r\n");
+        assert_eq!(input.len(), 65536);
+        // Parsing a 64 KiB head 22 000 times (client_events splits at every third point)
+        // takes half a minute in a debug build: whole, byte by byte, and every 61st split.
+        let want = vec![resp(200, "OK", &[("x", &value)]), end(), closed()];
+        let input = input.as_bytes();
+        assert_eq!(run_pieces(Role::Client, &Method::GET, input, &[]), want);
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(
+            run_pieces(Role::Client, &Method::GET, input, &bytewise),
+            want
+        );
+        for k in (1..input.len())
+            .step_by(61)
+            .chain([65535, 65534, 65533, 65532])
+        {
+            assert_eq!(
+                run_pieces(Role::Client, &Method::GET, input, &[k]),
+                want,
+                "split at {k}"
+            );
+        }
+    }
+
+    /// 100 fields: the default limit, accepted.
+    #[test]
+    fn hundred_fields() {
+        let mut input = String::from("HTTP/1.1 200 OK\r\n");
+        let mut want = Vec::new();
+        for i in 0..99 {
+            input.push_str(&format!("x-{i}: {i}\r\n"));
+            want.push((format!("x-{i}"), i.to_string().into_bytes()));
+        }
+        input.push_str("Content-Length: 0\r\n\r\n");
+        want.push(("content-length".to_owned(), b"0".to_vec()));
+        let got = client_events(&Method::GET, input.as_bytes());
+        assert_eq!(got, vec![resp_raw(200, b"OK", want), end(), closed()]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Rejections, with the exact status hint and message
+// ---------------------------------------------------------------------------------------
+
+mod rejected {
+    use super::*;
+
+    const CLTE: &str = "both Content-Length and Transfer-Encoding";
+    const BAD_CL: &str = "invalid Content-Length";
+    const CONFLICT_CL: &str = "conflicting Content-Length values";
+    const BARE_LF: &str = "bare LF line ending (CRLF required)";
+    const BAD_VALUE: &str = "invalid character in a header field value";
+    const BAD_NAME: &str = "invalid header field name";
+    const BAD_STATUS_LINE: &str = "malformed status line";
+    const BAD_CODE: &str = "malformed status code";
+    const BAD_VERSION: &str = "malformed HTTP version";
+
+    resp! {
+        // CL + TE, in either order, also where neither frames the body.
+        cl_then_te: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" => [err(400, CLTE)];
+        te_then_cl: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" => [err(400, CLTE)];
+        cl_te_on_head: HEAD, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" => [err(400, CLTE)];
+        cl_te_on_204: GET, b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" => [err(400, CLTE)];
+        cl_te_after_good_response: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "1")]), data(b"x"), end(), err(400, CLTE)];
+
+        // Invalid or conflicting Content-Length.
+        cl_letters: GET, b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n" => [err(400, BAD_CL)];
+        cl_minus: GET, b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n" => [err(400, BAD_CL)];
+        cl_plus: GET, b"HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n" => [err(400, BAD_CL)];
+        cl_hex: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0x5\r\n\r\n" => [err(400, BAD_CL)];
+        cl_space_inside: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1 2\r\n\r\n" => [err(400, BAD_CL)];
+        cl_empty: GET, b"HTTP/1.1 200 OK\r\nContent-Length: \r\n\r\n" => [err(400, BAD_CL)];
+        cl_trailing_comma: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 5,\r\n\r\n" => [err(400, BAD_CL)];
+        cl_overflow: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551616\r\n\r\n" => [err(400, BAD_CL)];
+        cl_21_digits: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 000000000000000000001\r\n\r\n" => [err(400, BAD_CL)];
+        cl_decimal_point: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1.0\r\n\r\n" => [err(400, BAD_CL)];
+        cl_list_conflict: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n" => [err(400, CONFLICT_CL)];
+        cl_repeated_conflict: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n" => [err(400, CONFLICT_CL)];
+        cl_bad_on_head: HEAD, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n" => [err(400, BAD_CL)];
+        cl_bad_on_304: GET, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 1, 2\r\n\r\n" => [err(400, CONFLICT_CL)];
+        cl_bad_on_connect_200: CONNECT, b"HTTP/1.1 200 OK\r\nContent-Length: -0\r\n\r\n" => [err(400, BAD_CL)];
+
+        // Transfer-Encoding other than a single, final chunked.
+        te_chunked_not_final: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n" =>
+            [err(400, "chunked is not the final transfer coding")];
+        te_chunked_not_final_two_fields: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n" =>
+            [err(400, "chunked is not the final transfer coding")];
+        te_unknown: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" => [err(501, "unsupported transfer coding")];
+        te_gzip_chunked: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" => [err(501, "unsupported transfer coding")];
+        te_chunkedchunked: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkedchunked\r\n\r\n" => [err(501, "unsupported transfer coding")];
+        te_xchunked: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n" => [err(501, "unsupported transfer coding")];
+        te_chunked_twice: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" =>
+            [err(400, "chunked applied more than once")];
+        te_chunked_two_fields: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" =>
+            [err(400, "chunked applied more than once")];
+        te_chunked_parameter: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;q=1\r\n\r\n" =>
+            [err(400, "chunked takes no parameters")];
+        te_empty: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \r\n\r\n" => [err(400, "empty Transfer-Encoding")];
+        te_only_commas: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: , ,\r\n\r\n" => [err(400, "empty Transfer-Encoding")];
+        te_malformed_parameter: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip;q\r\n\r\n" => [err(400, "malformed Transfer-Encoding")];
+        te_bad_on_head: HEAD, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" => [err(501, "unsupported transfer coding")];
+        te_in_http10: GET, b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" =>
+            [err(400, "Transfer-Encoding in an HTTP/1.0 response")];
+
+        // Bare LF and bare CR.
+        bare_lf_status_line: GET, b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n" => [err(400, BARE_LF)];
+        bare_lf_field_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n" => [err(400, BARE_LF)];
+        bare_lf_blank_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n" => [err(400, BARE_LF)];
+        bare_lf_only: GET, b"HTTP/1.1 200 OK\n\n" => [err(400, BARE_LF)];
+        bare_lf_in_chunk_line: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), err(400, "invalid chunk size")];
+        bare_lf_after_chunk_data: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"x"), err(400, "chunk data not followed by CRLF")];
+        bare_lf_in_trailers: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), err(400, BARE_LF)];
+        bare_cr_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n" => [err(400, BAD_VALUE)];
+        bare_cr_in_reason: GET, b"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n" => [err(400, "invalid character in reason phrase")];
+        bare_cr_line_start: GET, b"HTTP/1.1 200 OK\r\nX: y\r\n\rZ: 1\r\n\r\n" => [err(400, "malformed header field line")];
+        bare_cr_ending_head: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\rX\r\n\r\n" => [err(400, "malformed header field line")];
+
+        // NUL and other controls.
+        nul_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n" => [err(400, BAD_VALUE)];
+        nul_in_cl_value: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\x00\r\n\r\nx" => [err(400, BAD_VALUE)];
+        ctl_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\x01b\r\n\r\n" => [err(400, BAD_VALUE)];
+        del_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\x7fb\r\n\r\n" => [err(400, BAD_VALUE)];
+        nul_in_name: GET, b"HTTP/1.1 200 OK\r\nX\x00Y: 1\r\n\r\n" => [err(400, BAD_NAME)];
+        nul_in_reason: GET, b"HTTP/1.1 200 O\x00K\r\n\r\n" => [err(400, "invalid character in reason phrase")];
+        del_in_reason: GET, b"HTTP/1.1 200 O\x7fK\r\n\r\n" => [err(400, "invalid character in reason phrase")];
+
+        // Whitespace where the grammar has none.
+        space_before_colon: GET, b"HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello" => [err(400, BAD_NAME)];
+        tab_before_colon: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n" => [err(400, BAD_NAME)];
+        space_before_first_field: GET, b"HTTP/1.1 200 OK\r\n Content-Length: 5\r\n\r\nhello" =>
+            [err(400, "whitespace before the first header field")];
+        tab_before_first_field: GET, b"HTTP/1.1 200 OK\r\n\tX: 1\r\n\r\n" =>
+            [err(400, "whitespace before the first header field")];
+        empty_name: GET, b"HTTP/1.1 200 OK\r\n: v\r\n\r\n" => [err(400, BAD_NAME)];
+        non_token_name: GET, b"HTTP/1.1 200 OK\r\nX@Y: v\r\n\r\n" => [err(400, BAD_NAME)];
+        no_colon: GET, b"HTTP/1.1 200 OK\r\nContent-Length 5\r\n\r\n" => [err(400, BAD_NAME)];
+
+        // Status line and version shapes.
+        version_lowercase: GET, b"http/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
+        leading_crlf: GET, b"\r\nHTTP/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
+        leading_space: GET, b" HTTP/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
+        version_two_digit_minor: GET, b"HTTP/1.10 200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        version_suffix: GET, b"HTTP/1.1x 200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        version_no_minor: GET, b"HTTP/1 200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        version_letters: GET, b"HTTP/a.b 200 OK\r\n\r\n" => [err(400, BAD_VERSION)];
+        version_wrong_name: GET, b"HTTX/1.1 200 OK\r\n\r\n" => [err(400, BAD_VERSION)];
+        version_comma: GET, b"HTTP/1,1 200 OK\r\n\r\n" => [err(400, BAD_VERSION)];
+        version_2: GET, b"HTTP/2.0 200 OK\r\n\r\n" => [err(505, "unsupported HTTP version HTTP/2.0")];
+        version_0_9: GET, b"HTTP/0.9 200 OK\r\n\r\n" => [err(505, "unsupported HTTP version HTTP/0.9")];
+        status_two_digits: GET, b"HTTP/1.1 20 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_two_digits_no_reason: GET, b"HTTP/1.1 20\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        status_four_digits: GET, b"HTTP/1.1 2000 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        status_letters: GET, b"HTTP/1.1 abc OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_099: GET, b"HTTP/1.1 099 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_000: GET, b"HTTP/1.1 000 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_signed: GET, b"HTTP/1.1 +20 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_missing: GET, b"HTTP/1.1 \r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        status_double_space: GET, b"HTTP/1.1  200 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_tab_separator: GET, b"HTTP/1.1\t200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+        reason_tab_separator: GET, b"HTTP/1.1 200\tOK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
+
+        // A good response, then a bad status line.
+        garbage_after_response: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nXTTP/1.1 200 OK\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), err(400, "invalid status line")];
+    }
+
+    #[test]
+    fn head_over_64k() {
+        let value = "a".repeat(65536 - 24 + 1);
+        let input = format!("HTTP/1.1 200 OK\r\nX: {value}\r\n\r\n");
+        let got = client_events(&Method::GET, input.as_bytes());
+        assert_eq!(got, vec![err(431, "message head larger than 65536 bytes")]);
+    }
+
+    #[test]
+    fn head_never_ends() {
+        let input = format!(
+            "HTTP/1.1 200 OK\r\n{}",
+            format!("x-y: {}\r\n", "z".repeat(1000)).repeat(66)
+        );
+        let got = client_events(&Method::GET, input.as_bytes());
+        assert_eq!(got, vec![err(431, "message head larger than 65536 bytes")]);
+    }
+
+    #[test]
+    fn too_many_fields() {
+        let mut input = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..100 {
+            input.push_str(&format!("x-{i}: {i}\r\n"));
+        }
+        input.push_str("Content-Length: 0\r\n\r\n");
+        let got = client_events(&Method::GET, input.as_bytes());
+        assert_eq!(got, vec![err(431, "more than 100 header fields")]);
+    }
+
+    #[test]
+    fn too_many_trailer_fields() {
+        let mut input =
+            String::from("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n");
+        for i in 0..101 {
+            input.push_str(&format!("t-{i}: {i}\r\n"));
+        }
+        input.push_str("\r\n");
+        let got = client_events(&Method::GET, input.as_bytes());
+        assert_eq!(
+            got,
+            vec![
+                resp(200, "OK", &[("transfer-encoding", "chunked")]),
+                data(b"x"),
+                err(431, "more than 100 header fields")
+            ]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. The ClientConn state machine, driven directly
+// ---------------------------------------------------------------------------------------
+
+fn head_ev(h: &ResponseHead, informational: bool) -> Ev {
+    let (status, reason, version, headers) = (
+        h.status(),
+        h.reason().to_vec(),
+        h.version(),
+        fields(h.headers()),
+    );
+    if informational {
+        Ev::Informational {
+            status,
+            reason,
+            version,
+            headers,
+        }
+    } else {
+        Ev::Response {
+            status,
+            reason,
+            version,
+            headers,
+        }
+    }
+}
+
+fn error_ev(e: &Error) -> Ev {
+    Ev::Error(
+        e.status_hint().map_or(0, |s| s.as_u16()),
+        e.message().to_owned(),
+    )
+}
+
+/// One event (Data not joined); None for NeedData.
+fn next(conn: &mut ClientConn) -> Option<Ev> {
+    match conn.next_event() {
+        Ok(Event::NeedData) => None,
+        Ok(Event::Informational(h)) => Some(head_ev(&h, true)),
+        Ok(Event::Response(h)) => Some(head_ev(&h, false)),
+        Ok(Event::Data(d)) => Some(Ev::Data(d.to_vec())),
+        Ok(Event::End(t)) => Some(Ev::End(fields(&t))),
+        Ok(Event::Switched) => Some(Ev::Switched(Vec::new())),
+        Ok(Event::Closed) => Some(Ev::Closed),
+        Ok(other) => panic!("unexpected client event {other:?}"),
+        Err(e) => Some(error_ev(&e)),
+    }
+}
+
+/// Events until NeedData (or a terminal event), Data runs joined.
+fn pull(conn: &mut ClientConn) -> Vec<Ev> {
+    let mut evs: Vec<Ev> = Vec::new();
+    while let Some(ev) = next(conn) {
+        let stop = matches!(ev, Ev::Closed | Ev::Switched(_) | Ev::Error(..));
+        match (ev, evs.last_mut()) {
+            (Ev::Data(d), Some(Ev::Data(prev))) => prev.extend_from_slice(&d),
+            (ev, _) => evs.push(ev),
+        }
+        if stop {
+            break;
+        }
+    }
+    evs
+}
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (n, v) in pairs {
+        map.append(
+            HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    map
+}
+
+fn host() -> HeaderMap {
+    headers(&[("host", "example.com")])
+}
+
+fn local(message: &str) -> Error {
+    // Local errors carry no hint; compare by message and kind.
+    let e = Error::LocalProtocol {
+        message: message.to_owned().into(),
+    };
+    assert!(!e.is_remote());
+    e
+}
+
+fn send(
+    conn: &mut ClientConn,
+    method: Method,
+    target: &str,
+    h: &HeaderMap,
+    body: BodyLength,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    conn.send_request(&method, target, h, body, &mut out)
+        .unwrap();
+    out
+}
+
+mod state {
+    use super::*;
+
+    const GET_RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+    const HEAD_RESP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
+
+    /// Five pipelined requests (HEAD among GETs), their responses fed in `cuts` pieces;
+    /// returns each event with `responses_pending()` right after it.
+    fn pipelined(cuts: &[usize]) -> Vec<(Ev, usize)> {
+        let mut conn = ClientConn::new();
+        let methods = [
+            Method::GET,
+            Method::HEAD,
+            Method::GET,
+            Method::HEAD,
+            Method::GET,
+        ];
+        let mut out = Vec::new();
+        let mut input = Vec::new();
+        for (i, m) in methods.iter().enumerate() {
+            conn.send_request(m, &format!("/{i}"), &host(), BodyLength::None, &mut out)
+                .unwrap();
+            input.extend_from_slice(if *m == Method::HEAD {
+                HEAD_RESP
+            } else {
+                GET_RESP
+            });
+            assert_eq!(conn.responses_pending(), i + 1);
+            assert!(!conn.sending_body());
+        }
+        assert_eq!(
+            out,
+            b"GET /0 HTTP/1.1\r\nhost: example.com\r\n\r\nHEAD /1 HTTP/1.1\r\nhost: example.com\r\n\r\n\
+GET /2 HTTP/1.1\r\nhost: example.com\r\n\r\nHEAD /3 HTTP/1.1\r\nhost: example.com\r\n\r\n\
+GET /4 HTTP/1.1\r\nhost: example.com\r\n\r\n"
+        );
+        let mut got: Vec<(Ev, usize)> = Vec::new();
+        let mut prev = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            conn.receive(&input[prev..cut]).unwrap();
+            prev = cut;
+            while let Some(ev) = next(&mut conn) {
+                let pending = conn.responses_pending();
+                match (ev, got.last_mut()) {
+                    (Ev::Data(d), Some((Ev::Data(p), n))) => {
+                        p.extend_from_slice(&d);
+                        *n = pending;
+                    }
+                    (ev, _) => got.push((ev, pending)),
+                }
+            }
+        }
+        conn.receive_eof();
+        got.push((next(&mut conn).unwrap(), conn.responses_pending()));
+        got
+    }
+
+    #[test]
+    fn pipelining_in_order_framed_by_method() {
+        let cl3 = || resp(200, "OK", &[("content-length", "3")]);
+        let want = vec![
+            (cl3(), 5),
+            (data(b"abc"), 5),
+            (end(), 4),
+            (cl3(), 4),
+            (end(), 3),
+            (cl3(), 3),
+            (data(b"abc"), 3),
+            (end(), 2),
+            (cl3(), 2),
+            (end(), 1),
+            (cl3(), 1),
+            (data(b"abc"), 1),
+            (end(), 0),
+            (closed(), 0),
+        ];
+        let whole = pipelined(&[]);
+        assert_eq!(whole, want);
+        let total = 3 * GET_RESP.len() + 2 * HEAD_RESP.len();
+        let bytewise: Vec<usize> = (1..total).collect();
+        assert_eq!(pipelined(&bytewise), want);
+        for k in 1..total {
+            assert_eq!(pipelined(&[k]), want, "split at {k}");
+        }
+    }
+
+    #[test]
+    fn pipelining_with_request_bodies() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let h = host();
+        assert_eq!(
+            conn.send_request(&Method::POST, "/a", &h, BodyLength::Known(3), &mut out),
+            Ok(Framing::Length(3))
+        );
+        assert!(conn.sending_body());
+        conn.send_data(b"xyz", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert!(!conn.sending_body());
+        assert_eq!(
+            conn.send_request(&Method::PUT, "/b", &h, BodyLength::Unknown, &mut out),
+            Ok(Framing::Chunked)
+        );
+        conn.send_data(b"12", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        conn.send_request(&Method::HEAD, "/c", &h, BodyLength::None, &mut out)
+            .unwrap();
+        assert_eq!(conn.responses_pending(), 3);
+        assert_eq!(
+            out,
+            &b"POST /a HTTP/1.1\r\nhost: example.com\r\ncontent-length: 3\r\n\r\nxyz\
+PUT /b HTTP/1.1\r\nhost: example.com\r\ntransfer-encoding: chunked\r\n\r\n2\r\n12\r\n0\r\n\r\n\
+HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
+        );
+        conn.receive(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nk\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(201, "Created", &[("content-length", "0")]),
+                end(),
+                resp(200, "OK", &[("transfer-encoding", "chunked")]),
+                data(b"k"),
+                end(),
+                resp(200, "OK", &[("transfer-encoding", "chunked")]),
+                end(),
+            ]
+        );
+        assert_eq!(conn.responses_pending(), 0);
+        conn.receive_eof();
+        assert_eq!(pull(&mut conn), vec![closed()]);
+    }
+
+    #[test]
+    fn responses_pending_counts() {
+        let mut conn = ClientConn::new();
+        assert_eq!(conn.responses_pending(), 0);
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        assert_eq!(conn.responses_pending(), 2);
+        conn.receive(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+        assert_eq!(next(&mut conn), Some(info(100, "Continue", &[])));
+        assert_eq!(conn.responses_pending(), 2, "1xx does not answer a request");
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nh")
+            .unwrap();
+        assert_eq!(
+            next(&mut conn),
+            Some(resp(200, "OK", &[("content-length", "2")]))
+        );
+        assert_eq!(
+            conn.responses_pending(),
+            2,
+            "the head alone does not complete it"
+        );
+        assert_eq!(next(&mut conn), Some(data(b"h")));
+        assert_eq!(next(&mut conn), None);
+        assert_eq!(conn.responses_pending(), 2);
+        conn.receive(b"i").unwrap();
+        assert_eq!(next(&mut conn), Some(data(b"i")));
+        assert_eq!(conn.responses_pending(), 2);
+        assert_eq!(next(&mut conn), Some(end()));
+        assert_eq!(conn.responses_pending(), 1);
+        conn.receive(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        assert_eq!(pull(&mut conn), vec![resp(204, "No Content", &[]), end()]);
+        assert_eq!(conn.responses_pending(), 0);
+        assert!(conn.is_keep_alive());
+    }
+
+    fn expecting(body: BodyLength) -> (ClientConn, Vec<u8>) {
+        let mut conn = ClientConn::new();
+        let h = headers(&[("host", "h"), ("expect", "100-continue")]);
+        let out = send(&mut conn, Method::POST, "/up", &h, body);
+        (conn, out)
+    }
+
+    #[test]
+    fn waiting_for_continue_cleared_by_100() {
+        let (mut conn, out) = expecting(BodyLength::Known(5));
+        assert_eq!(
+            out,
+            b"POST /up HTTP/1.1\r\nhost: h\r\nexpect: 100-continue\r\ncontent-length: 5\r\n\r\n"
+        );
+        assert!(conn.waiting_for_continue());
+        conn.receive(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+        assert!(
+            conn.waiting_for_continue(),
+            "not before the event is pulled"
+        );
+        assert_eq!(pull(&mut conn), vec![info(100, "Continue", &[])]);
+        assert!(!conn.waiting_for_continue());
+        assert!(conn.sending_body());
+        let mut out = Vec::new();
+        conn.send_data(b"hello", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert_eq!(out, b"hello");
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(200, "OK", &[("content-length", "0")]), end()]
+        );
+        assert_eq!(conn.responses_pending(), 0);
+    }
+
+    #[test]
+    fn waiting_for_continue_not_cleared_by_other_1xx() {
+        let (mut conn, _) = expecting(BodyLength::Unknown);
+        assert!(conn.waiting_for_continue());
+        conn.receive(b"HTTP/1.1 102 Processing\r\n\r\n").unwrap();
+        assert_eq!(pull(&mut conn), vec![info(102, "Processing", &[])]);
+        assert!(conn.waiting_for_continue());
+    }
+
+    #[test]
+    fn waiting_for_continue_cleared_by_final_response() {
+        let (mut conn, _) = expecting(BodyLength::Known(5));
+        assert!(conn.waiting_for_continue());
+        conn.receive(b"HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            next(&mut conn),
+            Some(resp(417, "Expectation Failed", &[("content-length", "0")]))
+        );
+        assert!(!conn.waiting_for_continue());
+        assert!(conn.sending_body());
+        assert_eq!(next(&mut conn), Some(end()));
+        assert_eq!(conn.responses_pending(), 0);
+        assert!(!conn.waiting_for_continue());
+        // The body must still be completed before the next request.
+        let mut out = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the previous request body is not complete"))
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn waiting_for_continue_cleared_by_sending_data() {
+        let (mut conn, _) = expecting(BodyLength::Unknown);
+        assert!(conn.waiting_for_continue());
+        let mut out = Vec::new();
+        conn.send_data(b"", &mut out).unwrap();
+        assert!(conn.waiting_for_continue(), "empty data sends nothing");
+        assert!(out.is_empty());
+        conn.send_data(b"x", &mut out).unwrap();
+        assert!(!conn.waiting_for_continue());
+        assert_eq!(out, b"1\r\nx\r\n");
+        // A late 100 is still reported, and changes nothing.
+        conn.receive(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+        assert_eq!(pull(&mut conn), vec![info(100, "Continue", &[])]);
+        assert!(!conn.waiting_for_continue());
+        assert!(conn.sending_body());
+    }
+
+    #[test]
+    fn waiting_for_continue_only_with_a_body() {
+        let (conn, out) = expecting(BodyLength::None);
+        assert_eq!(
+            out,
+            b"POST /up HTTP/1.1\r\nhost: h\r\nexpect: 100-continue\r\ncontent-length: 0\r\n\r\n"
+        );
+        assert!(!conn.waiting_for_continue());
+        assert!(!conn.sending_body());
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::PUT, "/", &host(), BodyLength::Known(1));
+        assert!(!conn.waiting_for_continue(), "no expect header");
+    }
+
+    #[test]
+    fn early_final_response_while_sending_body() {
+        let mut conn = ClientConn::new();
+        let mut out = send(
+            &mut conn,
+            Method::POST,
+            "/big",
+            &host(),
+            BodyLength::Known(10),
+        );
+        conn.send_data(b"012", &mut out).unwrap();
+        conn.receive(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 4\r\n\r\nbig!")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(413, "Content Too Large", &[("content-length", "4")]),
+                data(b"big!"),
+                end()
+            ]
+        );
+        assert_eq!(conn.responses_pending(), 0);
+        assert!(conn.sending_body());
+        assert!(conn.is_keep_alive());
+        conn.send_data(b"3456789", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert!(!conn.sending_body());
+        assert_eq!(
+            out,
+            b"POST /big HTTP/1.1\r\nhost: example.com\r\ncontent-length: 10\r\n\r\n0123456789"
+        );
+        // The connection goes on.
+        send(&mut conn, Method::GET, "/next", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(200, "OK", &[("content-length", "0")]), end()]
+        );
+    }
+
+    #[test]
+    fn early_final_response_with_close_while_sending_body() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::PUT, "/big", &host(), BodyLength::Unknown);
+        conn.send_data(b"abc", &mut out).unwrap();
+        conn.receive(b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(
+                    403,
+                    "Forbidden",
+                    &[("connection", "close"), ("content-length", "0")]
+                ),
+                end()
+            ]
+        );
+        assert!(!conn.is_keep_alive());
+        // The body may still be finished, but no new request may follow.
+        conn.send_end(None, &mut out).unwrap();
+        let mut more = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut more),
+            Err(local("the connection is closing: no more requests"))
+        );
+        conn.receive(b"junk").unwrap();
+        conn.receive_eof();
+        assert_eq!(pull(&mut conn), vec![closed()]);
+    }
+
+    // ---- local errors, and stickiness ----
+
+    #[test]
+    fn second_head_before_body_done() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(2));
+        let before = out.clone();
+        let e = local("the previous request body is not complete");
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e.clone())
+        );
+        assert_eq!(out, before, "nothing written on error");
+        assert_eq!(conn.responses_pending(), 1);
+        // Sticky: the sending side stays failed.
+        assert_eq!(conn.send_data(b"ok", &mut out), Err(e.clone()));
+        assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+        assert_eq!(out, before);
+    }
+
+    #[test]
+    fn data_past_content_length() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::PUT, "/", &host(), BodyLength::Known(5));
+        conn.send_data(b"abc", &mut out).unwrap();
+        let before = out.clone();
+        let e = local("body data exceeds the Content-Length (3 bytes given, 2 left)");
+        assert_eq!(conn.send_data(b"def", &mut out), Err(e.clone()));
+        assert_eq!(out, before);
+        assert_eq!(conn.send_data(b"de", &mut out), Err(e.clone()));
+        assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+        assert_eq!(out, before);
+    }
+
+    #[test]
+    fn data_with_no_body_expected() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        let e = local("no request body is being sent");
+        assert_eq!(conn.send_data(b"x", &mut out), Err(e.clone()));
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+    }
+
+    #[test]
+    fn ending_short() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(4));
+        conn.send_data(b"ab", &mut out).unwrap();
+        let e = local("body ended 2 bytes short of the Content-Length");
+        assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
+        assert_eq!(conn.send_data(b"cd", &mut out), Err(e.clone()));
+        assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+        // Receiving is a separate direction: the pending response still arrives.
+        conn.receive(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(400, "Bad Request", &[("content-length", "0")]), end()]
+        );
+    }
+
+    #[test]
+    fn request_without_host() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let e = local("an HTTP/1.1 request needs exactly one host header");
+        assert_eq!(
+            conn.send_request(
+                &Method::GET,
+                "/",
+                &HeaderMap::new(),
+                BodyLength::None,
+                &mut out
+            ),
+            Err(e.clone())
+        );
+        assert!(out.is_empty());
+        assert_eq!(conn.responses_pending(), 0);
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn request_with_two_hosts() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let h = headers(&[("host", "a"), ("host", "b")]);
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &h, BodyLength::None, &mut out),
+            Err(local("an HTTP/1.1 request needs exactly one host header"))
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn request_with_bad_target() {
+        for target in ["", "/a b", "/a\tb", "/\u{7f}", "/caf\u{e9}"] {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            let e = local("request target is empty or has a space or control character");
+            assert_eq!(
+                conn.send_request(&Method::GET, target, &host(), BodyLength::None, &mut out),
+                Err(e.clone()),
+                "{target:?}"
+            );
+            assert_eq!(
+                conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+                Err(e)
+            );
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn request_after_connection_close_request() {
+        let mut conn = ClientConn::new();
+        let h = headers(&[("host", "h"), ("connection", "close")]);
+        let out = send(&mut conn, Method::GET, "/last", &h, BodyLength::None);
+        assert_eq!(
+            out,
+            b"GET /last HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n"
+        );
+        assert!(!conn.is_keep_alive());
+        let e = local("the connection is closing: no more requests");
+        let mut more = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut more),
+            Err(e.clone())
+        );
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut more),
+            Err(e)
+        );
+        assert!(more.is_empty());
+        // The response to the last request still arrives; then the rest is discarded.
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1 200 OK\r\n\r\n")
+            .unwrap();
+        conn.receive_eof();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(200, "OK", &[("content-length", "1")]),
+                data(b"x"),
+                end(),
+                closed()
+            ]
+        );
+    }
+
+    #[test]
+    fn request_after_close_token_in_list_with_body() {
+        let mut conn = ClientConn::new();
+        let h = headers(&[("host", "h"), ("connection", "keep-alive, Close")]);
+        let mut out = send(&mut conn, Method::POST, "/", &h, BodyLength::Known(1));
+        assert!(!conn.is_keep_alive());
+        conn.send_data(b"x", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the connection is closing: no more requests"))
+        );
+    }
+
+    #[test]
+    fn trailers_on_content_length_body() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(1));
+        conn.send_data(b"x", &mut out).unwrap();
+        let before = out.clone();
+        let e = local("trailers need a chunked body");
+        let t = headers(&[("x-sum", "1")]);
+        assert_eq!(conn.send_end(Some(&t), &mut out), Err(e.clone()));
+        assert_eq!(out, before);
+        assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(e)
+        );
+        // An empty trailer map is no trailers.
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(0));
+        assert!(!conn.sending_body(), "Known(0) is complete at once");
+        assert_eq!(
+            conn.send_end(Some(&HeaderMap::new()), &mut out),
+            Err(local("no request body is being sent"))
+        );
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(1));
+        conn.send_data(b"x", &mut out).unwrap();
+        conn.send_end(Some(&HeaderMap::new()), &mut out).unwrap();
+    }
+
+    #[test]
+    fn chunk_extensions_on_content_length_body() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(1));
+        assert_eq!(
+            conn.send_chunk(b"x", &[("a", None)], &mut out),
+            Err(local("chunk extensions need a chunked body"))
+        );
+    }
+
+    /// Method, header fields, body length, and the head written or the error message.
+    type FramingCase = (
+        Method,
+        &'static [(&'static str, &'static str)],
+        BodyLength,
+        Result<&'static [u8], &'static str>,
+    );
+
+    #[test]
+    fn framing_fields_from_the_caller() {
+        let cases: &[FramingCase] = &[
+            (
+                Method::POST,
+                &[("host", "h"), ("content-length", "3")],
+                BodyLength::Known(3),
+                Ok(b"POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 3\r\n\r\n"),
+            ),
+            (
+                Method::POST,
+                &[("host", "h"), ("content-length", "4")],
+                BodyLength::Known(3),
+                Err("Content-Length given does not match the body length 3"),
+            ),
+            (
+                Method::POST,
+                &[("host", "h"), ("transfer-encoding", "chunked")],
+                BodyLength::Known(3),
+                Err("Transfer-Encoding given for a body of known length"),
+            ),
+            (
+                Method::POST,
+                &[("host", "h"), ("transfer-encoding", "chunked")],
+                BodyLength::Unknown,
+                Ok(b"POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n"),
+            ),
+            (
+                Method::POST,
+                &[("host", "h"), ("transfer-encoding", "gzip")],
+                BodyLength::Unknown,
+                Err("only `transfer-encoding: chunked` is supported on output"),
+            ),
+            (
+                Method::POST,
+                &[("host", "h"), ("content-length", "3")],
+                BodyLength::Unknown,
+                Err("Content-Length given for a chunked body"),
+            ),
+            (
+                Method::GET,
+                &[("host", "h"), ("content-length", "0")],
+                BodyLength::None,
+                Err("framing fields (Content-Length, Transfer-Encoding) do not fit this message"),
+            ),
+            (
+                Method::GET,
+                &[("host", "h"), ("transfer-encoding", "chunked")],
+                BodyLength::None,
+                Err("framing fields (Content-Length, Transfer-Encoding) do not fit this message"),
+            ),
+        ];
+        for (method, h, body, want) in cases {
+            let mut conn = ClientConn::new();
+            let mut out = b"previous".to_vec();
+            let got = conn.send_request(method, "/", &headers(h), *body, &mut out);
+            match want {
+                Ok(bytes) => {
+                    assert!(got.is_ok(), "{method} {h:?}: {got:?}");
+                    assert_eq!(out[8..], bytes[..], "{method} {h:?}");
+                }
+                Err(message) => {
+                    assert_eq!(got, Err(local(message)), "{method} {h:?}");
+                    assert_eq!(out, b"previous", "output kept on error");
+                    assert_eq!(conn.responses_pending(), 0);
+                }
+            }
+        }
+    }
+
+    // ---- remote errors ----
+
+    #[test]
+    fn data_with_no_request_outstanding() {
+        let mut conn = ClientConn::new();
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let e = err(400, "data received with no request outstanding");
+        assert_eq!(pull(&mut conn), vec![e.clone()]);
+        // Sticky, and the connection takes no more requests.
+        assert_eq!(next(&mut conn), Some(e.clone()));
+        assert!(!conn.is_keep_alive());
+        let mut out = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the connection is closing: no more requests"))
+        );
+        conn.receive_eof();
+        assert_eq!(next(&mut conn), Some(e));
+    }
+
+    #[test]
+    fn data_after_the_last_response() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(200, "OK", &[("content-length", "1")]),
+                data(b"x"),
+                end(),
+                err(400, "data received with no request outstanding")
+            ]
+        );
+        assert!(matches!(
+            conn.next_event(),
+            Err(Error::RemoteProtocol { .. })
+        ));
+    }
+
+    #[test]
+    fn switching_101_without_upgrade_offer() {
+        let mut conn = ClientConn::new();
+        let out = send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        assert_eq!(out, b"GET / HTTP/1.1\r\nhost: example.com\r\n\r\n");
+        conn.receive(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+            .unwrap();
+        let e = err(400, "101 Switching Protocols without an upgrade request");
+        assert_eq!(pull(&mut conn), vec![e.clone()]);
+        assert_eq!(next(&mut conn), Some(e));
+        assert!(!conn.is_keep_alive());
+    }
+
+    #[test]
+    fn switching_101_with_upgrade_offer() {
+        let mut conn = ClientConn::new();
+        let h = headers(&[
+            ("host", "h"),
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+        ]);
+        send(&mut conn, Method::GET, "/ws", &h, BodyLength::None);
+        conn.receive(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+        )
+        .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                info(101, "Switching Protocols", &[("upgrade", "websocket")]),
+                switched(b"")
+            ]
+        );
+        assert_eq!(conn.take_trailing(), b"\x81\x05hello");
+        assert_eq!(conn.responses_pending(), 0);
+        assert_eq!(next(&mut conn), Some(switched(b"")), "Switched is sticky");
+        let mut out = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the connection is closing: no more requests"))
+        );
+        assert!(!conn.is_keep_alive(), "no more requests after a switch");
+    }
+
+    #[test]
+    fn connect_switch_stops_requests() {
+        let mut conn = ClientConn::new();
+        send(
+            &mut conn,
+            Method::CONNECT,
+            "example.com:443",
+            &host(),
+            BodyLength::None,
+        );
+        conn.receive(b"HTTP/1.1 200 OK\r\n\r\n\x16\x03").unwrap();
+        assert_eq!(next(&mut conn), Some(resp(200, "OK", &[])));
+        assert!(
+            !conn.is_keep_alive(),
+            "no more requests once the tunnel is accepted"
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the connection is closing: no more requests"))
+        );
+        assert!(out.is_empty());
+        assert_eq!(next(&mut conn), Some(switched(b"")));
+        assert_eq!(conn.take_trailing(), b"\x16\x03");
+    }
+
+    #[test]
+    fn until_close_response_stops_requests() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\n\r\nab").unwrap();
+        assert_eq!(pull(&mut conn), vec![resp(200, "OK", &[]), data(b"ab")]);
+        assert!(
+            !conn.is_keep_alive(),
+            "a body read until close ends the connection"
+        );
+        conn.receive_eof();
+        assert_eq!(pull(&mut conn), vec![end(), closed()]);
+    }
+
+    #[test]
+    fn remote_error_is_sticky_receive_side_only() {
+        let mut conn = ClientConn::new();
+        let mut out = send(&mut conn, Method::POST, "/", &host(), BodyLength::Known(2));
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n")
+            .unwrap();
+        let e = err(400, "conflicting Content-Length values");
+        assert_eq!(pull(&mut conn), vec![e.clone()]);
+        assert_eq!(next(&mut conn), Some(e.clone()));
+        conn.receive(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+        assert_eq!(next(&mut conn), Some(e));
+        assert!(!conn.is_keep_alive());
+        // The body in progress may still be finished.
+        conn.send_data(b"ab", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert_eq!(
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out),
+            Err(local("the connection is closing: no more requests"))
+        );
+    }
+
+    // ---- end of input in each state ----
+
+    #[test]
+    fn eof_idle_no_requests() {
+        let mut conn = ClientConn::new();
+        conn.receive_eof();
+        assert_eq!(conn.next_event(), Ok(Event::Closed));
+        assert_eq!(conn.next_event(), Ok(Event::Closed));
+        assert_eq!(
+            conn.receive(b"x"),
+            Err(local("data received after end of input"))
+        );
+    }
+
+    #[test]
+    fn eof_idle_after_responses() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        conn.receive_eof();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(200, "OK", &[("content-length", "0")]), end(), closed()]
+        );
+    }
+
+    #[test]
+    fn eof_with_requests_unanswered() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive_eof();
+        let got = conn.next_event();
+        assert!(matches!(got, Err(Error::RemoteClosed { .. })), "{got:?}");
+        assert_eq!(
+            got.unwrap_err().message(),
+            "peer closed connection with 2 request(s) unanswered"
+        );
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        conn.receive_eof();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(204, "No Content", &[]),
+                end(),
+                err(400, "peer closed connection with 1 request(s) unanswered")
+            ]
+        );
+    }
+
+    #[test]
+    fn eof_after_informational_only() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 100 Continue\r\n\r\n").unwrap();
+        conn.receive_eof();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                info(100, "Continue", &[]),
+                err(400, "peer closed connection with 1 request(s) unanswered")
+            ]
+        );
+    }
+
+    #[test]
+    fn eof_after_close_response_with_requests_unanswered() {
+        // The peer announced the close: the unanswered requests were never processed, and
+        // are left counted in responses_pending.
+        let mut conn = ClientConn::new();
+        for _ in 0..3 {
+            send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        }
+        conn.receive(b"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        conn.receive_eof();
+        assert_eq!(
+            pull(&mut conn),
+            vec![
+                resp(
+                    503,
+                    "Busy",
+                    &[("connection", "close"), ("content-length", "0")]
+                ),
+                end(),
+                closed()
+            ]
+        );
+        assert_eq!(conn.responses_pending(), 2);
+    }
+
+    #[test]
+    fn eof_kinds_are_remote_closed() {
+        for input in [
+            &b"HTTP/1.1 200 OK\r\nContent-Len"[..],
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\na",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\na",
+        ] {
+            let mut conn = ClientConn::new();
+            send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+            conn.receive(input).unwrap();
+            conn.receive_eof();
+            let mut last = pull(&mut conn);
+            assert!(matches!(last.pop(), Some(Ev::Error(400, _))));
+            let e = conn.next_event().unwrap_err();
+            assert!(matches!(e, Error::RemoteClosed { .. }), "{e:?}");
+            assert!(e.is_remote());
+        }
+    }
+}
+
+// EOF in each state, through the harness (exact messages).
+mod eof {
+    use super::*;
+
+    resp! {
+        mid_status_line: GET, b"HTTP/1.1 20" => [err(400, "peer closed connection in the middle of a response head")];
+        mid_head: GET, b"HTTP/1.1 200 OK\r\nContent-Len" => [err(400, "peer closed connection in the middle of a response head")];
+        mid_head_after_cr: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r" =>
+            [err(400, "peer closed connection in the middle of a response head")];
+        mid_second_head: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 2" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), err(400, "peer closed connection in the middle of a response head")];
+        mid_body_none_received: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "10")]),
+             err(400, "peer closed connection without sending complete message body (received 0 bytes, expected 10)")];
+        mid_body: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc" =>
+            [resp(200, "OK", &[("content-length", "10")]), data(b"abc"),
+             err(400, "peer closed connection without sending complete message body (received 3 bytes, expected 10)")];
+        mid_chunk_data: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n5\r\nhel" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"abhel"),
+             err(400, "peer closed connection without sending complete message body: incomplete chunked body (5 bytes of data received, in chunk data, 2 bytes of the current chunk missing)")];
+        mid_chunk_size_line: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]),
+             err(400, "peer closed connection without sending complete message body: incomplete chunked body (0 bytes of data received, in chunk framing)")];
+        after_chunk_data_before_crlf: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"hello"),
+             err(400, "peer closed connection without sending complete message body: incomplete chunked body (5 bytes of data received, in chunk framing)")];
+        before_last_chunk: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"hello"),
+             err(400, "peer closed connection without sending complete message body: incomplete chunked body (5 bytes of data received, in chunk framing)")];
+        in_trailers: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nT: 1\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"x"),
+             err(400, "peer closed connection without sending complete message body: incomplete chunked body (1 bytes of data received, in the trailer section)")];
+        head_response_complete: HEAD, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "10")]), end(), closed()];
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Request serialization, byte for byte
+// ---------------------------------------------------------------------------------------
+
+mod serialize {
+    use super::*;
+
+    fn one(
+        method: Method,
+        target: &str,
+        h: &[(&str, &str)],
+        body: BodyLength,
+    ) -> (Vec<u8>, Framing, bool) {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let framing = conn
+            .send_request(&method, target, &headers(h), body, &mut out)
+            .unwrap();
+        (out, framing, conn.sending_body())
+    }
+
+    #[test]
+    fn get_keeps_host_and_fields_in_order() {
+        let (out, framing, sending) = one(
+            Method::GET,
+            "/path?q=1&r=%20",
+            &[
+                ("host", "example.com:8080"),
+                ("user-agent", "t/1"),
+                ("accept", "*/*"),
+                ("x-multi", "a"),
+                ("x-multi", "b"),
+            ],
+            BodyLength::None,
+        );
+        assert_eq!(
+            out,
+            b"GET /path?q=1&r=%20 HTTP/1.1\r\nhost: example.com:8080\r\nuser-agent: t/1\r\naccept: */*\r\nx-multi: a\r\nx-multi: b\r\n\r\n"
+        );
+        assert_eq!((framing, sending), (Framing::None, false));
+    }
+
+    #[test]
+    fn body_less_methods_get_no_content_length() {
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::DELETE,
+            Method::OPTIONS,
+            Method::TRACE,
+        ] {
+            let (out, framing, _) = one(method.clone(), "/", &[("host", "h")], BodyLength::None);
+            assert_eq!(
+                out,
+                format!("{method} / HTTP/1.1\r\nhost: h\r\n\r\n").as_bytes()
+            );
+            assert_eq!(framing, Framing::None);
+        }
+    }
+
+    #[test]
+    fn post_put_patch_none_get_content_length_zero() {
+        for method in [Method::POST, Method::PUT, Method::PATCH] {
+            let (out, framing, sending) =
+                one(method.clone(), "/", &[("host", "h")], BodyLength::None);
+            assert_eq!(
+                out,
+                format!("{method} / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n").as_bytes()
+            );
+            assert_eq!((framing, sending), (Framing::None, false));
+        }
+    }
+
+    #[test]
+    fn known_zero_is_content_length_zero_for_any_method() {
+        let (out, framing, sending) = one(Method::GET, "/", &[("host", "h")], BodyLength::Known(0));
+        assert_eq!(
+            out,
+            b"GET / HTTP/1.1\r\nhost: h\r\ncontent-length: 0\r\n\r\n"
+        );
+        assert_eq!((framing, sending), (Framing::None, false));
+    }
+
+    #[test]
+    fn known_length_body() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let framing = conn
+            .send_request(
+                &Method::PUT,
+                "/f",
+                &headers(&[("host", "h")]),
+                BodyLength::Known(11),
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(framing, Framing::Length(11));
+        conn.send_data(b"hello", &mut out).unwrap();
+        conn.send_data(b"", &mut out).unwrap();
+        conn.send_data(b" world", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"PUT /f HTTP/1.1\r\nhost: h\r\ncontent-length: 11\r\n\r\nhello world"
+        );
+    }
+
+    #[test]
+    fn other_target_forms_and_methods() {
+        let (out, ..) = one(Method::OPTIONS, "*", &[("host", "h")], BodyLength::None);
+        assert_eq!(out, b"OPTIONS * HTTP/1.1\r\nhost: h\r\n\r\n");
+        let (out, ..) = one(
+            Method::CONNECT,
+            "h:443",
+            &[("host", "h:443")],
+            BodyLength::None,
+        );
+        assert_eq!(out, b"CONNECT h:443 HTTP/1.1\r\nhost: h:443\r\n\r\n");
+        let (out, ..) = one(
+            Method::GET,
+            "http://h/x",
+            &[("host", "h")],
+            BodyLength::None,
+        );
+        assert_eq!(out, b"GET http://h/x HTTP/1.1\r\nhost: h\r\n\r\n");
+        let purge = Method::from_bytes(b"PURGE").unwrap();
+        let (out, ..) = one(purge, "/c", &[("host", "h")], BodyLength::None);
+        assert_eq!(out, b"PURGE /c HTTP/1.1\r\nhost: h\r\n\r\n");
+    }
+
+    #[test]
+    fn chunked_with_extensions_and_trailers() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        let framing = conn
+            .send_request(
+                &Method::POST,
+                "/up",
+                &headers(&[("host", "h"), ("trailer", "x-sum")]),
+                BodyLength::Unknown,
+                &mut out,
+            )
+            .unwrap();
+        assert_eq!(framing, Framing::Chunked);
+        conn.send_chunk(
+            b"hello",
+            &[
+                ("a", None),
+                ("tok", Some("v1")),
+                ("q", Some("two words")),
+                ("esc", Some("say \"hi\" \\o/")),
+                ("e", Some("")),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        conn.send_data(b"", &mut out).unwrap();
+        conn.send_chunk(b"", &[("skipped", None)], &mut out)
+            .unwrap();
+        conn.send_data(&[b'z'; 26], &mut out).unwrap();
+        conn.send_end(
+            Some(&headers(&[
+                ("x-sum", "abc"),
+                ("x-more", "1"),
+                ("x-more", "2"),
+            ])),
+            &mut out,
+        )
+        .unwrap();
+        let mut want =
+            b"POST /up HTTP/1.1\r\nhost: h\r\ntrailer: x-sum\r\ntransfer-encoding: chunked\r\n\r\n\
+5;a;tok=v1;q=\"two words\";esc=\"say \\\"hi\\\" \\\\o/\";e=\"\"\r\nhello\r\n\
+1a\r\n"
+                .to_vec();
+        want.extend_from_slice(&[b'z'; 26]);
+        want.extend_from_slice(b"\r\n0\r\nx-sum: abc\r\nx-more: 1\r\nx-more: 2\r\n\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&want)
+        );
+        assert!(!conn.sending_body());
+    }
+
+    #[test]
+    fn chunked_end_without_trailers() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        conn.send_request(&Method::POST, "/", &host(), BodyLength::Unknown, &mut out)
+            .unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        assert_eq!(
+            out,
+            b"POST / HTTP/1.1\r\nhost: example.com\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn chunk_extension_errors_write_nothing() {
+        type Case = (
+            &'static [(&'static str, Option<&'static str>)],
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (&[("bad name", None)], "chunk extension name is not a token"),
+            (&[("", None)], "chunk extension name is not a token"),
+            (
+                &[("ok", Some("v")), ("a", Some("x\ny"))],
+                "chunk extension value has a control character",
+            ),
+            (
+                &[("a", Some("\u{7f}"))],
+                "chunk extension value has a control character",
+            ),
+        ];
+        for (ext, message) in cases {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            conn.send_request(&Method::POST, "/", &host(), BodyLength::Unknown, &mut out)
+                .unwrap();
+            let before = out.clone();
+            assert_eq!(
+                conn.send_chunk(b"data", ext, &mut out),
+                Err(local(message)),
+                "{ext:?}"
+            );
+            assert_eq!(out, before, "{ext:?}: nothing written on error");
+            assert_eq!(conn.send_end(None, &mut out), Err(local(message)), "sticky");
+        }
+    }
+
+    #[test]
+    fn forbidden_trailers_write_nothing() {
+        for name in ["content-length", "transfer-encoding", "host"] {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            conn.send_request(&Method::POST, "/", &host(), BodyLength::Unknown, &mut out)
+                .unwrap();
+            conn.send_data(b"x", &mut out).unwrap();
+            let before = out.clone();
+            let message = format!("{name} is not allowed in trailers");
+            assert_eq!(
+                conn.send_end(Some(&headers(&[("x-ok", "1"), (name, "1")])), &mut out),
+                Err(local(&message))
+            );
+            assert_eq!(out, before, "{name}: nothing written on error");
+            assert_eq!(
+                conn.send_end(None, &mut out),
+                Err(local(&message)),
+                "sticky"
+            );
+        }
+    }
+
+    #[test]
+    fn serialized_requests_parse_back() {
+        // What the client writes, a server reads as the same requests.
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        conn.send_request(&Method::GET, "/a", &host(), BodyLength::None, &mut out)
+            .unwrap();
+        conn.send_request(&Method::POST, "/b", &host(), BodyLength::None, &mut out)
+            .unwrap();
+        conn.send_request(&Method::PUT, "/c", &host(), BodyLength::Known(2), &mut out)
+            .unwrap();
+        conn.send_data(b"hi", &mut out).unwrap();
+        conn.send_end(None, &mut out).unwrap();
+        let req = |method: &str, target: &str, h: &[(&str, &str)]| Ev::Request {
+            method: method.to_owned(),
+            target: target.to_owned(),
+            version: Version::HTTP_11,
+            headers: f(h),
+        };
+        assert_eq!(
+            server_events(&out),
+            vec![
+                req("GET", "/a", &[("host", "example.com")]),
+                end(),
+                req(
+                    "POST",
+                    "/b",
+                    &[("host", "example.com"), ("content-length", "0")]
+                ),
+                end(),
+                req(
+                    "PUT",
+                    "/c",
+                    &[("host", "example.com"), ("content-length", "2")]
+                ),
+                data(b"hi"),
+                end(),
+                closed(),
+            ]
+        );
+    }
+}
