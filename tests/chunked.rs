@@ -5,7 +5,7 @@
 mod support;
 use support::*;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use pollhttp::proto::{BodyLength, ChunkExtension, ClientConn, Event, Framing, Limits, ServerConn};
 
 const HEAD: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -488,17 +488,6 @@ mod encoder {
 
     type Piece<'a> = (&'a [u8], &'a [ChunkExtension<'a>]);
 
-    fn trailer_map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (n, v) in pairs {
-            map.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        map
-    }
-
     /// A chunked POST as ClientConn writes it.
     fn client_body(pieces: &[Piece<'_>], trailers: Option<&HeaderMap>) -> Vec<u8> {
         let mut conn = ClientConn::new();
@@ -545,7 +534,7 @@ mod encoder {
     /// Encodes `pieces` both ways and checks every decoder reading gives `data` and
     /// `trailers` back.
     fn round_trip(pieces: &[Piece<'_>], trailers: &[(&str, &str)]) {
-        let map = trailer_map(trailers);
+        let map = header_map(trailers);
         let t = (!trailers.is_empty()).then_some(&map);
         let data: Vec<u8> = pieces.iter().flat_map(|(d, _)| d.iter().copied()).collect();
 
@@ -674,7 +663,7 @@ mod encoder {
     #[test]
     fn zero_length_body_with_trailers() {
         round_trip(&[], &[("x-only", "trailers")]);
-        let out = server_body(&[], Some(&trailer_map(&[("x-only", "trailers")])));
+        let out = server_body(&[], Some(&header_map(&[("x-only", "trailers")])));
         assert_eq!(
             out,
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\nx-only: trailers\r\n\r\n"
@@ -694,7 +683,7 @@ mod encoder {
     fn exact_bytes() {
         let out = server_body(
             &[(&[b'q'; 26], &[("n", Some("v w"))]), (b"0\r\n\r\n", &[])],
-            Some(&trailer_map(&[("t", "1")])),
+            Some(&header_map(&[("t", "1")])),
         );
         let mut want =
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1a;n=\"v w\"\r\n".to_vec();

@@ -5,8 +5,8 @@
 mod support;
 use support::*;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
-use pollhttp::proto::{BodyLength, ClientConn, Error, Event, Framing, ResponseHead};
+use http::{HeaderMap, Method, Version};
+use pollhttp::proto::{BodyLength, ClientConn, Error, Event, Framing};
 
 // ---------------------------------------------------------------------------------------
 // Expected-event shorthands
@@ -470,43 +470,12 @@ mod rejected {
 // 3. The ClientConn state machine, driven directly
 // ---------------------------------------------------------------------------------------
 
-fn head_ev(h: &ResponseHead, informational: bool) -> Ev {
-    let (status, reason, version, headers) = (
-        h.status(),
-        h.reason().to_vec(),
-        h.version(),
-        fields(h.headers()),
-    );
-    if informational {
-        Ev::Informational {
-            status,
-            reason,
-            version,
-            headers,
-        }
-    } else {
-        Ev::Response {
-            status,
-            reason,
-            version,
-            headers,
-        }
-    }
-}
-
-fn error_ev(e: &Error) -> Ev {
-    Ev::Error(
-        e.status_hint().map_or(0, |s| s.as_u16()),
-        e.message().to_owned(),
-    )
-}
-
 /// One event (Data not joined); None for NeedData.
 fn next(conn: &mut ClientConn) -> Option<Ev> {
     match conn.next_event() {
         Ok(Event::NeedData) => None,
-        Ok(Event::Informational(h)) => Some(head_ev(&h, true)),
-        Ok(Event::Response(h)) => Some(head_ev(&h, false)),
+        Ok(Event::Informational(h)) => Some(response_ev(&h, true)),
+        Ok(Event::Response(h)) => Some(response_ev(&h, false)),
         Ok(Event::Data(d)) => Some(Ev::Data(d.to_vec())),
         Ok(Event::End(t)) => Some(Ev::End(fields(&t))),
         Ok(Event::Switched) => Some(Ev::Switched(Vec::new())),
@@ -532,19 +501,8 @@ fn pull(conn: &mut ClientConn) -> Vec<Ev> {
     evs
 }
 
-fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (n, v) in pairs {
-        map.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
-}
-
 fn host() -> HeaderMap {
-    headers(&[("host", "example.com")])
+    header_map(&[("host", "example.com")])
 }
 
 fn local(message: &str) -> Error {
@@ -738,7 +696,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
 
     fn expecting(body: BodyLength) -> (ClientConn, Vec<u8>) {
         let mut conn = ClientConn::new();
-        let h = headers(&[("host", "h"), ("expect", "100-continue")]);
+        let h = header_map(&[("host", "h"), ("expect", "100-continue")]);
         let out = send(&mut conn, Method::POST, "/up", &h, body);
         (conn, out)
     }
@@ -1013,7 +971,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
     fn request_with_two_hosts() {
         let mut conn = ClientConn::new();
         let mut out = Vec::new();
-        let h = headers(&[("host", "a"), ("host", "b")]);
+        let h = header_map(&[("host", "a"), ("host", "b")]);
         assert_eq!(
             conn.send_request(&Method::GET, "/", &h, BodyLength::None, &mut out),
             Err(local("an HTTP/1.1 request needs exactly one host header"))
@@ -1043,7 +1001,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
     #[test]
     fn request_after_connection_close_request() {
         let mut conn = ClientConn::new();
-        let h = headers(&[("host", "h"), ("connection", "close")]);
+        let h = header_map(&[("host", "h"), ("connection", "close")]);
         let out = send(&mut conn, Method::GET, "/last", &h, BodyLength::None);
         assert_eq!(
             out,
@@ -1079,7 +1037,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
     #[test]
     fn request_after_close_token_in_list_with_body() {
         let mut conn = ClientConn::new();
-        let h = headers(&[("host", "h"), ("connection", "keep-alive, Close")]);
+        let h = header_map(&[("host", "h"), ("connection", "keep-alive, Close")]);
         let mut out = send(&mut conn, Method::POST, "/", &h, BodyLength::Known(1));
         assert!(!conn.is_keep_alive());
         conn.send_data(b"x", &mut out).unwrap();
@@ -1097,7 +1055,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
         conn.send_data(b"x", &mut out).unwrap();
         let before = out.clone();
         let e = local("trailers need a chunked body");
-        let t = headers(&[("x-sum", "1")]);
+        let t = header_map(&[("x-sum", "1")]);
         assert_eq!(conn.send_end(Some(&t), &mut out), Err(e.clone()));
         assert_eq!(out, before);
         assert_eq!(conn.send_end(None, &mut out), Err(e.clone()));
@@ -1192,7 +1150,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
         for (method, h, body, want) in cases {
             let mut conn = ClientConn::new();
             let mut out = b"previous".to_vec();
-            let got = conn.send_request(method, "/", &headers(h), *body, &mut out);
+            let got = conn.send_request(method, "/", &header_map(h), *body, &mut out);
             match want {
                 Ok(bytes) => {
                     assert!(got.is_ok(), "{method} {h:?}: {got:?}");
@@ -1265,7 +1223,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
     #[test]
     fn switching_101_with_upgrade_offer() {
         let mut conn = ClientConn::new();
-        let h = headers(&[
+        let h = header_map(&[
             ("host", "h"),
             ("connection", "upgrade"),
             ("upgrade", "websocket"),
@@ -1522,7 +1480,7 @@ mod serialize {
         let mut conn = ClientConn::new();
         let mut out = Vec::new();
         let framing = conn
-            .send_request(&method, target, &headers(h), body, &mut out)
+            .send_request(&method, target, &header_map(h), body, &mut out)
             .unwrap();
         (out, framing, conn.sending_body())
     }
@@ -1597,7 +1555,7 @@ mod serialize {
             .send_request(
                 &Method::PUT,
                 "/f",
-                &headers(&[("host", "h")]),
+                &header_map(&[("host", "h")]),
                 BodyLength::Known(11),
                 &mut out,
             )
@@ -1644,7 +1602,7 @@ mod serialize {
             .send_request(
                 &Method::POST,
                 "/up",
-                &headers(&[("host", "h"), ("trailer", "x-sum")]),
+                &header_map(&[("host", "h"), ("trailer", "x-sum")]),
                 BodyLength::Unknown,
                 &mut out,
             )
@@ -1667,7 +1625,7 @@ mod serialize {
             .unwrap();
         conn.send_data(&[b'z'; 26], &mut out).unwrap();
         conn.send_end(
-            Some(&headers(&[
+            Some(&header_map(&[
                 ("x-sum", "abc"),
                 ("x-more", "1"),
                 ("x-more", "2"),
@@ -1747,7 +1705,7 @@ mod serialize {
             let before = out.clone();
             let message = format!("{name} is not allowed in trailers");
             assert_eq!(
-                conn.send_end(Some(&headers(&[("x-ok", "1"), (name, "1")])), &mut out),
+                conn.send_end(Some(&header_map(&[("x-ok", "1"), (name, "1")])), &mut out),
                 Err(local(&message))
             );
             assert_eq!(out, before, "{name}: nothing written on error");

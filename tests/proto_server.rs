@@ -9,7 +9,7 @@
 mod support;
 use support::*;
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
+use http::{HeaderMap, StatusCode, Version};
 use pollhttp::proto::{BodyLength, Error, Event, Framing, Limits, ServerConn};
 
 const V10: Version = Version::HTTP_10;
@@ -1084,17 +1084,6 @@ fn conn_with(input: &[u8]) -> ServerConn {
     conn
 }
 
-fn hm(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (n, v) in pairs {
-        map.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    map
-}
-
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap()
 }
@@ -1107,13 +1096,13 @@ fn respond(
     body: BodyLength,
 ) -> Result<(Framing, String), Error> {
     let mut out = Vec::new();
-    let framing = conn.send_response(status(code), None, &hm(headers), body, &mut out)?;
+    let framing = conn.send_response(status(code), None, &header_map(headers), body, &mut out)?;
     Ok((framing, String::from_utf8(out).unwrap()))
 }
 
 fn inform(conn: &mut ServerConn, code: u16, headers: &[(&str, &str)]) -> Result<String, Error> {
     let mut out = Vec::new();
-    conn.send_informational(status(code), &hm(headers), &mut out)?;
+    conn.send_informational(status(code), &header_map(headers), &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 
@@ -1362,7 +1351,7 @@ fn sm_framing_unknown_http11_is_chunked() {
     .unwrap();
     assert_eq!(out, b"2;a=\"b c\";d;e=f\r\nhi\r\n");
     let mut out = Vec::new();
-    conn.send_end(Some(&hm(&[("x-sum", "abc")])), &mut out)
+    conn.send_end(Some(&header_map(&[("x-sum", "abc")])), &mut out)
         .unwrap();
     assert_eq!(out, b"0\r\nx-sum: abc\r\n\r\n");
     assert!(conn.is_keep_alive());
@@ -1395,7 +1384,7 @@ fn sm_framing_unknown_http10_refuses_trailers_and_extensions() {
     nexts(&mut conn, 2);
     respond(&mut conn, 200, &[], BodyLength::Unknown).unwrap();
     assert_local(
-        conn.send_end(Some(&hm(&[("x", "1")])), &mut Vec::new()),
+        conn.send_end(Some(&header_map(&[("x", "1")])), &mut Vec::new()),
         "trailers need a chunked body",
     );
 }
@@ -2218,7 +2207,7 @@ fn sm_trailers_need_chunked_and_forbid_framing_fields() {
     respond(&mut conn, 200, &[], BodyLength::Known(1)).unwrap();
     send(&mut conn, b"x").unwrap();
     assert_local(
-        conn.send_end(Some(&hm(&[("x", "1")])), &mut Vec::new()),
+        conn.send_end(Some(&header_map(&[("x", "1")])), &mut Vec::new()),
         "trailers need a chunked body",
     );
 
@@ -2235,7 +2224,7 @@ fn sm_trailers_need_chunked_and_forbid_framing_fields() {
         nexts(&mut conn, 2);
         respond(&mut conn, 200, &[], BodyLength::Unknown).unwrap();
         assert_local(
-            conn.send_end(Some(&hm(&[(name, "1")])), &mut Vec::new()),
+            conn.send_end(Some(&header_map(&[(name, "1")])), &mut Vec::new()),
             &format!("{name} is not allowed in trailers"),
         );
     }

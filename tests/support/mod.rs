@@ -48,7 +48,7 @@ pub fn fields(h: &Headers) -> Fields {
     h.iter().map(|(n, v)| (n.to_owned(), v.to_vec())).collect()
 }
 
-fn response_ev(head: &ResponseHead, informational: bool) -> Ev {
+pub fn response_ev(head: &ResponseHead, informational: bool) -> Ev {
     let (status, reason, version, headers) = (
         head.status(),
         head.reason().to_vec(),
@@ -72,7 +72,7 @@ fn response_ev(head: &ResponseHead, informational: bool) -> Ev {
     }
 }
 
-fn error_ev(e: &Error) -> Ev {
+pub fn error_ev(e: &Error) -> Ev {
     Ev::Error(
         e.status_hint().map_or(0, |s| s.as_u16()),
         e.message().to_owned(),
@@ -371,6 +371,18 @@ pub fn error_hint(events: &[Ev]) -> u16 {
         Some(Ev::Error(hint, _)) => *hint,
         other => panic!("expected an error, got {other:?} in {events:?}"),
     }
+}
+
+/// An `http::HeaderMap` of `pairs`, repeated names kept.
+pub fn header_map(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (n, v) in pairs {
+        map.append(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    map
 }
 
 /// Shorthand for a field list.
