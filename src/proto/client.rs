@@ -46,6 +46,13 @@ enum Send {
 /// response is framed against the request it answers (HEAD and CONNECT included). A second
 /// request head may only follow once the previous request's body is complete.
 ///
+/// A response that closes the connection (`Connection: close`, HTTP/1.0, a body delimited
+/// by the close) ends the exchange: later bytes are ignored, end of input gives
+/// [`Event::Closed`], and any requests still counted by
+/// [`responses_pending`](Self::responses_pending) were never answered (retry them on a new
+/// connection). End of input with requests pending and no such response is
+/// [`Error::RemoteClosed`].
+///
 /// ```
 /// use pollhttp::proto::{BodyLength, ClientConn, Event};
 /// use http::{HeaderMap, HeaderValue, Method};
