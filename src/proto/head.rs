@@ -20,6 +20,14 @@ fn slice(raw: &[u8], (from, to): (u32, u32)) -> &[u8] {
     &raw[from as usize..to as usize]
 }
 
+impl FieldSpan {
+    /// Whether this field's name is `name` (lengths compared before any bytes).
+    fn is(&self, raw: &[u8], name: &str) -> bool {
+        (self.name.1 - self.name.0) as usize == name.len()
+            && slice(raw, self.name) == name.as_bytes()
+    }
+}
+
 /// Header (or trailer) fields as the peer sent them, in order, names lowercased, values
 /// with surrounding whitespace removed.
 ///
@@ -67,12 +75,19 @@ impl Headers {
 
     /// The first value of `name` (give it in lowercase).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|f| f.is(&self.raw, name))
+            .map(|f| slice(&self.raw, f.value))
     }
 
     /// Every value of `name` (give it in lowercase), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |(n, _)| *n == name).map(|(_, v)| v)
+        // Compared as bytes: no UTF-8 check per field and lookup.
+        self.fields
+            .iter()
+            .filter(move |f| f.is(&self.raw, name))
+            .map(move |f| slice(&self.raw, f.value))
     }
 
     /// True when `name` (lowercase) is present.
