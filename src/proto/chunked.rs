@@ -6,11 +6,12 @@
 //! the data, and trailers parsed as header fields within the head limits.
 
 use super::buffer::RecvBuf;
+use super::chars::is_tchar;
 use super::error::Error;
 use super::framing::{is_qdtext, is_qpair_char};
 use super::head::Headers;
 use super::limits::Limits;
-use super::parse::{is_tchar, parse_trailers, HeadKind, HeadScanner};
+use super::parse::{parse_trailers, HeadKind, HeadScanner};
 
 /// Most hex digits a chunk size may have (u64).
 const MAX_SIZE_DIGITS: u8 = 16;

@@ -9,9 +9,9 @@ use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
 use super::buffer::RecvBuf;
 use super::error::Error;
 use super::event::Event;
-use super::framing::{has_token, response_framing, valid_target, Framing, RequestInfo};
+use super::framing::{response_framing, valid_target, Framing, RequestInfo};
 use super::limits::Limits;
-use super::parse::{parse_response, HeadKind, HeadScanner};
+use super::parse::{parse_response, try_response, HeadKind, HeadScanner};
 use super::write::{lists_token, write_fields_with_framing, FramingField};
 use super::BodyLength;
 
@@ -376,21 +376,27 @@ impl ClientConn {
                         Some(b'H') => {}
                         Some(_) => return Err(Error::bad("invalid status line")),
                     }
-                    let Some(len) = scanner.scan(
-                        pending,
-                        self.limits.max_head,
-                        self.limits.max_head,
-                        HeadKind::Response,
-                    )?
-                    else {
-                        if self.buf.eof() {
-                            return Err(Error::closed(
-                                "peer closed connection in the middle of a response head",
-                            ));
-                        }
-                        return Ok(Step::Event(Event::NeedData));
+                    let max = self.limits.max_head;
+                    let fast = if scanner.is_fresh() {
+                        try_response(pending, max, &self.limits)
+                    } else {
+                        None
                     };
-                    let head = parse_response(&pending[..len], &self.limits)?;
+                    let (len, head) = match fast {
+                        Some(parsed) => parsed,
+                        None => {
+                            let Some(len) = scanner.scan(pending, max, max, HeadKind::Response)?
+                            else {
+                                if self.buf.eof() {
+                                    return Err(Error::closed(
+                                        "peer closed connection in the middle of a response head",
+                                    ));
+                                }
+                                return Ok(Step::Event(Event::NeedData));
+                            };
+                            (len, parse_response(&pending[..len], &self.limits)?)
+                        }
+                    };
                     self.buf.consume(len);
                     let Some(request) = self.pending.front_mut() else {
                         return Err(Error::bad("data received with no request outstanding"));
@@ -417,7 +423,7 @@ impl ClientConn {
                         }
                         return Ok(Step::Event(Event::Informational(head)));
                     }
-                    let framing =
+                    let (framing, close) =
                         response_framing(&head.headers, head.version, head.status, *request)?;
                     request.expect_continue = false;
                     // A body delimited by the close ends the connection too, and so does
@@ -425,7 +431,7 @@ impl ClientConn {
                     if head.version == Version::HTTP_10
                         || framing == Framing::UntilClose
                         || (request.connect && (200..300).contains(&head.status))
-                        || has_token(&head.headers, "connection", "close")
+                        || close
                     {
                         self.keep_alive = false;
                         if matches!(self.send, Send::Idle) {

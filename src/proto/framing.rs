@@ -2,9 +2,10 @@
 
 use http::Version;
 
+use super::chars::{is_reg_name, is_tchar};
 use super::error::Error;
 use super::head::Headers;
-use super::parse::{is_tchar, is_token};
+use super::parse::is_token;
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,19 +39,82 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// True when any `name` field lists `token` (case-insensitive).
-pub(crate) fn has_token(headers: &Headers, name: &str, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .flat_map(list_items)
-        .any(|item| item.eq_ignore_ascii_case(token.as_bytes()))
+/// A field that may appear more than once: its first value and how often it appears.
+#[derive(Default, Clone, Copy)]
+struct Seen<'a> {
+    first: Option<&'a [u8]>,
+    count: usize,
+}
+
+impl<'a> Seen<'a> {
+    fn add(&mut self, value: &'a [u8]) {
+        if self.count == 0 {
+            self.first = Some(value);
+        }
+        self.count += 1;
+    }
+}
+
+/// The fields that decide framing and connection handling, found in one pass over the
+/// head (a lookup per field name would walk the fields once per name).
+#[derive(Default)]
+struct Survey<'a> {
+    host: Seen<'a>,
+    content_length: Seen<'a>,
+    transfer_encoding: Seen<'a>,
+    close: bool,
+    expect_continue: bool,
+    upgrade: bool,
+}
+
+fn lists(value: &[u8], token: &[u8]) -> bool {
+    list_items(value).any(|item| item.eq_ignore_ascii_case(token))
+}
+
+impl<'a> Survey<'a> {
+    fn of(headers: &'a Headers) -> Self {
+        let mut survey = Self::default();
+        for (name, value) in headers.raw_fields() {
+            // By length first: most names are ruled out without a comparison.
+            match name.len() {
+                4 if name == b"host" => survey.host.add(value),
+                6 if name == b"expect" => {
+                    survey.expect_continue |= lists(value, b"100-continue");
+                }
+                7 if name == b"upgrade" => survey.upgrade = true,
+                10 if name == b"connection" => survey.close |= lists(value, b"close"),
+                14 if name == b"content-length" => survey.content_length.add(value),
+                17 if name == b"transfer-encoding" => survey.transfer_encoding.add(value),
+                _ => {}
+            }
+        }
+        survey
+    }
+
+    /// Content-Length, checked; the rare repeated field takes the slower walk.
+    fn content_length(&self, headers: &Headers) -> Result<Option<u64>, Error> {
+        match self.content_length {
+            Seen { count: 0, .. } => Ok(None),
+            Seen { count: 1, first } => content_length(first.into_iter()),
+            _ => content_length(headers.get_all("content-length")),
+        }
+    }
+
+    /// Whether Transfer-Encoding says chunked, checked.
+    fn chunked(&self, headers: &Headers) -> Result<bool, Error> {
+        match self.transfer_encoding {
+            Seen { count: 0, .. } => Ok(false),
+            Seen { count: 1, first } => transfer_encoding_is_chunked(first.into_iter()),
+            _ => transfer_encoding_is_chunked(headers.get_all("transfer-encoding")),
+        }
+    }
 }
 
 /// Content-Length: 1*DIGIT, no sign, no overflow; a list or repeated field is accepted only
 /// when every value is the same (RFC 9110 §8.6).
-pub(crate) fn content_length(headers: &Headers) -> Result<Option<u64>, Error> {
+fn content_length<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Option<u64>, Error> {
     let mut found: Option<u64> = None;
-    for value in headers.get_all("content-length") {
+    for value in values {
         // Every element must be a number: an empty value or element is invalid too.
         for item in value.split(|&b| b == b',') {
             let item = trim_ows(item);
@@ -79,11 +143,11 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 
 /// Transfer-Encoding: the only coding we implement is `chunked`, and it must be final and
 /// appear once. An unknown coding gets 501 (RFC 9112 §6.1), a malformed list 400.
-pub(crate) fn transfer_encoding_is_chunked(headers: &Headers) -> Result<bool, Error> {
+fn transfer_encoding_is_chunked<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<bool, Error> {
     let mut present = false;
     let mut chunked = 0;
     let mut unknown = false;
-    for value in headers.get_all("transfer-encoding") {
+    for value in values {
         present = true;
         for item in value.split(|&b| b == b',') {
             let item = trim_ows(item);
@@ -215,27 +279,7 @@ pub(crate) fn valid_host(value: &[u8]) -> bool {
             None => (value, &value[value.len()..]),
         }
     };
-    let host_ok = host.iter().all(|&b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'%'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-            )
-    });
+    let host_ok = host.iter().all(|&b| is_reg_name(b));
     let port_ok = match port {
         [] => true,
         [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
@@ -257,21 +301,20 @@ pub(crate) struct RequestFraming {
 pub(crate) fn request_framing(
     headers: &Headers,
     version: Version,
-    is_connect: bool,
     max_body: Option<u64>,
 ) -> Result<RequestFraming, Error> {
     let http11 = version == Version::HTTP_11;
-    let mut hosts = headers.get_all("host");
-    match (hosts.next(), hosts.next()) {
-        (_, Some(_)) => return Err(Error::bad("multiple Host header fields")),
-        (None, None) if http11 => return Err(Error::bad("missing Host header field")),
-        (Some(host), None) if !valid_host(host) => {
-            return Err(Error::bad("invalid Host header field"))
-        }
+    let survey = Survey::of(headers);
+    match survey.host {
+        Seen { count: 2.., .. } => return Err(Error::bad("multiple Host header fields")),
+        Seen { count: 0, .. } if http11 => return Err(Error::bad("missing Host header field")),
+        Seen {
+            first: Some(host), ..
+        } if !valid_host(host) => return Err(Error::bad("invalid Host header field")),
         _ => {}
     }
-    let length = content_length(headers)?;
-    let chunked = transfer_encoding_is_chunked(headers)?;
+    let length = survey.content_length(headers)?;
+    let chunked = survey.chunked(headers)?;
     let framing = if chunked {
         if !http11 {
             return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
@@ -294,12 +337,11 @@ pub(crate) fn request_framing(
             ));
         }
     }
-    let _ = is_connect;
     Ok(RequestFraming {
         framing,
-        keep_alive: http11 && !has_token(headers, "connection", "close"),
-        expect_continue: http11 && has_token(headers, "expect", "100-continue"),
-        upgrade: http11 && headers.contains("upgrade"),
+        keep_alive: http11 && !survey.close,
+        expect_continue: http11 && survey.expect_continue,
+        upgrade: http11 && survey.upgrade,
     })
 }
 
@@ -312,16 +354,18 @@ pub(crate) struct RequestInfo {
     pub(crate) expect_continue: bool,
 }
 
-/// Decides the framing of a final response (RFC 9112 §6.3). Content-Length and
-/// Transfer-Encoding are checked even where they do not frame the body.
+/// Decides the framing of a final response (RFC 9112 §6.3), and whether it lists the
+/// `close` connection option. Content-Length and Transfer-Encoding are checked even where
+/// they do not frame the body.
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
     status: u16,
     request: RequestInfo,
-) -> Result<Framing, Error> {
-    let length = content_length(headers)?;
-    let chunked = transfer_encoding_is_chunked(headers)?;
+) -> Result<(Framing, bool), Error> {
+    let survey = Survey::of(headers);
+    let length = survey.content_length(headers)?;
+    let chunked = survey.chunked(headers)?;
     if chunked && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
     }
@@ -333,9 +377,9 @@ pub(crate) fn response_framing(
         || status == 304
         || (request.connect && (200..300).contains(&status))
     {
-        return Ok(Framing::None);
+        return Ok((Framing::None, survey.close));
     }
-    Ok(if chunked {
+    let framing = if chunked {
         Framing::Chunked
     } else {
         match length {
@@ -343,7 +387,8 @@ pub(crate) fn response_framing(
             Some(n) => Framing::Length(n),
             None => Framing::UntilClose,
         }
-    })
+    };
+    Ok((framing, survey.close))
 }
 
 /// A request target we may send: visible ASCII, not empty.

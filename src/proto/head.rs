@@ -73,6 +73,13 @@ impl Headers {
         })
     }
 
+    /// All fields as raw bytes (no UTF-8 check of the names).
+    pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields
+            .iter()
+            .map(move |f| (slice(&self.raw, f.name), slice(&self.raw, f.value)))
+    }
+
     /// The first value of `name` (give it in lowercase).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         self.fields

@@ -36,6 +36,7 @@
 
 mod body;
 mod buffer;
+mod chars;
 mod chunked;
 mod client;
 mod error;

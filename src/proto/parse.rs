@@ -4,19 +4,15 @@
 //! scanner below finds the end of a head incrementally (each byte looked at once, with
 //! memchr); httparse then parses the complete head exactly once.
 
+use std::ops::Range;
+
 use http::{Method, Version};
 use memchr::memchr;
 
+use super::chars::{is_tchar, lowercase_in, visible_ascii_len};
 use super::error::Error;
 use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
 use super::limits::Limits;
-
-/// RFC 9110 tchar.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
-        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
 
 pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
@@ -42,6 +38,12 @@ pub(crate) enum HeadKind {
 }
 
 impl HeadScanner {
+    /// True before the first byte of this head has been looked at: the moment to try the
+    /// fast path (once, so a head arriving in pieces still costs linear time).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.pos == 0
+    }
+
     /// Looks for the blank line ending the head in `buf` (which starts at the head). Returns
     /// the head's length, CRLFs included, once it is complete.
     ///
@@ -123,22 +125,6 @@ fn parse_fields(
         return Err(Error::bad("whitespace before the first header field"));
     }
 
-    // Fast path for the usual head: no obs-fold and at most 16 fields. httparse refuses a
-    // line starting with SP or HTAB, so a complete parse means there was no fold; anything
-    // else (a fold, more fields, an error) goes the full way below, which decides.
-    let mut small = [httparse::EMPTY_HEADER; 16];
-    let section = &raw[from..];
-    let slots = limits.max_headers.min(small.len());
-    if let Ok(httparse::Status::Complete((len, fields))) =
-        httparse::parse_headers(section, &mut small[..slots])
-    {
-        if len == section.len() {
-            let spans = field_spans(fields, raw.as_ptr() as usize);
-            lowercase_names(raw, &spans);
-            return Ok(spans);
-        }
-    }
-
     // obs-fold: a line starting with SP or HTAB. Rare, so looked for with memchr first.
     // The same pass counts the field lines, to give httparse just enough slots: every field
     // is one line (the scanner refused bare LFs; folds were joined), and the last line is
@@ -213,7 +199,7 @@ fn field_spans(fields: &[httparse::Header<'_>], base: usize) -> Vec<FieldSpan> {
 
 fn lowercase_names(raw: &mut [u8], spans: &[FieldSpan]) {
     for span in spans {
-        raw[span.name.0 as usize..span.name.1 as usize].make_ascii_lowercase();
+        lowercase_in(raw, span.name.0 as usize..span.name.1 as usize);
     }
 }
 
@@ -223,12 +209,15 @@ fn first_line_end(raw: &[u8]) -> usize {
     memchr(b'\n', raw).map_or(raw.len(), |lf| lf - 1)
 }
 
-/// Parses a complete request head (`raw` ends with the blank line).
-pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, Error> {
-    let mut raw: Box<[u8]> = raw.into();
-    let line_end = first_line_end(&raw);
-    let line = &raw[..line_end];
+/// A parsed request line.
+struct RequestLine {
+    method: Method,
+    target: Range<usize>,
+    version: Version,
+}
 
+/// `method SP request-target SP HTTP-version`, without the CRLF.
+fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     let sp1 = line
         .iter()
         .position(|&b| !is_tchar(b))
@@ -238,24 +227,88 @@ pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, 
     }
     let method = Method::from_bytes(&line[..sp1]).map_err(|_| Error::bad("invalid method"))?;
     let target_start = sp1 + 1;
-    let target_len = line[target_start..]
-        .iter()
-        .position(|&b| !(0x21..=0x7e).contains(&b))
-        .ok_or_else(|| Error::bad("invalid request line"))?;
+    let target_len = visible_ascii_len(&line[target_start..]);
     let target_end = target_start + target_len;
+    if target_end == line.len() {
+        return Err(Error::bad("invalid request line"));
+    }
     if target_len == 0 || line[target_end] != b' ' {
         return Err(Error::bad("invalid character in request target"));
     }
     let version = parse_version(&line[target_end + 1..])?;
     check_target_form(&method, &line[target_start..target_end])?;
-
-    let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
-    Ok(RequestHead {
+    Ok(RequestLine {
         method,
-        target: target_start as u32..target_end as u32,
+        target: target_start..target_end,
         version,
-        headers: Headers::new(raw, fields),
     })
+}
+
+fn request_head(line: RequestLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> RequestHead {
+    RequestHead {
+        method: line.method,
+        target: line.target.start as u32..line.target.end as u32,
+        version: line.version,
+        headers: Headers::new(raw, fields),
+    }
+}
+
+/// Parses a complete request head (`raw` ends with the blank line).
+pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, Error> {
+    let mut raw: Box<[u8]> = raw.into();
+    let line_end = first_line_end(&raw);
+    let line = parse_request_line(&raw[..line_end])?;
+    let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
+    Ok(request_head(line, raw, fields))
+}
+
+/// The fast path for a request head that arrived whole: see [`whole_head`].
+pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, RequestHead)> {
+    let (line_end, len, fields) = whole_head(buf, max, limits)?;
+    let line = parse_request_line(&buf[..line_end]).ok()?;
+    let mut raw: Box<[u8]> = buf[..len].into();
+    lowercase_names(&mut raw, &fields);
+    Some((len, request_head(line, raw, fields)))
+}
+
+/// The fast path, for the usual head that is complete in the buffer at the first look:
+/// one httparse pass over the buffer, no separate scan for the end. It answers only when
+/// the careful path (scanner, then [`parse_request`]/[`parse_response`]) would accept the
+/// same head with the same result: CRLF line ends only, no obs-fold, at most 16 fields,
+/// within `max`. Anything else (incomplete, malformed, large) gives `None` and the careful
+/// path decides, so what is reported never depends on how the bytes arrived.
+///
+/// Returns the index of the CR ending the first line, the head's length and the fields.
+fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, Vec<FieldSpan>)> {
+    let lf = memchr(b'\n', &buf[..buf.len().min(max)])?;
+    if lf == 0 || buf[lf - 1] != b'\r' {
+        return None;
+    }
+    let mut slots = [httparse::EMPTY_HEADER; 16];
+    let slots = &mut slots[..limits.max_headers.min(16)];
+    let section = &buf[lf + 1..];
+    let Ok(httparse::Status::Complete((section_len, fields))) =
+        httparse::parse_headers(section, slots)
+    else {
+        return None;
+    };
+    let len = lf + 1 + section_len;
+    if len > max {
+        return None;
+    }
+    // httparse also takes a bare LF as a line end: every line must end in CRLF. Each
+    // field line ends right before the next begins; the blank line is the last two bytes.
+    let base = buf.as_ptr() as usize;
+    let crlf_before = |at: usize| at >= 2 && &buf[at - 2..at] == b"\r\n";
+    let starts_ok = fields
+        .iter()
+        .skip(1)
+        .all(|f| crlf_before(f.name.as_ptr() as usize - base));
+    let blank_ok = crlf_before(len) && crlf_before(len - 2);
+    if !(starts_ok && blank_ok) {
+        return None;
+    }
+    Some((lf - 1, len, field_spans(fields, base)))
 }
 
 /// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only,
@@ -311,11 +364,15 @@ fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
     }
 }
 
-/// Parses a complete response head (`raw` ends with the blank line).
-pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead, Error> {
-    let mut raw: Box<[u8]> = raw.into();
-    let line_end = first_line_end(&raw);
-    let line = &raw[..line_end];
+/// A parsed status line.
+struct StatusLine {
+    status: u16,
+    reason: Range<usize>,
+    version: Version,
+}
+
+/// `HTTP-version SP 3DIGIT [SP reason-phrase]`, without the CRLF.
+fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     if line.len() < 12 || line[8] != b' ' {
         return Err(Error::bad("malformed status line"));
     }
@@ -327,23 +384,52 @@ pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead
     let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
     let reason = match line.get(12) {
         None => 12..12,
-        Some(b' ') => 13..line_end,
+        Some(b' ') => 13..line.len(),
         Some(_) => return Err(Error::bad("malformed status line")),
     };
     // reason-phrase = *( HTAB / SP / VCHAR / obs-text )
-    if raw[reason.clone()]
+    if line[reason.clone()]
         .iter()
         .any(|&b| b != b'\t' && (b < 0x20 || b == 0x7f))
     {
         return Err(Error::bad("invalid character in reason phrase"));
     }
-    let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
-    Ok(ResponseHead {
+    Ok(StatusLine {
         status,
-        reason: reason.start as u32..reason.end as u32,
+        reason,
         version,
-        headers: Headers::new(raw, fields),
     })
+}
+
+fn response_head(line: StatusLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> ResponseHead {
+    ResponseHead {
+        status: line.status,
+        reason: line.reason.start as u32..line.reason.end as u32,
+        version: line.version,
+        headers: Headers::new(raw, fields),
+    }
+}
+
+/// Parses a complete response head (`raw` ends with the blank line).
+pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead, Error> {
+    let mut raw: Box<[u8]> = raw.into();
+    let line_end = first_line_end(&raw);
+    let line = parse_status_line(&raw[..line_end])?;
+    let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
+    Ok(response_head(line, raw, fields))
+}
+
+/// The fast path for a response head that arrived whole: see [`whole_head`].
+pub(crate) fn try_response(
+    buf: &[u8],
+    max: usize,
+    limits: &Limits,
+) -> Option<(usize, ResponseHead)> {
+    let (line_end, len, fields) = whole_head(buf, max, limits)?;
+    let line = parse_status_line(&buf[..line_end]).ok()?;
+    let mut raw: Box<[u8]> = buf[..len].into();
+    lowercase_names(&mut raw, &fields);
+    Some((len, response_head(line, raw, fields)))
 }
 
 /// Parses a complete trailer section (`raw` ends with the blank line).

@@ -5,12 +5,13 @@ use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
 use super::buffer::RecvBuf;
+use super::chars::is_tchar;
 use super::error::Error;
 use super::event::Event;
 use super::framing::{request_framing, valid_reason, Framing, RequestInfo};
 use super::head::RequestHead;
 use super::limits::Limits;
-use super::parse::{is_tchar, parse_request, HeadKind, HeadScanner};
+use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
 use super::write::{lists_token, write_decimal, write_fields_with_framing, FramingField};
 use super::BodyLength;
 
@@ -242,6 +243,13 @@ impl ServerConn {
                         Some(_) => {}
                     }
                     let max = self.limits.max_head.saturating_sub(self.leading).max(1);
+                    if scanner.is_fresh() {
+                        if let Some((len, head)) = try_request(pending, max, &self.limits) {
+                            self.buf.consume(len);
+                            self.start_request(&head)?;
+                            return Ok(Step::Event(Event::Request(head)));
+                        }
+                    }
                     let Some(len) =
                         scanner.scan(pending, max, self.limits.max_head, HeadKind::Request)?
                     else {
@@ -254,8 +262,8 @@ impl ServerConn {
                     };
                     let head = parse_request(&pending[..len], &self.limits)?;
                     self.buf.consume(len);
-                    let request = self.start_request(&head)?;
-                    return Ok(Step::Event(request(head)));
+                    self.start_request(&head)?;
+                    return Ok(Step::Event(Event::Request(head)));
                 }
                 Recv::Body(decoder) => match decoder.step(&mut self.buf, &self.limits, false)? {
                     BodyStep::Data(n) => {
@@ -275,17 +283,9 @@ impl ServerConn {
         }
     }
 
-    fn start_request(
-        &mut self,
-        head: &RequestHead,
-    ) -> Result<fn(RequestHead) -> Event<'static>, Error> {
+    fn start_request(&mut self, head: &RequestHead) -> Result<(), Error> {
         let is_connect = head.method == Method::CONNECT;
-        let rf = request_framing(
-            &head.headers,
-            head.version,
-            is_connect,
-            self.limits.max_body,
-        )?;
+        let rf = request_framing(&head.headers, head.version, self.limits.max_body)?;
         self.leading = 0;
         self.version = head.version;
         self.keep_alive = rf.keep_alive;
@@ -298,7 +298,7 @@ impl ServerConn {
         });
         self.recv = Recv::Body(BodyDecoder::new(rf.framing));
         self.send = Send::Respond;
-        Ok(Event::Request)
+        Ok(())
     }
 
     /// After either side finished its message: start the next exchange, switch, or stop
