@@ -39,29 +39,35 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// A field that may appear more than once: its first value and how often it appears.
-#[derive(Default, Clone, Copy)]
-struct Seen<'a> {
-    first: Option<&'a [u8]>,
-    count: usize,
+/// A field that may appear more than once: the index of its first occurrence and how
+/// often it appears.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seen {
+    first: u32,
+    count: u32,
 }
 
-impl<'a> Seen<'a> {
-    fn add(&mut self, value: &'a [u8]) {
+impl Seen {
+    fn add(&mut self, index: usize) {
         if self.count == 0 {
-            self.first = Some(value);
+            self.first = index as u32;
         }
         self.count += 1;
     }
+
+    /// The value of a field seen exactly once.
+    fn single<'a>(&self, headers: &'a Headers) -> Option<&'a [u8]> {
+        (self.count == 1).then(|| headers.field(self.first as usize).1)
+    }
 }
 
-/// The fields that decide framing and connection handling, found in one pass over the
-/// head (a lookup per field name would walk the fields once per name).
-#[derive(Default)]
-struct Survey<'a> {
-    host: Seen<'a>,
-    content_length: Seen<'a>,
-    transfer_encoding: Seen<'a>,
+/// The fields that decide framing and connection handling, noted while a head is indexed
+/// (one pass; a lookup per name would walk the fields once per name).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Survey {
+    host: Seen,
+    content_length: Seen,
+    transfer_encoding: Seen,
     close: bool,
     expect_continue: bool,
     upgrade: bool,
@@ -71,40 +77,35 @@ fn lists(value: &[u8], token: &[u8]) -> bool {
     list_items(value).any(|item| item.eq_ignore_ascii_case(token))
 }
 
-impl<'a> Survey<'a> {
-    fn of(headers: &'a Headers) -> Self {
-        let mut survey = Self::default();
-        for (name, value) in headers.raw_fields() {
-            // By length first: most names are ruled out without a comparison.
-            match name.len() {
-                4 if name == b"host" => survey.host.add(value),
-                6 if name == b"expect" => {
-                    survey.expect_continue |= lists(value, b"100-continue");
-                }
-                7 if name == b"upgrade" => survey.upgrade = true,
-                10 if name == b"connection" => survey.close |= lists(value, b"close"),
-                14 if name == b"content-length" => survey.content_length.add(value),
-                17 if name == b"transfer-encoding" => survey.transfer_encoding.add(value),
-                _ => {}
-            }
+impl Survey {
+    /// Notes field `index` (name already lowercased).
+    pub(crate) fn note(&mut self, index: usize, name: &[u8], value: &[u8]) {
+        // By length first: most names are ruled out without a comparison.
+        match name.len() {
+            4 if name == b"host" => self.host.add(index),
+            6 if name == b"expect" => self.expect_continue |= lists(value, b"100-continue"),
+            7 if name == b"upgrade" => self.upgrade = true,
+            10 if name == b"connection" => self.close |= lists(value, b"close"),
+            14 if name == b"content-length" => self.content_length.add(index),
+            17 if name == b"transfer-encoding" => self.transfer_encoding.add(index),
+            _ => {}
         }
-        survey
     }
 
     /// Content-Length, checked; the rare repeated field takes the slower walk.
     fn content_length(&self, headers: &Headers) -> Result<Option<u64>, Error> {
-        match self.content_length {
-            Seen { count: 0, .. } => Ok(None),
-            Seen { count: 1, first } => content_length(first.into_iter()),
+        match self.content_length.count {
+            0 => Ok(None),
+            1 => content_length(self.content_length.single(headers).into_iter()),
             _ => content_length(headers.get_all("content-length")),
         }
     }
 
     /// Whether Transfer-Encoding says chunked, checked.
     fn chunked(&self, headers: &Headers) -> Result<bool, Error> {
-        match self.transfer_encoding {
-            Seen { count: 0, .. } => Ok(false),
-            Seen { count: 1, first } => transfer_encoding_is_chunked(first.into_iter()),
+        match self.transfer_encoding.count {
+            0 => Ok(false),
+            1 => transfer_encoding_is_chunked(self.transfer_encoding.single(headers).into_iter()),
             _ => transfer_encoding_is_chunked(headers.get_all("transfer-encoding")),
         }
     }
@@ -304,14 +305,18 @@ pub(crate) fn request_framing(
     max_body: Option<u64>,
 ) -> Result<RequestFraming, Error> {
     let http11 = version == Version::HTTP_11;
-    let survey = Survey::of(headers);
-    match survey.host {
-        Seen { count: 2.., .. } => return Err(Error::bad("multiple Host header fields")),
-        Seen { count: 0, .. } if http11 => return Err(Error::bad("missing Host header field")),
-        Seen {
-            first: Some(host), ..
-        } if !valid_host(host) => return Err(Error::bad("invalid Host header field")),
+    let survey = headers.survey();
+    match survey.host.count {
+        2.. => return Err(Error::bad("multiple Host header fields")),
+        0 if http11 => return Err(Error::bad("missing Host header field")),
         _ => {}
+    }
+    if survey
+        .host
+        .single(headers)
+        .is_some_and(|host| !valid_host(host))
+    {
+        return Err(Error::bad("invalid Host header field"));
     }
     let length = survey.content_length(headers)?;
     let chunked = survey.chunked(headers)?;
@@ -363,7 +368,7 @@ pub(crate) fn response_framing(
     status: u16,
     request: RequestInfo,
 ) -> Result<(Framing, bool), Error> {
-    let survey = Survey::of(headers);
+    let survey = headers.survey();
     let length = survey.content_length(headers)?;
     let chunked = survey.chunked(headers)?;
     if chunked && length.is_some() {

@@ -9,6 +9,9 @@ use std::ops::Range;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
 
+use super::chars::lowercase_in;
+use super::framing::Survey;
+
 /// Positions of one field inside the head's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FieldSpan {
@@ -43,11 +46,28 @@ impl FieldSpan {
 pub struct Headers {
     raw: Box<[u8]>,
     fields: Vec<FieldSpan>,
+    survey: Survey,
 }
 
 impl Headers {
-    pub(crate) fn new(raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Self {
-        Self { raw, fields }
+    /// Fields at `fields` in `raw`: lowercases the names in place and notes the fields
+    /// that decide framing, in one pass.
+    pub(crate) fn index(mut raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Self {
+        let mut survey = Survey::default();
+        for (i, f) in fields.iter().enumerate() {
+            let name = f.name.0 as usize..f.name.1 as usize;
+            lowercase_in(&mut raw, name.clone());
+            survey.note(i, &raw[name], slice(&raw, f.value));
+        }
+        Self {
+            raw,
+            fields,
+            survey,
+        }
+    }
+
+    pub(crate) fn survey(&self) -> &Survey {
+        &self.survey
     }
 
     pub(crate) fn raw(&self) -> &[u8] {
@@ -73,11 +93,10 @@ impl Headers {
         })
     }
 
-    /// All fields as raw bytes (no UTF-8 check of the names).
-    pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.fields
-            .iter()
-            .map(move |f| (slice(&self.raw, f.name), slice(&self.raw, f.value)))
+    /// Field `i` as raw bytes (no UTF-8 check of the name).
+    pub(crate) fn field(&self, i: usize) -> (&[u8], &[u8]) {
+        let f = &self.fields[i];
+        (slice(&self.raw, f.name), slice(&self.raw, f.value))
     }
 
     /// The first value of `name` (give it in lowercase).

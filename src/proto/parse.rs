@@ -9,7 +9,7 @@ use std::ops::Range;
 use http::{Method, Version};
 use memchr::memchr;
 
-use super::chars::{is_tchar, lowercase_in, visible_ascii_len};
+use super::chars::{is_tchar, visible_ascii_len};
 use super::error::Error;
 use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
 use super::limits::Limits;
@@ -178,7 +178,6 @@ fn parse_fields(
         }
         Err(_) => return Err(Error::bad("malformed header field line")),
     };
-    lowercase_names(raw, &spans);
     Ok(spans)
 }
 
@@ -195,12 +194,6 @@ fn field_spans(fields: &[httparse::Header<'_>], base: usize) -> Vec<FieldSpan> {
             }
         })
         .collect()
-}
-
-fn lowercase_names(raw: &mut [u8], spans: &[FieldSpan]) {
-    for span in spans {
-        lowercase_in(raw, span.name.0 as usize..span.name.1 as usize);
-    }
 }
 
 /// The end of the first line (the index of its CR).
@@ -249,7 +242,7 @@ fn request_head(line: RequestLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Re
         method: line.method,
         target: line.target.start as u32..line.target.end as u32,
         version: line.version,
-        headers: Headers::new(raw, fields),
+        headers: Headers::index(raw, fields),
     }
 }
 
@@ -266,8 +259,7 @@ pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, 
 pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, RequestHead)> {
     let (line_end, len, fields) = whole_head(buf, max, limits)?;
     let line = parse_request_line(&buf[..line_end]).ok()?;
-    let mut raw: Box<[u8]> = buf[..len].into();
-    lowercase_names(&mut raw, &fields);
+    let raw: Box<[u8]> = buf[..len].into();
     Some((len, request_head(line, raw, fields)))
 }
 
@@ -406,7 +398,7 @@ fn response_head(line: StatusLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Re
         status: line.status,
         reason: line.reason.start as u32..line.reason.end as u32,
         version: line.version,
-        headers: Headers::new(raw, fields),
+        headers: Headers::index(raw, fields),
     }
 }
 
@@ -427,8 +419,7 @@ pub(crate) fn try_response(
 ) -> Option<(usize, ResponseHead)> {
     let (line_end, len, fields) = whole_head(buf, max, limits)?;
     let line = parse_status_line(&buf[..line_end]).ok()?;
-    let mut raw: Box<[u8]> = buf[..len].into();
-    lowercase_names(&mut raw, &fields);
+    let raw: Box<[u8]> = buf[..len].into();
     Some((len, response_head(line, raw, fields)))
 }
 
@@ -443,5 +434,5 @@ pub(crate) fn parse_trailers(
     }
     let mut raw: Box<[u8]> = raw.into();
     let fields = parse_fields(&mut raw, 0, limits, allow_fold)?;
-    Ok(Headers::new(raw, fields))
+    Ok(Headers::index(raw, fields))
 }
