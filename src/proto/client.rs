@@ -314,6 +314,14 @@ impl ClientConn {
         }
     }
 
+    /// No more requests on this connection (a request in progress may still finish).
+    fn stop_requests(&mut self) {
+        self.keep_alive = false;
+        if matches!(self.send, Send::Idle) {
+            self.send = Send::Closing;
+        }
+    }
+
     /// Marks our sending side failed (a write error): no more requests.
     pub fn send_failed(&mut self) {
         self.keep_alive = false;
@@ -328,10 +336,7 @@ impl ClientConn {
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
                 self.recv = Recv::Error(e.clone());
-                self.keep_alive = false;
-                if matches!(self.send, Send::Idle) {
-                    self.send = Send::Closing;
-                }
+                self.stop_requests();
                 Err(e)
             }
         }
@@ -408,10 +413,7 @@ impl ClientConn {
                                 self.pending.pop_front();
                                 self.recv = Recv::SwitchNext;
                                 // No more requests once the switch is announced.
-                                self.keep_alive = false;
-                                if matches!(self.send, Send::Idle) {
-                                    self.send = Send::Closing;
-                                }
+                                self.stop_requests();
                             }
                             101 => {
                                 return Err(Error::bad(
@@ -426,19 +428,17 @@ impl ClientConn {
                     let (framing, close) =
                         response_framing(&head.headers, head.version, head.status, *request)?;
                     request.expect_continue = false;
+                    let tunnel = request.connect && (200..300).contains(&head.status);
                     // A body delimited by the close ends the connection too, and so does
                     // an accepted tunnel.
                     if head.version == Version::HTTP_10
                         || framing == Framing::UntilClose
-                        || (request.connect && (200..300).contains(&head.status))
+                        || tunnel
                         || close
                     {
-                        self.keep_alive = false;
-                        if matches!(self.send, Send::Idle) {
-                            self.send = Send::Closing;
-                        }
+                        self.stop_requests();
                     }
-                    if request.connect && (200..300).contains(&head.status) {
+                    if tunnel {
                         self.pending.pop_front();
                         self.recv = Recv::SwitchNext;
                     } else {
