@@ -31,6 +31,11 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[b as usize]
 }
 
+/// A non-empty run of tchars.
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
+}
+
 /// A reg-name character.
 #[inline]
 pub(crate) fn is_reg_name(b: u8) -> bool {

@@ -2,10 +2,9 @@
 
 use http::Version;
 
-use super::chars::{is_reg_name, is_tchar};
+use super::chars::{is_reg_name, is_tchar, is_token, visible_ascii_len};
 use super::error::Error;
 use super::head::Headers;
-use super::parse::is_token;
 
 /// How a message body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -398,7 +397,7 @@ pub(crate) fn response_framing(
 
 /// A request target we may send: visible ASCII, not empty.
 pub(crate) fn valid_target(target: &str) -> bool {
-    !target.is_empty() && target.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    !target.is_empty() && visible_ascii_len(target.as_bytes()) == target.len()
 }
 
 pub(crate) fn valid_reason(reason: &str) -> bool {

@@ -2,7 +2,9 @@
 //!
 //! httparse is stateless, so re-running it on a growing buffer costs quadratic time. The
 //! scanner below finds the end of a head incrementally (each byte looked at once, with
-//! memchr); httparse then parses the complete head exactly once.
+//! memchr); httparse then parses the complete head exactly once. The usual head, complete
+//! at the first look, skips the scan: one httparse pass, accepted only where the careful
+//! path would give the same result (see `whole_head`).
 
 use std::ops::Range;
 
@@ -13,10 +15,6 @@ use super::chars::{is_tchar, visible_ascii_len};
 use super::error::Error;
 use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
 use super::limits::Limits;
-
-pub(crate) fn is_token(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(|&b| is_tchar(b))
-}
 
 /// Where the scan of a head (or trailer section) stands.
 #[derive(Debug, Default, Clone)]
