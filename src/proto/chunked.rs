@@ -89,9 +89,10 @@ impl ChunkedDecoder {
     ) -> Result<Step, Error> {
         loop {
             match &mut self.state {
-                State::Line(_) => {
+                State::Line(at) => {
+                    let at = *at;
                     let pending = buf.pending();
-                    let (used, done) = self.line(pending, limits)?;
+                    let (used, done) = self.line(at, pending, limits)?;
                     buf.consume(used);
                     if !done {
                         return Ok(Step::NeedData);
@@ -157,12 +158,14 @@ impl ChunkedDecoder {
         self.line_len = 0;
     }
 
-    /// Runs the size-line machine over `input`; returns bytes used and whether the line
-    /// (CRLF included) is complete.
-    fn line(&mut self, input: &[u8], limits: &Limits) -> Result<(usize, bool), Error> {
-        let State::Line(mut at) = self.state else {
-            unreachable!("line() outside a size line")
-        };
+    /// Runs the size-line machine from `at` over `input`; returns bytes used and whether
+    /// the line (CRLF included) is complete.
+    fn line(
+        &mut self,
+        mut at: Line,
+        input: &[u8],
+        limits: &Limits,
+    ) -> Result<(usize, bool), Error> {
         let bad_ext = || Error::bad("malformed chunk extension");
         let mut used = 0;
         let mut done = false;

@@ -79,14 +79,18 @@ fn lists(value: &[u8], token: &[u8]) -> bool {
 impl Survey {
     /// Notes field `index` (name already lowercased).
     pub(crate) fn note(&mut self, index: usize, name: &[u8], value: &[u8]) {
-        // By length first: most names are ruled out without a comparison.
-        match name.len() {
-            4 if name == b"host" => self.host.add(index),
-            6 if name == b"expect" => self.expect_continue |= lists(value, b"100-continue"),
-            7 if name == b"upgrade" => self.upgrade = true,
-            10 if name == b"connection" => self.close |= lists(value, b"close"),
-            14 if name == b"content-length" => self.content_length.add(index),
-            17 if name == b"transfer-encoding" => self.transfer_encoding.add(index),
+        // By length and first letter: most names are ruled out without a comparison.
+        match (name.len(), name.first()) {
+            (4, Some(b'h')) if name == b"host" => self.host.add(index),
+            (6, Some(b'e')) if name == b"expect" => {
+                self.expect_continue |= lists(value, b"100-continue");
+            }
+            (7, Some(b'u')) if name == b"upgrade" => self.upgrade = true,
+            (10, Some(b'c')) if name == b"connection" => self.close |= lists(value, b"close"),
+            (14, Some(b'c')) if name == b"content-length" => self.content_length.add(index),
+            (17, Some(b't')) if name == b"transfer-encoding" => {
+                self.transfer_encoding.add(index);
+            }
             _ => {}
         }
     }

@@ -197,7 +197,7 @@ fn field_spans(fields: &[httparse::Header<'_>], base: usize) -> Vec<FieldSpan> {
 /// The end of the first line (the index of its CR).
 fn first_line_end(raw: &[u8]) -> usize {
     // The scanner has seen the CRLF ending the first line.
-    memchr(b'\n', raw).map_or(raw.len(), |lf| lf - 1)
+    memchr(b'\n', raw).map_or(raw.len(), |lf| lf.saturating_sub(1))
 }
 
 /// A parsed request line.
