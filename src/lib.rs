@@ -5,7 +5,7 @@
 //! ```text
 //! client / server      Client, Connection, Server, handlers        (to come)
 //! blocking             loops over the resumable operations          (to come)
-//! op                   resumable operations yielding PollNeeded      (to come)
+//! op                   resumable operations yielding PollNeeded      (to come; PollNeeded is here)
 //! io / tls             TCP, Unix sockets, rustls                     (to come)
 //! proto                the sans-IO HTTP/1.1 core                     (here)
 //! ```
@@ -33,4 +33,8 @@
 //!    ([`status_hint`](proto::Error::status_hint)) if no response has started, then close;
 //!    close too when [`must_close`](proto::ServerConn::must_close) says so.
 
+mod poll;
 pub mod proto;
+mod sys;
+
+pub use poll::{Interest, PollNeeded, Progress};
