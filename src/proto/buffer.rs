@@ -3,26 +3,30 @@
 /// Below this many consumed bytes we do not bother moving the rest to the front.
 const COMPACT_AFTER: usize = 4096;
 
+/// Above this size an emptied buffer gives its memory back.
+const KEEP_AT_MOST: usize = 64 * 1024;
+
+/// `data[start..end]` holds received, unconsumed bytes; `data[end..]` is zeroed space kept
+/// for the next read, so reading into it does not zero it again every time.
 #[derive(Debug, Default)]
 pub(crate) struct RecvBuf {
     data: Vec<u8>,
     start: usize,
+    end: usize,
     eof: bool,
-    /// Length of the zeroed space handed out by `spare`, not yet committed.
-    spare: usize,
 }
 
 impl RecvBuf {
     pub(crate) fn pending(&self) -> &[u8] {
-        &self.data[self.start..]
+        &self.data[self.start..self.end]
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.data.len() - self.start
+        self.end - self.start
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.start == self.data.len()
+        self.start == self.end
     }
 
     pub(crate) fn eof(&self) -> bool {
@@ -36,12 +40,10 @@ impl RecvBuf {
     pub(crate) fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.len());
         self.start += n;
-        if self.start == self.data.len() {
-            // Empty: forget the buffer position (and, when it grew large, the memory), so
-            // that an idle connection holds no receive buffer.
+        if self.start == self.end {
             self.start = 0;
-            self.data.clear();
-            if self.data.capacity() > 64 * 1024 {
+            self.end = 0;
+            if self.data.capacity() > KEEP_AT_MOST {
                 self.data = Vec::new();
             }
         }
@@ -52,46 +54,39 @@ impl RecvBuf {
         debug_assert!(n <= self.len());
         let from = self.start;
         self.start += n;
-        // Not cleared here: the slice is still borrowed. `compact` runs on the next push.
+        // Not reset when emptied: the slice is still borrowed. `compact` does it later.
         &self.data[from..from + n]
     }
 
     pub(crate) fn push(&mut self, bytes: &[u8]) {
-        self.drop_spare();
         self.compact();
+        // Copying over the zeroed tail would write it twice: drop it instead.
+        self.data.truncate(self.end);
         self.data.extend_from_slice(bytes);
+        self.end = self.data.len();
     }
 
-    /// Space to read into: at least `min` bytes, zeroed. Call `commit` with what was
-    /// written.
+    /// Space to read into: at least `min` bytes. Call `commit` with what was written.
     pub(crate) fn spare(&mut self, min: usize) -> &mut [u8] {
-        self.drop_spare();
         self.compact();
-        let len = self.data.len();
-        self.data.resize(len + min, 0);
-        self.spare = min;
-        &mut self.data[len..]
+        if self.data.len() < self.end + min {
+            self.data.resize(self.end + min, 0);
+        }
+        &mut self.data[self.end..]
     }
 
     /// Keeps `written` bytes of the space `spare` gave out.
     pub(crate) fn commit(&mut self, written: usize) {
-        let written = written.min(self.spare);
-        let new_len = self.data.len() - self.spare + written;
-        self.data.truncate(new_len);
-        self.spare = 0;
-    }
-
-    pub(crate) fn drop_spare(&mut self) {
-        if self.spare > 0 {
-            self.commit(0);
-        }
+        self.end += written.min(self.data.len() - self.end);
     }
 
     /// Takes everything not yet consumed (after a protocol switch).
     pub(crate) fn take_all(&mut self) -> Vec<u8> {
         let mut data = std::mem::take(&mut self.data);
+        data.truncate(self.end);
         data.drain(..self.start);
         self.start = 0;
+        self.end = 0;
         data
     }
 
@@ -99,16 +94,58 @@ impl RecvBuf {
         if self.start == 0 {
             return;
         }
-        if self.start == self.data.len() {
+        if self.start == self.end {
             self.start = 0;
-            self.data.clear();
-        } else if self.start >= COMPACT_AFTER && self.start * 2 >= self.data.len() {
-            self.data.drain(..self.start);
+            self.end = 0;
+        } else if self.start >= COMPACT_AFTER && self.start * 2 >= self.end {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
     }
 
     pub(crate) fn capacity(&self) -> usize {
         self.data.capacity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_and_commit_keep_the_zeroed_tail() {
+        let mut buf = RecvBuf::default();
+        let space = buf.spare(8);
+        assert!(space.len() >= 8);
+        space[..3].copy_from_slice(b"abc");
+        buf.commit(3);
+        assert_eq!(buf.pending(), b"abc");
+        // The rest of the space is still there, and more is added only when needed.
+        assert!(buf.spare(4).len() >= 5);
+        buf.commit(0);
+        assert_eq!(buf.pending(), b"abc");
+        buf.consume(3);
+        assert!(buf.is_empty());
+        buf.push(b"xy");
+        assert_eq!(buf.pending(), b"xy");
+        // Committing more than was handed out keeps only what exists.
+        let n = buf.spare(2).len();
+        buf.commit(n + 100);
+        assert_eq!(buf.len(), 2 + n);
+    }
+
+    #[test]
+    fn compaction_keeps_the_unconsumed_bytes() {
+        let mut buf = RecvBuf::default();
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        buf.push(&bytes);
+        buf.consume(6_000);
+        buf.push(b"tail");
+        let mut expected = bytes[6_000..].to_vec();
+        expected.extend_from_slice(b"tail");
+        assert_eq!(buf.pending(), &expected[..]);
+        assert_eq!(buf.take_all(), expected);
+        assert!(buf.is_empty());
     }
 }

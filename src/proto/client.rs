@@ -122,7 +122,7 @@ impl ClientConn {
         Ok(())
     }
 
-    /// Space to read into directly (at least `min` bytes); then call
+    /// Space to read into directly (at least `min` bytes, often more); then call
     /// [`receive_commit`](Self::receive_commit) with the number of bytes read.
     pub fn receive_space(&mut self, min: usize) -> &mut [u8] {
         self.buf.spare(min)
@@ -330,7 +330,6 @@ impl ClientConn {
 
     /// The next event from the received bytes.
     pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
-        self.buf.drop_spare();
         match self.step() {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
