@@ -6,7 +6,7 @@
 //! client / server      Client, Connection, Server, handlers        (to come)
 //! blocking             loops over the resumable operations          (to come)
 //! op                   resumable operations yielding PollNeeded      (to come; PollNeeded is here)
-//! io / tls             TCP, Unix sockets, rustls                     (to come)
+//! io / tls             TCP, Unix sockets (here: io::Connect, Transport), rustls (to come)
 //! proto                the sans-IO HTTP/1.1 core                     (here)
 //! ```
 //!
@@ -33,6 +33,7 @@
 //!    ([`status_hint`](proto::Error::status_hint)) if no response has started, then close;
 //!    close too when [`must_close`](proto::ServerConn::must_close) says so.
 
+pub mod io;
 mod poll;
 pub mod proto;
 mod sys;

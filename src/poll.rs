@@ -85,7 +85,9 @@ impl fmt::Debug for Interest {
 /// What an unfinished operation waits for: `fd` becoming ready for `interest`.
 ///
 /// With TLS this may be the opposite of the operation's direction (a read that must first
-/// flush, a write that must first read): it is always what is really needed.
+/// flush, a write that must first read): it is always what is really needed. The
+/// descriptor may differ from one `Pending` to the next (a connect moving on to the next
+/// address opens a new socket): wait on the one given each time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollNeeded {
     /// The descriptor to wait on.

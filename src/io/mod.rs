@@ -1,0 +1,72 @@
+//! Transports: TCP (IPv4, IPv6 with scope ids) and Unix sockets (paths and Linux abstract
+//! names), non-blocking.
+//!
+//! This is the only layer that sees [`WouldBlock`](std::io::ErrorKind::WouldBlock): a
+//! [`Transport`] is a connected, non-blocking stream whose `read` and `write` return
+//! `WouldBlock` when the socket is not ready, and the operations above it turn that into a
+//! [`PollNeeded`](crate::PollNeeded).
+//!
+//! Getting a connection takes two steps:
+//!
+//! 1. [`resolve`] turns a host name and port into [`Address`]es. It **blocks** (it calls
+//!    the system resolver, getaddrinfo(3)); it is the one blocking step of the crate. Call it
+//!    before entering your event loop, on another thread, or skip it by building the
+//!    [`Address`] yourself.
+//! 2. [`Connect`] connects to the first address that accepts, in order, without blocking:
+//!    resume it until it is [`Ready`](crate::Progress::Ready).
+//!
+//! ```no_run
+//! use pollhttp::io::{resolve, Connect};
+//! use pollhttp::Progress;
+//! # fn main() -> std::io::Result<()> {
+//! let addresses = resolve("localhost", 8080)?; // blocks in the resolver
+//! let mut connect = Connect::new(addresses);
+//! let transport = loop {
+//!     match connect.resume()? {
+//!         Progress::Ready(transport) => break transport,
+//!         Progress::Pending(need) => {
+//!             need.wait(None)?;
+//!         }
+//!     }
+//! };
+//! println!("connected to {}", transport.peer_address()?);
+//! # Ok(())
+//! # }
+//! ```
+
+mod address;
+mod connect;
+mod transport;
+
+pub use address::{host_header_for_name, resolve, Address};
+pub use connect::Connect;
+pub use transport::Transport;
+
+/// An I/O error that says what was being done, keeping `kind` and the original error as
+/// its [`source`](std::error::Error::source).
+#[derive(Debug)]
+struct Context {
+    what: String,
+    error: std::io::Error,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.error)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Wraps `error` as "`what`: `error`", with the same kind (or `kind`, if given).
+fn annotate(
+    error: std::io::Error,
+    kind: Option<std::io::ErrorKind>,
+    what: String,
+) -> std::io::Error {
+    std::io::Error::new(kind.unwrap_or(error.kind()), Context { what, error })
+}
