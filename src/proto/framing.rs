@@ -73,6 +73,10 @@ pub(crate) struct Survey {
 }
 
 fn lists(value: &[u8], token: &[u8]) -> bool {
+    // Most values are one item ("keep-alive", "close"): no list walk for those.
+    if !value.contains(&b',') {
+        return trim_ows(value).eq_ignore_ascii_case(token);
+    }
     list_items(value).any(|item| item.eq_ignore_ascii_case(token))
 }
 
