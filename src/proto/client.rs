@@ -176,6 +176,7 @@ impl ClientConn {
     }
 
     fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        log::debug!("client connection: sending failed: {e}");
         self.send = Send::Error(e.clone());
         Err(e)
     }
@@ -334,6 +335,7 @@ impl ClientConn {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
+                log::debug!("client connection: receiving failed: {e}");
                 self.recv = Recv::Error(e.clone());
                 self.stop_requests();
                 Err(e)

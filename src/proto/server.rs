@@ -170,6 +170,7 @@ impl ServerConn {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
+                log::debug!("server connection: receiving failed: {e}");
                 self.recv = Recv::Error(e.clone());
                 // A server still answers a remote error, and then closes.
                 self.keep_alive = false;
@@ -335,6 +336,7 @@ impl ServerConn {
     }
 
     fn fail<T>(&mut self, e: Error) -> Result<T, Error> {
+        log::debug!("server connection: sending failed: {e}");
         self.send = Send::Error(e.clone());
         Err(e)
     }
