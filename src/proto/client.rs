@@ -335,7 +335,9 @@ impl ClientConn {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
-                log::debug!("client connection: receiving failed: {e}");
+                if !matches!(self.recv, Recv::Error(_)) {
+                    log::debug!("client connection: receiving failed: {e}");
+                }
                 self.recv = Recv::Error(e.clone());
                 self.stop_requests();
                 Err(e)

@@ -170,7 +170,9 @@ impl ServerConn {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
-                log::debug!("server connection: receiving failed: {e}");
+                if !matches!(self.recv, Recv::Error(_)) {
+                    log::debug!("server connection: receiving failed: {e}");
+                }
                 self.recv = Recv::Error(e.clone());
                 // A server still answers a remote error, and then closes.
                 self.keep_alive = false;
