@@ -2445,3 +2445,39 @@ fn sm_connect_2xx_with_a_body_is_local_error() {
     let (framing, _) = respond(&mut conn, 403, &[], BodyLength::Known(5)).unwrap();
     assert_eq!(framing, Framing::Length(5));
 }
+
+#[test]
+fn sm_refused_response_head_writes_nothing() {
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    let mut out = b"earlier".to_vec();
+    let headers = header_map(&[("content-length", "4")]);
+    let result = conn.send_response(
+        StatusCode::OK,
+        None,
+        &headers,
+        BodyLength::Known(5),
+        &mut out,
+    );
+    assert_local(
+        result,
+        "Content-Length given does not match the body length 5",
+    );
+    assert_eq!(
+        out, b"earlier",
+        "a refused head must leave the output as it was"
+    );
+
+    let mut conn = conn_with(
+        b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+    );
+    next(&mut conn);
+    let mut out = Vec::new();
+    let headers = header_map(&[("transfer-encoding", "chunked")]);
+    let result = conn.send_informational(StatusCode::CONTINUE, &headers, &mut out);
+    assert_local(
+        result,
+        "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
+    );
+    assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
+}

@@ -373,18 +373,12 @@ impl ServerConn {
                 ));
             }
         }
-        let (code, reason) = (status.as_u16(), status.canonical_reason().unwrap_or(""));
-        write_status_line(code, reason, out);
-        if let Err(e) = write_fields_with_framing(
-            headers,
-            FramingField::Nothing {
-                allow_caller_length: false,
-            },
-            false,
-            out,
-        ) {
-            return self.fail(e);
-        }
+        let reason = status.canonical_reason().unwrap_or("");
+        let field = FramingField::Nothing {
+            allow_caller_length: false,
+        };
+        // 1xx responses say nothing about the connection.
+        self.write_head((status.as_u16(), reason), headers, field, false, out)?;
         self.waiting_for_continue = false;
         if status == StatusCode::SWITCHING_PROTOCOLS {
             self.switching = true;
@@ -476,10 +470,8 @@ impl ServerConn {
             };
             (field, if head { Framing::None } else { framing })
         };
-        write_status_line(code, reason, out);
-        if let Err(e) = write_fields_with_framing(headers, field, !self.keep_alive, out) {
-            return self.fail(e);
-        }
+        let add_close = !self.keep_alive;
+        self.write_head((code, reason), headers, field, add_close, out)?;
         self.waiting_for_continue = false;
         self.switching = switching;
         match BodyEncoder::new(framing) {
@@ -490,6 +482,25 @@ impl ServerConn {
             }
         }
         Ok(framing)
+    }
+
+    /// Writes a status line and the fields (and `connection: close` if `add_close`); a
+    /// refused head leaves `out` as it was and fails the sending side.
+    fn write_head(
+        &mut self,
+        (code, reason): (u16, &str),
+        headers: &HeaderMap,
+        field: FramingField,
+        add_close: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let start = out.len();
+        write_status_line(code, reason, out);
+        if let Err(e) = write_fields_with_framing(headers, field, add_close, out) {
+            out.truncate(start);
+            return self.fail(e);
+        }
+        Ok(())
     }
 
     /// Sends body bytes of the current response.
