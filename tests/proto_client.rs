@@ -48,28 +48,12 @@ fn info(status: u16, reason: &str, headers: &[(&str, &str)]) -> Ev {
     }
 }
 
-fn data(d: &[u8]) -> Ev {
-    Ev::Data(d.to_vec())
-}
-
-fn end() -> Ev {
-    Ev::End(Vec::new())
-}
-
-fn end_t(trailers: &[(&str, &str)]) -> Ev {
-    Ev::End(f(trailers))
-}
-
 fn closed() -> Ev {
     Ev::Closed
 }
 
 fn switched(trailing: &[u8]) -> Ev {
     Ev::Switched(trailing.to_vec())
-}
-
-fn err(hint: u16, message: &str) -> Ev {
-    Ev::Error(hint, message.to_owned())
 }
 
 /// One table row per test: `name: METHOD, input => [events];`. Every input goes through

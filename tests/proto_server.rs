@@ -48,22 +48,6 @@ fn get(target: &str) -> Ev {
     req("GET", target, V11, &[("host", "a")])
 }
 
-fn data(d: &[u8]) -> Ev {
-    Ev::Data(d.to_vec())
-}
-
-fn end() -> Ev {
-    Ev::End(Vec::new())
-}
-
-fn end_t(trailers: &[(&str, &str)]) -> Ev {
-    Ev::End(f(trailers))
-}
-
-fn err(status: u16, message: &str) -> Ev {
-    Ev::Error(status, message.into())
-}
-
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }

@@ -385,6 +385,26 @@ pub fn header_map(pairs: &[(&str, &str)]) -> HeaderMap {
     map
 }
 
+/// A run of body data.
+pub fn data(d: &[u8]) -> Ev {
+    Ev::Data(d.to_vec())
+}
+
+/// The end of a message without trailers.
+pub fn end() -> Ev {
+    Ev::End(Vec::new())
+}
+
+/// The end of a message with these trailers.
+pub fn end_t(trailers: &[(&str, &str)]) -> Ev {
+    Ev::End(f(trailers))
+}
+
+/// An error with this status hint and message.
+pub fn err(hint: u16, message: &str) -> Ev {
+    Ev::Error(hint, message.into())
+}
+
 /// Shorthand for a field list.
 pub fn f(pairs: &[(&str, &str)]) -> Fields {
     pairs
