@@ -61,7 +61,6 @@ pub struct ServerConn {
     version: Version,
     keep_alive: bool,
     waiting_for_continue: bool,
-    switching: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
 }
@@ -89,7 +88,6 @@ impl ServerConn {
             version: Version::HTTP_11,
             keep_alive: true,
             waiting_for_continue: false,
-            switching: false,
             leading: 0,
         }
     }
@@ -202,7 +200,7 @@ impl ServerConn {
                     // protocol, so wait for the answer (h11's MIGHT_SWITCH_PROTOCOL).
                     let switch_offered = matches!(self.send, Send::Respond)
                         && self.request.is_some_and(|r| r.upgrade || r.connect);
-                    if self.switching || switch_offered || !self.buf.is_empty() {
+                    if switch_offered || !self.buf.is_empty() {
                         return Ok(Step::Event(Event::Paused));
                     }
                     if self.buf.eof() {
@@ -303,15 +301,17 @@ impl ServerConn {
         Ok(())
     }
 
-    /// After either side finished its message: start the next exchange, switch, or stop
-    /// reading.
+    /// The switch is accepted (101, or 2xx to CONNECT; the request is complete, which
+    /// the callers checked): what follows on the connection is another protocol.
+    fn switch(&mut self) {
+        self.recv = Recv::Switched;
+        self.send = Send::Switched;
+    }
+
+    /// After either side finished its message: start the next exchange or stop reading.
     fn exchange_progress(&mut self) {
         let sent = matches!(self.send, Send::Done | Send::Switched);
         match self.recv {
-            Recv::Done if self.switching && sent => {
-                self.recv = Recv::Switched;
-                self.send = Send::Switched;
-            }
             Recv::Done if sent && self.keep_alive => {
                 self.recv = Recv::Head(HeadScanner::default());
                 self.send = Send::Idle;
@@ -381,9 +381,7 @@ impl ServerConn {
         self.write_head((status.as_u16(), reason), headers, field, false, out)?;
         self.waiting_for_continue = false;
         if status == StatusCode::SWITCHING_PROTOCOLS {
-            self.switching = true;
-            self.send = Send::Done;
-            self.exchange_progress();
+            self.switch();
         }
         Ok(())
     }
@@ -473,8 +471,8 @@ impl ServerConn {
         let add_close = !self.keep_alive;
         self.write_head((code, reason), headers, field, add_close, out)?;
         self.waiting_for_continue = false;
-        self.switching = switching;
         match BodyEncoder::new(framing) {
+            _ if switching => self.switch(),
             Some(encoder) => self.send = Send::Body(encoder),
             None => {
                 self.send = Send::Done;
