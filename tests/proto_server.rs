@@ -2465,3 +2465,23 @@ fn sm_refused_response_head_writes_nothing() {
     );
     assert!(out.is_empty(), "{:?}", String::from_utf8_lossy(&out));
 }
+
+#[test]
+fn header_map_keeps_every_admitted_field() {
+    // Whatever the parser admits (obs-text, inner tabs and spaces, empty values, repeated
+    // names) must convert: `to_header_map` would otherwise drop a field unseen.
+    let mut conn = conn_with(
+        b"GET / HTTP/1.1\r\nHost: a\r\nX-Obs: caf\xe9 \xff\r\nX-Tab: a\tb  c\r\nX-Empty:\r\n\
+          x-rep: 1\r\nX-Rep: 2\r\n\r\n",
+    );
+    let Ok(Event::Request(head)) = conn.next_event() else {
+        panic!("request expected")
+    };
+    let map = head.headers().to_header_map();
+    assert_eq!(map.len(), head.headers().len());
+    assert_eq!(map["x-obs"].as_bytes(), b"caf\xe9 \xff");
+    assert_eq!(map["x-tab"].as_bytes(), b"a\tb  c");
+    assert_eq!(map["x-empty"].as_bytes(), b"");
+    let reps: Vec<&[u8]> = map.get_all("x-rep").iter().map(|v| v.as_bytes()).collect();
+    assert_eq!(reps, [&b"1"[..], b"2"]);
+}

@@ -352,7 +352,11 @@ impl ClientConn {
                 Recv::Switched => return Ok(Step::Event(Event::Switched)),
                 Recv::SwitchNext => {
                     self.recv = Recv::Switched;
-                    self.send = Send::Closing;
+                    // Nothing more of HTTP goes out, not even the rest of a request body;
+                    // a failed sending side stays failed.
+                    if !matches!(self.send, Send::Error(_)) {
+                        self.send = Send::Closing;
+                    }
                 }
                 Recv::Closed => return Ok(Step::Event(Event::Closed)),
                 Recv::Discard => {
