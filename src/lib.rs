@@ -33,9 +33,14 @@
 //!    ([`status_hint`](proto::Error::status_hint)) if no response has started, then close;
 //!    close too when [`must_close`](proto::ServerConn::must_close) says so.
 
+pub mod blocking;
+pub mod client;
+mod error;
 pub mod io;
+pub mod op;
 mod poll;
 pub mod proto;
 mod sys;
 
+pub use error::Error;
 pub use poll::{Interest, PollNeeded, Progress};

@@ -42,12 +42,45 @@ impl BodyDecoder {
         }
     }
 
+    /// The framing this decoder reads.
+    pub(crate) fn framing(&self) -> Framing {
+        match self {
+            Self::Length { expected: 0, .. } => Framing::None,
+            Self::Length { expected, .. } => Framing::Length(*expected),
+            Self::Chunked(_) => Framing::Chunked,
+            Self::UntilClose => Framing::UntilClose,
+        }
+    }
+
+    /// How many of the next bytes on the wire are body data for sure (0 when the next
+    /// bytes are framing, or the body is complete).
+    pub(crate) fn data_ahead(&self) -> u64 {
+        match self {
+            Self::Length { remaining, .. } => *remaining,
+            Self::Chunked(decoder) => decoder.data_ahead(),
+            Self::UntilClose => u64::MAX,
+        }
+    }
+
+    /// Counts `n` body bytes the caller received without the buffer (at most
+    /// [`data_ahead`](Self::data_ahead)).
+    pub(crate) fn data_received(&mut self, n: u64) {
+        match self {
+            Self::Length { remaining, .. } => *remaining -= n.min(*remaining),
+            Self::Chunked(decoder) => decoder.data_received(n),
+            Self::UntilClose => {}
+        }
+    }
+
+    /// One step: body data (at most `max` bytes, `max` ≥ 1), the end, or a need for more.
     pub(crate) fn step(
         &mut self,
         buf: &mut RecvBuf,
         limits: &Limits,
         allow_fold: bool,
+        max: usize,
     ) -> Result<BodyStep, Error> {
+        let max = max.max(1);
         let eof = buf.eof();
         match self {
             Self::Length {
@@ -68,11 +101,11 @@ impl BodyDecoder {
                         Ok(BodyStep::NeedData)
                     };
                 }
-                let n = (*remaining).min(buf.len() as u64) as usize;
+                let n = (*remaining).min(buf.len().min(max) as u64) as usize;
                 *remaining -= n as u64;
                 Ok(BodyStep::Data(n))
             }
-            Self::Chunked(decoder) => match decoder.step(buf, limits, allow_fold)? {
+            Self::Chunked(decoder) => match decoder.step(buf, limits, allow_fold, max)? {
                 chunked::Step::Data(d) => Ok(BodyStep::Data(d)),
                 chunked::Step::End(t) => Ok(BodyStep::End(t)),
                 chunked::Step::NeedData if eof => Err(decoder.eof_error()),
@@ -80,7 +113,7 @@ impl BodyDecoder {
             },
             Self::UntilClose => {
                 if !buf.is_empty() {
-                    Ok(BodyStep::Data(buf.len()))
+                    Ok(BodyStep::Data(buf.len().min(max)))
                 } else if eof {
                     Ok(BodyStep::End(Headers::default()))
                 } else {

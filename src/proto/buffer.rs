@@ -4,7 +4,7 @@
 const COMPACT_AFTER: usize = 4096;
 
 /// Above this size an emptied buffer gives its memory back.
-const KEEP_AT_MOST: usize = 64 * 1024;
+const KEEP_AT_MOST: usize = 256 * 1024;
 
 /// `data[start..end]` holds received, unconsumed bytes; `data[end..]` is zeroed space kept
 /// for the next read, so reading into it does not zero it again every time.

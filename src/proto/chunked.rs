@@ -81,11 +81,33 @@ impl ChunkedDecoder {
         }
     }
 
+    /// Bytes of chunk data certain to come next on the wire (0 unless inside a chunk).
+    pub(crate) fn data_ahead(&self) -> u64 {
+        match self.state {
+            State::Data(remaining) => remaining,
+            _ => 0,
+        }
+    }
+
+    /// Counts `n` chunk data bytes received outside the buffer (at most `data_ahead`).
+    pub(crate) fn data_received(&mut self, n: u64) {
+        if let State::Data(remaining) = &mut self.state {
+            let n = n.min(*remaining);
+            *remaining -= n;
+            self.received += n;
+            if *remaining == 0 {
+                self.state = State::DataCr;
+            }
+        }
+    }
+
+    /// One step; data steps give at most `max` bytes.
     pub(crate) fn step(
         &mut self,
         buf: &mut RecvBuf,
         limits: &Limits,
         allow_fold: bool,
+        max: usize,
     ) -> Result<Step, Error> {
         loop {
             match &mut self.state {
@@ -102,7 +124,7 @@ impl ChunkedDecoder {
                     if buf.is_empty() {
                         return Ok(Step::NeedData);
                     }
-                    let n = (*remaining).min(buf.len() as u64) as usize;
+                    let n = (*remaining).min(buf.len().min(max) as u64) as usize;
                     *remaining -= n as u64;
                     self.received += n as u64;
                     if *remaining == 0 {

@@ -163,10 +163,53 @@ impl ClientConn {
         matches!(self.send, Send::Body(_))
     }
 
+    /// While a `Content-Length` request body is being sent: how many bytes are still due.
+    pub fn send_remaining(&self) -> Option<u64> {
+        match &self.send {
+            Send::Body(BodyEncoder::Length { remaining }) => Some(*remaining),
+            _ => None,
+        }
+    }
+
     /// True while the request whose body is being sent asked for `100-continue` and has
     /// had neither a 100 nor its final response.
     pub fn waiting_for_continue(&self) -> bool {
         matches!(self.send, Send::Body(_)) && self.pending.back().is_some_and(|r| r.expect_continue)
+    }
+
+    /// The framing of the response body being received: from the [`Event::Response`] that
+    /// starts it until its [`Event::End`] (`None` outside a body).
+    pub fn body_framing(&self) -> Option<Framing> {
+        match &self.recv {
+            Recv::Body(decoder) => Some(decoder.framing()),
+            _ => None,
+        }
+    }
+
+    /// How many bytes the caller may read from the peer straight into memory of its own,
+    /// bypassing the core's buffer: the length of body data certain to come next on the
+    /// wire, when nothing is buffered (0 otherwise: read through
+    /// [`receive_space`](Self::receive_space) and take [`Event::Data`] as usual). Report what
+    /// was read with [`direct_body_commit`](Self::direct_body_commit); a read of 0 bytes
+    /// (end of input) goes to [`receive_eof`](Self::receive_eof).
+    ///
+    /// This saves a copy for large bodies: a `Content-Length` body, or the data of one chunk,
+    /// lands where the caller wants it.
+    pub fn direct_body_len(&self) -> u64 {
+        match &self.recv {
+            Recv::Body(decoder) if self.buf.is_empty() && !self.buf.eof() => decoder.data_ahead(),
+            _ => 0,
+        }
+    }
+
+    /// Counts `n` body bytes read directly (at most [`direct_body_len`](Self::direct_body_len);
+    /// any excess is ignored).
+    pub fn direct_body_commit(&mut self, n: usize) {
+        if let Recv::Body(decoder) = &mut self.recv {
+            if self.buf.is_empty() {
+                decoder.data_received(n as u64);
+            }
+        }
     }
 
     /// After [`Event::Switched`]: the bytes that followed the response head, which belong
@@ -268,6 +311,38 @@ impl ClientConn {
         self.send_chunk(data, &[], out)
     }
 
+    /// Counts `n` bytes of a `Content-Length` request body that the caller writes to the
+    /// peer itself, straight from its own memory, after everything already in `out`. This
+    /// saves a copy for large bodies; the length is checked as [`send_data`](Self::send_data)
+    /// checks it. Chunked bodies need their framing: use `send_data`.
+    pub fn send_data_direct(&mut self, n: u64) -> Result<(), Error> {
+        let result = match &mut self.send {
+            Send::Body(BodyEncoder::Length { remaining }) if n <= *remaining => {
+                *remaining -= n;
+                Ok(())
+            }
+            Send::Body(BodyEncoder::Length { remaining }) => Err(Error::local(format!(
+                "body data exceeds the Content-Length ({n} bytes given, {remaining} left)"
+            ))),
+            Send::Body(_) => Err(Error::local(
+                "direct body writes need a Content-Length request body",
+            )),
+            Send::Error(e) => return Err(e.clone()),
+            _ => Err(Error::local("no request body is being sent")),
+        };
+        match result {
+            Ok(()) => {
+                if n > 0 {
+                    if let Some(last) = self.pending.back_mut() {
+                        last.expect_continue = false;
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
     /// Sends body bytes as one chunk with extensions (chunked requests only).
     pub fn send_chunk(
         &mut self,
@@ -331,7 +406,14 @@ impl ClientConn {
 
     /// The next event from the received bytes.
     pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
-        match self.step() {
+        self.next_event_max(usize::MAX)
+    }
+
+    /// The next event, with at most `max_data` bytes in an [`Event::Data`] (at least one:
+    /// 0 counts as 1). The rest stays buffered for the next call, so a caller copying body
+    /// data into a buffer of its own never has to hold back bytes.
+    pub fn next_event_max(&mut self, max_data: usize) -> Result<Event<'_>, Error> {
+        match self.step(max_data) {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
@@ -345,7 +427,7 @@ impl ClientConn {
         }
     }
 
-    fn step(&mut self) -> Result<Step, Error> {
+    fn step(&mut self, max_data: usize) -> Result<Step, Error> {
         loop {
             match &mut self.recv {
                 Recv::Error(e) => return Err(e.clone()),
@@ -453,19 +535,21 @@ impl ClientConn {
                     }
                     return Ok(Step::Event(Event::Response(head)));
                 }
-                Recv::Body(decoder) => match decoder.step(&mut self.buf, &self.limits, true)? {
-                    BodyStep::Data(n) => return Ok(Step::Data(n)),
-                    BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
-                    BodyStep::End(trailers) => {
-                        self.pending.pop_front();
-                        self.recv = if self.keep_alive {
-                            Recv::Head(HeadScanner::default())
-                        } else {
-                            Recv::Discard
-                        };
-                        return Ok(Step::Event(Event::End(trailers)));
+                Recv::Body(decoder) => {
+                    match decoder.step(&mut self.buf, &self.limits, true, max_data)? {
+                        BodyStep::Data(n) => return Ok(Step::Data(n)),
+                        BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
+                        BodyStep::End(trailers) => {
+                            self.pending.pop_front();
+                            self.recv = if self.keep_alive {
+                                Recv::Head(HeadScanner::default())
+                            } else {
+                                Recv::Discard
+                            };
+                            return Ok(Step::Event(Event::End(trailers)));
+                        }
                     }
-                },
+                }
             }
         }
     }

@@ -265,20 +265,22 @@ impl ServerConn {
                     self.start_request(&head)?;
                     return Ok(Step::Event(Event::Request(head)));
                 }
-                Recv::Body(decoder) => match decoder.step(&mut self.buf, &self.limits, false)? {
-                    BodyStep::Data(n) => {
-                        // The client gave up waiting for 100 (or never waited).
-                        self.waiting_for_continue = false;
-                        return Ok(Step::Data(n));
+                Recv::Body(decoder) => {
+                    match decoder.step(&mut self.buf, &self.limits, false, usize::MAX)? {
+                        BodyStep::Data(n) => {
+                            // The client gave up waiting for 100 (or never waited).
+                            self.waiting_for_continue = false;
+                            return Ok(Step::Data(n));
+                        }
+                        BodyStep::End(trailers) => {
+                            self.waiting_for_continue = false;
+                            self.recv = Recv::Done;
+                            self.exchange_progress();
+                            return Ok(Step::Event(Event::End(trailers)));
+                        }
+                        BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
                     }
-                    BodyStep::End(trailers) => {
-                        self.waiting_for_continue = false;
-                        self.recv = Recv::Done;
-                        self.exchange_progress();
-                        return Ok(Step::Event(Event::End(trailers)));
-                    }
-                    BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
-                },
+                }
             }
         }
     }

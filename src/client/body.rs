@@ -1,0 +1,179 @@
+//! [`Body`]: what a request carries, and how it is framed.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read};
+
+use http::HeaderMap;
+
+/// One chunk of a chunked body, with its extensions (`;name` or `;name=value`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Chunk {
+    /// The data (an empty chunk is skipped: only the end of the body is empty).
+    pub data: Vec<u8>,
+    /// Extensions: names must be tokens; a value that is not a token is quoted.
+    pub extensions: Vec<(String, Option<String>)>,
+}
+
+impl Chunk {
+    /// A chunk without extensions.
+    pub fn new(data: impl Into<Vec<u8>>) -> Self {
+        Self {
+            data: data.into(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// Adds an extension.
+    pub fn with_extension(mut self, name: impl Into<String>, value: Option<&str>) -> Self {
+        self.extensions
+            .push((name.into(), value.map(str::to_owned)));
+        self
+    }
+}
+
+pub(crate) type ChunkIter<'a> = Box<dyn Iterator<Item = io::Result<Chunk>> + 'a>;
+
+pub(crate) enum Kind<'a> {
+    Empty,
+    Bytes(Cow<'a, [u8]>),
+    Following(u64),
+    Reader(Box<dyn Read + 'a>, u64),
+    ChunkedReader(Box<dyn Read + 'a>),
+    Chunks(ChunkIter<'a>),
+}
+
+/// The body of a request: its bytes, or where they come from, and so its framing.
+///
+/// | body | framing |
+/// |---|---|
+/// | [`Body::empty`] (also `()`) | none (`content-length: 0` for POST, PUT, PATCH) |
+/// | [`Body::bytes`] (also `&[u8]`, `Vec<u8>`, `&str`, `String`) | `content-length` |
+/// | [`Body::following`]`(n)`, then [`Connection::write`](super::Connection::write) | `content-length: n` |
+/// | [`Body::reader`]`(r, n)` | `content-length: n`, streamed from `r` |
+/// | [`Body::chunked_reader`]`(r)`, [`Body::chunks`]`(iter)` | chunked, with optional [trailers](Body::with_trailers) |
+///
+/// ```
+/// use pollhttp::client::{Body, Chunk};
+/// let small = Body::from("hello");
+/// let file = Body::reader(std::io::Cursor::new(vec![0u8; 1000]), 1000);
+/// let chunks = Body::chunks(vec![Chunk::new("a"), Chunk::new("b").with_extension("k", Some("v"))]);
+/// ```
+pub struct Body<'a> {
+    pub(crate) kind: Kind<'a>,
+    pub(crate) trailers: Option<HeaderMap>,
+}
+
+impl<'a> Body<'a> {
+    fn of(kind: Kind<'a>) -> Self {
+        Self {
+            kind,
+            trailers: None,
+        }
+    }
+
+    /// No body.
+    pub fn empty() -> Self {
+        Self::of(Kind::Empty)
+    }
+
+    /// A body in memory, borrowed or owned.
+    pub fn bytes(bytes: impl Into<Cow<'a, [u8]>>) -> Self {
+        Self::of(Kind::Bytes(bytes.into()))
+    }
+
+    /// `n` bytes the caller writes after sending the head (dugong's `BodyFollowing`):
+    /// [`Connection::write`](super::Connection::write) them; the body ends with its last
+    /// byte.
+    pub fn following(n: u64) -> Self {
+        Self::of(Kind::Following(n))
+    }
+
+    /// Exactly `n` bytes read from `reader` (a reader that ends sooner fails the request,
+    /// and the connection with it; bytes beyond `n` are not read).
+    pub fn reader(reader: impl Read + 'a, n: u64) -> Self {
+        Self::of(Kind::Reader(Box::new(reader), n))
+    }
+
+    /// A chunked body read from `reader` until it ends, one chunk per read.
+    pub fn chunked_reader(reader: impl Read + 'a) -> Self {
+        Self::of(Kind::ChunkedReader(Box::new(reader)))
+    }
+
+    /// A chunked body from an iterator of chunks (with extensions if they have any).
+    pub fn chunks(chunks: impl IntoIterator<Item = Chunk> + 'a) -> Self {
+        Self::of(Kind::Chunks(Box::new(chunks.into_iter().map(Ok))))
+    }
+
+    /// A chunked body from an iterator of chunks that may fail (the error fails the
+    /// request, and the connection with it).
+    pub fn try_chunks(chunks: impl IntoIterator<Item = io::Result<Chunk>> + 'a) -> Self {
+        Self::of(Kind::Chunks(Box::new(chunks.into_iter())))
+    }
+
+    /// Trailer fields after the last chunk (chunked bodies only).
+    pub fn with_trailers(mut self, trailers: HeaderMap) -> Self {
+        self.trailers = Some(trailers);
+        self
+    }
+
+    /// Whether the body is chunked.
+    pub fn is_chunked(&self) -> bool {
+        matches!(self.kind, Kind::ChunkedReader(_) | Kind::Chunks(_))
+    }
+}
+
+impl Default for Body<'_> {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl fmt::Debug for Body<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Empty => f.write_str("Body::empty()"),
+            Kind::Bytes(b) => write!(f, "Body::bytes({} bytes)", b.len()),
+            Kind::Following(n) => write!(f, "Body::following({n})"),
+            Kind::Reader(_, n) => write!(f, "Body::reader(_, {n})"),
+            Kind::ChunkedReader(_) => f.write_str("Body::chunked_reader(_)"),
+            Kind::Chunks(_) => f.write_str("Body::chunks(_)"),
+        }
+    }
+}
+
+impl From<()> for Body<'_> {
+    fn from((): ()) -> Self {
+        Self::empty()
+    }
+}
+
+impl<'a> From<&'a [u8]> for Body<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Self::bytes(bytes)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Body<'a> {
+    fn from(bytes: &'a [u8; N]) -> Self {
+        Self::bytes(&bytes[..])
+    }
+}
+
+impl From<Vec<u8>> for Body<'_> {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::bytes(bytes)
+    }
+}
+
+impl<'a> From<&'a str> for Body<'a> {
+    fn from(text: &'a str) -> Self {
+        Self::bytes(text.as_bytes())
+    }
+}
+
+impl From<String> for Body<'_> {
+    fn from(text: String) -> Self {
+        Self::bytes(text.into_bytes())
+    }
+}

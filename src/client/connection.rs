@@ -1,0 +1,396 @@
+//! [`Connection`]: one live client connection, driven by blocking calls.
+
+use std::io::Read;
+use std::time::Duration;
+
+use http::header::EXPECT;
+use http::{HeaderMap, Method};
+
+use super::body::{Body, Kind};
+use super::response::{Head, Response};
+use crate::blocking;
+use crate::error::Error;
+use crate::op::{
+    ClientStream, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,
+};
+use crate::proto::{BodyLength, ChunkExtension, Framing};
+
+/// Bodies up to this size are queued with their head and go out in one write.
+const QUEUE_WITH_HEAD: usize = 16 * 1024;
+/// How much of a reader body to read at a time.
+const READER_PIECE: usize = 64 * 1024;
+
+/// One live client connection, with blocking calls: degu's
+/// [`request`](Self::request) (and [`get`](Self::get), [`head`](Self::head),
+/// [`put`](Self::put), [`post`](Self::post), [`delete`](Self::delete)), and dugong's
+/// finer-grained [`send_request`](Self::send_request), [`write`](Self::write),
+/// [`read_response`](Self::read_response), [`read`](Self::read),
+/// [`read_into`](Self::read_into), [`read_all`](Self::read_all),
+/// [`discard`](Self::discard), which pipeline: send any number of requests, then read the
+/// responses in order.
+///
+/// Every call is a loop over the resumable operations of [`op`](crate::op), waiting in
+/// poll(2) at most the client's timeout each time ([`Error::Timeout`]). For your own event
+/// loop, drive those operations on [`stream_mut`](Self::stream_mut) instead.
+///
+/// A connection that failed stays failed: every later call returns the same error. If
+/// the peer closes while a request body is being written, the write fails with
+/// [`Error::ConnectionClosed`], but a response the server sent before closing (a 401, a
+/// 413) can still be read with [`read_response`](Self::read_response). Dropping the
+/// connection closes it.
+#[derive(Debug)]
+pub struct Connection {
+    stream: ClientStream,
+    timeout: Option<Duration>,
+    base_headers: HeaderMap,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        stream: ClientStream,
+        timeout: Option<Duration>,
+        base_headers: HeaderMap,
+    ) -> Self {
+        Self {
+            stream,
+            timeout,
+            base_headers,
+        }
+    }
+
+    /// A connection over a stream you connected yourself (the base headers must give a
+    /// `host`, unless every request does).
+    pub fn from_stream(
+        stream: ClientStream,
+        timeout: Option<Duration>,
+        base_headers: HeaderMap,
+    ) -> Self {
+        Self::new(stream, timeout, base_headers)
+    }
+
+    /// The stream, for the resumable operations.
+    pub fn stream(&self) -> &ClientStream {
+        &self.stream
+    }
+
+    /// The stream, to drive the resumable operations on it yourself.
+    pub fn stream_mut(&mut self) -> &mut ClientStream {
+        &mut self.stream
+    }
+
+    /// The stream back.
+    pub fn into_stream(self) -> ClientStream {
+        self.stream
+    }
+
+    /// The timeout of each wait.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Sets the timeout of each wait (`None`: forever).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeout = timeout;
+    }
+
+    /// Whether a request is waiting for (the rest of) its response (dugong's
+    /// `response_pending`).
+    pub fn response_pending(&self) -> bool {
+        self.stream.responses_pending() > 0
+    }
+
+    /// Whether another request can be sent: nothing failed and nothing asked to close.
+    pub fn is_reusable(&self) -> bool {
+        self.stream.is_reusable()
+    }
+
+    fn run<T>(
+        &mut self,
+        mut step: impl FnMut(&mut ClientStream) -> Result<crate::Progress<T>, Error>,
+    ) -> Result<T, Error> {
+        let stream = &mut self.stream;
+        blocking::run(self.timeout, || step(stream))
+    }
+
+    /// Sends a request and reads its response head; the body is in the response, to be
+    /// read before the next request (degu's `request`).
+    ///
+    /// With `expect: 100-continue` among the headers and a body to send, the body goes
+    /// only after the server's `100 Continue`; if the server answers with a final status
+    /// instead, that is the response, the body is not sent, and the connection takes no
+    /// more requests.
+    pub fn request<'b>(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: HeaderMap,
+        body: impl Into<Body<'b>>,
+    ) -> Result<Response<'_>, Error> {
+        let mut body = body.into();
+        if matches!(body.kind, Kind::Following(_)) {
+            return Err(Error::local(
+                "request() sends its whole body: use send_request() and write() for Body::following",
+            ));
+        }
+        if self.response_pending() {
+            return Err(Error::local(
+                "a previous response has not been read completely",
+            ));
+        }
+        let expect = headers
+            .get(EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let has_body = !matches!(&body.kind, Kind::Empty);
+        if expect && has_body {
+            self.send_head(&method, uri, &headers, &body)?;
+            self.run(|s| Flush::new().resume(s))?;
+            let head = self.read_response()?;
+            if head.status != 100 {
+                return Ok(Response::new(head, self));
+            }
+            self.send_body(&mut body)?;
+        } else {
+            self.send_request(method, uri, headers, body)?;
+        }
+        let head = self.read_response()?;
+        Ok(Response::new(head, self))
+    }
+
+    /// `GET uri`.
+    pub fn get(&mut self, uri: &str, headers: HeaderMap) -> Result<Response<'_>, Error> {
+        self.request(Method::GET, uri, headers, Body::empty())
+    }
+
+    /// `HEAD uri` (the response has no body).
+    pub fn head(&mut self, uri: &str, headers: HeaderMap) -> Result<Response<'_>, Error> {
+        self.request(Method::HEAD, uri, headers, Body::empty())
+    }
+
+    /// `DELETE uri`.
+    pub fn delete(&mut self, uri: &str, headers: HeaderMap) -> Result<Response<'_>, Error> {
+        self.request(Method::DELETE, uri, headers, Body::empty())
+    }
+
+    /// `PUT uri` with a body.
+    pub fn put<'b>(
+        &mut self,
+        uri: &str,
+        headers: HeaderMap,
+        body: impl Into<Body<'b>>,
+    ) -> Result<Response<'_>, Error> {
+        self.request(Method::PUT, uri, headers, body)
+    }
+
+    /// `POST uri` with a body.
+    pub fn post<'b>(
+        &mut self,
+        uri: &str,
+        headers: HeaderMap,
+        body: impl Into<Body<'b>>,
+    ) -> Result<Response<'_>, Error> {
+        self.request(Method::POST, uri, headers, body)
+    }
+
+    /// Sends a request without reading its response (dugong's `send_request`): any number
+    /// may be sent before their responses are read. A [`Body::following`] body is then
+    /// written with [`write`](Self::write); every other kind is sent here.
+    ///
+    /// With `expect: 100-continue` among the headers, the body must follow
+    /// ([`Body::following`]): read the `100` with [`read_response`](Self::read_response),
+    /// then write.
+    ///
+    /// Pipelining many requests without reading can fill both directions of the socket
+    /// (the server stops reading while its responses wait): then a call times out. Read
+    /// responses as you go, or drive the operations from an event loop.
+    pub fn send_request<'b>(
+        &mut self,
+        method: Method,
+        uri: &str,
+        headers: HeaderMap,
+        body: impl Into<Body<'b>>,
+    ) -> Result<(), Error> {
+        let mut body = body.into();
+        self.send_head(&method, uri, &headers, &body)?;
+        self.send_body(&mut body)
+    }
+
+    /// Queues the head (the body's framing fields included), without writing it.
+    fn send_head(
+        &mut self,
+        method: &Method,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &Body<'_>,
+    ) -> Result<(), Error> {
+        let length = match &body.kind {
+            Kind::Empty => BodyLength::None,
+            Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
+            Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
+            Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
+        };
+        if body.trailers.is_some() && !body.is_chunked() {
+            return Err(Error::local("trailers need a chunked body"));
+        }
+        let merged;
+        let headers = if self
+            .base_headers
+            .keys()
+            .any(|name| !headers.contains_key(name))
+        {
+            let mut all = headers.clone();
+            for (name, value) in &self.base_headers {
+                if !headers.contains_key(name) {
+                    all.insert(name.clone(), value.clone());
+                }
+            }
+            merged = all;
+            &merged
+        } else {
+            headers
+        };
+        self.stream.queue_request(method, uri, headers, length)?;
+        Ok(())
+    }
+
+    /// Sends what is queued and what the body holds or reads (not a `following` body: the
+    /// caller writes it).
+    fn send_body(&mut self, body: &mut Body<'_>) -> Result<(), Error> {
+        let trailers = body.trailers.take();
+        match &mut body.kind {
+            Kind::Empty | Kind::Following(_) => self.run(|s| Flush::new().resume(s)),
+            Kind::Bytes(bytes) => {
+                if bytes.len() <= QUEUE_WITH_HEAD {
+                    self.stream.queue_data(bytes)?;
+                    self.finish(None)
+                } else {
+                    self.write(bytes)
+                }
+            }
+            Kind::Reader(reader, n) => {
+                let n = *n;
+                let mut piece = vec![0; READER_PIECE.min(usize::try_from(n).unwrap_or(usize::MAX))];
+                let mut sent = 0u64;
+                while sent < n {
+                    let want = piece
+                        .len()
+                        .min(usize::try_from(n - sent).unwrap_or(usize::MAX));
+                    let got = match reader.read(&mut piece[..want]) {
+                        Ok(0) => {
+                            return Err(self.abandon(format!(
+                                "the body reader ended after {sent} of {n} bytes"
+                            )))
+                        }
+                        Ok(got) => got,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(self.abandon(format!("the body reader failed: {e}"))),
+                    };
+                    self.write(&piece[..got])?;
+                    sent += got as u64;
+                }
+                Ok(())
+            }
+            Kind::ChunkedReader(reader) => {
+                let mut piece = vec![0; READER_PIECE];
+                loop {
+                    let got = match reader.read(&mut piece) {
+                        Ok(0) => break,
+                        Ok(got) => got,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(self.abandon(format!("the body reader failed: {e}"))),
+                    };
+                    self.write(&piece[..got])?;
+                }
+                self.finish(trailers)
+            }
+            Kind::Chunks(chunks) => {
+                for chunk in chunks {
+                    let chunk = match chunk {
+                        Ok(chunk) => chunk,
+                        Err(e) => {
+                            return Err(self.abandon(format!("the body iterator failed: {e}")))
+                        }
+                    };
+                    let extensions: Vec<ChunkExtension<'_>> = chunk
+                        .extensions
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_deref()))
+                        .collect();
+                    self.stream.queue_chunk(&chunk.data, &extensions)?;
+                    self.run(|s| Flush::new().resume(s))?;
+                }
+                self.finish(trailers)
+            }
+        }
+    }
+
+    /// A body source failed mid-body: the request cannot be completed, so the connection
+    /// cannot be used again.
+    fn abandon(&mut self, message: String) -> Error {
+        self.stream.fail(Error::local(message))
+    }
+
+    fn finish(&mut self, trailers: Option<HeaderMap>) -> Result<(), Error> {
+        let mut op = match trailers {
+            Some(t) => FinishBody::with_trailers(t),
+            None => FinishBody::new(),
+        };
+        self.run(|s| op.resume(s))
+    }
+
+    /// Writes request body bytes after [`send_request`](Self::send_request) with a
+    /// [`Body::following`] body (dugong's `write`). More than announced is an error; the
+    /// body ends with its last byte.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        let mut op = WriteBody::new(data);
+        self.run(|s| op.resume(s))
+    }
+
+    /// Ends a chunked request body sent chunk by chunk with [`write`](Self::write) (after
+    /// a [`Body::chunked_reader`] of nothing, say), with trailers.
+    pub fn finish_body(&mut self, trailers: Option<HeaderMap>) -> Result<(), Error> {
+        self.finish(trailers)
+    }
+
+    /// Reads the next response head (dugong's `read_response`). Its body, if it has one
+    /// ([`Head::framing`]), comes next: [`read`](Self::read), [`read_into`](Self::read_into),
+    /// [`read_all`](Self::read_all) or [`discard`](Self::discard) it before the next
+    /// response. A `100 Continue` is returned only to a request waiting for one.
+    pub fn read_response(&mut self) -> Result<Head, Error> {
+        let mut op = ReadResponse::new();
+        let head = self.run(|s| op.resume(s))?;
+        let framing = self.stream.body_framing().unwrap_or(Framing::None);
+        Ok(Head::new(&head, framing))
+    }
+
+    /// Reads at most `max` body bytes (dugong's `read`); empty only at the end of the body.
+    pub fn read(&mut self, max: usize) -> Result<Vec<u8>, Error> {
+        let mut buf = vec![0; max];
+        let n = self.read_into(&mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Reads body bytes into `buf` (dugong's `readinto`): the count, 0 only at the end of
+    /// the body. Large buffers are filled straight from the socket.
+    pub fn read_into(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        let mut op = ReadBody::new(buf);
+        self.run(|s| op.resume(s))
+    }
+
+    /// Reads the rest of the body (dugong's `readall`).
+    pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
+        let mut op = ReadAll::new();
+        self.run(|s| op.resume(s))
+    }
+
+    /// Reads the rest of the body and drops it; returns its length.
+    pub fn discard(&mut self) -> Result<u64, Error> {
+        let mut op = Discard::new();
+        self.run(|s| op.resume(s))
+    }
+
+    /// The trailer fields of the last body read to its end.
+    pub fn trailers(&self) -> HeaderMap {
+        self.stream.trailers().to_header_map()
+    }
+}

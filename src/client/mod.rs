@@ -1,0 +1,36 @@
+//! The blocking client: [`Client`] says where and how, [`Connection`] is one live
+//! connection.
+//!
+//! ```no_run
+//! use pollhttp::client::{Body, Client};
+//! use pollhttp::io::Address;
+//! use http::HeaderMap;
+//! # fn main() -> Result<(), pollhttp::Error> {
+//! let client = Client::new(Address::unix("/run/app.sock")).with_host("app");
+//! let mut conn = client.connect()?;
+//!
+//! // degu's call: one request, its response, its body.
+//! let mut response = conn.put("/doc", HeaderMap::new(), "some bytes")?;
+//! println!("{} {}", response.status, response.reason);
+//! let body = response.body.read_all()?;
+//!
+//! // dugong's calls: pipelined requests, then their responses in order.
+//! conn.send_request(http::Method::GET, "/a", HeaderMap::new(), Body::empty())?;
+//! conn.send_request(http::Method::GET, "/b", HeaderMap::new(), Body::empty())?;
+//! while conn.response_pending() {
+//!     let head = conn.read_response()?;
+//!     let mut buf = [0u8; 65536];
+//!     while conn.read_into(&mut buf)? > 0 {}
+//! }
+//! # Ok(()) }
+//! ```
+
+mod body;
+mod config;
+mod connection;
+mod response;
+
+pub use body::{Body, Chunk};
+pub use config::{Client, DEFAULT_TIMEOUT};
+pub use connection::Connection;
+pub use response::{BodyReader, Head, Response};

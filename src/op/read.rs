@@ -1,0 +1,303 @@
+//! The reading operations: a response head, body bytes into a caller's buffer, a whole
+//! body, a discarded body.
+
+use super::stream::{ClientStream, Reading};
+use crate::error::Error;
+use crate::proto::{Event, Framing, ResponseHead};
+use crate::Progress;
+
+/// Caller buffers at least this large are read into directly when the next bytes on the
+/// wire are body data; smaller ones go through the stream's buffer (fewer system calls).
+const DIRECT_READ_MIN: usize = 8 * 1024;
+
+/// Reads the head of the next response.
+///
+/// Informational responses are skipped, except a `100 Continue` to a request waiting for
+/// it (sent with [`expect_continue`](super::SendRequest::expect_continue)): that one is
+/// returned, so the caller can write the body and then read the final response with a new
+/// `ReadResponse`. A 101 that accepts an offered upgrade, or a 2xx to CONNECT, is returned
+/// and ends HTTP on the connection ([`ClientStream::into_switched`]).
+///
+/// A response without a body (to HEAD, 204, 304, `content-length: 0`) is complete when it
+/// is returned. Otherwise its body comes next: read it with [`ReadBody`], [`ReadAll`] or
+/// [`Discard`] before the next response. Queued request bytes are written while waiting,
+/// so a reader never waits for a request still in our buffer.
+#[derive(Debug, Default)]
+pub struct ReadResponse {
+    _private: (),
+}
+
+impl ReadResponse {
+    /// Reads the next response head.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes progress: `Ready` with the head.
+    pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<ResponseHead>, Error> {
+        stream.check_read()?;
+        match stream.reading() {
+            Reading::Head => {}
+            Reading::Body => {
+                return Err(Error::local(
+                    "the previous response body has not been read completely",
+                ))
+            }
+            Reading::Switched => {
+                return Err(Error::local("the connection switched to another protocol"))
+            }
+        }
+        if stream.responses_pending() == 0 {
+            return Err(Error::local("no request is waiting for a response"));
+        }
+        loop {
+            // Only the request being sent can wait for 100, and only when it is the one
+            // the next response answers.
+            let waiting = stream.conn().waiting_for_continue() && stream.responses_pending() == 1;
+            let outcome = match stream.conn_mut().next_event() {
+                Ok(Event::Informational(head)) => {
+                    if head.status() == 100 && waiting {
+                        return Ok(Progress::Ready(head));
+                    }
+                    if head.status() == 101 {
+                        // `Switched` follows at once.
+                        stream.set_reading(Reading::Switched);
+                        return Ok(Progress::Ready(head));
+                    }
+                    continue;
+                }
+                Ok(Event::Response(head)) => Some(head),
+                Ok(Event::NeedData) => None,
+                Ok(Event::Closed) => {
+                    let e = Error::closed(format!(
+                        "the server closed the connection with {} request(s) unanswered \
+                         (its last response asked to close)",
+                        stream.responses_pending()
+                    ));
+                    return Err(stream.fail(e));
+                }
+                Ok(other) => {
+                    let e = Error::local(format!("unexpected event {other:?} before a response"));
+                    return Err(stream.fail(e));
+                }
+                Err(e) => return Err(stream.fail(e.into())),
+            };
+            if let Some(head) = outcome {
+                self.response(stream);
+                return Ok(Progress::Ready(head));
+            }
+            if let Progress::Pending(p) = stream.fill()? {
+                return Ok(Progress::Pending(p));
+            }
+        }
+    }
+
+    fn response(&self, stream: &mut ClientStream) {
+        let Some(framing) = stream.body_framing() else {
+            // A 2xx to CONNECT: no body, the tunnel starts.
+            stream.set_reading(Reading::Switched);
+            return;
+        };
+        if stream.sending_body() {
+            // The server answered before the body was complete (an early error, or a
+            // final status instead of 100): the rest of the body is not sent, and the
+            // connection cannot carry another request.
+            stream.fail_send(Error::local(
+                "the server answered before the request body was complete",
+            ));
+        }
+        stream.set_reading(Reading::Body);
+        if framing == Framing::None {
+            // The end follows at once; take it so the response is complete now.
+            if let Ok(Event::End(trailers)) = stream.conn_mut().next_event() {
+                stream.set_trailers(trailers);
+                stream.set_reading(Reading::Head);
+            }
+        }
+    }
+}
+
+/// Reads response body bytes into a caller's buffer: `Ready(n)` with `n > 0` bytes, or
+/// `Ready(0)` at the end of the body (and on every call after it, as `read` does at end of
+/// file). A body cut short is an error ([`ConnectionClosed`](Error::ConnectionClosed)),
+/// never `Ready(0)`.
+///
+/// When the next bytes on the wire are body data (a `Content-Length` body, or inside a
+/// chunk) and the buffer is large, they are read straight into it, with no copy.
+#[derive(Debug)]
+pub struct ReadBody<B> {
+    buf: B,
+}
+
+impl<B: AsMut<[u8]>> ReadBody<B> {
+    /// Reads into `buf` (borrowed or owned: the operation holds no borrow of the stream).
+    pub fn new(buf: B) -> Self {
+        Self { buf }
+    }
+
+    /// The buffer, to look at what was read.
+    pub fn buffer(&self) -> &B {
+        &self.buf
+    }
+
+    /// The buffer back.
+    pub fn into_buffer(self) -> B {
+        self.buf
+    }
+
+    /// Makes progress: `Ready` with the number of bytes read into the buffer.
+    pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<usize>, Error> {
+        read_body(stream, self.buf.as_mut())
+    }
+}
+
+/// One read of body bytes into `buf`, the heart of all the body-reading operations.
+pub(crate) fn read_body(
+    stream: &mut ClientStream,
+    buf: &mut [u8],
+) -> Result<Progress<usize>, Error> {
+    stream.check_read()?;
+    if stream.reading() != Reading::Body || buf.is_empty() {
+        return Ok(Progress::Ready(0));
+    }
+    loop {
+        if buf.len() >= DIRECT_READ_MIN {
+            if let Some(result) = stream.read_direct(buf) {
+                return result;
+            }
+        }
+        let outcome = match stream.conn_mut().next_event_max(buf.len()) {
+            Ok(Event::Data(data)) => {
+                buf[..data.len()].copy_from_slice(data);
+                return Ok(Progress::Ready(data.len()));
+            }
+            Ok(Event::End(trailers)) => Some(trailers),
+            Ok(Event::NeedData) => None,
+            Ok(other) => {
+                let e = Error::local(format!("unexpected event {other:?} in a response body"));
+                return Err(stream.fail(e));
+            }
+            Err(e) => return Err(stream.fail(e.into())),
+        };
+        if let Some(trailers) = outcome {
+            stream.set_trailers(trailers);
+            stream.set_reading(Reading::Head);
+            return Ok(Progress::Ready(0));
+        }
+        if let Progress::Pending(p) = stream.fill()? {
+            return Ok(Progress::Pending(p));
+        }
+    }
+}
+
+/// Reads the rest of the response body into memory (at most `limit` bytes: more is an
+/// error, and the connection is closed).
+#[derive(Debug)]
+pub struct ReadAll {
+    data: Vec<u8>,
+    limit: usize,
+}
+
+impl Default for ReadAll {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReadAll {
+    /// Reads the whole body, whatever its size.
+    pub fn new() -> Self {
+        Self::with_limit(usize::MAX)
+    }
+
+    /// Reads the whole body, refusing one longer than `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            data: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Makes progress: `Ready` with the body.
+    pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<Vec<u8>>, Error> {
+        if let (Some(Framing::Length(n)), true) = (stream.body_framing(), self.data.is_empty()) {
+            if n > self.limit as u64 {
+                return Err(stream.fail(too_long(self.limit)));
+            }
+            self.data.reserve_exact(usize::try_from(n).unwrap_or(0));
+        }
+        loop {
+            if self.data.len() == self.data.capacity() {
+                self.data.reserve(super::stream::READ_SIZE);
+            }
+            let start = self.data.len();
+            let room = (self.data.capacity() - start).min(self.limit.saturating_sub(start) + 1);
+            self.data.resize(start + room, 0);
+            let step = read_body(stream, &mut self.data[start..]);
+            let n = match &step {
+                Ok(Progress::Ready(n)) => *n,
+                _ => 0,
+            };
+            self.data.truncate(start + n);
+            match step? {
+                Progress::Pending(p) => return Ok(Progress::Pending(p)),
+                Progress::Ready(0) => return Ok(Progress::Ready(std::mem::take(&mut self.data))),
+                Progress::Ready(_) if self.data.len() > self.limit => {
+                    return Err(stream.fail(too_long(self.limit)))
+                }
+                Progress::Ready(_) => {}
+            }
+        }
+    }
+}
+
+fn too_long(limit: usize) -> Error {
+    Error::Proto(crate::proto::Error::RemoteProtocol {
+        message: format!("response body longer than the limit of {limit} bytes").into(),
+        status_hint: http::StatusCode::PAYLOAD_TOO_LARGE,
+    })
+}
+
+/// Reads the rest of the response body and drops it; `Ready` with its length.
+#[derive(Debug, Default)]
+pub struct Discard {
+    count: u64,
+}
+
+impl Discard {
+    /// Discards the body.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes progress: `Ready` with the number of bytes discarded.
+    pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<u64>, Error> {
+        stream.check_read()?;
+        loop {
+            if stream.reading() != Reading::Body {
+                return Ok(Progress::Ready(self.count));
+            }
+            let outcome = match stream.conn_mut().next_event() {
+                Ok(Event::Data(data)) => {
+                    self.count += data.len() as u64;
+                    continue;
+                }
+                Ok(Event::End(trailers)) => Some(trailers),
+                Ok(Event::NeedData) => None,
+                Ok(other) => {
+                    let e = Error::local(format!("unexpected event {other:?} in a response body"));
+                    return Err(stream.fail(e));
+                }
+                Err(e) => return Err(stream.fail(e.into())),
+            };
+            if let Some(trailers) = outcome {
+                stream.set_trailers(trailers);
+                stream.set_reading(Reading::Head);
+                continue;
+            }
+            if let Progress::Pending(p) = stream.fill()? {
+                return Ok(Progress::Pending(p));
+            }
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! [`ClientStream`]: one client connection as the operations see it.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+
+use http::{HeaderMap, Method};
+
+use crate::error::Error;
+use crate::io::Transport;
+use crate::proto::{BodyLength, ClientConn, Framing, Headers, Limits};
+use crate::{Interest, PollNeeded, Progress};
+
+/// How much to read from the socket at a time into the connection's own buffer.
+pub(crate) const READ_SIZE: usize = 64 * 1024;
+
+/// Where reading responses stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// The next thing to read is a response head.
+    Head,
+    /// A response head was returned; its body comes next.
+    Body,
+    /// The connection switched protocols (101 or CONNECT): no more HTTP.
+    Switched,
+}
+
+/// A client connection: a transport, the protocol state of the client role, and the
+/// bytes waiting to be written.
+///
+/// A `ClientStream` does nothing by itself: the operations in [`op`](crate::op) borrow it
+/// for the length of one [`resume`](crate::op::ReadResponse::resume) and hold no borrow in
+/// between, so a send operation and a read operation can be in progress on the same stream
+/// at once: that is pipelining from one thread.
+///
+/// Requests can also be queued without I/O ([`queue_request`](Self::queue_request),
+/// [`queue_data`](Self::queue_data), [`queue_end`](Self::queue_end)) and written later by a
+/// [`Flush`](crate::op::Flush): many pipelined requests then go out in a few writes.
+///
+/// Errors are sticky: once reading fails, every operation returns the same error. A failed
+/// send (the peer closed or reset the connection while we wrote) stops sending only: a
+/// response the server sent before it closed can still be read (a 401 to an upload it
+/// refused, say). Dropping the stream closes the connection.
+#[derive(Debug)]
+pub struct ClientStream {
+    transport: Transport,
+    conn: ClientConn,
+    /// Bytes to write; `out[written..]` are not written yet.
+    out: Vec<u8>,
+    written: usize,
+    reading: Reading,
+    trailers: Headers,
+    /// Reading failed: the whole connection is dead.
+    failed: Option<Error>,
+    /// Sending failed, or the server answered before the request body was sent.
+    send_failed: Option<Error>,
+}
+
+impl ClientStream {
+    /// A stream over a connected transport, with the default client limits.
+    pub fn new(transport: Transport) -> Self {
+        Self::with_limits(transport, Limits::client())
+    }
+
+    /// A stream over a connected transport, with these limits.
+    pub fn with_limits(transport: Transport, limits: Limits) -> Self {
+        Self {
+            transport,
+            conn: ClientConn::with_limits(limits),
+            out: Vec::new(),
+            written: 0,
+            reading: Reading::Head,
+            trailers: Headers::default(),
+            failed: None,
+            send_failed: None,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Requests sent (or queued) whose response has not been completely read.
+    pub fn responses_pending(&self) -> usize {
+        self.conn.responses_pending()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn unflushed(&self) -> usize {
+        self.out.len() - self.written
+    }
+
+    /// Whether another request may be sent: nothing failed, and no message asked to close.
+    pub fn is_reusable(&self) -> bool {
+        self.failed.is_none() && self.send_failed.is_none() && self.conn.is_keep_alive()
+    }
+
+    /// The error that ended this connection, if one did.
+    pub fn error(&self) -> Option<&Error> {
+        self.failed.as_ref()
+    }
+
+    /// True while a request body is being sent.
+    pub fn sending_body(&self) -> bool {
+        self.conn.sending_body()
+    }
+
+    /// True between a [`ReadResponse`](crate::op::ReadResponse) that returned a final
+    /// response and the end of its body.
+    pub fn reading_body(&self) -> bool {
+        self.reading == Reading::Body
+    }
+
+    /// The framing of the response body being read (`None` outside a body).
+    pub fn body_framing(&self) -> Option<Framing> {
+        self.conn.body_framing()
+    }
+
+    /// The trailer fields of the last response body read to its end (empty unless it was
+    /// chunked and had some).
+    pub fn trailers(&self) -> &Headers {
+        &self.trailers
+    }
+
+    /// After a 101 or a 2xx to CONNECT: the transport and the bytes already received that
+    /// belong to the new protocol. `None` if the connection did not switch.
+    pub fn into_switched(mut self) -> Option<(Transport, Vec<u8>)> {
+        if self.reading != Reading::Switched {
+            return None;
+        }
+        let trailing = self.conn.take_trailing();
+        Some((self.transport, trailing))
+    }
+
+    /// The protocol core, for inspection.
+    pub fn conn(&self) -> &ClientConn {
+        &self.conn
+    }
+
+    /// Queues a request head without writing it; `body` gives its framing
+    /// ([`BodyLength::None`]: no body, `Known(n)`: Content-Length, `Unknown`: chunked).
+    /// Returns the framing of the body to send next ([`Framing::None`]: the request is
+    /// complete). `headers` must hold exactly one `host`.
+    pub fn queue_request(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: &HeaderMap,
+        body: BodyLength,
+    ) -> Result<Framing, Error> {
+        self.check_send()?;
+        self.compact_out();
+        Ok(self
+            .conn
+            .send_request(method, target, headers, body, &mut self.out)?)
+    }
+
+    /// Queues request body bytes without writing them.
+    pub fn queue_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.check_send()?;
+        self.compact_out();
+        Ok(self.conn.send_data(data, &mut self.out)?)
+    }
+
+    /// Queues one chunk of a chunked request body, with extensions, without writing it.
+    pub fn queue_chunk(
+        &mut self,
+        data: &[u8],
+        extensions: &[crate::proto::ChunkExtension<'_>],
+    ) -> Result<(), Error> {
+        self.check_send()?;
+        self.compact_out();
+        Ok(self.conn.send_chunk(data, extensions, &mut self.out)?)
+    }
+
+    /// Queues the end of the request body (with trailers, if it is chunked).
+    pub fn queue_end(&mut self, trailers: Option<&HeaderMap>) -> Result<(), Error> {
+        self.check_send()?;
+        self.compact_out();
+        Ok(self.conn.send_end(trailers, &mut self.out)?)
+    }
+
+    pub(crate) fn check_send(&self) -> Result<(), Error> {
+        match (&self.failed, &self.send_failed) {
+            (Some(e), _) | (None, Some(e)) => Err(e.clone()),
+            (None, None) => Ok(()),
+        }
+    }
+
+    pub(crate) fn check_read(&self) -> Result<(), Error> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut ClientConn {
+        &mut self.conn
+    }
+
+    pub(crate) fn reading(&self) -> Reading {
+        self.reading
+    }
+
+    pub(crate) fn set_reading(&mut self, reading: Reading) {
+        self.reading = reading;
+    }
+
+    pub(crate) fn set_trailers(&mut self, trailers: Headers) {
+        self.trailers = trailers;
+    }
+
+    /// Records a failure of the connection (reading) and returns it.
+    pub(crate) fn fail(&mut self, e: Error) -> Error {
+        if let Some(first) = &self.failed {
+            return first.clone();
+        }
+        log::debug!("client stream failed: {e}");
+        self.failed = Some(e.clone());
+        self.conn.send_failed();
+        e
+    }
+
+    /// Records a failure of sending only; reading may go on.
+    pub(crate) fn fail_send(&mut self, e: Error) -> Error {
+        if self.send_failed.is_none() {
+            log::debug!("client stream: sending stopped: {e}");
+            self.send_failed = Some(e.clone());
+        }
+        self.conn.send_failed();
+        e
+    }
+
+    fn compact_out(&mut self) {
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+        }
+    }
+
+    fn need(&self, interest: Interest) -> PollNeeded {
+        PollNeeded {
+            fd: self.transport.as_raw_fd(),
+            interest,
+        }
+    }
+
+    /// Writes queued bytes until none are left (`Ready`) or the socket is full.
+    pub(crate) fn flush(&mut self) -> Result<Progress<()>, Error> {
+        self.check_send()?;
+        while self.written < self.out.len() {
+            match self.transport.write(&self.out[self.written..]) {
+                Ok(0) => {
+                    return Err(self.fail_send(Error::closed("the socket accepts no more bytes")))
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Progress::Pending(self.need(Interest::WRITABLE)))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail_send(e.into())),
+            }
+        }
+        self.out.clear();
+        self.written = 0;
+        Ok(Progress::Ready(()))
+    }
+
+    /// Writes `data` straight from the caller's memory, after the queued bytes. Returns
+    /// how many bytes of `data` were written (`Pending` only when none could be).
+    pub(crate) fn write_direct(&mut self, data: &[u8]) -> Result<Progress<usize>, Error> {
+        if let Progress::Pending(p) = self.flush()? {
+            return Ok(Progress::Pending(p));
+        }
+        loop {
+            match self.transport.write(data) {
+                Ok(0) if !data.is_empty() => {
+                    return Err(self.fail_send(Error::closed("the socket accepts no more bytes")))
+                }
+                Ok(n) => return Ok(Progress::Ready(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Progress::Pending(self.need(Interest::WRITABLE)))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail_send(e.into())),
+            }
+        }
+    }
+
+    /// Reads once from the socket into the core's buffer (end of input included).
+    /// Queued output is written first, as far as it goes, so that a reader waiting for a
+    /// response never waits for a request still in our buffer. `Pending` asks for
+    /// readable, and writable too while queued bytes remain.
+    pub(crate) fn fill(&mut self) -> Result<Progress<()>, Error> {
+        self.check_read()?;
+        if self.unflushed() > 0 && self.send_failed.is_none() {
+            // A failed write is reported by the sending operations; reading goes on.
+            let _ = self.flush();
+        }
+        loop {
+            let space = self.conn.receive_space(READ_SIZE);
+            match self.transport.read(space) {
+                Ok(0) => {
+                    self.conn.receive_eof();
+                    return Ok(Progress::Ready(()));
+                }
+                Ok(n) => {
+                    self.conn.receive_commit(n);
+                    return Ok(Progress::Ready(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let mut interest = Interest::READABLE;
+                    if self.unflushed() > 0 && self.send_failed.is_none() {
+                        interest = interest | Interest::WRITABLE;
+                    }
+                    return Ok(Progress::Pending(self.need(interest)));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(e.into())),
+            }
+        }
+    }
+
+    /// Reads body bytes straight into `buf` when the core says the next bytes on the wire
+    /// are body data and nothing is buffered. `None`: not possible now (read through the
+    /// core).
+    pub(crate) fn read_direct(&mut self, buf: &mut [u8]) -> Option<Result<Progress<usize>, Error>> {
+        let ahead = self.conn.direct_body_len();
+        if ahead == 0 {
+            return None;
+        }
+        let len = buf.len().min(usize::try_from(ahead).unwrap_or(usize::MAX));
+        if self.unflushed() > 0 && self.send_failed.is_none() {
+            let _ = self.flush();
+        }
+        loop {
+            match self.transport.read(&mut buf[..len]) {
+                Ok(0) => {
+                    // The core reports the cut-short body on the next event.
+                    self.conn.receive_eof();
+                    return None;
+                }
+                Ok(n) => {
+                    self.conn.direct_body_commit(n);
+                    return Some(Ok(Progress::Ready(n)));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Some(Ok(Progress::Pending(self.need(Interest::READABLE))))
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(self.fail(e.into()))),
+            }
+        }
+    }
+}
+
+impl AsRawFd for ClientStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.transport.as_raw_fd()
+    }
+}
