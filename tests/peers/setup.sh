@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Installs the real peers the interop tests talk to:
+#   apt:  nginx-light (nginx elsewhere), curl, and python3-venv when venv cannot bootstrap pip
+#   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11 and dugong from PyPI,
+#         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
+#         Python >= 3.11; the pure-Python backend is used through PYTHONPATH)
+# Idempotent. All progress goes to stderr; stdout is one line to eval:
+#   eval "$(tests/peers/setup.sh)"
+# which exports POLLHTTP_PEERS_PYTHON, PYTHONPATH and POLLHTTP_PEERS=1.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+venv=${POLLHTTP_PEERS_VENV:-$root/target/peers-venv}
+case $venv in /*) ;; *) venv=$root/$venv ;; esac
+h11_version=0.16.0
+dugong_version=3.8.2
+degu_version=0.18.0
+
+say() { printf 'peers setup: %s\n' "$*" >&2; }
+
+have_nginx() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+# venv needs ensurepip, which Debian splits into python3-venv.
+can_venv() { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; }
+
+missing=()
+have_nginx || missing+=(nginx)
+command -v curl >/dev/null || missing+=(curl)
+can_venv || missing+=(python3-venv)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "apt: installing for ${missing[*]}"
+        apt-get update -qq >&2
+        pkgs=()
+        for m in "${missing[@]}"; do
+            case $m in
+                # nginx-light is gone from newer releases; plain nginx is the same server.
+                nginx) if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi ;;
+                curl) pkgs+=(curl) ;;
+                python3-venv) pkgs+=(python3 python3-venv) ;;
+            esac
+        done
+        # dpkg is chatty even with -qq: keep its output for when it fails.
+        aptlog=$(mktemp)
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${pkgs[@]}" >"$aptlog" 2>&1; then
+            cat "$aptlog" >&2
+            say "ERROR: apt-get install ${pkgs[*]} failed"
+            exit 1
+        fi
+        rm -f "$aptlog"
+        # The package starts the system nginx on port 80; the tests run their own, so stop it
+        # where a service manager is around (harmless where it is not).
+        if [[ " ${pkgs[*]} " == *" nginx"* ]] && command -v service >/dev/null; then
+            service nginx stop >/dev/null 2>&1 || true
+        fi
+    else
+        say "WARNING: missing ${missing[*]}, and installing needs root and apt-get."
+        say "WARNING: as root run: apt-get install nginx-light curl python3-venv"
+        say "WARNING: continuing with what can be installed without them."
+    fi
+fi
+
+if ! can_venv; then
+    say "WARNING: python3 cannot create a venv (no python3-venv?); the interop tests will skip."
+    echo ":"
+    exit 0
+fi
+
+# A venv whose base python went away (an upgrade, another pyenv version) is made anew.
+if ! "$venv/bin/python" -c '' 2>/dev/null; then
+    say "venv: creating $venv with $(python3 --version 2>&1)"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv --clear "$venv" >&2
+fi
+py=$venv/bin/python
+
+if ! "$py" -c "import h11, dugong, sys; sys.exit(h11.__version__ != '$h11_version')" 2>/dev/null; then
+    say "pip: installing h11==$h11_version dugong==$dugong_version"
+    "$py" -m pip install -q --disable-pip-version-check "h11==$h11_version" "dugong==$dugong_version" >&2
+fi
+
+degu_dir=$venv/degu-$degu_version
+# degu's pure-Python backend asserts that its write buffer is non-empty before appending, which
+# fails on the first write after a flush (any body past its 32 KiB buffer, e.g. a long chunked
+# response). The C backend has no such check, and python -O passes; the fix allows an empty buffer.
+degu_bad='assert 0 <= self.start < self.stop <= len(self.buf)'
+degu_fixed='assert 0 <= self.start <= self.stop <= len(self.buf)'
+if ! grep -qF "$degu_fixed" "$degu_dir/degu/_basepy.py" 2>/dev/null; then
+    say "pip: fetching the degu $degu_version sdist"
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    "$py" -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+        -d "$tmp" "degu==$degu_version" >&2
+    # Unpack beside, then move into place, so an interrupted run is redone next time.
+    tar xzf "$tmp/degu-$degu_version.tar.gz" -C "$tmp"
+    grep -qF "$degu_bad" "$tmp/degu-$degu_version/degu/_basepy.py" ||
+        { say "ERROR: degu's _basepy.py is not as expected; cannot apply the write-buffer fix"; exit 1; }
+    sed -i "s/$degu_bad/$degu_fixed/" "$tmp/degu-$degu_version/degu/_basepy.py"
+    rm -rf "$degu_dir"
+    mv "$tmp/degu-$degu_version" "$degu_dir"
+fi
+if ! PYTHONPATH=$degu_dir "$py" -c 'import degu.server, degu.client' 2>/dev/null; then
+    say "ERROR: degu does not import from $degu_dir"
+    exit 1
+fi
+
+have_nginx || say "WARNING: nginx is not installed: tests/peers/nginx.sh start will fail."
+printf 'export POLLHTTP_PEERS_PYTHON=%q PYTHONPATH=%q POLLHTTP_PEERS=1\n' "$py" "$degu_dir"
