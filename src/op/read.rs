@@ -231,7 +231,9 @@ impl ReadAll {
                 self.data.reserve(super::stream::READ_SIZE);
             }
             let start = self.data.len();
-            let room = (self.data.capacity() - start).min(self.limit.saturating_sub(start) + 1);
+            // One byte past the limit is enough to tell a body that is too long.
+            let room = (self.data.capacity() - start)
+                .min(self.limit.saturating_sub(start).saturating_add(1));
             self.data.resize(start + room, 0);
             let step = read_body(stream, &mut self.data[start..]);
             let n = match &step {

@@ -359,3 +359,28 @@ impl AsRawFd for ClientStream {
         self.transport.as_raw_fd()
     }
 }
+
+/// Registers the stream's socket with a mio poller.
+impl mio::event::Source for ClientStream {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.transport.register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        self.transport.reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        self.transport.deregister(registry)
+    }
+}

@@ -1,0 +1,194 @@
+//! A curl-like blocking client.
+//!
+//! ```text
+//! cargo run --example get -- URL [-X METHOD] [-H 'name: value']... [--data-file PATH] [--chunked]
+//!     [--expect100] [--cacert PEM] [--cert PEM --key PEM] [--unix PATH] [-o FILE] [-I]
+//! ```
+//!
+//! The status line and header fields go to stderr, the body to stdout (or FILE). With
+//! `--unix`, the connection goes to that socket (a path, or `@name` for a Linux abstract
+//! name) and the URL gives only the request target and `Host`. Exit status 0 for any HTTP
+//! response; otherwise non-zero with a one-line reason on stderr.
+
+#[path = "common/url.rs"]
+mod url;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use http::header::{HeaderName, EXPECT};
+use http::{HeaderMap, HeaderValue, Method};
+use pollhttp::client::{Body, Client};
+use pollhttp::io::Address;
+
+use url::Url;
+
+/// How much body to read at a time (large reads go straight from the socket).
+const PIECE: usize = 256 * 1024;
+
+#[derive(Default)]
+struct Args {
+    url: Option<Url>,
+    method: Option<Method>,
+    headers: HeaderMap,
+    data_file: Option<String>,
+    chunked: bool,
+    expect100: bool,
+    cacert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    unix: Option<String>,
+    output: Option<String>,
+    head: bool,
+}
+
+fn usage() -> &'static str {
+    "usage: get URL [-X METHOD] [-H 'name: value']... [--data-file PATH] [--chunked] [--expect100] \
+     [--cacert PEM] [--cert PEM --key PEM] [--unix PATH] [-o FILE] [-I]"
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args::default();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "-X" => {
+                let m = value("-X")?;
+                args.method = Some(
+                    Method::from_bytes(m.as_bytes()).map_err(|_| format!("bad method {m:?}"))?,
+                );
+            }
+            "-H" => {
+                let h = value("-H")?;
+                let (name, v) = h
+                    .split_once(':')
+                    .ok_or_else(|| format!("-H {h:?}: expected 'name: value'"))?;
+                let name = HeaderName::from_bytes(name.trim().as_bytes())
+                    .map_err(|_| format!("-H {h:?}: bad name"))?;
+                let v =
+                    HeaderValue::from_str(v.trim()).map_err(|_| format!("-H {h:?}: bad value"))?;
+                args.headers.append(name, v);
+            }
+            "--data-file" => args.data_file = Some(value("--data-file")?),
+            "--chunked" => args.chunked = true,
+            "--expect100" => args.expect100 = true,
+            "--cacert" => args.cacert = Some(value("--cacert")?),
+            "--cert" => args.cert = Some(value("--cert")?),
+            "--key" => args.key = Some(value("--key")?),
+            "--unix" => args.unix = Some(value("--unix")?),
+            "-o" => args.output = Some(value("-o")?),
+            "-I" => args.head = true,
+            "-h" | "--help" => return Err(usage().into()),
+            _ if arg.starts_with('-') => return Err(format!("unknown option {arg}; {}", usage())),
+            _ if args.url.is_none() => args.url = Some(Url::parse(&arg)?),
+            _ => return Err(format!("one URL only; {}", usage())),
+        }
+    }
+    if args.url.is_none() {
+        return Err(usage().into());
+    }
+    if args.chunked && args.data_file.is_none() {
+        return Err("--chunked needs --data-file".into());
+    }
+    if args.expect100 && args.data_file.is_none() {
+        return Err("--expect100 needs --data-file".into());
+    }
+    if args.cert.is_some() != args.key.is_some() {
+        return Err("--cert and --key go together".into());
+    }
+    Ok(args)
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let url = args.url.clone().ok_or_else(|| usage().to_owned())?;
+    if url.https || args.cacert.is_some() || args.cert.is_some() {
+        return Err("TLS is not available in this build yet".into());
+    }
+    let client = match &args.unix {
+        Some(path) => Client::new(Address::unix(path)),
+        None => Client::resolving(&url.host, url.port),
+    };
+    let client = client.with_host(&url.host_header());
+    let mut conn = client.connect().map_err(|e| format!("connecting: {e}"))?;
+
+    let method = match (&args.method, args.head, &args.data_file) {
+        (Some(m), _, _) => m.clone(),
+        (None, true, _) => Method::HEAD,
+        (None, false, Some(_)) => Method::POST,
+        (None, false, None) => Method::GET,
+    };
+    let mut headers = args.headers.clone();
+    if args.expect100 {
+        headers.insert(EXPECT, HeaderValue::from_static("100-continue"));
+    }
+    let body = match &args.data_file {
+        None => Body::empty(),
+        Some(path) => {
+            let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+            if args.chunked {
+                Body::chunked_reader(file)
+            } else {
+                let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+                Body::reader(file, len)
+            }
+        }
+    };
+
+    let mut response = conn
+        .request(method, &url.target, headers, body)
+        .map_err(|e| e.to_string())?;
+    let mut err = io::stderr().lock();
+    let version = if response.version == http::Version::HTTP_10 {
+        "1.0"
+    } else {
+        "1.1"
+    };
+    let _ = writeln!(
+        err,
+        "HTTP/{version} {} {}",
+        response.status.as_u16(),
+        response.reason
+    );
+    for (name, value) in &response.headers {
+        let _ = writeln!(err, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    let _ = writeln!(err);
+    drop(err);
+
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(File::create(path).map_err(|e| format!("{path}: {e}"))?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut buf = vec![0; PIECE];
+    loop {
+        let n = response
+            .body
+            .read_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| format!("writing the body: {e}"))?;
+    }
+    out.flush().map_err(|e| format!("writing the body: {e}"))?;
+    let trailers = response.body.trailers();
+    let mut err = io::stderr().lock();
+    for (name, value) in &trailers {
+        let _ = writeln!(err, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("get: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
