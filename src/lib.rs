@@ -3,12 +3,15 @@
 //! pollhttp is built in layers, each using only the one below it:
 //!
 //! ```text
-//! client / server      Client, Connection, Server, handlers        (to come)
-//! blocking             loops over the resumable operations          (to come)
-//! op                   resumable operations yielding PollNeeded      (to come; PollNeeded is here)
-//! io / tls             TCP, Unix sockets (here: io::Connect, Transport), rustls (to come)
-//! proto                the sans-IO HTTP/1.1 core                     (here)
+//! client / server      Client, Connection (here); Server, handlers (to come)
+//! blocking             loops over the resumable operations
+//! op                   resumable operations yielding PollNeeded
+//! io / tls             TCP and Unix sockets (io::Connect, Transport); rustls (to come)
+//! proto                the sans-IO HTTP/1.1 core
 //! ```
+//!
+//! The [`guide`] shows the three ways to drive a connection: blocking, from a mio loop,
+//! and over raw poll(2).
 //!
 //! [`proto`] is complete on its own: it turns received bytes into events and what you
 //! send into bytes, for either role, with no sockets, no file descriptors and no clock. It
@@ -36,6 +39,7 @@
 pub mod blocking;
 pub mod client;
 mod error;
+pub mod guide;
 pub mod io;
 pub mod op;
 mod poll;

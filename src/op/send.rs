@@ -114,7 +114,7 @@ impl SendRequest {
     }
 
     /// Adds `expect: 100-continue`: the server answers `100 Continue` (returned by
-    /// [`ReadResponse`]) before the body is written, or a final status instead. Only for a
+    /// [`ReadResponse`](super::ReadResponse)) before the body is written, or a final status instead. Only for a
     /// body that follows ([`RequestBody::Following`] or [`RequestBody::Chunked`]).
     pub fn expect_continue(mut self) -> Self {
         self.headers
@@ -174,7 +174,7 @@ impl SendRequest {
 ///
 /// Writing more than a [`RequestBody::Following`] length announced is a caller error
 /// (dugong's `ExcessBodyData`), and so is writing while the request waits for its
-/// `100 Continue`: read the 100 with [`ReadResponse`] first. If the server answered
+/// `100 Continue`: read the 100 with [`ReadResponse`](super::ReadResponse) first. If the server answered
 /// before the body was complete, writing fails, and the connection takes no more
 /// requests. If the peer closes while we write, the error is
 /// [`ConnectionClosed`](Error::ConnectionClosed) and a response it sent before closing

@@ -1,0 +1,133 @@
+//! A guide to driving connections: blocking, from a mio loop, or over raw poll(2).
+//!
+//! Everything that touches a socket in pollhttp is a resumable operation (see
+//! [`op`](crate::op)). The three ways to use the client differ only in who waits.
+//!
+//! # 1. Blocking
+//!
+//! [`Client`](crate::client::Client) and [`Connection`](crate::client::Connection) wait
+//! for you, in poll(2) on the connection's one descriptor, at most the client's timeout
+//! each time:
+//!
+//! ```no_run
+//! use pollhttp::client::Client;
+//! # fn main() -> Result<(), pollhttp::Error> {
+//! let mut conn = Client::resolving("localhost", 8080).connect()?;
+//! let mut response = conn.get("/d1.html", Default::default())?;
+//! let body = response.body.read_all()?;
+//! # Ok(()) }
+//! ```
+//!
+//! A blocking call is [`blocking::run`](crate::blocking::run) around an operation; you
+//! can do the same with any operation, on a stream of your own.
+//!
+//! # 2. Your own event loop (mio, epoll)
+//!
+//! An operation's `resume` does all it can without blocking, then returns
+//! [`Progress::Pending`](crate::Progress::Pending) with what it waits for. Register the
+//! stream once ([`ClientStream`](crate::op::ClientStream) is a mio `Source`) for both
+//! directions, edge-triggered, and after each wake-up resume every operation in progress
+//! until each is pending again: edge triggering reports only changes, and an operation
+//! that returned `Pending` has read or written until the socket said `WouldBlock`, which
+//! is what edge triggering needs.
+//!
+//! ```no_run
+//! use mio::{Events, Interest, Poll, Token};
+//! use pollhttp::op::{Connect, Discard, Flush, ReadResponse};
+//! use pollhttp::proto::BodyLength;
+//! use pollhttp::Progress;
+//! use http::{HeaderMap, HeaderValue, Method};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let addresses = pollhttp::io::resolve("localhost", 8080)?; // the one blocking step
+//! let mut connect = Connect::new(addresses);
+//! let mut stream = pollhttp::blocking::run(None, || connect.resume())?;
+//!
+//! let mut poll = Poll::new()?;
+//! poll.registry().register(&mut stream, Token(0), Interest::READABLE | Interest::WRITABLE)?;
+//! let mut events = Events::with_capacity(8);
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("host", HeaderValue::from_static("localhost:8080"));
+//! // Pipelining: queue many requests (no I/O); a Flush writes them in few writes.
+//! for i in 1..=1000 {
+//!     stream.queue_request(&Method::GET, &format!("/d{}.html", i % 100 + 1), &headers, BodyLength::None)?;
+//! }
+//! let mut flush = Some(Flush::new());
+//! let mut read = ReadResponse::new();
+//! let mut body: Option<Discard> = None;
+//! let mut done = 0;
+//! while done < 1000 {
+//!     // The send operation and the read operation, resumed alternately on one stream.
+//!     if let Some(op) = &mut flush {
+//!         if let Progress::Ready(()) = op.resume(&mut stream)? {
+//!             flush = None;
+//!         }
+//!     }
+//!     loop {
+//!         if let Some(op) = &mut body {
+//!             match op.resume(&mut stream)? {
+//!                 Progress::Ready(_) => { body = None; done += 1; read = ReadResponse::new(); }
+//!                 Progress::Pending(_) => break,
+//!             }
+//!         }
+//!         match read.resume(&mut stream)? {
+//!             Progress::Ready(head) => {
+//!                 assert_eq!(head.status(), 200);
+//!                 body = Some(Discard::new());
+//!             }
+//!             Progress::Pending(_) => break,
+//!         }
+//!     }
+//!     if done < 1000 {
+//!         poll.poll(&mut events, None)?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `crawl` example is this loop in full: a window of requests in flight, refilled in
+//! batches as responses arrive.
+//!
+//! Points to keep in mind:
+//!
+//! - **Ops hold no borrow** of the stream between calls, so several can be in progress on
+//!   one stream. Only one *send* and one *read* at a time make sense (bytes go out and
+//!   come in in order).
+//! - **Spurious wake-ups are harmless**: resuming an operation that cannot progress
+//!   returns `Pending` again.
+//! - **A read writes too**: while requests are queued and unwritten, a read operation
+//!   writes them before it reads and asks for writable as well as readable. It cannot
+//!   wait for a response to a request still in our own buffer.
+//! - **Deadlock**: a client that only sends fills the socket, then the server's responses
+//!   fill the other direction and the server stops reading. Keep a read operation going
+//!   while you send, as above; then any number of requests can be in flight.
+//! - **Errors are sticky**: an error ends the stream; every operation after it returns
+//!   the same error. [`Error::is_temporary`](crate::Error::is_temporary) says whether a new
+//!   connection may do better.
+//!
+//! # 3. Raw poll(2), select, or anything else
+//!
+//! [`PollNeeded`](crate::PollNeeded) is a plain descriptor and an
+//! [`Interest`](crate::Interest): hand them to whatever waits. When two operations are
+//! pending on the same stream, wait for the union of their interests:
+//!
+//! ```no_run
+//! use pollhttp::{PollNeeded, Progress};
+//! # fn f(send: Progress<()>, read: Progress<()>) -> std::io::Result<()> {
+//! let mut wait: Option<PollNeeded> = None;
+//! for step in [send, read] {
+//!     if let Progress::Pending(need) = step {
+//!         wait = Some(match wait {
+//!             Some(w) => PollNeeded { fd: w.fd, interest: w.interest | need.interest },
+//!             None => need,
+//!         });
+//!     }
+//! }
+//! if let Some(need) = wait {
+//!     need.wait(None)?; // poll(2) on that one descriptor
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The `select_loop` example is the pipelined crawl written this way, with nothing but
+//! poll(2).
