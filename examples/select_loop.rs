@@ -82,7 +82,7 @@ fn crawl(addr: &str, n: u64, depth: usize, method: &Method) -> Result<u64, Error
                     }
                 }
             }
-            if done == n {
+            if done == n || stream.responses_pending() == 0 {
                 break;
             }
             let op = head.get_or_insert_with(ReadResponse::new);
