@@ -10,8 +10,10 @@ use crate::io::Transport;
 use crate::proto::{BodyLength, ClientConn, Framing, Headers, Limits};
 use crate::{Interest, PollNeeded, Progress};
 
-/// How much to read from the socket at a time into the connection's own buffer.
+/// The most to read from the socket at a time into the connection's own buffer.
 pub(crate) const READ_SIZE: usize = 64 * 1024;
+/// The least: what a fresh or idle connection starts reading with.
+const FIRST_READ_SIZE: usize = 4 * 1024;
 
 /// Where reading responses stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,9 @@ pub struct ClientStream {
     /// Bytes to write; `out[written..]` are not written yet.
     out: Vec<u8>,
     written: usize,
+    /// The next read's size: it doubles while reads fill it, up to `READ_SIZE`, so a
+    /// connection that sees little traffic keeps little memory.
+    read_size: usize,
     reading: Reading,
     trailers: Headers,
     /// Reading failed: the whole connection is dead.
@@ -68,6 +73,7 @@ impl ClientStream {
             conn: ClientConn::with_limits(limits),
             out: Vec::new(),
             written: 0,
+            read_size: FIRST_READ_SIZE,
             reading: Reading::Head,
             trailers: Headers::default(),
             failed: None,
@@ -204,6 +210,19 @@ impl ClientStream {
 
     pub(crate) fn set_reading(&mut self, reading: Reading) {
         self.reading = reading;
+        if reading == Reading::Head && self.conn.responses_pending() == 0 {
+            self.release_buffers();
+        }
+    }
+
+    /// Nothing in flight: give back the buffers' memory (an idle connection holds none).
+    fn release_buffers(&mut self) {
+        self.conn.release_buffer();
+        self.read_size = FIRST_READ_SIZE;
+        if self.written == self.out.len() {
+            self.out = Vec::new();
+            self.written = 0;
+        }
     }
 
     pub(crate) fn set_trailers(&mut self, trailers: Headers) {
@@ -298,7 +317,8 @@ impl ClientStream {
             let _ = self.flush();
         }
         loop {
-            let space = self.conn.receive_space(READ_SIZE);
+            let space = self.conn.receive_space(self.read_size);
+            let room = space.len();
             match self.transport.read(space) {
                 Ok(0) => {
                     self.conn.receive_eof();
@@ -306,6 +326,9 @@ impl ClientStream {
                 }
                 Ok(n) => {
                     self.conn.receive_commit(n);
+                    if n == room {
+                        self.read_size = (self.read_size * 2).min(READ_SIZE);
+                    }
                     return Ok(Progress::Ready(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

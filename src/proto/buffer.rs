@@ -107,6 +107,15 @@ impl RecvBuf {
     pub(crate) fn capacity(&self) -> usize {
         self.data.capacity()
     }
+
+    /// Gives the memory back if nothing is buffered (an idle connection needs none).
+    pub(crate) fn release(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.data = Vec::new();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,18 @@ impl ClientConn {
         self.buf.capacity()
     }
 
+    /// Frees the receive buffer's memory if it holds nothing, and the request queue's if it
+    /// is empty (it is allocated again by the
+    /// next [`receive`](Self::receive) or [`receive_space`](Self::receive_space)). For
+    /// connections that sit idle between exchanges.
+    pub fn release_buffer(&mut self) {
+        self.buf.release();
+        if self.pending.is_empty() {
+            // Deep pipelining leaves a long queue's capacity behind.
+            self.pending = VecDeque::new();
+        }
+    }
+
     /// Requests whose final response has not been completely received.
     pub fn responses_pending(&self) -> usize {
         self.pending.len()
