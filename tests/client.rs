@@ -159,7 +159,6 @@ fn bytes_bodies_small_and_large() {
 }
 
 #[test]
-#[ignore = "BUG: Connection::send_body queues an empty Body::bytes as data on a request with no body: Proto(LocalProtocol \"no request body is being sent\") and the sending side fails"]
 fn empty_bytes_body_sends_content_length_zero() {
     let (tx, rx) = mpsc::channel();
     let peer = Peer::tcp(move |mut c| {
@@ -307,7 +306,6 @@ fn reader_body_ending_early_fails_the_connection() {
 }
 
 #[test]
-#[ignore = "BUG: Connection::request checks response_pending() before the stream's error: a failed connection with a request outstanding answers a caller error, not its own error"]
 fn a_failed_connection_refuses_new_requests_with_its_error() {
     let peer = Peer::tcp(|mut c| {
         c.read_head();
@@ -328,7 +326,6 @@ fn a_failed_connection_refuses_new_requests_with_its_error() {
 }
 
 #[test]
-#[ignore = "BUG: Connection::send_body never flushes a Body::reader(r, 0): send_request returns with the request still queued (it goes out with the next read)"]
 fn zero_length_reader_body_goes_out_with_send_request() {
     let (tx, rx) = mpsc::channel();
     let peer = Peer::tcp(move |mut c| {
@@ -1660,7 +1657,6 @@ fn expect_continue_with_a_large_bytes_body() {
 }
 
 #[test]
-#[ignore = "BUG: ReadAll::resume reserves the announced Content-Length up front: a peer announcing 10^12 bytes makes read_all abort the process (allocation failure) instead of failing with ConnectionClosed"]
 fn read_all_does_not_trust_a_huge_content_length() {
     // The failure is an abort, which would take every test of this binary down with it:
     // run the test in a child process.

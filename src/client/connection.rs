@@ -132,14 +132,14 @@ impl Connection {
                 "request() sends its whole body: use send_request() and write() for Body::following",
             ));
         }
+        // A failed connection reports its own error first.
+        self.stream.check_send()?;
         if self.response_pending() {
             return Err(Error::local(
                 "a previous response has not been read completely",
             ));
         }
-        let expect = headers
-            .get(EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let expect = expects_continue(&headers);
         let has_body = !matches!(&body.kind, Kind::Empty);
         if expect && has_body {
             self.send_head(&method, uri, &headers, &body)?;
@@ -210,6 +210,12 @@ impl Connection {
         body: impl Into<Body<'b>>,
     ) -> Result<(), Error> {
         let mut body = body.into();
+        if expects_continue(&headers) && !matches!(body.kind, Kind::Following(_)) {
+            return Err(Error::local(
+                "expect: 100-continue with send_request needs Body::following \
+                 (request() handles it with any body)",
+            ));
+        }
         self.send_head(&method, uri, &headers, &body)?;
         self.send_body(&mut body)
     }
@@ -260,7 +266,9 @@ impl Connection {
             Kind::Empty | Kind::Following(_) => self.run(|s| Flush::new().resume(s)),
             Kind::Bytes(bytes) => {
                 if bytes.len() <= QUEUE_WITH_HEAD {
-                    self.stream.queue_data(bytes)?;
+                    if !bytes.is_empty() {
+                        self.stream.queue_data(bytes)?;
+                    }
                     self.finish(None)
                 } else {
                     self.write(bytes)
@@ -287,7 +295,8 @@ impl Connection {
                     self.write(&piece[..got])?;
                     sent += got as u64;
                 }
-                Ok(())
+                // A zero-length body: the head is still queued.
+                self.run(|s| Flush::new().resume(s))
             }
             Kind::ChunkedReader(reader) => {
                 let mut piece = vec![0; READER_PIECE];
@@ -393,4 +402,10 @@ impl Connection {
     pub fn trailers(&self) -> HeaderMap {
         self.stream.trailers().to_header_map()
     }
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }

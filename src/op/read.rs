@@ -10,6 +10,9 @@ use crate::Progress;
 /// wire are body data; smaller ones go through the stream's buffer (fewer system calls).
 const DIRECT_READ_MIN: usize = 8 * 1024;
 
+/// The most [`ReadAll`] reserves ahead on the strength of a `Content-Length`.
+const RESERVE_AT_MOST: usize = 1024 * 1024;
+
 /// Reads the head of the next response.
 ///
 /// Informational responses are skipped, except a `100 Continue` to a request waiting for
@@ -224,7 +227,9 @@ impl ReadAll {
             if n > self.limit as u64 {
                 return Err(stream.fail(too_long(self.limit)));
             }
-            self.data.reserve_exact(usize::try_from(n).unwrap_or(0));
+            // The announced length is the peer's word: reserve only a sane start.
+            self.data
+                .reserve_exact(usize::try_from(n).unwrap_or(0).min(RESERVE_AT_MOST));
         }
         loop {
             if self.data.len() == self.data.capacity() {
