@@ -197,8 +197,11 @@ pub(crate) fn read_body(
 /// error, and the connection is closed).
 #[derive(Debug)]
 pub struct ReadAll {
-    data: Vec<u8>,
+    /// Initialized memory (zeroed once); `buf[..filled]` is the body so far.
+    buf: Vec<u8>,
+    filled: usize,
     limit: usize,
+    started: bool,
 }
 
 impl Default for ReadAll {
@@ -216,43 +219,64 @@ impl ReadAll {
     /// Reads the whole body, refusing one longer than `limit` bytes.
     pub fn with_limit(limit: usize) -> Self {
         Self {
-            data: Vec::new(),
+            buf: Vec::new(),
+            filled: 0,
             limit,
+            started: false,
         }
     }
 
     /// Makes progress: `Ready` with the body.
     pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<Vec<u8>>, Error> {
-        if let (Some(Framing::Length(n)), true) = (stream.body_framing(), self.data.is_empty()) {
-            if n > self.limit as u64 {
-                return Err(stream.fail(too_long(self.limit)));
+        if !self.started {
+            self.started = true;
+            if let Some(Framing::Length(n)) = stream.body_framing() {
+                if n > self.limit as u64 {
+                    return Err(stream.fail(too_long(self.limit)));
+                }
+                // The announced length is the peer's word: trust it only so far. With the
+                // whole body room, its end is seen without growing the buffer again.
+                let room = usize::try_from(n)
+                    .unwrap_or(usize::MAX)
+                    .min(RESERVE_AT_MOST);
+                self.buf.resize(room, 0);
             }
-            // The announced length is the peer's word: reserve only a sane start.
-            self.data
-                .reserve_exact(usize::try_from(n).unwrap_or(0).min(RESERVE_AT_MOST));
         }
         loop {
-            if self.data.len() == self.data.capacity() {
-                self.data.reserve(super::stream::READ_SIZE);
-            }
-            let start = self.data.len();
-            // One byte past the limit is enough to tell a body that is too long.
-            let room = (self.data.capacity() - start)
-                .min(self.limit.saturating_sub(start).saturating_add(1));
-            self.data.resize(start + room, 0);
-            let step = read_body(stream, &mut self.data[start..]);
-            let n = match &step {
-                Ok(Progress::Ready(n)) => *n,
-                _ => 0,
-            };
-            self.data.truncate(start + n);
-            match step? {
-                Progress::Pending(p) => return Ok(Progress::Pending(p)),
-                Progress::Ready(0) => return Ok(Progress::Ready(std::mem::take(&mut self.data))),
-                Progress::Ready(_) if self.data.len() > self.limit => {
-                    return Err(stream.fail(too_long(self.limit)))
+            let step = if self.filled == self.buf.len() {
+                // Full (or nothing announced): see whether more comes before growing.
+                let mut probe = [0u8; 4096];
+                let step = read_body(stream, &mut probe)?;
+                if let Progress::Ready(n) = step {
+                    self.buf.truncate(self.filled);
+                    self.buf.extend_from_slice(&probe[..n]);
+                    // Room for what follows, zeroed once.
+                    let grown = self.buf.capacity().max(self.filled + n);
+                    self.buf.resize(grown, 0);
                 }
-                Progress::Ready(_) => {}
+                step
+            } else {
+                // One byte past the limit is enough to tell a body that is too long.
+                let end = self.buf.len().min(
+                    self.filled
+                        .saturating_add(self.limit.saturating_sub(self.filled).saturating_add(1)),
+                );
+                read_body(stream, &mut self.buf[self.filled..end])?
+            };
+            match step {
+                Progress::Pending(p) => return Ok(Progress::Pending(p)),
+                Progress::Ready(0) => {
+                    let mut body = std::mem::take(&mut self.buf);
+                    body.truncate(self.filled);
+                    self.filled = 0;
+                    return Ok(Progress::Ready(body));
+                }
+                Progress::Ready(n) => {
+                    self.filled += n;
+                    if self.filled > self.limit {
+                        return Err(stream.fail(too_long(self.limit)));
+                    }
+                }
             }
         }
     }
