@@ -1743,3 +1743,182 @@ mod serialize {
         );
     }
 }
+
+/// Reading bodies in bounded pieces (`next_event_max`) and straight into caller memory
+/// (`direct_body_len`/`direct_body_commit`) gives the same bytes and the same end as
+/// plain `next_event`, for every piece size and every split of the input.
+mod bounded_and_direct {
+    use super::*;
+
+    /// Two pipelined GET responses: one with a Content-Length, one chunked with a trailer.
+    fn input() -> Vec<u8> {
+        let mut input = b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world".to_vec();
+        input.extend_from_slice(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+              5;x=y\r\nabcde\r\n3\r\nfgh\r\n0\r\nt: v\r\n\r\n",
+        );
+        input
+    }
+
+    fn conn() -> ClientConn {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            conn.send_request(&Method::GET, "/", &host(), BodyLength::None, &mut out)
+                .unwrap();
+        }
+        conn
+    }
+
+    /// Bodies and trailers of both responses, read with pieces of at most `max` bytes,
+    /// the input given `split` bytes at a time; with `direct`, body bytes the core says
+    /// are next on the wire are taken straight from the input.
+    fn read(max: usize, split: usize, direct: bool) -> Vec<(Vec<u8>, Vec<(String, Vec<u8>)>)> {
+        let input = input();
+        let mut conn = conn();
+        let mut at = 0;
+        let mut bodies = Vec::new();
+        let mut body = Vec::new();
+        loop {
+            let ahead = conn.direct_body_len();
+            if direct && ahead > 0 && at < input.len() {
+                let n = (ahead as usize)
+                    .min(max.max(1))
+                    .min(input.len() - at)
+                    .min(split);
+                body.extend_from_slice(&input[at..at + n]);
+                conn.direct_body_commit(n);
+                at += n;
+                continue;
+            }
+            match conn.next_event_max(max).unwrap() {
+                Event::Data(d) => {
+                    assert!(
+                        !d.is_empty() && d.len() <= max.max(1),
+                        "{} > {max}",
+                        d.len()
+                    );
+                    body.extend_from_slice(d);
+                }
+                Event::End(trailers) => {
+                    let t = trailers
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                        .collect();
+                    bodies.push((std::mem::take(&mut body), t));
+                    if bodies.len() == 2 {
+                        return bodies;
+                    }
+                }
+                Event::NeedData => {
+                    assert!(at < input.len(), "ran out of input");
+                    let n = split.min(input.len() - at);
+                    conn.receive(&input[at..at + n]).unwrap();
+                    at += n;
+                }
+                Event::Response(head) => assert_eq!(head.status(), 200),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_piece_size_and_split_gives_the_same_bodies() {
+        let expected = vec![
+            (b"hello world".to_vec(), vec![]),
+            (b"abcdefgh".to_vec(), vec![("t".to_owned(), b"v".to_vec())]),
+        ];
+        let whole = input().len();
+        for direct in [false, true] {
+            for max in [0, 1, 2, 3, 5, 7, 64] {
+                for split in 1..=whole {
+                    assert_eq!(
+                        read(max, split, direct),
+                        expected,
+                        "max {max}, split {split}, direct {direct}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn direct_reads_stop_at_framing_and_when_bytes_are_buffered() {
+        let mut conn = conn();
+        assert_eq!(conn.direct_body_len(), 0, "no response head yet");
+        conn.receive(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhel")
+            .unwrap();
+        assert!(matches!(conn.next_event(), Ok(Event::Response(_))));
+        assert_eq!(conn.body_framing(), Some(Framing::Length(11)));
+        assert_eq!(conn.direct_body_len(), 0, "bytes are buffered");
+        assert_eq!(conn.next_event_max(2), Ok(Event::Data(b"he")));
+        assert_eq!(conn.next_event(), Ok(Event::Data(b"l")));
+        assert_eq!(conn.direct_body_len(), 8);
+        conn.direct_body_commit(8);
+        assert_eq!(conn.direct_body_len(), 0, "the body is complete");
+        assert!(matches!(conn.next_event(), Ok(Event::End(_))));
+        assert_eq!(conn.body_framing(), None);
+
+        conn.receive(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\n")
+            .unwrap();
+        assert!(matches!(conn.next_event(), Ok(Event::Response(_))));
+        assert_eq!(conn.body_framing(), Some(Framing::Chunked));
+        assert_eq!(conn.next_event(), Ok(Event::NeedData));
+        assert_eq!(conn.direct_body_len(), 5, "inside the chunk");
+        conn.direct_body_commit(5);
+        assert_eq!(conn.direct_body_len(), 0, "the chunk's CRLF comes next");
+        conn.receive(b"\r\n0\r\n\r\n").unwrap();
+        assert!(matches!(conn.next_event(), Ok(Event::End(_))));
+    }
+
+    #[test]
+    fn a_body_cut_short_after_direct_reads_names_the_bytes() {
+        let mut conn = conn();
+        conn.receive(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n")
+            .unwrap();
+        assert!(matches!(conn.next_event(), Ok(Event::Response(_))));
+        conn.direct_body_commit(4);
+        conn.receive_eof();
+        assert_eq!(
+            conn.direct_body_len(),
+            0,
+            "nothing more comes after the end"
+        );
+        match conn.next_event() {
+            Err(Error::RemoteClosed { message }) => {
+                assert!(
+                    message.contains("received 4 bytes, expected 10"),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn direct_writes_count_against_the_content_length() {
+        let mut conn = ClientConn::new();
+        let mut out = Vec::new();
+        conn.send_request(&Method::PUT, "/", &host(), BodyLength::Known(10), &mut out)
+            .unwrap();
+        assert_eq!(conn.send_remaining(), Some(10));
+        conn.send_data_direct(6).unwrap();
+        conn.send_data(b"ab", &mut out).unwrap();
+        assert_eq!(conn.send_remaining(), Some(2));
+        assert!(matches!(
+            conn.send_data_direct(3),
+            Err(Error::LocalProtocol { .. })
+        ));
+        // The failure is sticky, as for send_data.
+        assert!(conn.send_data_direct(1).is_err());
+
+        let mut conn = ClientConn::new();
+        conn.send_request(&Method::PUT, "/", &host(), BodyLength::Unknown, &mut out)
+            .unwrap();
+        assert_eq!(conn.send_remaining(), None);
+        assert!(
+            conn.send_data_direct(1).is_err(),
+            "a chunked body needs its framing"
+        );
+    }
+}
