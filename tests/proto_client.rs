@@ -1750,6 +1750,9 @@ mod serialize {
 mod bounded_and_direct {
     use super::*;
 
+    /// A body and its trailers.
+    type Body = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
     /// Two pipelined GET responses: one with a Content-Length, one chunked with a trailer.
     fn input() -> Vec<u8> {
         let mut input = b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhello world".to_vec();
@@ -1773,7 +1776,7 @@ mod bounded_and_direct {
     /// Bodies and trailers of both responses, read with pieces of at most `max` bytes,
     /// the input given `split` bytes at a time; with `direct`, body bytes the core says
     /// are next on the wire are taken straight from the input.
-    fn read(max: usize, split: usize, direct: bool) -> Vec<(Vec<u8>, Vec<(String, Vec<u8>)>)> {
+    fn read(max: usize, split: usize, direct: bool) -> Vec<Body> {
         let input = input();
         let mut conn = conn();
         let mut at = 0;
