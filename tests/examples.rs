@@ -1,59 +1,18 @@
 //! The command-line contracts of the `crawl`, `select_loop` and `get` examples
 //! (design.md, "Example programs"), checked by running the binaries.
 //!
-//! The binaries are found next to this test's own (`target/<profile>/examples/`), built
-//! first for the same profile (a no-op when they are up to date).
+//! The binaries are built first for the same profile (see `support/examples.rs`).
+
+#[path = "support/examples.rs"]
+mod examples;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 use std::thread;
 
-fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let profile_dir = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in target/<profile>/deps")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target/<profile>");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "--target-dir"])
-            .arg(target_dir);
-        for name in ["crawl", "get", "select_loop"] {
-            cargo.args(["--example", name]);
-        }
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(profile) => {
-                cargo.args(["--profile", profile]);
-            }
-            None => panic!("no profile directory in {}", exe.display()),
-        }
-        let out = cargo.output().expect("run cargo build");
-        assert!(
-            out.status.success(),
-            "building the examples failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        profile_dir
-    });
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
-
 fn run(name: &str, args: &[&str]) -> Output {
-    Command::new(example(name))
+    Command::new(examples::example(name))
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("running {name}: {e}"))

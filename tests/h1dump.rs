@@ -3,59 +3,18 @@
 //! auto-answer that lets pipelined requests proceed, and output that does not depend on
 //! `--split`.
 //!
-//! The binary is found next to this test's own (`target/<profile>/deps/..` ->
-//! `target/<profile>/examples/h1dump`), after making sure it is built and up to date.
+//! The binary is built up to date first, for the same profile (see `support/examples.rs`).
+
+#[path = "support/examples.rs"]
+mod examples;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 /// The example binary, built (or found up to date) once per test run.
-///
-/// `cargo test` builds the examples, but `cargo test --test h1dump` does not, and a binary
-/// left from an earlier build may be stale: so this runs `cargo build --example h1dump`
-/// for the same profile and target directory (a no-op when it is up to date).
-fn h1dump() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("test binary in target/<profile>/deps");
-        let target_dir = profile_dir.parent().expect("target/<profile>");
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--quiet", "--example", "h1dump", "--target-dir"])
-            .arg(target_dir);
-        match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => {}
-            Some("release") => {
-                cargo.arg("--release");
-            }
-            Some(profile) => {
-                cargo.args(["--profile", profile]);
-            }
-            None => panic!("no profile directory in {}", exe.display()),
-        }
-        let out = cargo.output().expect("run cargo build --example h1dump");
-        assert!(
-            out.status.success(),
-            "cargo build --example h1dump failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("h1dump{}", std::env::consts::EXE_SUFFIX));
-        assert!(
-            bin.is_file(),
-            "{} not found after building it",
-            bin.display()
-        );
-        bin
-    })
+fn h1dump() -> PathBuf {
+    examples::example("h1dump")
 }
 
 /// Runs h1dump with `args` on `input`; returns stdout, insisting on success and a quiet

@@ -18,6 +18,9 @@
 //! tests, in the same profile and target directory: `cargo test --test interop` does not
 //! build examples by itself.
 
+#[path = "support/examples.rs"]
+mod examples;
+
 use std::cell::Cell;
 use std::fmt::Debug;
 use std::fs;
@@ -26,7 +29,6 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -233,70 +235,6 @@ impl Drop for PyServer {
 // ---------------------------------------------------------------------------------------
 // Example binaries
 
-/// The path of an example binary, built up to date first (once per test process).
-fn example(name: &str) -> PathBuf {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let dir = DIR
-        .get_or_init(build_examples)
-        .as_ref()
-        .unwrap_or_else(|e| panic!("{e}"));
-    dir.join(name)
-}
-
-/// Builds the examples with the cargo running the tests, in the test binary's profile and
-/// target directory (target/<profile>/deps/interop-* → target/<profile>/examples/). Plain
-/// `cargo test` has built them already (this is then a no-op); `cargo test --test interop`
-/// has not.
-fn build_examples() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("{}: not in target/<profile>/deps", exe.display()))?;
-    let profile = profile_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| format!("{}: no profile folder", exe.display()))?;
-    let mut target_dir = profile_dir
-        .parent()
-        .ok_or_else(|| format!("{}: no target folder", exe.display()))?;
-    // With --target, the layout is target/<triple>/<profile>.
-    let mut triple = None;
-    if !target_dir.join("CACHEDIR.TAG").exists() {
-        if let Some(up) = target_dir.parent() {
-            if up.join("CACHEDIR.TAG").exists() {
-                triple = target_dir.file_name().and_then(|n| n.to_str());
-                target_dir = up;
-            }
-        }
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(ROOT)
-        .env("CARGO_TARGET_DIR", target_dir)
-        .args(["build", "--quiet"])
-        .args(["--example", "crawl", "--example", "select_loop"])
-        .args(["--example", "get"]);
-    if profile != "debug" {
-        cmd.args(["--profile", profile]);
-    }
-    if let Some(triple) = triple {
-        cmd.args(["--target", triple]);
-    }
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running cargo to build the examples: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "building the examples failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(profile_dir.join("examples"))
-}
-
 /// What a finished example printed.
 struct Run {
     status: ExitStatus,
@@ -306,7 +244,7 @@ struct Run {
 
 /// Runs an example binary with a time limit (killed past it, and the test fails).
 fn run_example(name: &str, args: &[&str]) -> Run {
-    let bin = example(name);
+    let bin = examples::example(name);
     let mut child = Command::new(&bin)
         .args(args)
         .stdin(Stdio::null())

@@ -4,7 +4,7 @@
 use super::stream::{ClientStream, Reading};
 use crate::error::Error;
 use crate::proto::{Event, Framing, ResponseHead};
-use crate::Progress;
+use crate::{PollNeeded, Progress};
 
 /// Caller buffers at least this large are read into directly when the next bytes on the
 /// wire are body data; smaller ones go through the stream's buffer (fewer system calls).
@@ -163,16 +163,42 @@ pub(crate) fn read_body(
     if stream.reading() != Reading::Body || buf.is_empty() {
         return Ok(Progress::Ready(0));
     }
-    loop {
-        if buf.len() >= DIRECT_READ_MIN {
-            if let Some(result) = stream.read_direct(buf) {
-                return result;
-            }
+    if buf.len() >= DIRECT_READ_MIN {
+        if let Some(result) = stream.read_direct(buf) {
+            return result;
         }
-        let outcome = match stream.conn_mut().next_event_max(buf.len()) {
+    }
+    let max = buf.len();
+    Ok(
+        match body_step(stream, max, |data| buf[..data.len()].copy_from_slice(data))? {
+            BodyStep::Data(n) => Progress::Ready(n),
+            BodyStep::End => Progress::Ready(0),
+            BodyStep::Pending(p) => Progress::Pending(p),
+        },
+    )
+}
+
+/// What one step through a response body gave.
+enum BodyStep {
+    /// This many bytes, handed to the caller's `take`.
+    Data(usize),
+    /// The end of the body (its trailers are kept on the stream).
+    End,
+    Pending(PollNeeded),
+}
+
+/// The next piece of body (at most `max` bytes, given to `take`), or its end, reading the
+/// socket as needed.
+fn body_step(
+    stream: &mut ClientStream,
+    max: usize,
+    take: impl FnOnce(&[u8]),
+) -> Result<BodyStep, Error> {
+    loop {
+        let outcome = match stream.conn_mut().next_event_max(max) {
             Ok(Event::Data(data)) => {
-                buf[..data.len()].copy_from_slice(data);
-                return Ok(Progress::Ready(data.len()));
+                take(data);
+                return Ok(BodyStep::Data(data.len()));
             }
             Ok(Event::End(trailers)) => Some(trailers),
             Ok(Event::NeedData) => None,
@@ -185,10 +211,10 @@ pub(crate) fn read_body(
         if let Some(trailers) = outcome {
             stream.set_trailers(trailers);
             stream.set_reading(Reading::Head);
-            return Ok(Progress::Ready(0));
+            return Ok(BodyStep::End);
         }
         if let Progress::Pending(p) = stream.fill()? {
-            return Ok(Progress::Pending(p));
+            return Ok(BodyStep::Pending(p));
         }
     }
 }
@@ -304,31 +330,13 @@ impl Discard {
     /// Makes progress: `Ready` with the number of bytes discarded.
     pub fn resume(&mut self, stream: &mut ClientStream) -> Result<Progress<u64>, Error> {
         stream.check_read()?;
-        loop {
-            if stream.reading() != Reading::Body {
-                return Ok(Progress::Ready(self.count));
-            }
-            let outcome = match stream.conn_mut().next_event() {
-                Ok(Event::Data(data)) => {
-                    self.count += data.len() as u64;
-                    continue;
-                }
-                Ok(Event::End(trailers)) => Some(trailers),
-                Ok(Event::NeedData) => None,
-                Ok(other) => {
-                    let e = Error::local(format!("unexpected event {other:?} in a response body"));
-                    return Err(stream.fail(e));
-                }
-                Err(e) => return Err(stream.fail(e.into())),
-            };
-            if let Some(trailers) = outcome {
-                stream.set_trailers(trailers);
-                stream.set_reading(Reading::Head);
-                continue;
-            }
-            if let Progress::Pending(p) = stream.fill()? {
+        while stream.reading() == Reading::Body {
+            let count = &mut self.count;
+            let step = body_step(stream, usize::MAX, |data| *count += data.len() as u64)?;
+            if let BodyStep::Pending(p) = step {
                 return Ok(Progress::Pending(p));
             }
         }
+        Ok(Progress::Ready(self.count))
     }
 }
