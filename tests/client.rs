@@ -44,6 +44,20 @@ fn host_of<T: Send + 'static>(peer: &Peer<T>) -> String {
 /// A reply without a body.
 const NO_CONTENT: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
 
+/// A peer that answers `n` requests with a 204, sending the bytes of each request down the
+/// channel, then reads until the client closes.
+fn recording_peer(n: usize) -> (Peer<Vec<u8>>, mpsc::Receiver<Vec<u8>>) {
+    let (tx, rx) = mpsc::channel();
+    let peer = Peer::tcp(move |mut c| {
+        for _ in 0..n {
+            tx.send(c.read_request()).unwrap();
+            c.write(NO_CONTENT);
+        }
+        c.read_to_end()
+    });
+    (peer, rx)
+}
+
 /// Asserts `e` is `ConnectionClosed`.
 #[track_caller]
 fn assert_closed(e: &Error) {
@@ -84,14 +98,7 @@ impl Read for Pieces {
 
 #[test]
 fn requests_without_a_body_announce_a_length_only_where_one_is_expected() {
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        for _ in 0..5 {
-            tx.send(c.read_request()).unwrap();
-            c.write(NO_CONTENT);
-        }
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(5);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     let check = |expected: String| {
@@ -122,14 +129,7 @@ fn requests_without_a_body_announce_a_length_only_where_one_is_expected() {
 #[test]
 fn bytes_bodies_small_and_large() {
     let large = pattern(100 * 1024);
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        for _ in 0..3 {
-            tx.send(c.read_request()).unwrap();
-            c.write(NO_CONTENT);
-        }
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(3);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
 
@@ -160,14 +160,7 @@ fn bytes_bodies_small_and_large() {
 
 #[test]
 fn empty_bytes_body_sends_content_length_zero() {
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        for _ in 0..2 {
-            tx.send(c.read_request()).unwrap();
-            c.write(NO_CONTENT);
-        }
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(2);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     assert_eq!(conn.put("/e", no_headers(), "").unwrap().status, 204);
@@ -254,12 +247,7 @@ fn request_refuses_a_following_body() {
 fn reader_body_sends_exactly_its_length() {
     let data = pattern(200_000 + 100);
     let expected = data[..200_000].to_vec();
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        tx.send(c.read_request()).unwrap();
-        c.write(NO_CONTENT);
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(1);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     let mut source = Cursor::new(data);
@@ -327,12 +315,7 @@ fn a_failed_connection_refuses_new_requests_with_its_error() {
 
 #[test]
 fn zero_length_reader_body_goes_out_with_send_request() {
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        tx.send(c.read_request()).unwrap();
-        c.write(NO_CONTENT);
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(1);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     conn.send_request(
@@ -357,14 +340,7 @@ fn zero_length_reader_body_goes_out_with_send_request() {
 
 #[test]
 fn chunked_reader_body_one_chunk_per_read_with_trailers() {
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        for _ in 0..2 {
-            tx.send(c.read_request()).unwrap();
-            c.write(NO_CONTENT);
-        }
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(2);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     let mut trailers = HeaderMap::new();
@@ -392,12 +368,7 @@ fn chunked_reader_body_one_chunk_per_read_with_trailers() {
 
 #[test]
 fn chunks_with_extensions_and_trailers() {
-    let (tx, rx) = mpsc::channel();
-    let peer = Peer::tcp(move |mut c| {
-        tx.send(c.read_request()).unwrap();
-        c.write(NO_CONTENT);
-        c.read_to_end()
-    });
+    let (peer, rx) = recording_peer(1);
     let host = host_of(&peer);
     let mut conn = connect(&peer);
     let mut trailers = HeaderMap::new();
