@@ -103,7 +103,9 @@ fn idle_heap(addr: std::net::SocketAddr, exchanges: usize, pipelined: bool) -> (
 
 #[test]
 fn an_idle_connection_holds_no_buffers() {
-    let size_of = size_of::<Connection>();
+    // Qualified: the prelude has it only since Rust 1.80, and rust-version is 1.75.
+    #[allow(unused_qualifications)]
+    let size_of = std::mem::size_of::<Connection>();
     for (body, exchanges, pipelined) in [(10, 1, false), (100_000, 10, false), (1000, 500, true)] {
         let addr = server(body);
         let (heap, conn) = idle_heap(addr, exchanges, pipelined);
