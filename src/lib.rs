@@ -45,6 +45,7 @@ pub mod op;
 mod poll;
 pub mod proto;
 mod sys;
+pub mod tls;
 
 pub use error::Error;
 pub use poll::{Interest, PollNeeded, Progress};
