@@ -21,6 +21,7 @@ use http::header::{HeaderName, EXPECT};
 use http::{HeaderMap, HeaderValue, Method};
 use pollhttp::client::{Body, Client};
 use pollhttp::io::Address;
+use pollhttp::tls::ClientTls;
 
 use url::Url;
 
@@ -103,14 +104,24 @@ fn parse_args() -> Result<Args, String> {
 
 fn run(args: Args) -> Result<(), String> {
     let url = args.url.clone().ok_or_else(|| usage().to_owned())?;
-    if url.https || args.cacert.is_some() || args.cert.is_some() {
-        return Err("TLS is not available in this build yet".into());
-    }
     let client = match &args.unix {
         Some(path) => Client::new(Address::unix(path)),
         None => Client::resolving(&url.host, url.port),
     };
-    let client = client.with_host(&url.host_header());
+    let mut client = client.with_host(&url.host_header());
+    if url.https {
+        let mut tls = ClientTls::builder();
+        if let Some(ca) = &args.cacert {
+            tls = tls.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+            tls = tls.client_cert_files(cert, key);
+        }
+        let tls = tls.build().map_err(|e| e.to_string())?;
+        client = client.with_tls(tls).with_server_name(&url.host);
+    } else if args.cacert.is_some() || args.cert.is_some() {
+        return Err("--cacert, --cert and --key need an https:// URL".into());
+    }
     let mut conn = client.connect().map_err(|e| format!("connecting: {e}"))?;
 
     let method = match (&args.method, args.head, &args.data_file) {

@@ -5,6 +5,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::proto;
+use crate::tls::TlsError;
 
 /// An error from an operation, the blocking client or the server.
 ///
@@ -38,6 +39,10 @@ pub enum Error {
     },
     /// A blocking call waited longer than its timeout for the socket.
     Timeout,
+    /// TLS failed: the configuration ([`TlsError::Config`], the caller's) or the
+    /// handshake or a record with the peer ([`TlsError::Protocol`]: a certificate that does
+    /// not verify, a refused client certificate...).
+    Tls(TlsError),
     /// The operating system refused an operation (connect, read, write...).
     Io(Arc<io::Error>),
     /// The host name could not be resolved.
@@ -73,14 +78,17 @@ impl Error {
             Self::Io(e) => io_is_temporary(e),
             // getaddrinfo's EAI_AGAIN; std keeps only its message.
             Self::Dns { source, .. } => source.to_string().contains("Temporary failure"),
-            Self::Proto(_) | Self::UnsupportedResponse { .. } => false,
+            Self::Proto(_) | Self::UnsupportedResponse { .. } | Self::Tls(_) => false,
         }
     }
 
     /// Whether the caller misused the API (a local protocol error): a bug to fix, not a
     /// condition to retry.
     pub fn is_caller_error(&self) -> bool {
-        matches!(self, Self::Proto(proto::Error::LocalProtocol { .. }))
+        matches!(
+            self,
+            Self::Proto(proto::Error::LocalProtocol { .. }) | Self::Tls(TlsError::Config { .. })
+        )
     }
 }
 
@@ -142,16 +150,30 @@ impl From<proto::Error> for Error {
 }
 
 impl From<io::Error> for Error {
-    /// A reset or broken pipe is the peer closing: [`Error::ConnectionClosed`].
+    /// A reset, a broken pipe or an unexpected end (a TLS peer gone without
+    /// `close_notify`) is the peer closing: [`Error::ConnectionClosed`]. A TLS error
+    /// carried in an I/O error becomes [`Error::Tls`].
     fn from(e: io::Error) -> Self {
+        if let Some(tls) = TlsError::from_io(&e) {
+            return Self::Tls(tls.clone());
+        }
         match e.kind() {
             io::ErrorKind::ConnectionReset
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionAborted => Self::ConnectionClosed {
                 message: format!("connection interrupted: {e}"),
             },
+            io::ErrorKind::UnexpectedEof => Self::ConnectionClosed {
+                message: e.to_string(),
+            },
             _ => Self::Io(Arc::new(e)),
         }
+    }
+}
+
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Self {
+        Self::Tls(e)
     }
 }
 
@@ -167,6 +189,8 @@ impl From<Error> for io::Error {
             Error::Proto(p) if p.is_remote() => io::ErrorKind::InvalidData,
             Error::Proto(_) => io::ErrorKind::InvalidInput,
             Error::UnsupportedResponse { .. } => io::ErrorKind::Unsupported,
+            Error::Tls(TlsError::Config { .. }) => io::ErrorKind::InvalidInput,
+            Error::Tls(_) => io::ErrorKind::InvalidData,
             Error::Dns { source, .. } => source.kind(),
         };
         Self::new(kind, e)
@@ -180,6 +204,7 @@ impl fmt::Display for Error {
             Self::ConnectionClosed { message } => write!(f, "connection closed: {message}"),
             Self::UnsupportedResponse { message } => write!(f, "unsupported response: {message}"),
             Self::Timeout => f.write_str("timed out"),
+            Self::Tls(e) => e.fmt(f),
             Self::Io(e) => e.fmt(f),
             Self::Dns { host, source } => write!(f, "cannot resolve {host}: {source}"),
         }
@@ -190,6 +215,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Proto(e) => Some(e),
+            Self::Tls(e) => Some(e),
             Self::Io(e) | Self::Dns { source: e, .. } => Some(&**e),
             _ => None,
         }

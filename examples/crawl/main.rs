@@ -24,6 +24,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use mio::{Events, Poll, Token};
 use pollhttp::op::{ClientStream, Connect, Discard, Flush, ReadResponse};
 use pollhttp::proto::BodyLength;
+use pollhttp::tls::ClientTls;
 use pollhttp::{Error, Progress};
 
 use url::Url;
@@ -174,12 +175,20 @@ impl Crawl {
     }
 }
 
-fn connect(url: &Url) -> Result<ClientStream, Error> {
+fn connect(url: &Url, cacert: Option<&str>) -> Result<ClientStream, Error> {
     let addresses = pollhttp::io::resolve(&url.host, url.port).map_err(|e| Error::Dns {
         host: url.host.clone(),
         source: e.into(),
     })?;
     let mut connect = Connect::new(addresses);
+    if url.https {
+        // The system's roots, or the CA given.
+        let mut tls = ClientTls::builder();
+        if let Some(ca) = cacert {
+            tls = tls.ca_file(ca);
+        }
+        connect = connect.tls(tls.build()?, url.host.clone());
+    }
     pollhttp::blocking::run(Some(Duration::from_secs(30)), || connect.resume())
 }
 
@@ -191,12 +200,11 @@ fn run(args: &Args) -> Result<(u64, Duration), String> {
             Url::parse(&format!("http://{addr}/"))?
         }
     };
-    if url.https {
-        let _ = &args.cacert;
-        return Err("https: TLS is not available in this build yet".into());
+    if !url.https && args.cacert.is_some() {
+        return Err("--cacert needs an https:// URL".into());
     }
-    let stream =
-        connect(&url).map_err(|e| format!("connecting to {}:{}: {e}", url.host, url.port))?;
+    let stream = connect(&url, args.cacert.as_deref())
+        .map_err(|e| format!("connecting to {}:{}: {e}", url.host, url.port))?;
     let mut headers = HeaderMap::new();
     let host = HeaderValue::try_from(url.host_header()).map_err(|e| e.to_string())?;
     headers.insert(HOST, host);

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::io::{self, host_header_for_name, Address};
 use crate::op;
 use crate::proto::Limits;
+use crate::tls::ClientTls;
 
 /// How long a blocking call may wait for the socket, by default (per wait, as in dugong).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -30,6 +31,10 @@ struct Config {
     /// is one of them.
     base_headers: HeaderMap,
     limits: Limits,
+    /// TLS, and the name to send as SNI and check the certificate against (`None`: the
+    /// host the client connects to).
+    tls: Option<ClientTls>,
+    server_name: Option<String>,
 }
 
 /// Where to connect and how (degu's `Client`): the address, the `Host` header, the
@@ -95,6 +100,8 @@ impl Client {
                 timeout: Some(DEFAULT_TIMEOUT),
                 base_headers,
                 limits: Limits::client(),
+                tls: None,
+                server_name: None,
             }),
         }
     }
@@ -132,6 +139,21 @@ impl Client {
         self
     }
 
+    /// Speaks TLS with this configuration. The server name sent (SNI) and checked against
+    /// the certificate is the host given to [`resolving`](Self::resolving), or the IP
+    /// address, unless [`with_server_name`](Self::with_server_name) sets it (required for
+    /// a Unix socket).
+    pub fn with_tls(mut self, tls: ClientTls) -> Self {
+        self.config_mut().tls = Some(tls);
+        self
+    }
+
+    /// The TLS server name (SNI, and the name the certificate must have).
+    pub fn with_server_name(mut self, name: &str) -> Self {
+        self.config_mut().server_name = Some(name.to_owned());
+        self
+    }
+
     /// Sets the limits for responses (head size, header count...).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.config_mut().limits = limits;
@@ -158,10 +180,28 @@ impl Client {
                 source: Arc::new(e),
             })?,
         };
-        let mut connect = op::Connect::with_limits(addresses, self.config.limits);
+        let mut connect = op::Connect::with_limits(addresses.clone(), self.config.limits);
+        if let Some(tls) = &self.config.tls {
+            let name = match (
+                &self.config.server_name,
+                &self.config.target,
+                addresses.first(),
+            ) {
+                (Some(name), _, _) => name.clone(),
+                (None, Target::Name(host, _), _) => host.clone(),
+                (None, _, Some(Address::Tcp(addr))) => addr.ip().to_string(),
+                _ => {
+                    return Err(Error::local(
+                        "TLS over a Unix socket needs a server name (Client::with_server_name)",
+                    ))
+                }
+            };
+            connect = connect.tls(tls.clone(), name);
+        }
         let stream = loop {
             match blocking::run(self.config.timeout, || connect.resume()) {
                 Ok(stream) => break stream,
+                Err(Error::Timeout) if connect.is_handshaking() => return Err(Error::Timeout),
                 // The next `resume` tries the next address, or reports this timeout.
                 Err(Error::Timeout) => connect.skip_current(),
                 Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {

@@ -99,6 +99,12 @@ impl Connection {
         self.stream.responses_pending() > 0
     }
 
+    /// What TLS agreed on (protocol version, cipher suite) and the server's certificate
+    /// chain (dugong's `get_ssl_peercert` and `get_ssl_cipher`); `None` in clear text.
+    pub fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.stream.tls_info()
+    }
+
     /// Whether another request can be sent: nothing failed and nothing asked to close.
     pub fn is_reusable(&self) -> bool {
         self.stream.is_reusable()

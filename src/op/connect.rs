@@ -1,12 +1,15 @@
-//! [`Connect`]: a connection as a [`ClientStream`], without blocking.
+//! [`Connect`]: a connection as a [`ClientStream`], without blocking: TCP or a Unix socket,
+//! then the TLS handshake if there is one.
 
 use super::stream::ClientStream;
 use crate::error::Error;
 use crate::io::{self, Address};
 use crate::proto::Limits;
+use crate::tls::{ClientTls, Handshake};
 use crate::Progress;
 
-/// Connects to the first of some addresses that accepts, giving a [`ClientStream`].
+/// Connects to the first of some addresses that accepts, giving a [`ClientStream`]; with
+/// TLS, then does the handshake.
 ///
 /// This is [`io::Connect`] with the stream around its transport; see there for how the
 /// addresses are tried and how to give up on a slow one
@@ -14,8 +17,16 @@ use crate::Progress;
 /// [`io::resolve`].
 #[derive(Debug)]
 pub struct Connect {
-    inner: io::Connect,
+    stage: Stage,
     limits: Limits,
+    tls: Option<(ClientTls, String)>,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Connecting(io::Connect),
+    Handshaking(Box<Handshake>),
+    Done,
 }
 
 impl Connect {
@@ -27,26 +38,89 @@ impl Connect {
     /// The same, with these limits for the stream.
     pub fn with_limits(addresses: Vec<Address>, limits: Limits) -> Self {
         Self {
-            inner: io::Connect::new(addresses),
+            stage: Stage::Connecting(io::Connect::new(addresses)),
             limits,
+            tls: None,
         }
     }
 
-    /// Gives up on the address being tried and goes on with the next.
+    /// Then a TLS handshake, sending `server_name` (SNI) and checking the server's
+    /// certificate names it (unless `tls` says not to).
+    pub fn tls(mut self, tls: ClientTls, server_name: impl Into<String>) -> Self {
+        self.tls = Some((tls, server_name.into()));
+        self
+    }
+
+    /// Gives up on the address being tried and goes on with the next (no effect once the
+    /// TLS handshake has started).
     pub fn skip_current(&mut self) {
-        self.inner.skip_current();
+        if let Stage::Connecting(connect) = &mut self.stage {
+            connect.skip_current();
+        }
     }
 
     /// The address being tried.
     pub fn current_address(&self) -> Option<&Address> {
-        self.inner.current_address()
+        match &self.stage {
+            Stage::Connecting(connect) => connect.current_address(),
+            _ => None,
+        }
     }
 
-    /// Makes progress: `Ready` with the stream, or the last address's error.
+    /// True once connected, while the TLS handshake goes on.
+    pub fn is_handshaking(&self) -> bool {
+        matches!(self.stage, Stage::Handshaking(_))
+    }
+
+    /// Makes progress: `Ready` with the stream, or the last address's error, or the TLS
+    /// error.
     pub fn resume(&mut self) -> Result<Progress<ClientStream>, Error> {
-        Ok(self
-            .inner
-            .resume()?
-            .map(|transport| ClientStream::with_limits(transport, self.limits)))
+        loop {
+            match &mut self.stage {
+                Stage::Connecting(connect) => {
+                    let transport = match connect.resume()? {
+                        Progress::Ready(transport) => transport,
+                        Progress::Pending(p) => return Ok(Progress::Pending(p)),
+                    };
+                    match &self.tls {
+                        None => {
+                            self.stage = Stage::Done;
+                            return Ok(Progress::Ready(ClientStream::with_limits(
+                                transport,
+                                self.limits,
+                            )));
+                        }
+                        Some((tls, name)) => match Handshake::client(transport, tls, name) {
+                            Ok(handshake) => self.stage = Stage::Handshaking(Box::new(handshake)),
+                            Err(e) => {
+                                self.stage = Stage::Done;
+                                return Err(e.into());
+                            }
+                        },
+                    }
+                }
+                Stage::Handshaking(handshake) => {
+                    let result = handshake.resume();
+                    return match result {
+                        Ok(Progress::Ready(tls)) => {
+                            self.stage = Stage::Done;
+                            Ok(Progress::Ready(ClientStream::over_tls(tls, self.limits)))
+                        }
+                        Ok(Progress::Pending(p)) => Ok(Progress::Pending(p)),
+                        Err(e) => {
+                            self.stage = Stage::Done;
+                            Err(e.into())
+                        }
+                    };
+                }
+                // As io::Connect reports it.
+                Stage::Done => {
+                    return Err(Error::Io(std::sync::Arc::new(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "the connect operation is over",
+                    ))))
+                }
+            }
+        }
     }
 }

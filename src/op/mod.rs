@@ -76,6 +76,7 @@
 //! The [`guide`](crate::guide) walks through it with mio and with poll(2).
 
 mod connect;
+mod link;
 mod read;
 mod send;
 mod stream;

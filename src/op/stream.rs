@@ -1,13 +1,15 @@
 //! [`ClientStream`]: one client connection as the operations see it.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use http::{HeaderMap, Method};
 
+use super::link::Link;
 use crate::error::Error;
 use crate::io::Transport;
 use crate::proto::{BodyLength, ClientConn, Framing, Headers, Limits};
+use crate::tls::{TlsInfo, TlsStream};
 use crate::{Interest, PollNeeded, Progress};
 
 /// The most to read from the socket at a time into the connection's own buffer.
@@ -44,7 +46,7 @@ pub(crate) enum Reading {
 /// refused, say). Dropping the stream closes the connection.
 #[derive(Debug)]
 pub struct ClientStream {
-    transport: Transport,
+    link: Link,
     conn: ClientConn,
     /// Bytes to write; `out[written..]` are not written yet.
     out: Vec<u8>,
@@ -68,8 +70,17 @@ impl ClientStream {
 
     /// A stream over a connected transport, with these limits.
     pub fn with_limits(transport: Transport, limits: Limits) -> Self {
+        Self::over(Link::Plain(transport), limits)
+    }
+
+    /// A stream over a TLS connection whose handshake is done, with these limits.
+    pub fn over_tls(tls: TlsStream, limits: Limits) -> Self {
+        Self::over(Link::Tls(Box::new(tls)), limits)
+    }
+
+    fn over(link: Link, limits: Limits) -> Self {
         Self {
-            transport,
+            link,
             conn: ClientConn::with_limits(limits),
             out: Vec::new(),
             written: 0,
@@ -81,9 +92,14 @@ impl ClientStream {
         }
     }
 
-    /// The transport.
+    /// The transport (under TLS, the socket the records go through).
     pub fn transport(&self) -> &Transport {
-        &self.transport
+        self.link.transport()
+    }
+
+    /// What TLS agreed on and who the peer is; `None` in clear text.
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        self.link.tls().map(TlsStream::info)
     }
 
     /// Requests sent (or queued) whose response has not been completely read.
@@ -129,13 +145,14 @@ impl ClientStream {
     }
 
     /// After a 101 or a 2xx to CONNECT: the transport and the bytes already received that
-    /// belong to the new protocol. `None` if the connection did not switch.
+    /// belong to the new protocol. `None` if the connection did not switch, or runs over
+    /// TLS (whose session the new protocol would have to keep).
     pub fn into_switched(mut self) -> Option<(Transport, Vec<u8>)> {
         if self.reading != Reading::Switched {
             return None;
         }
         let trailing = self.conn.take_trailing();
-        Some((self.transport, trailing))
+        self.link.into_plain().map(|t| (t, trailing))
     }
 
     /// The protocol core, for inspection.
@@ -250,6 +267,11 @@ impl ClientStream {
         e
     }
 
+    /// Whether bytes wait to go out (ours, or TLS records) on a send side still working.
+    fn has_output(&self) -> bool {
+        self.send_failed.is_none() && (self.unflushed() > 0 || self.link.holds_output())
+    }
+
     fn compact_out(&mut self) {
         if self.written == self.out.len() {
             self.out.clear();
@@ -259,7 +281,7 @@ impl ClientStream {
 
     fn need(&self, interest: Interest) -> PollNeeded {
         PollNeeded {
-            fd: self.transport.as_raw_fd(),
+            fd: self.link.transport().as_raw_fd(),
             interest,
         }
     }
@@ -268,13 +290,13 @@ impl ClientStream {
     pub(crate) fn flush(&mut self) -> Result<Progress<()>, Error> {
         self.check_send()?;
         while self.written < self.out.len() {
-            match self.transport.write(&self.out[self.written..]) {
+            match self.link.write(&self.out[self.written..]) {
                 Ok(0) => {
                     return Err(self.fail_send(Error::closed("the socket accepts no more bytes")))
                 }
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Progress::Pending(self.need(Interest::WRITABLE)))
+                    return Ok(Progress::Pending(self.need(self.link.write_need())))
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.fail_send(e.into())),
@@ -282,7 +304,12 @@ impl ClientStream {
         }
         self.out.clear();
         self.written = 0;
-        Ok(Progress::Ready(()))
+        // Under TLS, the last records may still wait in the link.
+        match self.link.flush_held() {
+            Ok(true) => Ok(Progress::Ready(())),
+            Ok(false) => Ok(Progress::Pending(self.need(Interest::WRITABLE))),
+            Err(e) => Err(self.fail_send(e.into())),
+        }
     }
 
     /// Writes `data` straight from the caller's memory, after the queued bytes. Returns
@@ -292,13 +319,13 @@ impl ClientStream {
             return Ok(Progress::Pending(p));
         }
         loop {
-            match self.transport.write(data) {
+            match self.link.write(data) {
                 Ok(0) if !data.is_empty() => {
                     return Err(self.fail_send(Error::closed("the socket accepts no more bytes")))
                 }
                 Ok(n) => return Ok(Progress::Ready(n)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Progress::Pending(self.need(Interest::WRITABLE)))
+                    return Ok(Progress::Pending(self.need(self.link.write_need())))
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.fail_send(e.into())),
@@ -312,14 +339,14 @@ impl ClientStream {
     /// readable, and writable too while queued bytes remain.
     pub(crate) fn fill(&mut self) -> Result<Progress<()>, Error> {
         self.check_read()?;
-        if self.unflushed() > 0 && self.send_failed.is_none() {
+        if self.has_output() {
             // A failed write is reported by the sending operations; reading goes on.
             let _ = self.flush();
         }
         loop {
             let space = self.conn.receive_space(self.read_size);
             let room = space.len();
-            match self.transport.read(space) {
+            match self.link.read(space) {
                 Ok(0) => {
                     self.conn.receive_eof();
                     return Ok(Progress::Ready(()));
@@ -332,8 +359,8 @@ impl ClientStream {
                     return Ok(Progress::Ready(()));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut interest = Interest::READABLE;
-                    if self.unflushed() > 0 && self.send_failed.is_none() {
+                    let mut interest = self.link.read_need();
+                    if self.has_output() {
                         interest = interest | Interest::WRITABLE;
                     }
                     return Ok(Progress::Pending(self.need(interest)));
@@ -353,11 +380,11 @@ impl ClientStream {
             return None;
         }
         let len = buf.len().min(usize::try_from(ahead).unwrap_or(usize::MAX));
-        if self.unflushed() > 0 && self.send_failed.is_none() {
+        if self.has_output() {
             let _ = self.flush();
         }
         loop {
-            match self.transport.read(&mut buf[..len]) {
+            match self.link.read(&mut buf[..len]) {
                 Ok(0) => {
                     // The core reports the cut-short body on the next event.
                     self.conn.receive_eof();
@@ -368,7 +395,11 @@ impl ClientStream {
                     return Some(Ok(Progress::Ready(n)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Some(Ok(Progress::Pending(self.need(Interest::READABLE))))
+                    let mut interest = self.link.read_need();
+                    if self.has_output() {
+                        interest = interest | Interest::WRITABLE;
+                    }
+                    return Some(Ok(Progress::Pending(self.need(interest))));
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Some(Err(self.fail(e.into()))),
@@ -379,7 +410,7 @@ impl ClientStream {
 
 impl AsRawFd for ClientStream {
     fn as_raw_fd(&self) -> RawFd {
-        self.transport.as_raw_fd()
+        self.link.transport().as_raw_fd()
     }
 }
 
@@ -391,7 +422,9 @@ impl mio::event::Source for ClientStream {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        self.transport.register(registry, token, interests)
+        self.link
+            .transport_mut()
+            .register(registry, token, interests)
     }
 
     fn reregister(
@@ -400,10 +433,12 @@ impl mio::event::Source for ClientStream {
         token: mio::Token,
         interests: mio::Interest,
     ) -> io::Result<()> {
-        self.transport.reregister(registry, token, interests)
+        self.link
+            .transport_mut()
+            .reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.transport.deregister(registry)
+        self.link.transport_mut().deregister(registry)
     }
 }

@@ -75,6 +75,11 @@ impl TlsStream {
         &self.transport
     }
 
+    /// The transport, for registering with a poller.
+    pub(crate) fn transport_mut(&mut self) -> &mut Transport {
+        &mut self.transport
+    }
+
     /// What the last [`WouldBlock`](io::ErrorKind::WouldBlock) waits for.
     pub fn need(&self) -> Interest {
         self.need
@@ -98,12 +103,12 @@ impl TlsStream {
                 .peer_certificates()
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
-            protocol_version: self
-                .conn
-                .protocol_version()
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_owned(),
+            protocol_version: match self.conn.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_owned(),
+                Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".to_owned(),
+                Some(other) => format!("{other:?}"),
+                None => String::new(),
+            },
             cipher_suite: self
                 .conn
                 .negotiated_cipher_suite()
