@@ -45,6 +45,8 @@ pub mod op;
 mod poll;
 pub mod proto;
 mod sys;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 pub use error::Error;

@@ -1,0 +1,13 @@
+//! Test fixtures, behind the `testing` feature: a throwaway PKI ([`TestPki`]) with ready
+//! client and server TLS configurations (degu's `TempPKI`).
+//!
+//! For your tests, not for production: enable the feature in your dev-dependencies only.
+//!
+//! ```toml
+//! [dev-dependencies]
+//! pollhttp = { version = "0.1", features = ["testing"] }
+//! ```
+
+mod pki;
+
+pub use pki::{PkiFiles, TestPki};
