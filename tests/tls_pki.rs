@@ -258,7 +258,6 @@ fn mutual_tls13_handshake_with_the_peers_certificates() {
 }
 
 #[test]
-#[ignore = "BUG: src/tls/stream.rs TlsStream::info gives rustls' enum name `TLSv1_3`, \
             not `TLSv1.3` as TlsInfo::protocol_version documents"]
 fn tls_info_names_the_version_as_documented() {
     let pki = TestPki::new();
