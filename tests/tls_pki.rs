@@ -258,7 +258,6 @@ fn mutual_tls13_handshake_with_the_peers_certificates() {
 }
 
 #[test]
-            not `TLSv1.3` as TlsInfo::protocol_version documents"]
 fn tls_info_names_the_version_as_documented() {
     let pki = TestPki::new();
     let (client, server) = connected(&pki.client_tls(), &pki.server_tls(), "localhost");
