@@ -131,3 +131,24 @@
 //!
 //! The `select_loop` example is the pipelined crawl written this way, with nothing but
 //! poll(2).
+//!
+//! # TLS
+//!
+//! TLS is another link under the same operations: connect with
+//! [`op::Connect::tls`](crate::op::Connect::tls) (or
+//! [`Client::with_tls`](crate::client::Client::with_tls)) and drive everything else as
+//! above. One difference matters to an event loop: a TLS read may first have to *send*
+//! records, and a write may first have to *receive*, so a `PollNeeded` can ask for the
+//! direction opposite to the operation's. Registering for both directions (as above), or
+//! waiting for exactly what each `PollNeeded` says, covers it.
+//!
+//! ```no_run
+//! use pollhttp::op::Connect;
+//! use pollhttp::tls::ClientTls;
+//! # fn main() -> Result<(), pollhttp::Error> {
+//! let tls = ClientTls::builder().ca_file("ca.pem").build()?;
+//! let mut connect = Connect::new(pollhttp::io::resolve("localhost", 8443)?).tls(tls, "localhost");
+//! let stream = pollhttp::blocking::run(None, || connect.resume())?; // TCP, then the handshake
+//! println!("{:?}", stream.tls_info());
+//! # Ok(()) }
+//! ```

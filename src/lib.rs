@@ -6,7 +6,7 @@
 //! client / server      Client, Connection (here); Server, handlers (to come)
 //! blocking             loops over the resumable operations
 //! op                   resumable operations yielding PollNeeded
-//! io / tls             TCP and Unix sockets (io::Connect, Transport); rustls (to come)
+//! io / tls             TCP and Unix sockets (io::Connect, Transport); TLS with rustls
 //! proto                the sans-IO HTTP/1.1 core
 //! ```
 //!
