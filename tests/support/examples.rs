@@ -47,11 +47,28 @@ fn build_examples() -> Result<PathBuf, String> {
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
+    // The variables cargo sets for this test (CARGO_PKG_NAME...) are not the inner build's:
+    // build scripts that watch them (ring's) would make the two builds undo each other.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_"]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+            || key == "CARGO_TARGET_TMPDIR"
+        {
+            cmd.env_remove(&*key);
+        }
+    }
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CARGO_TARGET_DIR", target_dir)
         .args(["build", "--quiet"]);
     for name in EXAMPLES {
         cmd.args(["--example", name]);
+    }
+    // The same features as this test, or dependencies would be rebuilt for each build in
+    // turn (rcgen changes the features of ring).
+    if cfg!(feature = "testing") {
+        cmd.args(["--features", "testing"]);
     }
     if profile != "debug" {
         cmd.args(["--profile", profile]);
