@@ -51,9 +51,15 @@ fn build_examples() -> Result<PathBuf, String> {
     // build scripts that watch them (ring's) would make the two builds undo each other.
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
-        if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_"]
-            .iter()
-            .any(|prefix| key.starts_with(prefix))
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+        ]
+        .iter()
+        .any(|prefix| key.starts_with(prefix))
             || key == "CARGO_TARGET_TMPDIR"
         {
             cmd.env_remove(&*key);
