@@ -732,3 +732,59 @@ fn a_test_pki_can_be_shared_between_threads() {
     shared::<TestPki>();
     shared::<PkiFiles>();
 }
+
+#[test]
+fn prebuilt_rustls_configurations_are_used_as_they_are() {
+    use pollhttp::tls::rustls;
+    use std::sync::Arc;
+    let pki = TestPki::new();
+    // A client configuration of the caller's own, different from ours: TLS 1.2 only.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.ca_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            vec![der(pki.client_cert_pem())],
+            pollhttp::tls::PrivateKeyDer::from_pem_slice(pki.client_key_pem().as_bytes()).unwrap(),
+        )
+        .unwrap();
+    let client = ClientTls::from_rustls(Arc::new(config));
+    let server = ServerTls::from_rustls(Arc::clone(pki.server_tls().rustls_config()));
+    let (client, server) = connected(&client, &server, "localhost");
+    assert_eq!(client.info().protocol_version, "TLSv1.2");
+    assert_eq!(server.info().protocol_version, "TLSv1.2");
+    assert_eq!(
+        server.info().peer_certificates,
+        vec![der(pki.client_cert_pem())]
+    );
+}
+
+#[test]
+fn a_ca_directory_is_trusted_whole() {
+    let pki = TestPki::new();
+    let other = TestPki::new();
+    let dir = std::env::temp_dir().join(format!("pollhttp-ca-dir-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    // Two CAs in two files, and a file that is not a certificate (skipped).
+    fs::write(dir.join("other.pem"), other.ca_pem()).unwrap();
+    fs::write(dir.join("ours.pem"), pki.ca_pem()).unwrap();
+    fs::write(dir.join("README"), "not a certificate\n").unwrap();
+    let client = ClientTls::builder().ca_dir(&dir).build().unwrap();
+    let (client, _server) = connected(&client, &pki.anonymous_server_tls(), "localhost");
+    assert_eq!(client.info().protocol_version, "TLSv1.3");
+    let _ = fs::remove_dir_all(&dir);
+
+    // A directory with no certificate at all is a configuration error.
+    let empty = std::env::temp_dir().join(format!("pollhttp-ca-empty-{}", std::process::id()));
+    fs::create_dir_all(&empty).unwrap();
+    match ClientTls::builder().ca_dir(&empty).build() {
+        Err(TlsError::Config { message }) => {
+            assert!(message.contains("no certificate"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let _ = fs::remove_dir_all(&empty);
+}
