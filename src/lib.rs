@@ -37,6 +37,7 @@
 //!    close too when [`must_close`](proto::ServerConn::must_close) says so.
 
 pub mod blocking;
+mod body;
 pub mod client;
 mod error;
 pub mod guide;
@@ -44,10 +45,12 @@ pub mod io;
 pub mod op;
 mod poll;
 pub mod proto;
+pub mod server;
 mod sys;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
 
+pub use body::{Body, Chunk};
 pub use error::Error;
 pub use poll::{Interest, PollNeeded, Progress};

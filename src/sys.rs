@@ -1,11 +1,14 @@
-//! The one module with `unsafe`: waiting on a single file descriptor with poll(2).
+//! The one module with `unsafe`: waiting on a single file descriptor with poll(2), and
+//! asking a Unix socket for its peer's credentials.
 //!
-//! Neither std nor mio offers a one-shot wait on one fd; libc's `poll` is the smallest
-//! correct tool. The unsafe surface is a single call with a stack `pollfd` that lives for
-//! the whole call.
+//! Neither std nor mio offers a one-shot wait on one fd, and std's `peer_cred` is not
+//! stable; libc's `poll` and `getsockopt(SO_PEERCRED)` are the smallest correct tools. Each
+//! is a single call on a stack value that lives for the whole call.
 #![allow(unsafe_code)]
 
 use std::io;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::mem::size_of;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
@@ -44,3 +47,36 @@ pub(crate) fn poll_one(fd: RawFd, events: i16, timeout: Option<Duration>) -> io:
 
 pub(crate) const POLLIN: i16 = libc::POLLIN;
 pub(crate) const POLLOUT: i16 = libc::POLLOUT;
+
+/// The process id, user id and group id of the process at the other end of a connected
+/// Unix socket (`SO_PEERCRED`, as it was when the connection was made).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn peer_credentials(fd: RawFd) -> io::Result<(i32, u32, u32)> {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: `cred` and `len` are valid, initialised values on our stack, `len` is the
+    // size of `cred`, and getsockopt writes at most `len` bytes into it.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((cred.pid, cred.uid, cred.gid))
+}
+
+/// Peer credentials are read on Linux only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn peer_credentials(_fd: RawFd) -> io::Result<(i32, u32, u32)> {
+    Err(io::ErrorKind::Unsupported.into())
+}

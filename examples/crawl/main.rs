@@ -6,24 +6,23 @@
 //! ```
 //!
 //! N requests for `/d1.html` .. `/dK.html` (cycled; K defaults to 100), at most D in flight
-//! (default 1024), against URL's host and port; with no URL, against a server started in
-//! this process. The last line on stdout is exactly
+//! (default 1024), against URL's host and port; with no URL, against the library's own
+//! server started in this process. The last line on stdout is exactly
 //! `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: responses with a 2xx status).
 
 #[path = "../common/url.rs"]
 mod url;
-
-mod embedded;
 
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use mio::{Events, Poll, Token};
 use pollhttp::op::{ClientStream, Connect, Discard, Flush, ReadResponse};
 use pollhttp::proto::BodyLength;
+use pollhttp::server::{Response, RunningServer, Server};
 use pollhttp::tls::ClientTls;
 use pollhttp::{Error, Progress};
 
@@ -175,6 +174,24 @@ impl Crawl {
     }
 }
 
+/// The library's own server, in this process, serving `/` and `/dN.html`.
+fn start_server() -> std::io::Result<RunningServer> {
+    let server = Server::bind(([127, 0, 0, 1], 0), |_session, request| {
+        let document = request
+            .path()
+            .strip_prefix("/d")
+            .and_then(|rest| rest.strip_suffix(".html"))
+            .and_then(|n| n.parse::<u64>().ok());
+        match (request.path(), document) {
+            ("/", _) => Response::text(StatusCode::OK, "Hello, world!"),
+            (_, Some(n)) => Response::new(StatusCode::OK, format!("document {n}\n"))
+                .with_header("content-type", "text/html"),
+            _ => Response::text(StatusCode::NOT_FOUND, "not found"),
+        }
+    })?;
+    server.start()
+}
+
 fn connect(url: &Url, cacert: Option<&str>) -> Result<ClientStream, Error> {
     let addresses = pollhttp::io::resolve(&url.host, url.port).map_err(|e| Error::Dns {
         host: url.host.clone(),
@@ -196,8 +213,11 @@ fn run(args: &Args) -> Result<(u64, Duration), String> {
     let url = match &args.url {
         Some(url) => url.clone(),
         None => {
-            let addr = embedded::start().map_err(|e| format!("starting the server: {e}"))?;
-            Url::parse(&format!("http://{addr}/"))?
+            let server = start_server().map_err(|e| format!("starting the server: {e}"))?;
+            let url = Url::parse(&format!("http://{}/", server.address()))?;
+            // The server runs until the process ends.
+            std::mem::forget(server);
+            url
         }
     };
     if !url.https && args.cacert.is_some() {

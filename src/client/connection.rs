@@ -6,9 +6,9 @@ use std::time::Duration;
 use http::header::EXPECT;
 use http::{HeaderMap, Method};
 
-use super::body::{Body, Kind};
 use super::response::{Head, Response};
 use crate::blocking;
+use crate::body::{Body, Kind};
 use crate::error::Error;
 use crate::op::{
     ClientStream, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,

@@ -25,12 +25,11 @@
 //! # Ok(()) }
 //! ```
 
-mod body;
 mod config;
 mod connection;
 mod response;
 
-pub use body::{Body, Chunk};
+pub use crate::body::{Body, Chunk};
 pub use config::{Client, DEFAULT_TIMEOUT};
 pub use connection::Connection;
 pub use response::{BodyReader, Head, Response};

@@ -76,7 +76,7 @@
 //! The [`guide`](crate::guide) walks through it with mio and with poll(2).
 
 mod connect;
-mod link;
+pub(crate) mod link;
 mod read;
 mod send;
 mod stream;

@@ -151,6 +151,16 @@ impl ServerConn {
         self.waiting_for_continue
     }
 
+    /// The framing of the request body being received: from the [`Event::Request`] that
+    /// starts it until its [`Event::End`] (`None` outside a body, and for a request without
+    /// one).
+    pub fn body_framing(&self) -> Option<Framing> {
+        match &self.recv {
+            Recv::Body(decoder) => Some(decoder.framing()),
+            _ => None,
+        }
+    }
+
     /// True while a request has been received and its response is not finished.
     pub fn response_due(&self) -> bool {
         matches!(self.send, Send::Respond | Send::Body(_))
@@ -164,7 +174,13 @@ impl ServerConn {
 
     /// The next event from the received bytes.
     pub fn next_event(&mut self) -> Result<Event<'_>, Error> {
-        match self.step() {
+        self.next_event_max(usize::MAX)
+    }
+
+    /// The next event, with at most `max_data` bytes in an [`Event::Data`] (at least one:
+    /// 0 counts as 1); the rest stays buffered for the next call.
+    pub fn next_event_max(&mut self, max_data: usize) -> Result<Event<'_>, Error> {
+        match self.step(max_data) {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
             Err(e) => {
@@ -179,7 +195,7 @@ impl ServerConn {
         }
     }
 
-    fn step(&mut self) -> Result<Step, Error> {
+    fn step(&mut self, max_data: usize) -> Result<Step, Error> {
         loop {
             match &mut self.recv {
                 Recv::Error(e) => return Err(e.clone()),
@@ -266,7 +282,7 @@ impl ServerConn {
                     return Ok(Step::Event(Event::Request(head)));
                 }
                 Recv::Body(decoder) => {
-                    match decoder.step(&mut self.buf, &self.limits, false, usize::MAX)? {
+                    match decoder.step(&mut self.buf, &self.limits, false, max_data)? {
                         BodyStep::Data(n) => {
                             // The client gave up waiting for 100 (or never waited).
                             self.waiting_for_continue = false;

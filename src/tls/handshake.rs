@@ -54,6 +54,11 @@ impl Handshake {
         })
     }
 
+    /// The socket's descriptor (`-1` once the handshake is over).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_ref().map_or(-1, AsRawFd::as_raw_fd)
+    }
+
     /// Makes progress: `Ready` with the stream once the handshake is complete. A peer
     /// that refuses (a bad certificate, no common suite) gives the TLS error, inside an
     /// [`io::Error`] of kind `InvalidData` ([`TlsError::from_io`] finds it); a peer that

@@ -1,4 +1,5 @@
-//! [`Body`]: what a request carries, and how it is framed.
+//! [`Body`]: what a message we send carries (a request's or a response's), and how it
+//! is framed.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -43,18 +44,19 @@ pub(crate) enum Kind<'a> {
     Chunks(ChunkIter<'a>),
 }
 
-/// The body of a request: its bytes, or where they come from, and so its framing.
+/// The body of a message we send (a client's request, a server's response): its bytes, or
+/// where they come from, and so its framing.
 ///
 /// | body | framing |
 /// |---|---|
-/// | [`Body::empty`] (also `()`) | none (`content-length: 0` for POST, PUT, PATCH) |
+/// | [`Body::empty`] (also `()`) | none (a request: `content-length: 0` for POST, PUT, PATCH; a response: `content-length: 0`) |
 /// | [`Body::bytes`] (also `&[u8]`, `Vec<u8>`, `&str`, `String`) | `content-length` |
-/// | [`Body::following`]`(n)`, then [`Connection::write`](super::Connection::write) | `content-length: n` |
+/// | [`Body::following`]`(n)`, then [`Connection::write`](crate::client::Connection::write) (requests only) | `content-length: n` |
 /// | [`Body::reader`]`(r, n)` | `content-length: n`, streamed from `r` |
 /// | [`Body::chunked_reader`]`(r)`, [`Body::chunks`]`(iter)` | chunked, with optional [trailers](Body::with_trailers) |
 ///
 /// ```
-/// use pollhttp::client::{Body, Chunk};
+/// use pollhttp::{Body, Chunk};
 /// let small = Body::from("hello");
 /// let file = Body::reader(std::io::Cursor::new(vec![0u8; 1000]), 1000);
 /// let chunks = Body::chunks(vec![Chunk::new("a"), Chunk::new("b").with_extension("k", Some("v"))]);
@@ -83,8 +85,8 @@ impl<'a> Body<'a> {
     }
 
     /// `n` bytes the caller writes after sending the head (dugong's `BodyFollowing`):
-    /// [`Connection::write`](super::Connection::write) them; the body ends with its last
-    /// byte.
+    /// [`Connection::write`](crate::client::Connection::write) them; the body ends with its
+    /// last byte. Requests only.
     pub fn following(n: u64) -> Self {
         Self::of(Kind::Following(n))
     }

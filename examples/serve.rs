@@ -1,0 +1,190 @@
+//! The embedded server, with a few routes for tools to drive.
+//!
+//! ```text
+//! cargo run --release --example serve -- [--addr HOST:PORT | --unix PATH] [--tls CERT KEY [--client-ca CA]] [--workers N]
+//! ```
+//!
+//! The first line on stdout (flushed) is `listening on <address>`. Routes:
+//! - `GET|HEAD /` → `Hello, world!`
+//! - `/dN.html` → `document N\n`
+//! - `PUT|POST /echo` → the request body back, with the framing it came with
+//! - `/bytes/N` → N bytes (`x`) with a Content-Length; `/chunked/N` → N bytes chunked
+//! - `/status/CODE` → that status; `/sleep/MS` → 200 after MS milliseconds
+//! - anything else → 404
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use pollhttp::io::Address;
+use pollhttp::server::{Body, Chunk, Request, Response, Server, Session};
+use pollhttp::tls::ServerTls;
+
+/// Chunks of `/chunked/N` and of echoed chunked bodies.
+const CHUNK: usize = 16 * 1024;
+
+struct Args {
+    address: Address,
+    tls: Option<(String, String, Option<String>)>,
+    workers: Option<usize>,
+}
+
+fn usage() -> &'static str {
+    "usage: serve [--addr HOST:PORT | --unix PATH] [--tls CERT KEY [--client-ca CA]] [--workers N]"
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut address = None;
+    let mut tls = None;
+    let mut client_ca = None;
+    let mut workers = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--addr" => {
+                let addr = value("--addr")?;
+                address = Some(host_port(&addr).map_err(|e| format!("--addr {addr}: {e}"))?);
+            }
+            "--unix" => address = Some(Address::unix(value("--unix")?)),
+            "--tls" => {
+                let cert = value("--tls")?;
+                let key = value("--tls")?;
+                tls = Some((cert, key));
+            }
+            "--client-ca" => client_ca = Some(value("--client-ca")?),
+            "--workers" => {
+                let n = value("--workers")?;
+                workers = Some(
+                    n.parse()
+                        .map_err(|_| format!("--workers {n}: not a number"))?,
+                );
+            }
+            "-h" | "--help" => return Err(usage().into()),
+            _ => return Err(format!("unknown argument {arg}; {}", usage())),
+        }
+    }
+    if client_ca.is_some() && tls.is_none() {
+        return Err("--client-ca needs --tls".into());
+    }
+    let address = match address {
+        Some(a) => a,
+        None => Address::from(([127, 0, 0, 1], 8080)),
+    };
+    Ok(Args {
+        address,
+        tls: tls.map(|(cert, key)| (cert, key, client_ca)),
+        workers,
+    })
+}
+
+/// `HOST:PORT` (`[v6%scope]:PORT` too) as the first address it resolves to.
+fn host_port(text: &str) -> io::Result<Address> {
+    if let Ok(addr) = text.parse::<std::net::SocketAddr>() {
+        return Ok(addr.into());
+    }
+    let bad = || io::Error::new(io::ErrorKind::InvalidInput, "expected HOST:PORT");
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse().map_err(|_| bad())?;
+    let mut found = pollhttp::io::resolve(host, port)?;
+    Ok(found.remove(0))
+}
+
+/// `n` bytes of `x`, without holding them.
+struct Xs(u64);
+
+impl Read for Xs {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(usize::try_from(self.0).unwrap_or(usize::MAX));
+        buf[..n].fill(b'x');
+        self.0 -= n as u64;
+        Ok(n)
+    }
+}
+
+fn number<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.parse().ok()
+}
+
+fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
+    let path = request.path().to_owned();
+    let get_or_head = request.method == Method::GET || request.method == Method::HEAD;
+    if path == "/" && get_or_head {
+        return Response::text(StatusCode::OK, "Hello, world!");
+    }
+    if let Some(n) = path
+        .strip_prefix("/d")
+        .and_then(|rest| rest.strip_suffix(".html"))
+        .and_then(number::<u64>)
+    {
+        if get_or_head {
+            return Response::new(StatusCode::OK, format!("document {n}\n"))
+                .with_header("content-type", "text/html");
+        }
+    }
+    if path == "/echo" && (request.method == Method::PUT || request.method == Method::POST) {
+        let chunked = request.body.is_chunked();
+        let data = match request.body.read_all() {
+            Ok(data) => data,
+            Err(e) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+        };
+        let body = if chunked {
+            let chunks: Vec<Chunk> = data.chunks(CHUNK).map(Chunk::new).collect();
+            Body::chunks(chunks)
+        } else {
+            Body::from(data)
+        };
+        return Response::new(StatusCode::OK, body);
+    }
+    if let Some(n) = path.strip_prefix("/bytes/").and_then(number::<u64>) {
+        return Response::new(StatusCode::OK, Body::reader(Xs(n), n));
+    }
+    if let Some(n) = path.strip_prefix("/chunked/").and_then(number::<u64>) {
+        return Response::new(StatusCode::OK, Body::chunked_reader(Xs(n)));
+    }
+    if let Some(code) = path.strip_prefix("/status/").and_then(number::<u16>) {
+        if let Ok(status) = StatusCode::from_u16(code) {
+            if !status.is_informational() {
+                return Response::new(status, ());
+            }
+        }
+    }
+    if let Some(ms) = path.strip_prefix("/sleep/").and_then(number::<u64>) {
+        std::thread::sleep(Duration::from_millis(ms));
+        return Response::text(StatusCode::OK, "slept");
+    }
+    Response::text(StatusCode::NOT_FOUND, "not found")
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let mut server = Server::bind(args.address.clone(), route)
+        .map_err(|e| format!("binding {}: {e}", args.address))?;
+    if let Some((cert, key, client_ca)) = &args.tls {
+        let mut tls = ServerTls::builder().cert_files(cert, key);
+        tls = match client_ca {
+            Some(ca) => tls.client_ca_file(ca),
+            None => tls.allow_unauthenticated_clients(),
+        };
+        server = server.tls(tls.build().map_err(|e| e.to_string())?);
+    }
+    if let Some(n) = args.workers {
+        server = server.workers(n);
+    }
+    let address = server.local_address().map_err(|e| e.to_string())?;
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "listening on {address}");
+    let _ = out.flush();
+    drop(out);
+    server.serve_forever().map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    match parse_args().and_then(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("serve: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

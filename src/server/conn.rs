@@ -1,0 +1,503 @@
+//! One server connection: reading requests, calling the handler, writing responses.
+//!
+//! A worker drives a connection with [`drive`] while it has something to do. Reading a
+//! request head never blocks: when the socket has nothing more, the connection goes back
+//! to the poller (idle, or with a partial head under the head timeout), so a slow client
+//! holds no worker. Reading a request body (inside the handler) and writing a response
+//! block, each wait bounded by the body timeout.
+
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, RawFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use http::header::{CONNECTION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use super::config::Config;
+use super::request::Request;
+use super::response::Response;
+use super::session::Session;
+use crate::body::Kind;
+use crate::op::link::Link;
+use crate::proto::{BodyLength, ChunkExtension, Event, Framing, ServerConn};
+use crate::tls::Handshake;
+use crate::{Interest, PollNeeded};
+
+/// Reads into the core's buffer this much at a time.
+const READ_SIZE: usize = 32 * 1024;
+/// Responses are batched until this much waits, then written.
+const FLUSH_AT: usize = 64 * 1024;
+/// An unread request body shorter than this is read and dropped after the response, so
+/// the connection can go on; a longer one closes it.
+const DRAIN_AT_MOST: u64 = 256 * 1024;
+/// How much of a reader body to send at a time.
+const PIECE: usize = 64 * 1024;
+
+/// What the connection waits for when it goes back to the poller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Between requests: the idle timeout.
+    Idle,
+    /// In a request head (or the TLS handshake): the head timeout.
+    Head,
+}
+
+/// What a worker does with a connection next.
+#[derive(Debug)]
+pub(crate) enum Next {
+    /// Back to the poller until the socket is ready for `interest`.
+    Wait(Interest, Wait),
+    /// Close it.
+    Close,
+}
+
+/// The I/O side of a connection: the handler's request body borrows it.
+#[derive(Debug)]
+pub(crate) struct ConnIo {
+    pub(crate) link: Link,
+    pub(crate) proto: ServerConn,
+    pub(crate) out: Vec<u8>,
+    written: usize,
+    body_timeout: Duration,
+}
+
+/// One client connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    handshake: Option<Box<Handshake>>,
+    io: Option<ConnIo>,
+    pub(crate) session: Session,
+    fd: RawFd,
+    connected: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(
+        link_or_handshake: Result<Link, Handshake>,
+        session: Session,
+        config: &Config,
+    ) -> Self {
+        let (handshake, io, fd) = match link_or_handshake {
+            Ok(link) => {
+                let fd = link.transport().as_raw_fd();
+                (None, Some(ConnIo::new(link, config)), fd)
+            }
+            Err(handshake) => {
+                let fd = handshake.fd();
+                (Some(Box::new(handshake)), None, fd)
+            }
+        };
+        Self {
+            handshake,
+            io,
+            session,
+            fd,
+            connected: false,
+        }
+    }
+
+    pub(crate) fn fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// On a timeout in a request head: a 408, as far as the socket takes it now.
+    pub(crate) fn time_out(&mut self) {
+        if let Some(io) = &mut self.io {
+            if io.proto.buffered() > 0 || io.proto.response_due() {
+                let mut headers = HeaderMap::new();
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
+                let _ = io.proto.send_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    None,
+                    &headers,
+                    BodyLength::Known(0),
+                    &mut io.out,
+                );
+                let _ = io.write_some();
+            }
+        }
+    }
+}
+
+impl ConnIo {
+    fn new(link: Link, config: &Config) -> Self {
+        Self {
+            link,
+            proto: ServerConn::with_limits(config.limits),
+            out: Vec::new(),
+            written: 0,
+            body_timeout: config.body_timeout,
+        }
+    }
+
+    fn need(&self, interest: Interest) -> PollNeeded {
+        PollNeeded {
+            fd: self.link.transport().as_raw_fd(),
+            interest,
+        }
+    }
+
+    /// Writes what it can now. `Ok(true)`: nothing is left.
+    fn write_some(&mut self) -> io::Result<bool> {
+        while self.written < self.out.len() {
+            match self.link.write(&self.out[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.out.clear();
+        self.written = 0;
+        self.link.flush_held()
+    }
+
+    /// Writes everything, waiting at most the body timeout each time the socket is full.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        while !self.write_some()? {
+            let need = self.need(self.link.write_need() | Interest::WRITABLE);
+            if !need.wait(Some(self.body_timeout))? {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client did not read the response in time",
+                ));
+            }
+        }
+        if self.out.capacity() > 4 * FLUSH_AT {
+            self.out = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Reads once without waiting. `Ok(false)`: nothing to read now.
+    fn read_some(&mut self) -> io::Result<bool> {
+        loop {
+            let space = self.proto.receive_space(READ_SIZE);
+            match self.link.read(space) {
+                Ok(0) => {
+                    self.proto.receive_eof();
+                    return Ok(true);
+                }
+                Ok(n) => {
+                    self.proto.receive_commit(n);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads once, waiting at most the body timeout (what a handler reading a body does).
+    pub(crate) fn read_blocking(&mut self) -> io::Result<()> {
+        // A response the handler started goes out first: the client may wait for it.
+        if !self.out.is_empty() {
+            self.flush()?;
+        }
+        while !self.read_some()? {
+            let need = self.need(self.link.read_need());
+            if !need.wait(Some(self.body_timeout))? {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client did not send the request body in time",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `100 Continue` if the client waits for it (the handler is reading the body).
+    pub(crate) fn send_continue(&mut self) -> io::Result<()> {
+        if self.proto.client_waiting_for_continue() {
+            self.proto
+                .send_informational(StatusCode::CONTINUE, &HeaderMap::new(), &mut self.out)
+                .map_err(to_io)?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn send_error(&mut self, status: StatusCode, message: &str) {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let body = format!("{message}\n");
+        if self
+            .proto
+            .send_response(
+                status,
+                None,
+                &headers,
+                BodyLength::Known(body.len() as u64),
+                &mut self.out,
+            )
+            .is_ok()
+        {
+            let _ = self.proto.send_data(body.as_bytes(), &mut self.out);
+            let _ = self.proto.send_end(None, &mut self.out);
+        }
+    }
+
+    /// Writes a handler's response (streaming reader and chunk bodies).
+    fn respond(&mut self, response: Response, close: bool) -> io::Result<()> {
+        let Response {
+            status,
+            reason,
+            mut headers,
+            body,
+        } = response;
+        if close {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        let mut kind = body.kind;
+        let length = match &kind {
+            Kind::Empty => BodyLength::Known(0),
+            Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
+            Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
+            Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
+        };
+        let framing = self
+            .proto
+            .send_response(status, reason.as_deref(), &headers, length, &mut self.out)
+            .map_err(to_io)?;
+        if framing == Framing::None {
+            // HEAD, 204, 304, or an empty body: the response is complete.
+            return Ok(());
+        }
+        match &mut kind {
+            Kind::Empty | Kind::Following(_) => {}
+            Kind::Bytes(bytes) => {
+                self.proto.send_data(bytes, &mut self.out).map_err(to_io)?;
+            }
+            Kind::Reader(reader, n) => {
+                let mut left = *n;
+                let mut piece = vec![0; PIECE.min(usize::try_from(left).unwrap_or(PIECE))];
+                while left > 0 {
+                    let want = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    let got = match reader.read(&mut piece[..want]) {
+                        Ok(0) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                format!("the response body reader ended {left} bytes short"),
+                            ))
+                        }
+                        Ok(got) => got,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    self.proto
+                        .send_data(&piece[..got], &mut self.out)
+                        .map_err(to_io)?;
+                    left -= got as u64;
+                    if self.out.len() >= FLUSH_AT {
+                        self.flush()?;
+                    }
+                }
+            }
+            Kind::ChunkedReader(reader) => {
+                let mut piece = vec![0; PIECE];
+                loop {
+                    let got = match reader.read(&mut piece) {
+                        Ok(0) => break,
+                        Ok(got) => got,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    self.proto
+                        .send_data(&piece[..got], &mut self.out)
+                        .map_err(to_io)?;
+                    if self.out.len() >= FLUSH_AT {
+                        self.flush()?;
+                    }
+                }
+            }
+            Kind::Chunks(chunks) => {
+                for chunk in chunks {
+                    let chunk = chunk?;
+                    let extensions: Vec<ChunkExtension<'_>> = chunk
+                        .extensions
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_deref()))
+                        .collect();
+                    self.proto
+                        .send_chunk(&chunk.data, &extensions, &mut self.out)
+                        .map_err(to_io)?;
+                    if self.out.len() >= FLUSH_AT {
+                        self.flush()?;
+                    }
+                }
+            }
+        }
+        self.proto
+            .send_end(body.trailers.as_ref(), &mut self.out)
+            .map_err(to_io)
+    }
+
+    /// After the response: reads and drops what is left of the request body, if it is
+    /// short and arrives in time. `false`: the connection must close instead.
+    fn drain_request(&mut self) -> bool {
+        let mut dropped = 0u64;
+        loop {
+            match self.proto.next_event() {
+                Ok(Event::Data(d)) => {
+                    dropped += d.len() as u64;
+                    if dropped > DRAIN_AT_MOST {
+                        return false;
+                    }
+                }
+                Ok(Event::End(_)) => return true,
+                Ok(Event::NeedData) => {
+                    if self.read_blocking().is_err() {
+                        return false;
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+}
+
+fn to_io(e: crate::proto::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// Drives a connection until it waits for the client or must close.
+pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
+    if let Some(handshake) = &mut conn.handshake {
+        match handshake.resume() {
+            Ok(crate::Progress::Ready(tls)) => {
+                conn.session.tls = Some(tls.info());
+                conn.io = Some(ConnIo::new(Link::Tls(Box::new(tls)), config));
+                conn.handshake = None;
+            }
+            Ok(crate::Progress::Pending(need)) => return Next::Wait(need.interest, Wait::Head),
+            Err(e) => {
+                log::debug!("TLS handshake with {} failed: {e}", conn.session.peer);
+                return Next::Close;
+            }
+        }
+    }
+    if !conn.connected {
+        conn.connected = true;
+        if let Some(on_connect) = &config.on_connect {
+            let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(&mut conn.session)));
+            if !matches!(accepted, Ok(true)) {
+                return Next::Close;
+            }
+        }
+    }
+    let Some(io) = conn.io.as_mut() else {
+        return Next::Close;
+    };
+    loop {
+        let event = io.proto.next_event();
+        match event {
+            Ok(Event::Request(head)) => {
+                conn.session.requests += 1;
+                let last = config
+                    .max_requests
+                    .is_some_and(|max| conn.session.requests >= max);
+                let method = head.method().clone();
+                let request = Request::new(head, io);
+                let handler = &config.handler;
+                let session = &mut conn.session;
+                let outcome = catch_unwind(AssertUnwindSafe(|| handler(session, request)));
+                let response = match outcome {
+                    Ok(response) => response,
+                    Err(_) => {
+                        log::error!("a handler panicked ({method}); answering 500 and closing");
+                        conn.session.close = true;
+                        Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+                    }
+                };
+                // A client still waiting for 100 was not asked for its body: it may never
+                // send it, so the connection ends with this response.
+                let unread = io.proto.client_waiting_for_continue();
+                let close = conn.session.close || last || unread;
+                if let Err(e) = io.respond(response, close) {
+                    log::debug!("response to {} failed: {e}", conn.session.peer);
+                    return Next::Close;
+                }
+                if io.proto.response_due() {
+                    // Cannot happen with a complete Response; never leave a client hanging.
+                    return Next::Close;
+                }
+                if !close && !io.drain_request() {
+                    let _ = io.flush();
+                    return Next::Close;
+                }
+                if io.out.len() >= FLUSH_AT && io.flush().is_err() {
+                    return Next::Close;
+                }
+            }
+            Ok(Event::NeedData) => {
+                if io.proto.must_close() {
+                    let _ = io.flush();
+                    return Next::Close;
+                }
+                // Read what is there; when nothing is, write the batch of responses and
+                // let the poller wait.
+                match io.read_some() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        if io.flush().is_err() {
+                            return Next::Close;
+                        }
+                        // The flush may have taken time: read once more before waiting.
+                        match io.read_some() {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                let wait = if io.proto.buffered() > 0 {
+                                    Wait::Head
+                                } else {
+                                    Wait::Idle
+                                };
+                                return Next::Wait(io.link.read_need(), wait);
+                            }
+                            Err(_) => return Next::Close,
+                        }
+                    }
+                    Err(_) => return Next::Close,
+                }
+            }
+            Ok(Event::Closed) | Ok(Event::Switched) => {
+                let _ = io.flush();
+                return Next::Close;
+            }
+            Ok(Event::Paused) | Ok(Event::Data(_)) | Ok(Event::End(_)) => {
+                // The request is complete (or its body unread) with its response sent:
+                // only a bug gets here. Close rather than misread.
+                let _ = io.flush();
+                return Next::Close;
+            }
+            Ok(_) => return Next::Close,
+            Err(e) => {
+                let status = e.status_hint();
+                log::debug!("bad request from {}: {e}", conn.session.peer);
+                if let Some(status) = status.filter(|_| e.is_remote()) {
+                    io.send_error(status, e.message());
+                }
+                let _ = io.flush();
+                return Next::Close;
+            }
+        }
+        if conn.session.close && !io.proto.response_due() {
+            let _ = io.flush();
+            return Next::Close;
+        }
+    }
+}
+
+/// A deadline for each kind of wait.
+pub(crate) fn deadline(wait: Wait, config: &Config, now: Instant) -> Instant {
+    now + match wait {
+        Wait::Idle => config.idle_timeout,
+        Wait::Head => config.head_timeout,
+    }
+}

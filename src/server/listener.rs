@@ -1,0 +1,134 @@
+//! [`Listener`]: a listening TCP or Unix socket, non-blocking, for the poller.
+
+use std::io;
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixListener;
+
+use super::session::Credentials;
+use crate::io::{Address, Transport};
+use crate::sys;
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(mio::net::TcpListener),
+    Unix(mio::net::UnixListener),
+}
+
+impl Listener {
+    /// Binds to `address`: TCP (IPv4, or IPv6 with its scope id), a Unix socket path, or a
+    /// Linux abstract name.
+    pub(crate) fn bind(address: &Address) -> io::Result<Self> {
+        match address {
+            Address::Tcp(addr) => Self::from_tcp(TcpListener::bind(addr)?),
+            Address::Unix(path) => Self::from_unix(UnixListener::bind(path)?),
+            Address::UnixAbstract(name) => {
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                {
+                    #[cfg(target_os = "android")]
+                    use std::os::android::net::SocketAddrExt;
+                    #[cfg(target_os = "linux")]
+                    use std::os::linux::net::SocketAddrExt;
+                    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
+                    Self::from_unix(UnixListener::bind_addr(&addr)?)
+                }
+                #[cfg(not(any(target_os = "linux", target_os = "android")))]
+                {
+                    let _ = name;
+                    Err(io::ErrorKind::Unsupported.into())
+                }
+            }
+        }
+    }
+
+    pub(crate) fn from_tcp(listener: TcpListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(Self::Tcp(mio::net::TcpListener::from_std(listener)))
+    }
+
+    pub(crate) fn from_unix(listener: UnixListener) -> io::Result<Self> {
+        listener.set_nonblocking(true)?;
+        Ok(Self::Unix(mio::net::UnixListener::from_std(listener)))
+    }
+
+    /// The address bound.
+    pub(crate) fn local_address(&self) -> io::Result<Address> {
+        match self {
+            Self::Tcp(l) => l.local_addr().map(Address::Tcp),
+            Self::Unix(l) => {
+                let addr = l.local_addr()?;
+                Ok(unix_address(&addr))
+            }
+        }
+    }
+
+    /// Accepts a connection: the transport, the peer's address, and on a Unix socket the
+    /// peer's credentials.
+    pub(crate) fn accept(&self) -> io::Result<(Transport, Address, Option<Credentials>)> {
+        match self {
+            Self::Tcp(l) => {
+                let (stream, peer) = l.accept()?;
+                let std = std::net::TcpStream::from(std::os::fd::OwnedFd::from(stream));
+                Ok((Transport::from_tcp(std)?, Address::Tcp(peer), None))
+            }
+            Self::Unix(l) => {
+                let (stream, peer) = l.accept()?;
+                let std = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(stream));
+                let credentials = sys::peer_credentials(std.as_raw_fd())
+                    .ok()
+                    .map(|(pid, uid, gid)| Credentials { pid, uid, gid });
+                Ok((Transport::from_unix(std)?, unix_address(&peer), credentials))
+            }
+        }
+    }
+}
+
+fn unix_address(addr: &std::os::unix::net::SocketAddr) -> Address {
+    if let Some(path) = addr.as_pathname() {
+        return Address::Unix(path.to_path_buf());
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        #[cfg(target_os = "android")]
+        use std::os::android::net::SocketAddrExt;
+        #[cfg(target_os = "linux")]
+        use std::os::linux::net::SocketAddrExt;
+        if let Some(name) = addr.as_abstract_name() {
+            return Address::UnixAbstract(name.to_vec());
+        }
+    }
+    Address::Unix(std::path::PathBuf::new())
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Self::Tcp(l) => l.as_raw_fd(),
+            Self::Unix(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+impl mio::event::Source for Listener {
+    fn register(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Self::Tcp(l) => l.register(r, t, i),
+            Self::Unix(l) => l.register(r, t, i),
+        }
+    }
+
+    fn reregister(&mut self, r: &mio::Registry, t: mio::Token, i: mio::Interest) -> io::Result<()> {
+        match self {
+            Self::Tcp(l) => l.reregister(r, t, i),
+            Self::Unix(l) => l.reregister(r, t, i),
+        }
+    }
+
+    fn deregister(&mut self, r: &mio::Registry) -> io::Result<()> {
+        match self {
+            Self::Tcp(l) => l.deregister(r),
+            Self::Unix(l) => l.deregister(r),
+        }
+    }
+}

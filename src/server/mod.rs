@@ -1,0 +1,245 @@
+//! The embedded server: plain handler functions on the same resumable I/O as the client.
+//!
+//! A handler is `Fn(&mut Session, Request) -> Response` (degu's RGI in Rust terms). Idle
+//! keep-alive connections wait in one mio poller with no thread and no buffer of their own;
+//! a connection with bytes to read goes to a worker from a fixed pool, which reads every
+//! request already received, calls the handler for each in order, and writes the
+//! responses in as few writes as it can (pipelining), then hands the connection back.
+//! Request heads are read without blocking, so a slow client holds no worker; it waits in
+//! the poller under the head timeout.
+//!
+//! ```no_run
+//! use pollhttp::server::{Response, Server};
+//! use http::StatusCode;
+//! # fn main() -> std::io::Result<()> {
+//! let server = Server::bind("127.0.0.1:8080".parse::<std::net::SocketAddr>().unwrap(), |_session, request| {
+//!     match request.path() {
+//!         "/" => Response::text(StatusCode::OK, "Hello, world!"),
+//!         _ => Response::text(StatusCode::NOT_FOUND, "not found"),
+//!     }
+//! })?;
+//! server.serve_forever()
+//! # }
+//! ```
+//!
+//! Protocol errors get their status (400, 413, 414, 431, 501, 505) and the connection is
+//! closed; a head that does not arrive in time gets 408; a handler that panics gives 500,
+//! that connection closes, and the server goes on.
+
+mod config;
+mod conn;
+mod listener;
+mod pool;
+mod request;
+mod response;
+mod session;
+
+use std::io;
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
+
+pub use crate::body::{Body, Chunk};
+pub use config::{Handler, OnConnect};
+pub use request::{Request, RequestBody};
+pub use response::Response;
+pub use session::{Credentials, Session};
+
+use crate::io::Address;
+use crate::proto::Limits;
+use crate::tls::ServerTls;
+use config::Config;
+use listener::Listener;
+
+/// A server: where it listens, its handler, and its settings (builder methods). Run it with
+/// [`serve_forever`](Self::serve_forever), or in the background with
+/// [`start`](Self::start).
+#[derive(Debug)]
+pub struct Server {
+    listener: Listener,
+    config: Config,
+}
+
+impl Server {
+    /// A server on `address`: TCP (IPv4, or IPv6 with its scope id), a Unix socket path,
+    /// or a Linux abstract name ([`Address::unix`]`("@name")`).
+    pub fn bind(
+        address: impl Into<Address>,
+        handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        Ok(Self::with_listener(
+            Listener::bind(&address.into())?,
+            Arc::new(handler),
+        ))
+    }
+
+    /// A server on a TCP listener you bound yourself.
+    pub fn from_tcp_listener(
+        listener: std::net::TcpListener,
+        handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        Ok(Self::with_listener(
+            Listener::from_tcp(listener)?,
+            Arc::new(handler),
+        ))
+    }
+
+    /// A server on a Unix listener you bound yourself.
+    pub fn from_unix_listener(
+        listener: std::os::unix::net::UnixListener,
+        handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        Ok(Self::with_listener(
+            Listener::from_unix(listener)?,
+            Arc::new(handler),
+        ))
+    }
+
+    fn with_listener(listener: Listener, handler: Arc<Handler>) -> Self {
+        let workers = thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            listener,
+            config: Config {
+                handler,
+                on_connect: None,
+                tls: None,
+                limits: Limits::server(),
+                idle_timeout: config::IDLE_TIMEOUT,
+                head_timeout: config::HEAD_TIMEOUT,
+                body_timeout: config::BODY_TIMEOUT,
+                max_connections: config::MAX_CONNECTIONS,
+                max_requests: None,
+                workers,
+            },
+        }
+    }
+
+    /// Speaks TLS with this configuration; the verified client certificate is in
+    /// [`Session::client_certificate`].
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// Calls `hook` for each new connection (after the TLS handshake); `false` closes it.
+    pub fn on_connect(
+        mut self,
+        hook: impl Fn(&mut Session) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.config.on_connect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Worker threads (default: the number of CPUs): how many handlers run at once.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.config.workers = n.max(1);
+        self
+    }
+
+    /// The most connections open at once (default 10,000); more are closed on accept.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n.max(1);
+        self
+    }
+
+    /// The most requests on one connection (default: no limit); the last response closes it.
+    pub fn max_requests(mut self, n: u64) -> Self {
+        self.config.max_requests = Some(n.max(1));
+        self
+    }
+
+    /// How long a connection may sit idle between requests (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a request head (or the TLS handshake) may take to arrive (default 10 s);
+    /// then 408 and close.
+    pub fn head_timeout(mut self, timeout: Duration) -> Self {
+        self.config.head_timeout = timeout;
+        self
+    }
+
+    /// How long each wait for request body bytes, or for the client to take response
+    /// bytes, may last (default 30 s); then the connection closes.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.config.body_timeout = timeout;
+        self
+    }
+
+    /// Limits on requests (head size 16 KiB, 100 fields, optional body size...).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// The address the server listens on (with the port chosen, if it was 0).
+    pub fn local_address(&self) -> io::Result<Address> {
+        self.listener.local_address()
+    }
+
+    /// Serves on this thread until the process ends.
+    pub fn serve_forever(self) -> io::Result<()> {
+        pool::run(self.listener, self.config, |_| {})
+    }
+
+    /// Serves on a thread of its own; the handle gives the address and stops the server
+    /// (degu's `start_server`).
+    pub fn start(self) -> io::Result<RunningServer> {
+        let address = self.listener.local_address()?;
+        let (tx, rx) = mpsc::channel();
+        let thread = thread::Builder::new()
+            .name("pollhttp-server".into())
+            .spawn(move || {
+                pool::run(self.listener, self.config, move |control| {
+                    let _ = tx.send(control);
+                })
+            })?;
+        let control = rx
+            .recv()
+            .map_err(|_| io::Error::other("the server thread failed to start"))?;
+        Ok(RunningServer {
+            address,
+            control,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A server running in the background. Dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningServer {
+    address: Address,
+    control: Arc<pool::Control>,
+    thread: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Where it listens.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// Stops gracefully: no new connections, idle ones closed, requests in progress
+    /// answered; returns when all are closed.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> io::Result<()> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        self.control.stop()?;
+        thread
+            .join()
+            .map_err(|_| io::Error::other("the server thread panicked"))?
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
