@@ -788,3 +788,30 @@ fn a_ca_directory_is_trusted_whole() {
     }
     let _ = fs::remove_dir_all(&empty);
 }
+
+#[test]
+fn a_temp_server_over_tls_hands_the_client_certificate_to_handlers() {
+    use pollhttp::server::Response;
+    use pollhttp::testing::TempServer;
+    let pki = TestPki::new();
+    let server = TempServer::tls(pki.server_tls(), pki.client_tls(), |session, _request| {
+        let cert = session
+            .client_certificate()
+            .map(|c| c.to_vec())
+            .unwrap_or_default();
+        Response::new(http::StatusCode::OK, cert)
+    })
+    .unwrap();
+    assert!(server.url().starts_with("https://localhost:"));
+    let mut conn = server.client().connect().unwrap();
+    let body = conn
+        .get("/", http::HeaderMap::new())
+        .unwrap()
+        .body
+        .read_all()
+        .unwrap();
+    assert_eq!(body, der(pki.client_cert_pem()).to_vec());
+    assert_eq!(conn.tls_info().unwrap().protocol_version, "TLSv1.3");
+    drop(conn);
+    server.shutdown().unwrap();
+}
