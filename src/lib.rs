@@ -3,7 +3,7 @@
 //! pollhttp is built in layers, each using only the one below it:
 //!
 //! ```text
-//! client / server      Client, Connection (here); Server, handlers (to come)
+//! client / server      Client, Connection; Server, handlers, sessions
 //! blocking             loops over the resumable operations
 //! op                   resumable operations yielding PollNeeded
 //! io / tls             TCP and Unix sockets (io::Connect, Transport); TLS with rustls
