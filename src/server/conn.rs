@@ -428,7 +428,9 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                     // Cannot happen with a complete Response; never leave a client hanging.
                     return Next::Close;
                 }
-                if !close && !io.drain_request() {
+                // A body the handler left (partly) unread is still in the core.
+                let unread_body = io.proto.body_framing().is_some();
+                if !close && unread_body && !io.drain_request() {
                     let _ = io.flush();
                     return Next::Close;
                 }
