@@ -137,6 +137,13 @@ impl ServerConn {
         self.keep_alive
     }
 
+    /// Frees the receive buffer's memory if it holds nothing (it is allocated again by the
+    /// next [`receive`](Self::receive) or [`receive_space`](Self::receive_space)): an idle
+    /// connection needs none.
+    pub fn release_buffer(&mut self) {
+        self.buf.release();
+    }
+
     /// True when the connection must be closed: the exchange is over and keep-alive is off,
     /// or a side failed.
     pub fn must_close(&self) -> bool {

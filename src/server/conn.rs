@@ -458,6 +458,9 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                                 let wait = if io.proto.buffered() > 0 {
                                     Wait::Head
                                 } else {
+                                    // Idle: no buffer is kept while the client thinks.
+                                    io.proto.release_buffer();
+                                    io.out = Vec::new();
                                     Wait::Idle
                                 };
                                 return Next::Wait(io.link.read_need(), wait);
