@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to:
-#   apt:  nginx-light (nginx elsewhere), curl, and python3-venv when venv cannot bootstrap pip
+#   apt:  nginx-light (nginx elsewhere), curl, wrk, and python3-venv when venv cannot bootstrap pip
 #   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11 and dugong from PyPI,
 #         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
 #         Python >= 3.11; the pure-Python backend is used through PYTHONPATH)
@@ -24,6 +24,7 @@ can_venv() { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip
 missing=()
 have_nginx || missing+=(nginx)
 command -v curl >/dev/null || missing+=(curl)
+command -v wrk >/dev/null || missing+=(wrk)
 can_venv || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -36,6 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
                 # nginx-light is gone from newer releases; plain nginx is the same server.
                 nginx) if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi ;;
                 curl) pkgs+=(curl) ;;
+                wrk) pkgs+=(wrk) ;;
                 python3-venv) pkgs+=(python3 python3-venv) ;;
             esac
         done
@@ -55,7 +57,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         fi
     else
         say "WARNING: missing ${missing[*]}, and installing needs root and apt-get."
-        say "WARNING: as root run: apt-get install nginx-light curl python3-venv"
+        say "WARNING: as root run: apt-get install nginx-light curl wrk python3-venv"
         say "WARNING: continuing with what can be installed without them."
     fi
 fi

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 /// The examples the tests run.
-const EXAMPLES: [&str; 4] = ["crawl", "get", "h1dump", "select_loop"];
+const EXAMPLES: [&str; 5] = ["crawl", "get", "h1dump", "select_loop", "serve"];
 
 /// The path of an example binary, built up to date.
 pub(crate) fn example(name: &str) -> PathBuf {
