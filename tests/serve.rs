@@ -896,9 +896,6 @@ fn expect_100_continue_with_our_client() {
 /// After a final status to a request that waits for `100 Continue`, serve says
 /// `connection: close`; it must then close, not keep the connection for the idle timeout.
 #[test]
-#[ignore = "BUG: src/server/conn.rs drive(): after answering an unread Expect: 100-continue \
-            request with `connection: close`, the connection goes back to the poller as idle \
-            and is closed only by the 60 s idle timeout"]
 fn expect_100_final_status_then_close() {
     let serve = Serve::tcp(&[]);
     let mut stream = serve.raw();
@@ -965,10 +962,6 @@ fn unread_request_bodies() {
 /// no reset while it sends the rest of its body (RFC 9112 9.6: the server half-closes and
 /// reads on for a while, rather than close with unread data, which sends a reset).
 #[test]
-#[ignore = "BUG: src/server/conn.rs drive()/drain_request(): a request body over 256 KiB that \
-            the handler leaves unread closes the socket at once with unread data (a TCP reset: \
-            curl exits 55 `Send failure: Connection reset by peer`), and the response said no \
-            `connection: close`"]
 fn long_unread_body_lingering_close() {
     let serve = Serve::tcp(&[]);
     let n = 2_000_000;
@@ -1732,7 +1725,7 @@ fn curl_expect_100() {
     let head = fs::read_to_string(&headers).unwrap();
     assert_eq!(
         head,
-        "HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+        "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     );
 }
 

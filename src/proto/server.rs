@@ -137,6 +137,12 @@ impl ServerConn {
         self.keep_alive
     }
 
+    /// Ends the connection after the current exchange: the response (not yet sent) says
+    /// `connection: close`, and [`must_close`](Self::must_close) follows.
+    pub fn close_after_response(&mut self) {
+        self.keep_alive = false;
+    }
+
     /// Frees the receive buffer's memory if it holds nothing (it is allocated again by the
     /// next [`receive`](Self::receive) or [`receive_space`](Self::receive_space)): an idle
     /// connection needs none.

@@ -31,6 +31,8 @@ const FLUSH_AT: usize = 64 * 1024;
 /// An unread request body shorter than this is read and dropped after the response, so
 /// the connection can go on; a longer one closes it.
 const DRAIN_AT_MOST: u64 = 256 * 1024;
+/// How long a closing connection reads and drops what the client still sends.
+const LINGER: Duration = Duration::from_secs(2);
 /// How much of a reader body to send at a time.
 const PIECE: usize = 64 * 1024;
 
@@ -41,6 +43,8 @@ pub(crate) enum Wait {
     Idle,
     /// In a request head (or the TLS handshake): the head timeout.
     Head,
+    /// Closing, reading and dropping what still comes: the linger time.
+    Linger,
 }
 
 /// What a worker does with a connection next.
@@ -48,6 +52,11 @@ pub(crate) enum Wait {
 pub(crate) enum Next {
     /// Back to the poller until the socket is ready for `interest`.
     Wait(Interest, Wait),
+    /// Everything is written: close after a lingering wait. Our side is shut down, and what
+    /// the client still sends is read and dropped until it closes or the linger time ends,
+    /// so that unread bytes do not turn the close into a reset that loses the response
+    /// (RFC 9112 §9.6).
+    Linger,
     /// Close it.
     Close,
 }
@@ -101,6 +110,35 @@ impl Conn {
         self.fd
     }
 
+    /// Starts a lingering close: shuts our side down (after a TLS close_notify).
+    pub(crate) fn start_linger(&mut self) {
+        if let Some(io) = &mut self.io {
+            if let Link::Tls(tls) = &mut io.link {
+                tls.send_close_notify();
+            }
+            let _ = io.link.transport().shutdown_write();
+        }
+    }
+
+    /// Reads and drops what the client sends while lingering. `false`: it closed (or
+    /// failed): close now.
+    pub(crate) fn linger_read(&mut self) -> bool {
+        let Some(io) = &mut self.io else {
+            return false;
+        };
+        let mut scratch = [0u8; 4096];
+        loop {
+            // The raw socket: under TLS, records are dropped undecrypted.
+            match Read::read(&mut io.link.transport(), &mut scratch) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// On a timeout in a request head: a 408, as far as the socket takes it now.
     pub(crate) fn time_out(&mut self) {
         if let Some(io) = &mut self.io {
@@ -135,6 +173,14 @@ impl ConnIo {
         PollNeeded {
             fd: self.link.transport().as_raw_fd(),
             interest,
+        }
+    }
+
+    /// The end of the connection: everything written, then a lingering close.
+    fn finish(&mut self) -> Next {
+        match self.flush() {
+            Ok(()) => Next::Linger,
+            Err(_) => Next::Close,
         }
     }
 
@@ -249,11 +295,11 @@ impl ConnIo {
         let Response {
             status,
             reason,
-            mut headers,
+            headers,
             body,
         } = response;
         if close {
-            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            self.proto.close_after_response();
         }
         let mut kind = body.kind;
         let length = match &kind {
@@ -339,6 +385,18 @@ impl ConnIo {
             .map_err(to_io)
     }
 
+    /// Before the response: drops what is already received of a request body the handler
+    /// did not read (up to the drain limit), without waiting for more.
+    fn drain_buffered(&mut self) {
+        let mut dropped = 0u64;
+        while dropped <= DRAIN_AT_MOST {
+            match self.proto.next_event_max(usize::MAX) {
+                Ok(Event::Data(d)) => dropped += d.len() as u64,
+                _ => return,
+            }
+        }
+    }
+
     /// After the response: reads and drops what is left of the request body, if it is
     /// short and arrives in time. `false`: the connection must close instead.
     fn drain_request(&mut self) -> bool {
@@ -417,9 +475,20 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                     }
                 };
                 // A client still waiting for 100 was not asked for its body: it may never
-                // send it, so the connection ends with this response.
-                let unread = io.proto.client_waiting_for_continue();
-                let close = conn.session.close || last || unread;
+                // send it. A body left unread that is known to be long is not worth
+                // reading: both end the connection, and the response says so.
+                if io.proto.body_framing().is_some() {
+                    io.drain_buffered();
+                }
+                let unread_body = io.proto.body_framing();
+                // A chunked body's length is unknown: it is drained after the response,
+                // and the connection closes if it turns out long.
+                let drainable = match unread_body {
+                    Some(Framing::Length(n)) => n <= DRAIN_AT_MOST,
+                    _ => true,
+                };
+                let ending = io.proto.client_waiting_for_continue() || !drainable;
+                let close = conn.session.close || last || ending;
                 if let Err(e) = io.respond(response, close) {
                     log::debug!("response to {} failed: {e}", conn.session.peer);
                     return Next::Close;
@@ -428,11 +497,12 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                     // Cannot happen with a complete Response; never leave a client hanging.
                     return Next::Close;
                 }
-                // A body the handler left (partly) unread is still in the core.
-                let unread_body = io.proto.body_framing().is_some();
-                if !close && unread_body && !io.drain_request() {
-                    let _ = io.flush();
-                    return Next::Close;
+                if close {
+                    // Written, then a lingering close: request bytes may still be coming.
+                    return io.finish();
+                }
+                if unread_body.is_some() && !io.drain_request() {
+                    return io.finish();
                 }
                 if io.out.len() >= FLUSH_AT && io.flush().is_err() {
                     return Next::Close;
@@ -440,8 +510,7 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
             }
             Ok(Event::NeedData) => {
                 if io.proto.must_close() {
-                    let _ = io.flush();
-                    return Next::Close;
+                    return io.finish();
                 }
                 // Read what is there; when nothing is, write the batch of responses and
                 // let the poller wait.
@@ -488,13 +557,11 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                 if let Some(status) = status.filter(|_| e.is_remote()) {
                     io.send_error(status, e.message());
                 }
-                let _ = io.flush();
-                return Next::Close;
+                return io.finish();
             }
         }
         if conn.session.close && !io.proto.response_due() {
-            let _ = io.flush();
-            return Next::Close;
+            return io.finish();
         }
     }
 }
@@ -504,5 +571,6 @@ pub(crate) fn deadline(wait: Wait, config: &Config, now: Instant) -> Instant {
     now + match wait {
         Wait::Idle => config.idle_timeout,
         Wait::Head => config.head_timeout,
+        Wait::Linger => LINGER,
     }
 }

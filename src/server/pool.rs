@@ -250,6 +250,15 @@ impl Poller {
     }
 
     fn dispatch(&mut self, index: usize) {
+        // A lingering connection is read here: what the client sends is dropped.
+        if let Some(Some(slot)) = self.slots.get_mut(index) {
+            if slot.wait == Wait::Linger {
+                if !slot.conn.linger_read() {
+                    self.close(index);
+                }
+                return;
+            }
+        }
         let Some(conn) = self.take(index) else {
             return;
         };
@@ -263,9 +272,13 @@ impl Poller {
         }
     }
 
-    fn returned(&mut self, conn: Conn, next: Next, stopping: bool) {
+    fn returned(&mut self, mut conn: Conn, next: Next, stopping: bool) {
         match next {
             Next::Wait(interest, wait) if !stopping => self.park(conn, interest, wait),
+            Next::Linger => {
+                conn.start_linger();
+                self.park(conn, Interest::READABLE, Wait::Linger);
+            }
             _ => {
                 drop(conn);
                 self.live -= 1;
