@@ -24,8 +24,11 @@ use crate::proto::{BodyLength, ChunkExtension, Event, Framing, ServerConn};
 use crate::tls::Handshake;
 use crate::{Interest, PollNeeded};
 
-/// Reads into the core's buffer this much at a time.
+/// Reads into the core's buffer at most this much at a time...
 const READ_SIZE: usize = 32 * 1024;
+/// ...and at first this much: reads double while they fill the space, so a connection with
+/// one small request at a time zeroes and holds little memory.
+const FIRST_READ_SIZE: usize = 4 * 1024;
 /// Responses are batched until this much waits, then written.
 const FLUSH_AT: usize = 64 * 1024;
 /// An unread request body shorter than this is read and dropped after the response, so
@@ -68,6 +71,7 @@ pub(crate) struct ConnIo {
     pub(crate) proto: ServerConn,
     pub(crate) out: Vec<u8>,
     written: usize,
+    read_size: usize,
     body_timeout: Duration,
 }
 
@@ -79,6 +83,9 @@ pub(crate) struct Conn {
     pub(crate) session: Session,
     fd: RawFd,
     connected: bool,
+    /// When the request head (or TLS handshake) now awaited began to arrive: the head
+    /// timeout runs from here, however the bytes trickle in.
+    head_since: Option<Instant>,
 }
 
 impl Conn {
@@ -103,11 +110,21 @@ impl Conn {
             session,
             fd,
             connected: false,
+            head_since: None,
         }
     }
 
     pub(crate) fn fd(&self) -> RawFd {
         self.fd
+    }
+
+    /// When the connection's wait of this kind ends.
+    pub(crate) fn deadline(&mut self, wait: Wait, config: &Config, now: Instant) -> Instant {
+        match wait {
+            Wait::Head => *self.head_since.get_or_insert(now) + config.head_timeout,
+            Wait::Idle => now + config.idle_timeout,
+            Wait::Linger => now + LINGER,
+        }
     }
 
     /// Starts a lingering close: shuts our side down (after a TLS close_notify).
@@ -165,6 +182,7 @@ impl ConnIo {
             proto: ServerConn::with_limits(config.limits),
             out: Vec::new(),
             written: 0,
+            read_size: FIRST_READ_SIZE,
             body_timeout: config.body_timeout,
         }
     }
@@ -220,7 +238,8 @@ impl ConnIo {
     /// Reads once without waiting. `Ok(false)`: nothing to read now.
     fn read_some(&mut self) -> io::Result<bool> {
         loop {
-            let space = self.proto.receive_space(READ_SIZE);
+            let space = self.proto.receive_space(self.read_size);
+            let room = space.len();
             match self.link.read(space) {
                 Ok(0) => {
                     self.proto.receive_eof();
@@ -228,6 +247,9 @@ impl ConnIo {
                 }
                 Ok(n) => {
                     self.proto.receive_commit(n);
+                    if n == room {
+                        self.read_size = (self.read_size * 2).min(READ_SIZE);
+                    }
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -302,16 +324,30 @@ impl ConnIo {
             self.proto.close_after_response();
         }
         let mut kind = body.kind;
+        if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            // These carry no body, whatever the handler gave.
+            kind = Kind::Empty;
+        }
         let length = match &kind {
             Kind::Empty => BodyLength::Known(0),
             Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
             Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
             Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
         };
+        let length = if matches!(kind, Kind::Empty)
+            && (status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
+        {
+            BodyLength::None
+        } else {
+            length
+        };
         let framing = self
             .proto
             .send_response(status, reason.as_deref(), &headers, length, &mut self.out)
             .map_err(to_io)?;
+        // An HTTP/1.0 client gets a chunked body as plain data up to the close: extensions
+        // and trailers have nowhere to go.
+        let plain = framing == Framing::UntilClose;
         if framing == Framing::None {
             // HEAD, 204, 304, or an empty body: the response is complete.
             return Ok(());
@@ -366,11 +402,15 @@ impl ConnIo {
             Kind::Chunks(chunks) => {
                 for chunk in chunks {
                     let chunk = chunk?;
-                    let extensions: Vec<ChunkExtension<'_>> = chunk
-                        .extensions
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_deref()))
-                        .collect();
+                    let extensions: Vec<ChunkExtension<'_>> = if plain {
+                        Vec::new()
+                    } else {
+                        chunk
+                            .extensions
+                            .iter()
+                            .map(|(n, v)| (n.as_str(), v.as_deref()))
+                            .collect()
+                    };
                     self.proto
                         .send_chunk(&chunk.data, &extensions, &mut self.out)
                         .map_err(to_io)?;
@@ -380,9 +420,8 @@ impl ConnIo {
                 }
             }
         }
-        self.proto
-            .send_end(body.trailers.as_ref(), &mut self.out)
-            .map_err(to_io)
+        let trailers = if plain { None } else { body.trailers.as_ref() };
+        self.proto.send_end(trailers, &mut self.out).map_err(to_io)
     }
 
     /// Before the response: drops what is already received of a request body the handler
@@ -457,6 +496,7 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
         let event = io.proto.next_event();
         match event {
             Ok(Event::Request(head)) => {
+                conn.head_since = None;
                 conn.session.requests += 1;
                 let last = config
                     .max_requests
@@ -520,22 +560,18 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
                         if io.flush().is_err() {
                             return Next::Close;
                         }
-                        // The flush may have taken time: read once more before waiting.
-                        match io.read_some() {
-                            Ok(true) => {}
-                            Ok(false) => {
-                                let wait = if io.proto.buffered() > 0 {
-                                    Wait::Head
-                                } else {
-                                    // Idle: no buffer is kept while the client thinks.
-                                    io.proto.release_buffer();
-                                    io.out = Vec::new();
-                                    Wait::Idle
-                                };
-                                return Next::Wait(io.link.read_need(), wait);
-                            }
-                            Err(_) => return Next::Close,
-                        }
+                        // Bytes that arrive from now on wake the poller (edge-triggered, the
+                        // socket said it had nothing), so the connection can wait.
+                        let wait = if io.proto.buffered() > 0 {
+                            Wait::Head
+                        } else {
+                            // Idle: no buffer is kept while the client thinks.
+                            io.proto.release_buffer();
+                            io.out = Vec::new();
+                            io.read_size = FIRST_READ_SIZE;
+                            Wait::Idle
+                        };
+                        return Next::Wait(io.link.read_need(), wait);
                     }
                     Err(_) => return Next::Close,
                 }
@@ -563,14 +599,5 @@ pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
         if conn.session.close && !io.proto.response_due() {
             return io.finish();
         }
-    }
-}
-
-/// A deadline for each kind of wait.
-pub(crate) fn deadline(wait: Wait, config: &Config, now: Instant) -> Instant {
-    now + match wait {
-        Wait::Idle => config.idle_timeout,
-        Wait::Head => config.head_timeout,
-        Wait::Linger => LINGER,
     }
 }
