@@ -1,9 +1,9 @@
 //! One server connection: reading requests, calling the handler, writing responses.
 //!
 //! A worker drives a connection with [`drive`] while it has something to do. Reading a
-//! request head never blocks: when the socket has nothing more, the connection goes back
-//! to the poller (idle, or with a partial head under the head timeout), so a slow client
-//! holds no worker. Reading a request body (inside the handler) and writing a response
+//! request head never blocks: when the socket has nothing more, the connection waits in
+//! the worker's poller (idle, or with a partial head under the head timeout), so a slow
+//! client holds no worker. Reading a request body (inside the handler) and writing a response
 //! block, each wait bounded by the body timeout.
 
 use std::io::{self, Read};

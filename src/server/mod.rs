@@ -1,12 +1,15 @@
 //! The embedded server: plain handler functions on the same resumable I/O as the client.
 //!
-//! A handler is `Fn(&mut Session, Request) -> Response` (degu's RGI in Rust terms). Idle
-//! keep-alive connections wait in one mio poller with no thread and no buffer of their own;
-//! a connection with bytes to read goes to a worker from a fixed pool, which reads every
-//! request already received, calls the handler for each in order, and writes the
-//! responses in as few writes as it can (pipelining), then hands the connection back.
-//! Request heads are read without blocking, so a slow client holds no worker; it waits in
-//! the poller under the head timeout.
+//! A handler is `Fn(&mut Session, Request) -> Response` (degu's RGI in Rust terms). Each
+//! worker thread (one per CPU by default) runs an event loop over its own mio poller and
+//! the connections an acceptor thread dealt it. Idle keep-alive connections wait there with
+//! no thread and no buffer of their own; a connection with bytes to read is driven on its
+//! worker, which reads every request already received, calls the handler for each in order,
+//! and writes the responses in as few writes as it can (pipelining). Request heads are read
+//! without blocking, so a slow client holds no worker: it waits in the poller, and the head
+//! timeout runs from the head's first byte. Handlers run on the worker: a handler that
+//! blocks (reading a slow body, sleeping) holds that worker's other connections meanwhile,
+//! so give the server as many workers as handlers you want running at once.
 //!
 //! ```no_run
 //! use pollhttp::server::{Response, Server};
@@ -130,7 +133,8 @@ impl Server {
         self
     }
 
-    /// Worker threads (default: the number of CPUs): how many handlers run at once.
+    /// Worker threads, each an event loop (default: the number of CPUs): how many handlers
+    /// run at once.
     pub fn workers(mut self, n: usize) -> Self {
         self.config.workers = n.max(1);
         self
