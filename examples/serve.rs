@@ -107,54 +107,77 @@ fn number<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.parse().ok()
 }
 
-fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
-    let path = request.path().to_owned();
-    let get_or_head = request.method == Method::GET || request.method == Method::HEAD;
-    if path == "/" && get_or_head {
-        return Response::text(StatusCode::OK, "Hello, world!");
-    }
-    if let Some(n) = path
+/// What a request asks for.
+enum Route {
+    Hello,
+    Document(u64),
+    Echo,
+    Bytes(u64),
+    Chunked(u64),
+    Status(StatusCode),
+    Sleep(u64),
+    NotFound,
+}
+
+fn which(method: &Method, path: &str) -> Route {
+    let get_or_head = *method == Method::GET || *method == Method::HEAD;
+    let put_or_post = *method == Method::PUT || *method == Method::POST;
+    let document = path
         .strip_prefix("/d")
         .and_then(|rest| rest.strip_suffix(".html"))
-        .and_then(number::<u64>)
-    {
-        if get_or_head {
-            return Response::new(StatusCode::OK, format!("document {n}\n"))
-                .with_header("content-type", "text/html");
-        }
-    }
-    if path == "/echo" && (request.method == Method::PUT || request.method == Method::POST) {
-        let chunked = request.body.is_chunked();
-        let data = match request.body.read_all() {
-            Ok(data) => data,
-            Err(e) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
-        };
-        let body = if chunked {
-            let chunks: Vec<Chunk> = data.chunks(CHUNK).map(Chunk::new).collect();
-            Body::chunks(chunks)
-        } else {
-            Body::from(data)
-        };
-        return Response::new(StatusCode::OK, body);
-    }
-    if let Some(n) = path.strip_prefix("/bytes/").and_then(number::<u64>) {
-        return Response::new(StatusCode::OK, Body::reader(Xs(n), n));
-    }
-    if let Some(n) = path.strip_prefix("/chunked/").and_then(number::<u64>) {
-        return Response::new(StatusCode::OK, Body::chunked_reader(Xs(n)));
-    }
-    if let Some(code) = path.strip_prefix("/status/").and_then(number::<u16>) {
-        if let Ok(status) = StatusCode::from_u16(code) {
-            if !status.is_informational() {
-                return Response::new(status, ());
+        .and_then(number::<u64>);
+    let status = path
+        .strip_prefix("/status/")
+        .and_then(number::<u16>)
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .filter(|status| !status.is_informational());
+    match (path, document, status) {
+        ("/", _, _) if get_or_head => Route::Hello,
+        (_, Some(n), _) if get_or_head => Route::Document(n),
+        ("/echo", _, _) if put_or_post => Route::Echo,
+        (_, _, Some(status)) => Route::Status(status),
+        _ => {
+            if let Some(n) = path.strip_prefix("/bytes/").and_then(number::<u64>) {
+                Route::Bytes(n)
+            } else if let Some(n) = path.strip_prefix("/chunked/").and_then(number::<u64>) {
+                Route::Chunked(n)
+            } else if let Some(ms) = path.strip_prefix("/sleep/").and_then(number::<u64>) {
+                Route::Sleep(ms)
+            } else {
+                Route::NotFound
             }
         }
     }
-    if let Some(ms) = path.strip_prefix("/sleep/").and_then(number::<u64>) {
-        std::thread::sleep(Duration::from_millis(ms));
-        return Response::text(StatusCode::OK, "slept");
+}
+
+fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
+    match which(&request.method, request.path()) {
+        Route::Hello => Response::text(StatusCode::OK, "Hello, world!"),
+        Route::Document(n) => Response::new(StatusCode::OK, format!("document {n}\n"))
+            .with_header("content-type", "text/html"),
+        Route::Echo => {
+            let chunked = request.body.is_chunked();
+            let data = match request.body.read_all() {
+                Ok(data) => data,
+                Err(e) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+            };
+            let body = if chunked {
+                let chunks: Vec<Chunk> = data.chunks(CHUNK).map(Chunk::new).collect();
+                Body::chunks(chunks)
+            } else {
+                Body::from(data)
+            };
+            Response::new(StatusCode::OK, body)
+        }
+        Route::Bytes(n) => Response::new(StatusCode::OK, Body::reader(Xs(n), n)),
+        Route::Chunked(n) => Response::new(StatusCode::OK, Body::chunked_reader(Xs(n))),
+        Route::Status(status) => Response::new(status, ()),
+        Route::Sleep(ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            Response::text(StatusCode::OK, "slept")
+        }
+        Route::NotFound => Response::text(StatusCode::NOT_FOUND, "not found"),
     }
-    Response::text(StatusCode::NOT_FOUND, "not found")
 }
 
 fn run(args: Args) -> Result<(), String> {

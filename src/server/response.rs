@@ -32,9 +32,9 @@ impl Response {
         }
     }
 
-    /// A `text/plain` response.
-    pub fn text(status: StatusCode, text: impl Into<String>) -> Self {
-        let mut response = Self::new(status, text.into());
+    /// A `text/plain` response (a `&'static str` is sent without a copy).
+    pub fn text(status: StatusCode, text: impl Into<Body<'static>>) -> Self {
+        let mut response = Self::new(status, text);
         response.headers.insert(
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
