@@ -1490,11 +1490,22 @@ fn sm_custom_and_invalid_reason() {
         ),
         "reason phrase has a control character",
     );
-    // A status without a standard phrase gets an empty one.
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    let (_, head) = respond(&mut conn, 599, &[], BodyLength::None).unwrap();
-    assert_eq!(head, "HTTP/1.1 599 \r\ncontent-length: 0\r\n\r\n");
+    // A status without a standard phrase gets its class's name (never an empty reason).
+    for (code, reason) in [
+        (299, "Success"),
+        (399, "Redirection"),
+        (499, "Client Error"),
+        (599, "Server Error"),
+        (999, "Unknown"),
+    ] {
+        let mut conn = conn_with(GET1);
+        nexts(&mut conn, 2);
+        let (_, head) = respond(&mut conn, code, &[], BodyLength::None).unwrap();
+        assert_eq!(
+            head,
+            format!("HTTP/1.1 {code} {reason}\r\ncontent-length: 0\r\n\r\n")
+        );
+    }
 }
 
 #[test]

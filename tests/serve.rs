@@ -746,7 +746,7 @@ fn routes_with_our_client() {
         (200, "OK"),
         (201, "Created"),
         (202, "Accepted"),
-        (299, ""),
+        (299, "Success"),
         (301, "Moved Permanently"),
         (400, "Bad Request"),
         (403, "Forbidden"),
@@ -754,8 +754,8 @@ fn routes_with_our_client() {
         (418, "I'm a teapot"),
         (500, "Internal Server Error"),
         (503, "Service Unavailable"),
-        (599, ""),
-        (999, ""),
+        (599, "Server Error"),
+        (999, "Unknown"),
     ] {
         for method in [Method::GET, Method::POST] {
             check(
@@ -1128,7 +1128,7 @@ fn exact_bytes_pipelined() {
     );
     add(
         b"GET /status/599 HTTP/1.1\r\nHost: x\r\n\r\n",
-        response("599 ", &length(0), b""),
+        response("599 Server Error", &length(0), b""),
     );
     add(
         b"GET /sleep/1 HTTP/1.1\r\nHost: x\r\n\r\n",

@@ -404,7 +404,7 @@ impl ServerConn {
                 ));
             }
         }
-        let reason = status.canonical_reason().unwrap_or("");
+        let reason = default_reason(status);
         let field = FramingField::Nothing {
             allow_caller_length: false,
         };
@@ -440,7 +440,7 @@ impl ServerConn {
                 "send_response needs a final status; use send_informational",
             ));
         }
-        let reason = reason.unwrap_or(status.canonical_reason().unwrap_or(""));
+        let reason = reason.unwrap_or(default_reason(status));
         if !valid_reason(reason) {
             return self.fail(Error::local("reason phrase has a control character"));
         }
@@ -595,4 +595,17 @@ pub(crate) fn write_status_line(code: u16, reason: &str, out: &mut Vec<u8>) {
     out.push(b' ');
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
+}
+
+/// The standard reason phrase, or for a status without one the name of its class: some
+/// clients (degu's among them) refuse an empty reason.
+fn default_reason(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or(match status.as_u16() {
+        100..=199 => "Informational",
+        200..=299 => "Success",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        _ => "Unknown",
+    })
 }
