@@ -37,11 +37,7 @@ impl Head {
 
     /// The `Content-Length` of the body, if it is framed by one (dugong's `length`).
     pub fn content_length(&self) -> Option<u64> {
-        match self.framing {
-            Framing::Length(n) => Some(n),
-            Framing::None => Some(0),
-            _ => None,
-        }
+        self.framing.content_length()
     }
 }
 
@@ -98,11 +94,7 @@ impl BodyReader<'_> {
 
     /// The `Content-Length`, if the body has one.
     pub fn content_length(&self) -> Option<u64> {
-        match self.framing {
-            Framing::Length(n) => Some(n),
-            Framing::None => Some(0),
-            _ => None,
-        }
+        self.framing.content_length()
     }
 
     /// Reads body bytes into `buf`: the count, 0 only at the end.

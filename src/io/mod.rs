@@ -40,6 +40,7 @@ mod transport;
 
 pub use address::{host_header_for_name, resolve, Address};
 pub use connect::Connect;
+pub(crate) use transport::unix_address;
 pub use transport::Transport;
 
 /// An I/O error that says what was being done, keeping `kind` and the original error as

@@ -136,7 +136,7 @@ impl Transport {
 }
 
 /// A std Unix socket address as an [`Address`] (unnamed: an empty path).
-fn unix_address(addr: &std::os::unix::net::SocketAddr) -> Address {
+pub(crate) fn unix_address(addr: &std::os::unix::net::SocketAddr) -> Address {
     if let Some(path) = addr.as_pathname() {
         return Address::Unix(path.to_path_buf());
     }

@@ -19,6 +19,26 @@ pub enum Framing {
     UntilClose,
 }
 
+impl Framing {
+    /// The body's length when the framing says it: `Some(0)` for no body, `Some(n)` for a
+    /// Content-Length, `None` for chunked and until-close.
+    ///
+    /// ```
+    /// use pollhttp::proto::Framing;
+    /// assert_eq!(Framing::None.content_length(), Some(0));
+    /// assert_eq!(Framing::Length(7).content_length(), Some(7));
+    /// assert_eq!(Framing::Chunked.content_length(), None);
+    /// assert_eq!(Framing::UntilClose.content_length(), None);
+    /// ```
+    pub fn content_length(self) -> Option<u64> {
+        match self {
+            Self::None => Some(0),
+            Self::Length(n) => Some(n),
+            Self::Chunked | Self::UntilClose => None,
+        }
+    }
+}
+
 /// Splits a comma-separated list, trimming OWS and skipping empty elements (RFC 9110
 /// §5.6.1 asks recipients to ignore them).
 pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {

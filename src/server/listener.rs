@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixListener;
 
 use super::session::Credentials;
-use crate::io::{Address, Transport};
+use crate::io::{unix_address, Address, Transport};
 use crate::sys;
 
 /// A listening socket.
@@ -82,23 +82,6 @@ impl Listener {
             }
         }
     }
-}
-
-fn unix_address(addr: &std::os::unix::net::SocketAddr) -> Address {
-    if let Some(path) = addr.as_pathname() {
-        return Address::Unix(path.to_path_buf());
-    }
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        #[cfg(target_os = "android")]
-        use std::os::android::net::SocketAddrExt;
-        #[cfg(target_os = "linux")]
-        use std::os::linux::net::SocketAddrExt;
-        if let Some(name) = addr.as_abstract_name() {
-            return Address::UnixAbstract(name.to_vec());
-        }
-    }
-    Address::Unix(std::path::PathBuf::new())
 }
 
 impl AsRawFd for Listener {

@@ -83,11 +83,7 @@ impl RequestBody<'_> {
 
     /// The `Content-Length`, if the body has one.
     pub fn content_length(&self) -> Option<u64> {
-        match self.framing {
-            Framing::Length(n) => Some(n),
-            Framing::None => Some(0),
-            _ => None,
-        }
+        self.framing.content_length()
     }
 
     /// Whether the body is chunked.

@@ -130,6 +130,27 @@ enum KeySource {
 }
 
 impl Identity {
+    fn files(cert: PathBuf, key: PathBuf) -> Self {
+        Self {
+            chain: Source::File(cert),
+            key: KeySource::File(key),
+        }
+    }
+
+    fn pem(cert: Vec<u8>, key: Vec<u8>) -> Self {
+        Self {
+            chain: Source::Pem(cert),
+            key: KeySource::Pem(key),
+        }
+    }
+
+    fn der(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Self {
+        Self {
+            chain: Source::Der(chain),
+            key: KeySource::Der(Arc::new(key)),
+        }
+    }
+
     fn load(&self) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
         let chain = self.chain.certificates()?;
         let key = match &self.key {
@@ -246,19 +267,13 @@ impl ClientTlsBuilder {
     /// Presents this certificate chain (PEM file, leaf first) with its private key (PEM
     /// file) when the server asks for one.
     pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::File(cert.into()),
-            key: KeySource::File(key.into()),
-        });
+        self.identity = Some(Identity::files(cert.into(), key.into()));
         self
     }
 
     /// The same, from PEM text.
     pub fn client_cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::Pem(cert.into()),
-            key: KeySource::Pem(key.into()),
-        });
+        self.identity = Some(Identity::pem(cert.into(), key.into()));
         self
     }
 
@@ -268,10 +283,7 @@ impl ClientTlsBuilder {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::Der(chain),
-            key: KeySource::Der(Arc::new(key)),
-        });
+        self.identity = Some(Identity::der(chain, key));
         self
     }
 
@@ -457,19 +469,13 @@ pub struct ServerTlsBuilder {
 impl ServerTlsBuilder {
     /// Our certificate chain (PEM file, leaf first) and private key (PEM file).
     pub fn cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::File(cert.into()),
-            key: KeySource::File(key.into()),
-        });
+        self.identity = Some(Identity::files(cert.into(), key.into()));
         self
     }
 
     /// The same, from PEM text.
     pub fn cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::Pem(cert.into()),
-            key: KeySource::Pem(key.into()),
-        });
+        self.identity = Some(Identity::pem(cert.into(), key.into()));
         self
     }
 
@@ -479,10 +485,7 @@ impl ServerTlsBuilder {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Self {
-        self.identity = Some(Identity {
-            chain: Source::Der(chain),
-            key: KeySource::Der(Arc::new(key)),
-        });
+        self.identity = Some(Identity::der(chain, key));
         self
     }
 
