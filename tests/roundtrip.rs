@@ -441,7 +441,7 @@ fn serialize_responses(stream: &RespStream) -> (Vec<u8>, Vec<Ev>) {
                     .expect("send_informational");
                 expected.push(Ev::Informational {
                     status: *code,
-                    reason: status.canonical_reason().unwrap_or("").into(),
+                    reason: default_reason(status).into(),
                     version: Version::HTTP_11,
                     headers: map_fields(&map),
                 });
@@ -506,11 +506,7 @@ fn serialize_responses(stream: &RespStream) -> (Vec<u8>, Vec<Ev>) {
 
         expected.push(Ev::Response {
             status: r.status,
-            reason: r
-                .reason
-                .as_deref()
-                .unwrap_or(status.canonical_reason().unwrap_or(""))
-                .into(),
+            reason: r.reason.as_deref().unwrap_or(default_reason(status)).into(),
             version: Version::HTTP_11,
             headers,
         });
@@ -818,4 +814,17 @@ fn seeds_are_valid() {
             String::from_utf8_lossy(seed)
         );
     }
+}
+
+/// The reason a server sends when the caller gives none: the standard phrase, or the name of
+/// the status's class.
+fn default_reason(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or(match status.as_u16() {
+        100..=199 => "Informational",
+        200..=299 => "Success",
+        300..=399 => "Redirection",
+        400..=499 => "Client Error",
+        500..=599 => "Server Error",
+        _ => "Unknown",
+    })
 }
