@@ -25,6 +25,16 @@
 //! | [`ReadAll`] | reads the rest of the body | the bytes |
 //! | [`Discard`] | reads the rest of the body and drops it | the count |
 //!
+//! The server side, on a [`ServerStream`] (for a server loop of your own; the embedded
+//! [`Server`](crate::server::Server) does this for you):
+//!
+//! | operation | does | `Ready` with |
+//! |---|---|---|
+//! | [`ReadRequest`] | reads the next request head (dropping what is left of the previous body) | the [`RequestHead`](crate::proto::RequestHead), `None` when the client closed |
+//! | [`ReadRequestBody`] | reads request body bytes (sending `100 Continue` first if asked) | the count, `0` at the end |
+//! | [`SendResponse`] | writes a response with an in-memory body | `()` |
+//! | [`FlushResponse`] | writes responses queued with [`ServerStream::queue_response`] | `()` |
+//!
 //! # Pipelining from your own loop
 //!
 //! ```no_run
@@ -79,9 +89,11 @@ mod connect;
 pub(crate) mod link;
 mod read;
 mod send;
+mod server;
 mod stream;
 
 pub use connect::Connect;
 pub use read::{Discard, ReadAll, ReadBody, ReadResponse};
 pub use send::{FinishBody, Flush, RequestBody, SendRequest, WriteBody};
+pub use server::{FlushResponse, ReadRequest, ReadRequestBody, SendResponse, ServerStream};
 pub use stream::ClientStream;

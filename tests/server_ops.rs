@@ -1,0 +1,185 @@
+//! The server-side operations (`op::ServerStream`, `ReadRequest`, `ReadRequestBody`,
+//! `SendResponse`, `FlushResponse`) on real loopback sockets, against our client and raw
+//! bytes.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use pollhttp::blocking::run;
+use pollhttp::client::{Body, Client};
+use pollhttp::io::Transport;
+use pollhttp::op::{FlushResponse, ReadRequest, ReadRequestBody, SendResponse, ServerStream};
+use pollhttp::proto::{BodyLength, Framing};
+use pollhttp::Error;
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(10));
+
+/// Serves one connection with the ops: each request is answered with
+/// `<method> <target> <body length>`; `/stream` is answered chunked in two pieces.
+fn serve_one(listener: TcpListener) -> thread::JoinHandle<Result<usize, Error>> {
+    thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        let mut stream = ServerStream::new(Transport::from_tcp(socket).unwrap());
+        let mut answered = 0;
+        loop {
+            let mut read = ReadRequest::new();
+            let head = match run(WAIT, || read.resume(&mut stream)) {
+                Ok(Some(head)) => head,
+                Ok(None) => return Ok(answered),
+                Err(e) => {
+                    // A malformed request: its status, then the end.
+                    if let Error::Proto(p) = &e {
+                        if let Some(status) = p.status_hint() {
+                            let mut send = SendResponse::new(status, HeaderMap::new(), "bad\n");
+                            run(WAIT, || send.resume(&mut stream))?;
+                        }
+                    }
+                    return Err(e);
+                }
+            };
+            let mut body = Vec::new();
+            let mut op = ReadRequestBody::new(vec![0u8; 7]);
+            loop {
+                let n = run(WAIT, || op.resume(&mut stream))?;
+                if n == 0 {
+                    break;
+                }
+                let buf = op.into_buffer();
+                body.extend_from_slice(&buf[..n]);
+                op = ReadRequestBody::new(buf);
+            }
+            if head.target() == "/stream" {
+                let framing = stream.queue_response(
+                    StatusCode::OK,
+                    None,
+                    &HeaderMap::new(),
+                    BodyLength::Unknown,
+                )?;
+                assert_eq!(framing, Framing::Chunked);
+                stream.queue_data(b"one ")?;
+                run(WAIT, || FlushResponse::new().resume(&mut stream))?;
+                stream.queue_data(b"two")?;
+                let mut trailers = HeaderMap::new();
+                trailers.insert("x-done", HeaderValue::from_static("yes"));
+                stream.queue_end(Some(&trailers))?;
+                run(WAIT, || FlushResponse::new().resume(&mut stream))?;
+            } else {
+                let text = format!("{} {} {}", head.method(), head.target(), body.len());
+                let mut send = SendResponse::new(StatusCode::OK, HeaderMap::new(), text);
+                run(WAIT, || send.resume(&mut stream))?;
+            }
+            answered += 1;
+            if stream.must_close() {
+                return Ok(answered);
+            }
+        }
+    })
+}
+
+fn listen() -> (TcpListener, std::net::SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (listener, addr)
+}
+
+#[test]
+fn pipelined_requests_bodies_and_a_streamed_response() {
+    let (listener, addr) = listen();
+    let server = serve_one(listener);
+    let mut conn = Client::new(addr).connect().unwrap();
+    conn.send_request(Method::GET, "/a", HeaderMap::new(), Body::empty())
+        .unwrap();
+    conn.send_request(Method::PUT, "/b", HeaderMap::new(), vec![b'x'; 100_000])
+        .unwrap();
+    conn.send_request(Method::HEAD, "/c", HeaderMap::new(), Body::empty())
+        .unwrap();
+    conn.send_request(
+        Method::POST,
+        "/d",
+        HeaderMap::new(),
+        Body::chunked_reader(&b"chunked body"[..]),
+    )
+    .unwrap();
+    let want = ["GET /a 0", "PUT /b 100000", "", "POST /d 12"];
+    for want in want {
+        let head = conn.read_response().unwrap();
+        assert_eq!(head.status, 200);
+        assert_eq!(conn.read_all().unwrap(), want.as_bytes());
+    }
+    let mut response = conn.get("/stream", HeaderMap::new()).unwrap();
+    assert_eq!(response.body.read_all().unwrap(), b"one two");
+    assert_eq!(response.body.trailers().get("x-done").unwrap(), "yes");
+    drop(conn);
+    assert_eq!(server.join().unwrap().unwrap(), 5);
+}
+
+#[test]
+fn expect_continue_is_answered_when_the_body_is_read() {
+    let (listener, addr) = listen();
+    let server = serve_one(listener);
+    let mut conn = Client::new(addr).connect().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("expect", HeaderValue::from_static("100-continue"));
+    conn.send_request(Method::PUT, "/e", headers, Body::following(5))
+        .unwrap();
+    assert_eq!(conn.read_response().unwrap().status, 100);
+    conn.write(b"hello").unwrap();
+    let head = conn.read_response().unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(conn.read_all().unwrap(), b"PUT /e 5");
+    drop(conn);
+    assert_eq!(server.join().unwrap().unwrap(), 1);
+}
+
+#[test]
+fn a_malformed_request_gets_its_status_and_the_end() {
+    let (listener, addr) = listen();
+    let server = serve_one(listener);
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    socket.set_read_timeout(WAIT).unwrap();
+    socket.read_to_end(&mut got).unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{got}");
+    assert!(got.contains("connection: close\r\n"), "{got}");
+    assert!(got.ends_with("\r\n\r\nbad\n"), "{got}");
+    match server.join().unwrap() {
+        Err(Error::Proto(e)) => assert_eq!(e.status_hint(), Some(StatusCode::BAD_REQUEST)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn reading_a_request_is_pending_until_the_client_sends() {
+    let (listener, addr) = listen();
+    let client = thread::spawn(move || TcpStream::connect(addr).unwrap());
+    let (socket, _) = listener.accept().unwrap();
+    let mut peer = client.join().unwrap();
+    let mut stream = ServerStream::new(Transport::from_tcp(socket).unwrap());
+    let mut read = ReadRequest::new();
+    for _ in 0..3 {
+        match read.resume(&mut stream).unwrap() {
+            pollhttp::Progress::Pending(need) => {
+                assert!(need.interest.is_readable());
+                assert!(!need.wait(Some(Duration::from_millis(10))).unwrap());
+            }
+            pollhttp::Progress::Ready(r) => panic!("ready with nothing sent: {r:?}"),
+        }
+    }
+    peer.write_all(b"GET /late HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let head = run(WAIT, || read.resume(&mut stream)).unwrap().unwrap();
+    assert_eq!(head.target(), "/late");
+    drop(peer);
+    // The client's close between requests is a clean end.
+    let mut next = ReadRequest::new();
+    let mut send = SendResponse::new(StatusCode::NO_CONTENT, HeaderMap::new(), "ignored");
+    run(WAIT, || send.resume(&mut stream)).unwrap();
+    assert!(run(WAIT, || next.resume(&mut stream)).unwrap().is_none());
+}
