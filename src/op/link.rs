@@ -45,6 +45,35 @@ impl Link {
         }
     }
 
+    /// Writes `out[*written..]` as far as the socket takes it (advancing `written`), then
+    /// what TLS still holds. `Ok(true)`: all of it is out; `Ok(false)`: the socket is full,
+    /// wait for writable. A socket that takes nothing is a `WriteZero` error.
+    pub(crate) fn write_out(&mut self, out: &[u8], written: &mut usize) -> io::Result<bool> {
+        while *written < out.len() {
+            match self.write(&out[*written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => *written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.flush_held()
+    }
+
+    /// Reads once into `buf`: `Ok(Some(n))` (0: the end of input), `Ok(None)`: nothing to
+    /// read now (wait for [`read_need`](Self::read_need)).
+    pub(crate) fn read_once(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            match self.read(buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Writes what the link itself still holds (TLS records). `Ok(false)`: the socket is
     /// full.
     pub(crate) fn flush_held(&mut self) -> io::Result<bool> {

@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use http::{HeaderMap, StatusCode};
 
 use super::link::Link;
+use super::stream::write_error;
 use crate::error::Error;
 use crate::io::Transport;
 use crate::proto::{BodyLength, Event, Framing, Limits, RequestHead, ServerConn};
@@ -158,23 +159,14 @@ impl ServerStream {
     /// Writes what is queued. `Ready` once nothing is left.
     fn flush(&mut self) -> Result<Progress<()>, Error> {
         self.check()?;
-        while self.written < self.out.len() {
-            match self.link.write(&self.out[self.written..]) {
-                Ok(0) => return Err(self.fail(Error::closed("the socket accepts no more bytes"))),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Progress::Pending(self.need(self.link.write_need())))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(e.into())),
+        match self.link.write_out(&self.out, &mut self.written) {
+            Ok(true) => {
+                self.out.clear();
+                self.written = 0;
+                Ok(Progress::Ready(()))
             }
-        }
-        self.out.clear();
-        self.written = 0;
-        match self.link.flush_held() {
-            Ok(true) => Ok(Progress::Ready(())),
             Ok(false) => Ok(Progress::Pending(self.need(Interest::WRITABLE))),
-            Err(e) => Err(self.fail(e.into())),
+            Err(e) => Err(self.fail(write_error(e))),
         }
     }
 
@@ -187,26 +179,18 @@ impl ServerStream {
                 interest = interest | p.interest;
             }
         }
-        loop {
-            let space = self.conn.receive_space(READ_SIZE);
-            match self.link.read(space) {
-                Ok(0) => {
-                    self.conn.receive_eof();
-                    return Ok(Progress::Ready(()));
-                }
-                Ok(n) => {
-                    self.conn.receive_commit(n);
-                    return Ok(Progress::Ready(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Progress::Pending(
-                        self.need(interest | self.link.read_need()),
-                    ))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(e.into())),
+        let space = self.conn.receive_space(READ_SIZE);
+        match self.link.read_once(space) {
+            Ok(Some(0)) => self.conn.receive_eof(),
+            Ok(Some(n)) => self.conn.receive_commit(n),
+            Ok(None) => {
+                return Ok(Progress::Pending(
+                    self.need(interest | self.link.read_need()),
+                ))
             }
+            Err(e) => return Err(self.fail(e.into())),
         }
+        Ok(Progress::Ready(()))
     }
 }
 

@@ -286,29 +286,18 @@ impl ClientStream {
         }
     }
 
-    /// Writes queued bytes until none are left (`Ready`) or the socket is full.
+    /// Writes queued bytes (and what TLS holds) until none are left (`Ready`) or the socket
+    /// is full.
     pub(crate) fn flush(&mut self) -> Result<Progress<()>, Error> {
         self.check_send()?;
-        while self.written < self.out.len() {
-            match self.link.write(&self.out[self.written..]) {
-                Ok(0) => {
-                    return Err(self.fail_send(Error::closed("the socket accepts no more bytes")))
-                }
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Ok(Progress::Pending(self.need(self.link.write_need())))
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail_send(e.into())),
+        match self.link.write_out(&self.out, &mut self.written) {
+            Ok(true) => {
+                self.out.clear();
+                self.written = 0;
+                Ok(Progress::Ready(()))
             }
-        }
-        self.out.clear();
-        self.written = 0;
-        // Under TLS, the last records may still wait in the link.
-        match self.link.flush_held() {
-            Ok(true) => Ok(Progress::Ready(())),
             Ok(false) => Ok(Progress::Pending(self.need(Interest::WRITABLE))),
-            Err(e) => Err(self.fail_send(e.into())),
+            Err(e) => Err(self.fail_send(write_error(e))),
         }
     }
 
@@ -343,32 +332,26 @@ impl ClientStream {
             // A failed write is reported by the sending operations; reading goes on.
             let _ = self.flush();
         }
-        loop {
-            let space = self.conn.receive_space(self.read_size);
-            let room = space.len();
-            match self.link.read(space) {
-                Ok(0) => {
-                    self.conn.receive_eof();
-                    return Ok(Progress::Ready(()));
+        let space = self.conn.receive_space(self.read_size);
+        let room = space.len();
+        match self.link.read_once(space) {
+            Ok(Some(0)) => self.conn.receive_eof(),
+            Ok(Some(n)) => {
+                self.conn.receive_commit(n);
+                if n == room {
+                    self.read_size = (self.read_size * 2).min(READ_SIZE);
                 }
-                Ok(n) => {
-                    self.conn.receive_commit(n);
-                    if n == room {
-                        self.read_size = (self.read_size * 2).min(READ_SIZE);
-                    }
-                    return Ok(Progress::Ready(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    let mut interest = self.link.read_need();
-                    if self.has_output() {
-                        interest = interest | Interest::WRITABLE;
-                    }
-                    return Ok(Progress::Pending(self.need(interest)));
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.fail(e.into())),
             }
+            Ok(None) => {
+                let mut interest = self.link.read_need();
+                if self.has_output() {
+                    interest = interest | Interest::WRITABLE;
+                }
+                return Ok(Progress::Pending(self.need(interest)));
+            }
+            Err(e) => return Err(self.fail(e.into())),
         }
+        Ok(Progress::Ready(()))
     }
 
     /// Reads body bytes straight into `buf` when the core says the next bytes on the wire
@@ -405,6 +388,15 @@ impl ClientStream {
                 Err(e) => return Some(Err(self.fail(e.into()))),
             }
         }
+    }
+}
+
+/// A write error as the peer's doing where it is: a socket that takes nothing has closed.
+pub(crate) fn write_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::WriteZero {
+        Error::closed("the socket accepts no more bytes")
+    } else {
+        e.into()
     }
 }
 

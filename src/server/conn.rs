@@ -204,18 +204,12 @@ impl ConnIo {
 
     /// Writes what it can now. `Ok(true)`: nothing is left.
     fn write_some(&mut self) -> io::Result<bool> {
-        while self.written < self.out.len() {
-            match self.link.write(&self.out[self.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        let done = self.link.write_out(&self.out, &mut self.written)?;
+        if done {
+            self.out.clear();
+            self.written = 0;
         }
-        self.out.clear();
-        self.written = 0;
-        self.link.flush_held()
+        Ok(done)
     }
 
     /// Writes everything, waiting at most the body timeout each time the socket is full.
@@ -237,26 +231,19 @@ impl ConnIo {
 
     /// Reads once without waiting. `Ok(false)`: nothing to read now.
     fn read_some(&mut self) -> io::Result<bool> {
-        loop {
-            let space = self.proto.receive_space(self.read_size);
-            let room = space.len();
-            match self.link.read(space) {
-                Ok(0) => {
-                    self.proto.receive_eof();
-                    return Ok(true);
+        let space = self.proto.receive_space(self.read_size);
+        let room = space.len();
+        match self.link.read_once(space)? {
+            Some(0) => self.proto.receive_eof(),
+            Some(n) => {
+                self.proto.receive_commit(n);
+                if n == room {
+                    self.read_size = (self.read_size * 2).min(READ_SIZE);
                 }
-                Ok(n) => {
-                    self.proto.receive_commit(n);
-                    if n == room {
-                        self.read_size = (self.read_size * 2).min(READ_SIZE);
-                    }
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
             }
+            None => return Ok(false),
         }
+        Ok(true)
     }
 
     /// Reads once, waiting at most the body timeout (what a handler reading a body does).
