@@ -20,6 +20,10 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/programs.rs"]
+mod programs;
+
+use programs::run_example;
 
 use std::cell::Cell;
 use std::fmt::Debug;
@@ -27,7 +31,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -45,9 +49,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The client's timeout for each wait: long enough for a loaded machine, short enough that
 /// a hang fails the test.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// How long an example binary may run.
-const EXAMPLE_LIMIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------
 // Peers
@@ -234,74 +235,6 @@ impl Drop for PyServer {
 
 // ---------------------------------------------------------------------------------------
 // Example binaries
-
-/// What a finished example printed.
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-/// Runs an example binary with a time limit (killed past it, and the test fails).
-fn run_example(name: &str, args: &[&str]) -> Run {
-    let bin = examples::example(name);
-    let mut child = Command::new(&bin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("running {}: {e}", bin.display()));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + EXAMPLE_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the example") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} {args:?} ran longer than {EXAMPLE_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
-    }
-}
-
-impl Run {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn last_line(&self) -> String {
-        self.stdout_text().lines().last().unwrap_or("").to_owned()
-    }
-
-    fn assert_success(&self, what: &str) {
-        assert!(
-            self.status.success(),
-            "{what}: exit {}; stdout: {}; stderr: {}",
-            self.status,
-            self.stdout_text(),
-            self.stderr
-        );
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Helpers

@@ -18,12 +18,16 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/programs.rs"]
+mod programs;
+
+use programs::{run, Run};
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
@@ -39,9 +43,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The clients' timeout for each wait: long enough for a loaded machine, short enough that
 /// a hang fails the test.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// How long a program (an example, curl, Python, wrk) may run.
-const PROGRAM_LIMIT: Duration = Duration::from_secs(60);
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -229,75 +230,6 @@ impl Drop for TempDir {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
-}
-
-/// What a finished program printed.
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn last_line(&self) -> String {
-        self.stdout_text().lines().last().unwrap_or("").to_owned()
-    }
-
-    #[track_caller]
-    fn assert_success(&self, what: &str) {
-        assert!(
-            self.status.success(),
-            "{what}: exit {}; stdout: {}; stderr: {}",
-            self.status,
-            self.stdout_text(),
-            self.stderr
-        );
-    }
-}
-
-/// Runs a program to its end, killed (and the test failed) past [`PROGRAM_LIMIT`].
-fn run(command: &mut Command, what: &str) -> Run {
-    let start = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what} does not run: {e}"));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for a program") {
-            break status;
-        }
-        if start.elapsed() > PROGRAM_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} ran longer than {PROGRAM_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
-        elapsed: start.elapsed(),
-    }
 }
 
 fn curl(args: &[&str]) -> Run {

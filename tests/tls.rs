@@ -33,13 +33,17 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/programs.rs"]
+mod programs;
+
+use programs::{run, run_example, Run};
 
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
@@ -65,9 +69,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The longest any wait may last (client and server): long enough for a loaded machine,
 /// short enough that a hang fails the test.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// How long a program (an example, curl, Python) may run.
-const PROGRAM_LIMIT: Duration = Duration::from_secs(60);
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -1159,78 +1160,6 @@ fn skip() -> bool {
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
-}
-
-/// What a finished program printed.
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    fn last_line(&self) -> String {
-        self.stdout_text().lines().last().unwrap_or("").to_owned()
-    }
-
-    #[track_caller]
-    fn assert_success(&self, what: &str) {
-        assert!(
-            self.status.success(),
-            "{what}: exit {}; stdout: {}; stderr: {}",
-            self.status,
-            self.stdout_text(),
-            self.stderr
-        );
-    }
-}
-
-/// Runs a program to its end, killed (and the test failed) past [`PROGRAM_LIMIT`].
-fn run(command: &mut Command, what: &str) -> Run {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {what} does not run: {e}"));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let deadline = Instant::now() + PROGRAM_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for a program") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} ran longer than {PROGRAM_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned(),
-    }
-}
-
-fn run_example(name: &str, args: &[&str]) -> Run {
-    let bin = examples::example(name);
-    run(Command::new(&bin).args(args), &format!("{name} {args:?}"))
 }
 
 /// A private nginx with TLS only (`tests/peers/nginx.sh start - DIR` with `TLS_*`),
