@@ -122,3 +122,39 @@ impl Link {
         }
     }
 }
+
+/// Implements mio's `Source` for a stream type with a `link` field: registering the stream
+/// registers its socket.
+macro_rules! source_via_link {
+    ($stream:ty) => {
+        /// Registers the stream's socket with a mio poller.
+        impl mio::event::Source for $stream {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                self.link
+                    .transport_mut()
+                    .register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                self.link
+                    .transport_mut()
+                    .reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                self.link.transport_mut().deregister(registry)
+            }
+        }
+    };
+}
+pub(crate) use source_via_link;

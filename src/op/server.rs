@@ -3,7 +3,6 @@
 //! connections from your own loop; the embedded [`Server`](crate::server::Server) does the
 //! same work for you.
 
-use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use http::{HeaderMap, StatusCode};
@@ -200,34 +199,7 @@ impl AsRawFd for ServerStream {
     }
 }
 
-/// Registers the stream's socket with a mio poller.
-impl mio::event::Source for ServerStream {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.link
-            .transport_mut()
-            .register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.link
-            .transport_mut()
-            .reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.link.transport_mut().deregister(registry)
-    }
-}
+super::link::source_via_link!(ServerStream);
 
 /// Reads the next request head: `Ready(Some(head))`, or `Ready(None)` when the client
 /// closed the connection between requests. What is left unread of the previous request's

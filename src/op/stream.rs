@@ -406,31 +406,4 @@ impl AsRawFd for ClientStream {
     }
 }
 
-/// Registers the stream's socket with a mio poller.
-impl mio::event::Source for ClientStream {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.link
-            .transport_mut()
-            .register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.link
-            .transport_mut()
-            .reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.link.transport_mut().deregister(registry)
-    }
-}
+super::link::source_via_link!(ClientStream);
