@@ -6,7 +6,8 @@
 //! client / server      Client, Connection; Server, handlers, sessions
 //! blocking             loops over the resumable operations
 //! op                   resumable operations yielding PollNeeded
-//! io / tls             TCP and Unix sockets (io::Connect, Transport); TLS with rustls
+//! io / tls             TCP and Unix sockets (io::Connect, Transport), name resolution
+//!                      off the loop (io::Resolve, io::Resolver); TLS with rustls
 //! proto                the sans-IO HTTP/1.1 core
 //! ```
 //!

@@ -140,7 +140,7 @@ pub fn host_header_for_name(name: &str, port: u16) -> String {
 }
 
 /// `[::1]` → `::1`; anything else as it is.
-fn unbracket(name: &str) -> &str {
+pub(super) fn unbracket(name: &str) -> &str {
     name.strip_prefix('[')
         .and_then(|n| n.strip_suffix(']'))
         .unwrap_or(name)
@@ -149,9 +149,11 @@ fn unbracket(name: &str) -> &str {
 /// Resolves a host name (or IP literal) and port to TCP addresses, in the resolver's order.
 ///
 /// **This blocks**: it asks the system resolver (getaddrinfo(3)), which may query DNS. It
-/// is the one blocking step in pollhttp; do it before your event loop or on another thread.
-/// IP literals (IPv6 with or without brackets, with a `%zone` where the system resolver
-/// accepts one) are not looked up.
+/// is the one blocking step in pollhttp; do it before your event loop, or use
+/// [`Resolve`](super::Resolve) (one lookup) or [`Resolver`](super::Resolver) (many), which
+/// run it on helper threads and wake your loop through a descriptor. IP literals (IPv6
+/// with or without brackets, with a `%zone` where the system resolver accepts one) are not
+/// looked up.
 ///
 /// Hand the result to [`Connect::new`](super::Connect::new), which tries each address in
 /// order. A name with no addresses is an error of kind [`NotFound`](io::ErrorKind::NotFound);

@@ -1,5 +1,5 @@
 //! Transports: TCP (IPv4, IPv6 with scope ids) and Unix sockets (paths and Linux abstract
-//! names), non-blocking.
+//! names), non-blocking; name resolution that keeps off your loop.
 //!
 //! This is the only layer that sees [`WouldBlock`](std::io::ErrorKind::WouldBlock): a
 //! [`Transport`] is a connected, non-blocking stream whose `read` and `write` return
@@ -8,18 +8,29 @@
 //!
 //! Getting a connection takes two steps:
 //!
-//! 1. [`resolve`] turns a host name and port into [`Address`]es. It **blocks** (it calls
-//!    the system resolver, getaddrinfo(3)); it is the one blocking step of the crate. Call it
-//!    before entering your event loop, on another thread, or skip it by building the
+//! 1. Name resolution turns a host name and port into [`Address`]es, with the system
+//!    resolver (getaddrinfo(3)), which may block on DNS. [`Resolve`] does one lookup on a
+//!    helper thread and is resumed like any operation; [`Resolver`] runs many lookups on a
+//!    few threads behind one descriptor, with a cache (for a loop over many hosts).
+//!    [`resolve`] is the plain blocking call, the one blocking step of the crate. IP
+//!    literals are answered at once by all three; or skip this step by building the
 //!    [`Address`] yourself.
 //! 2. [`Connect`] connects to the first address that accepts, in order, without blocking:
 //!    resume it until it is [`Ready`](crate::Progress::Ready).
 //!
 //! ```no_run
-//! use pollhttp::io::{resolve, Connect};
+//! use pollhttp::io::{Connect, Resolve};
 //! use pollhttp::Progress;
 //! # fn main() -> std::io::Result<()> {
-//! let addresses = resolve("localhost", 8080)?; // blocks in the resolver
+//! let mut resolve = Resolve::new("localhost", 8080); // looks up on a helper thread
+//! let addresses = loop {
+//!     match resolve.resume()? {
+//!         Progress::Ready(addresses) => break addresses,
+//!         Progress::Pending(need) => {
+//!             need.wait(None)?;
+//!         }
+//!     }
+//! };
 //! let mut connect = Connect::new(addresses);
 //! let transport = loop {
 //!     match connect.resume()? {
@@ -36,10 +47,12 @@
 
 mod address;
 mod connect;
+mod resolve;
 mod transport;
 
 pub use address::{host_header_for_name, resolve, Address};
 pub use connect::Connect;
+pub use resolve::{Lookup, LookupFn, LookupId, Resolve, Resolver};
 pub(crate) use transport::unix_address;
 pub use transport::Transport;
 

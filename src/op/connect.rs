@@ -13,8 +13,9 @@ use crate::Progress;
 ///
 /// This is [`io::Connect`] with the stream around its transport; see there for how the
 /// addresses are tried and how to give up on a slow one
-/// ([`skip_current`](Self::skip_current)). Resolving a name is a separate, blocking step:
-/// [`io::resolve`].
+/// ([`skip_current`](Self::skip_current)). Resolving a name is a separate step, before
+/// this one: [`io::Resolve`] (one lookup) or [`io::Resolver`] (many) without blocking, or
+/// the blocking [`io::resolve`].
 #[derive(Debug)]
 pub struct Connect {
     stage: Stage,
