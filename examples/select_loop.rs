@@ -1,160 +1,162 @@
-//! The pipelined crawl again, over raw poll(2) and nothing else: no mio, no registration.
-//! Each operation says what it waits for (`PollNeeded`); the loop waits for the union.
+//! The crawl again, over raw poll(2) and nothing else: no mio, no registration. The
+//! [`Fetcher`] says which descriptors it waits on and for what (`wants`), and how long
+//! (`timeout`); the loop waits for the union with [`pollhttp::wait_any`].
 //!
 //! ```text
-//! cargo run --release --example select_loop -- HOST:PORT [--n N] [--depth D] [--method HEAD|GET]
+//! cargo run --release --example select_loop -- HOST:PORT [--n N] [--depth D] [--method HEAD|GET] [--connections C]
+//! cargo run --release --example select_loop -- --urls FILE [--depth D] [--method HEAD|GET] [--connections C]
 //! ```
 //!
-//! Prints `select_loop: <ok> ok of <N> in <secs> s = <rate> req/s`.
+//! Prints `select_loop: <ok> ok of <N> in <secs> s = <rate> req/s`; exit status 1 when a
+//! request ended in an error.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Method};
-use pollhttp::op::{Connect, Discard, Flush, ReadResponse};
-use pollhttp::proto::BodyLength;
-use pollhttp::{Error, PollNeeded, Progress};
+use http::Method;
+use pollhttp::pipeline::{BodyMode, Config, Fetcher, Origin, Request};
 
-fn crawl(addr: &str, n: u64, depth: usize, method: &Method) -> Result<u64, Error> {
-    let (host, port) = addr.rsplit_once(':').ok_or_else(|| {
-        Error::Io(std::sync::Arc::new(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "expected HOST:PORT",
-        )))
-    })?;
-    let port = port.parse().unwrap_or(80);
-    let addresses = pollhttp::io::resolve(host, port)?;
-    let mut connect = Connect::new(addresses);
-    let mut stream = pollhttp::blocking::run(Some(Duration::from_secs(30)), || connect.resume())?;
+struct Args {
+    addr: Option<String>,
+    urls: Option<String>,
+    n: u64,
+    config: Config,
+    method: Method,
+}
 
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        HOST,
-        HeaderValue::try_from(addr).expect("HOST:PORT is a valid value"),
-    );
-    let targets: Vec<String> = (1..=100).map(|i| format!("/d{i}.html")).collect();
-
-    let (mut queued, mut done, mut ok) = (0u64, 0u64, 0u64);
-    let mut flush: Option<Flush> = None;
-    let mut head = Some(ReadResponse::new());
-    let mut body: Option<Discard> = None;
-    while done < n {
-        // Queue what the depth allows; one flush writes the batch.
-        let before = queued;
-        while queued < n && stream.responses_pending() < depth {
-            let target = &targets[(queued % 100) as usize];
-            stream.queue_request(method, target, &headers, BodyLength::None)?;
-            queued += 1;
-        }
-        if queued > before && flush.is_none() {
-            flush = Some(Flush::new());
-        }
-
-        let mut wait: Option<PollNeeded> = None;
-        let mut want = |need: PollNeeded| {
-            wait = Some(match wait {
-                Some(w) if w.fd == need.fd => PollNeeded {
-                    fd: w.fd,
-                    interest: w.interest | need.interest,
-                },
-                _ => need,
-            });
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        addr: None,
+        urls: None,
+        n: 100_000,
+        config: Config::default(),
+        method: Method::HEAD,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
+        let mut number = || {
+            value().and_then(|v| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{arg} {v}: a number above 0"))
+            })
         };
-        if let Some(op) = &mut flush {
-            match op.resume(&mut stream)? {
-                Progress::Ready(()) => flush = None,
-                Progress::Pending(need) => want(need),
-            }
-        }
-        // Read until the socket has nothing more (or a batch of room opens up).
-        loop {
-            if let Some(op) = &mut body {
-                match op.resume(&mut stream)? {
-                    Progress::Ready(_) => {
-                        body = None;
-                        done += 1;
-                        head = Some(ReadResponse::new());
-                    }
-                    Progress::Pending(need) => {
-                        want(need);
-                        break;
-                    }
+        match arg.as_str() {
+            "--n" => args.n = number()?,
+            "--depth" => args.config.depth = number()? as usize,
+            "--connections" => args.config.connections = number()? as usize,
+            "--method" => {
+                args.method = match value()?.to_ascii_uppercase().as_str() {
+                    "GET" => Method::GET,
+                    "HEAD" => Method::HEAD,
+                    other => return Err(format!("--method {other}: HEAD or GET")),
                 }
             }
-            if done == n || stream.responses_pending() == 0 {
-                break;
-            }
-            let op = head.get_or_insert_with(ReadResponse::new);
-            match op.resume(&mut stream)? {
-                Progress::Ready(response) => {
-                    ok += u64::from((200..300).contains(&response.status()));
-                    if stream.reading_body() {
-                        body = Some(Discard::new());
-                    } else {
-                        done += 1;
-                        head = Some(ReadResponse::new());
-                    }
-                }
-                Progress::Pending(need) => {
-                    want(need);
-                    break;
-                }
-            }
-            if stream.responses_pending() + 64 <= depth && queued < n {
-                break;
-            }
-        }
-        if done == n {
-            break;
-        }
-        let refill = stream.responses_pending() + 64 <= depth && queued < n;
-        if let (Some(need), false) = (wait, refill) {
-            // poll(2) on the one descriptor, for everything the operations asked for.
-            if !need.wait(Some(Duration::from_secs(90)))? {
-                return Err(Error::Timeout);
-            }
+            "--urls" => args.urls = Some(value()?),
+            _ if arg.starts_with('-') => return Err(format!("unknown option {arg}")),
+            _ => args.addr = Some(arg),
         }
     }
-    Ok(ok)
+    if args.addr.is_none() == args.urls.is_none() {
+        return Err(
+            "usage: select_loop HOST:PORT | --urls FILE [--n N] [--depth D] \
+                    [--method HEAD|GET] [--connections C]"
+                .into(),
+        );
+    }
+    Ok(args)
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut addr = None;
-    let (mut n, mut depth, mut method) = (100_000u64, 1024usize, Method::HEAD);
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = it.clone().next().cloned().unwrap_or_default();
-        match arg.as_str() {
-            "--n" => n = value.parse().unwrap_or(n),
-            "--depth" => depth = value.parse().unwrap_or(depth).max(1),
-            "--method" if value.eq_ignore_ascii_case("GET") => method = Method::GET,
-            "--method" => method = Method::HEAD,
-            _ => {
-                addr = Some(arg.clone());
-                continue;
-            }
-        }
-        it.next();
-    }
-    let Some(addr) = addr else {
-        eprintln!("usage: select_loop HOST:PORT [--n N] [--depth D] [--method HEAD|GET]");
-        return ExitCode::from(2);
-    };
-    let start = Instant::now();
-    match crawl(&addr, n, depth, &method) {
-        Ok(ok) => {
-            let secs = start.elapsed().as_secs_f64();
-            println!(
-                "select_loop: {ok} ok of {n} in {secs:.3} s = {:.0} req/s",
-                n as f64 / secs.max(1e-9)
-            );
-            ExitCode::SUCCESS
-        }
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(e) => {
             eprintln!("select_loop: {e}");
-            ExitCode::FAILURE
+            return ExitCode::from(2);
         }
+    };
+    let request = Request::new(args.method.clone(), "/").body_mode(BodyMode::Discard);
+    let mut fetcher = Fetcher::new(args.config.clone());
+    let n = match (&args.addr, &args.urls) {
+        (Some(addr), _) => {
+            let (origin, _) = match Origin::parse_url(&format!("http://{addr}/")) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    eprintln!("select_loop: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for i in 0..args.n {
+                let target = format!("/d{}.html", i % 100 + 1);
+                let request =
+                    Request::new(args.method.clone(), target).body_mode(BodyMode::Discard);
+                fetcher.submit(&origin, request, ());
+            }
+            args.n
+        }
+        (None, Some(path)) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("select_loop: {path}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let urls = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'));
+            let mut n = 0;
+            for url in urls {
+                n += 1;
+                if let Err(e) = fetcher.submit_url(url, request.clone(), ()) {
+                    eprintln!("select_loop: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            n
+        }
+        (None, None) => unreachable!("checked by parse_args"),
+    };
+
+    let start = Instant::now();
+    let (mut ok, mut failed) = (0u64, 0u64);
+    fetcher.resume();
+    while fetcher.unfinished() > 0 {
+        // The whole loop: wait for what the fetcher waits for, say what is ready, resume.
+        let ready = match pollhttp::wait_any(&fetcher.wants(), fetcher.timeout()) {
+            Ok(ready) => ready,
+            Err(e) => {
+                eprintln!("select_loop: poll: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for fd in ready {
+            fetcher.mark_ready(fd);
+        }
+        fetcher.resume();
+        while let Some(done) = fetcher.next_completed() {
+            match done.result {
+                Ok(response) => ok += u64::from((200..300).contains(&response.status())),
+                Err(e) => {
+                    if failed == 0 {
+                        eprintln!("select_loop: {e}");
+                    }
+                    failed += 1;
+                }
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "select_loop: {ok} ok of {n} in {secs:.3} s = {:.0} req/s",
+        n as f64 / secs.max(1e-9)
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! client / server      Client, Connection; Server, handlers, sessions
+//! pipeline             reconnecting pipelines to one origin or many (Fetcher), resumable
 //! blocking             loops over the resumable operations
 //! op                   resumable operations yielding PollNeeded
 //! io / tls             TCP and Unix sockets (io::Connect, Transport), name resolution
@@ -44,6 +45,7 @@ mod error;
 pub mod guide;
 pub mod io;
 pub mod op;
+pub mod pipeline;
 mod poll;
 pub mod proto;
 pub mod server;
@@ -54,4 +56,4 @@ pub mod tls;
 
 pub use body::{Body, Chunk};
 pub use error::Error;
-pub use poll::{Interest, PollNeeded, Progress};
+pub use poll::{wait_any, Interest, PollNeeded, Progress};

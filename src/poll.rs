@@ -133,9 +133,72 @@ impl<T> Progress<T> {
     }
 }
 
+/// Blocks in poll(2) until at least one of `needs` is ready (or has an error or hang-up,
+/// which resuming will report), or `timeout` passes (`None`: no limit). Returns the ready
+/// descriptors, each once (empty on timeout). Descriptors named more than once have their
+/// interests joined.
+///
+/// This is the whole wait of a poll(2) loop over several operations or a
+/// [`Fetcher`](crate::pipeline::Fetcher):
+///
+/// ```
+/// use pollhttp::{wait_any, Interest, PollNeeded};
+/// use std::os::fd::AsRawFd;
+/// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+/// let need = PollNeeded { fd: a.as_raw_fd(), interest: Interest::WRITABLE };
+/// assert_eq!(wait_any(&[need], None)?, vec![a.as_raw_fd()]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn wait_any(needs: &[PollNeeded], timeout: Option<Duration>) -> io::Result<Vec<RawFd>> {
+    let mut fds: Vec<(RawFd, i16)> = Vec::with_capacity(needs.len());
+    for need in needs {
+        match fds.iter_mut().find(|(fd, _)| *fd == need.fd) {
+            Some((_, events)) => *events |= need.interest.poll_events(),
+            None => fds.push((need.fd, need.interest.poll_events())),
+        }
+    }
+    let revents = sys::poll_many(&fds, timeout)?;
+    Ok(fds
+        .iter()
+        .zip(revents)
+        .filter(|(_, revents)| *revents != 0)
+        .map(|((fd, _), _)| *fd)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wait_any_reports_the_ready_ones_once() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let (c, _d) = UnixStream::pair().unwrap();
+        let read_a = PollNeeded {
+            fd: a.as_raw_fd(),
+            interest: Interest::READABLE,
+        };
+        let read_c = PollNeeded {
+            fd: c.as_raw_fd(),
+            interest: Interest::READABLE,
+        };
+        assert!(wait_any(&[read_a, read_c], Some(Duration::from_millis(20)))
+            .unwrap()
+            .is_empty());
+        b.write_all(b"x").unwrap();
+        assert_eq!(
+            wait_any(&[read_a, read_c, read_a], Some(Duration::from_secs(5))).unwrap(),
+            vec![a.as_raw_fd()]
+        );
+        // Interests of one descriptor named twice are joined.
+        let write_c = PollNeeded {
+            fd: c.as_raw_fd(),
+            interest: Interest::WRITABLE,
+        };
+        let ready = wait_any(&[read_c, write_c], None).unwrap();
+        assert_eq!(ready, vec![c.as_raw_fd()]);
+        assert!(wait_any(&[], Some(Duration::ZERO)).unwrap().is_empty());
+    }
     use std::io::Write;
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;

@@ -1,4 +1,4 @@
-//! The one module with `unsafe`: waiting on a single file descriptor with poll(2), and
+//! The one module with `unsafe`: waiting on file descriptors with poll(2), and
 //! asking a Unix socket for its peer's credentials.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, and std's `peer_cred` is not
@@ -37,6 +37,43 @@ pub(crate) fn poll_one(fd: RawFd, events: i16, timeout: Option<Duration>) -> io:
         let n = unsafe { libc::poll(&mut pfd, 1, millis) };
         if n >= 0 {
             return Ok(if n == 0 { 0 } else { pfd.revents });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Waits until one of `fds` (descriptor, poll(2) `events`) reports readiness, an error or
+/// a hang-up, or `timeout` passes (`None`: no limit). Returns each descriptor's `revents`
+/// in the same order (all 0 on timeout). Interrupted waits resume with the time left.
+pub(crate) fn poll_many(fds: &[(RawFd, i16)], timeout: Option<Duration>) -> io::Result<Vec<i16>> {
+    let mut pfds: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&(fd, events)| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        })
+        .collect();
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let millis = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            }
+        };
+        let count = libc::nfds_t::try_from(pfds.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors"))?;
+        // SAFETY: `pfds` is a valid, initialised slice of pollfd that lives for the whole
+        // call, and `count` is its exact length; poll(2) writes only their `revents`.
+        let n = unsafe { libc::poll(pfds.as_mut_ptr(), count, millis) };
+        if n >= 0 {
+            return Ok(pfds.iter().map(|p| p.revents).collect());
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {

@@ -67,7 +67,10 @@ fn take(resolver: &mut Resolver, n: usize) -> HashMap<LookupId, io::Result<Vec<A
             .wait(Some(Duration::from_secs(1)))
             .unwrap();
         for (id, answer) in quick("take_answers", || resolver.take_answers()) {
-            assert!(answers.insert(id, answer).is_none(), "{id:?} answered twice");
+            assert!(
+                answers.insert(id, answer).is_none(),
+                "{id:?} answered twice"
+            );
         }
     }
     answers
@@ -193,7 +196,11 @@ fn literals_are_answered_at_once_without_a_lookup() {
         let answer = ready(quick("lookup", || resolver.lookup(host, 80)));
         assert_eq!(&answer.unwrap(), expected, "{host}");
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "a literal reached the lookup function");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a literal reached the lookup function"
+    );
     assert_eq!(resolver.pending(), 0);
     assert_eq!(resolver.running_threads(), 0, "a literal started a thread");
 }
@@ -225,7 +232,11 @@ fn a_name_without_addresses_is_not_found() {
     // The custom function gives no addresses: that is an answer, cached as it is.
     let mut resolver = Resolver::with_lookup(empty);
     let id = pending(resolver.lookup("empty.test", 80));
-    assert!(take(&mut resolver, 1).remove(&id).unwrap().unwrap().is_empty());
+    assert!(take(&mut resolver, 1)
+        .remove(&id)
+        .unwrap()
+        .unwrap()
+        .is_empty());
     // The system resolver's "no addresses" is NotFound (as resolve() makes it), which
     // Resolve keeps; an error from the function keeps its kind and message.
     let not_found: LookupFn = Arc::new(|host: &str, _| {
@@ -431,7 +442,13 @@ fn the_resolver_is_a_mio_source_and_suits_edge_triggering() {
     poll.registry().deregister(&mut resolver).unwrap();
     // As a raw descriptor, too.
     let fd = std::os::fd::AsRawFd::as_raw_fd(&resolver);
-    assert_eq!(resolver.poll_needed(), PollNeeded { fd, interest: Interest::READABLE });
+    assert_eq!(
+        resolver.poll_needed(),
+        PollNeeded {
+            fd,
+            interest: Interest::READABLE
+        }
+    );
 }
 
 #[test]

@@ -1,53 +1,69 @@
-//! A pipelined crawl on one connection, from a mio event loop: send operations and read
-//! operations resumed alternately on the same stream.
+//! A pipelined crawl from a mio event loop, over the library's [`Fetcher`]: one origin
+//! hammered over a few connections, or a list of URLs over any number of origins.
 //!
 //! ```text
-//! cargo run --release --example crawl -- [URL] [--n N] [--method HEAD|GET] [--paths K] [--depth D] [--cacert PEM]
+//! cargo run --release --example crawl -- [URL] [--urls FILE|-] [--n N] [--method HEAD|GET]
+//!     [--paths K] [--depth D] [--connections C] [--timeout SECS] [--output FILE] [--cacert PEM]
 //! ```
 //!
-//! N requests for `/d1.html` .. `/dK.html` (cycled; K defaults to 100), at most D in flight
-//! (default 1024), against URL's host and port; with no URL, against the library's own
-//! server started in this process. The last line on stdout is exactly
-//! `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: responses with a 2xx status).
+//! - One origin (a URL, or none): N requests for `/d1.html` .. `/dK.html` (cycled, K
+//!   default 100), at most D in flight per connection (default 1024) over C connections
+//!   (default 1). With no URL, against the library's own server started in this process.
+//! - A list (`--urls FILE`, `-` for stdin): one absolute URL per line (blank lines and
+//!   `#` comments skipped), each requested once; per origin at most C connections (default
+//!   2) with D in flight each (default 64).
+//!
+//! Servers that close are survived: unanswered requests are sent again on a new connection
+//! (at most 3 attempts); a request without its response after `--timeout` seconds (default
+//! 30) fails that attempt. `--output FILE` writes one JSON object per URL, in completion
+//! order. Progress goes to stderr every 2 s on long runs. The last line on stdout is
+//! exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: 2xx responses). Exit
+//! status: 0 when every URL got a response, 1 when any ended in an error, 2 for a usage
+//! error.
 
-#[path = "../common/url.rs"]
-mod url;
-
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufWriter, Write};
+use std::os::fd::RawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{Method, StatusCode};
+use mio::unix::SourceFd;
 use mio::{Events, Poll, Token};
-use pollhttp::op::{ClientStream, Connect, Discard, Flush, ReadResponse};
-use pollhttp::proto::BodyLength;
+use pollhttp::pipeline::{BodyMode, Change, Completed, Config, Fetcher, Origin, Request};
 use pollhttp::server::{Response, RunningServer, Server};
 use pollhttp::tls::ClientTls;
-use pollhttp::{Error, Progress};
-
-use url::Url;
 
 struct Args {
-    url: Option<Url>,
+    url: Option<String>,
+    urls: Option<String>,
     n: u64,
     method: Method,
     paths: u64,
-    depth: usize,
+    depth: Option<usize>,
+    connections: Option<usize>,
+    timeout: Duration,
+    output: Option<String>,
     cacert: Option<String>,
 }
 
 fn usage() -> String {
-    "usage: crawl [URL] [--n N] [--method HEAD|GET] [--paths K] [--depth D] [--cacert PEM]".into()
+    "usage: crawl [URL] [--urls FILE|-] [--n N] [--method HEAD|GET] [--paths K] [--depth D] \
+     [--connections C] [--timeout SECS] [--output FILE] [--cacert PEM]"
+        .into()
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         url: None,
+        urls: None,
         n: 100_000,
         method: Method::HEAD,
         paths: 100,
-        depth: 1024,
+        depth: None,
+        connections: None,
+        timeout: Duration::from_secs(30),
+        output: None,
         cacert: None,
     };
     let mut it = std::env::args().skip(1);
@@ -56,7 +72,17 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--n" => args.n = number(&value("--n")?)?,
             "--paths" => args.paths = number(&value("--paths")?)?,
-            "--depth" => args.depth = number(&value("--depth")?)? as usize,
+            "--depth" => args.depth = Some(count(&value("--depth")?)?),
+            "--connections" => args.connections = Some(count(&value("--connections")?)?),
+            "--timeout" => {
+                let text = value("--timeout")?;
+                let secs: f64 = text
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
+                    .ok_or_else(|| format!("--timeout {text:?}: a number of seconds above 0"))?;
+                args.timeout = Duration::from_secs_f64(secs);
+            }
             "--method" => {
                 args.method = match value("--method")?.to_ascii_uppercase().as_str() {
                     "HEAD" => Method::HEAD,
@@ -64,15 +90,23 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("--method {other}: HEAD or GET")),
                 }
             }
+            "--urls" => args.urls = Some(value("--urls")?),
+            "--output" => args.output = Some(value("--output")?),
             "--cacert" => args.cacert = Some(value("--cacert")?),
             "-h" | "--help" => return Err(usage()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}\n{}", usage())),
-            _ if args.url.is_none() => args.url = Some(Url::parse(&arg)?),
+            _ if args.url.is_none() => {
+                Origin::parse_url(&arg).map_err(|e| e.to_string())?;
+                args.url = Some(arg);
+            }
             _ => return Err(format!("one URL only\n{}", usage())),
         }
     }
-    if args.paths == 0 || args.depth == 0 {
-        return Err("--paths and --depth must be at least 1".into());
+    if args.paths == 0 {
+        return Err("--paths must be at least 1".into());
+    }
+    if args.url.is_some() && args.urls.is_some() {
+        return Err(format!("a URL or --urls, not both\n{}", usage()));
     }
     Ok(args)
 }
@@ -82,96 +116,30 @@ fn number(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("{text:?} is not a number"))
 }
 
-/// Where the crawl stands.
-struct Crawl {
-    stream: ClientStream,
-    method: Method,
-    headers: HeaderMap,
-    targets: Vec<String>,
-    n: u64,
-    depth: usize,
-    /// Refill once this many responses made room: requests go out in batches.
-    batch: usize,
-    queued: u64,
-    done: u64,
-    ok: u64,
-    /// The send operation in progress, if any.
-    flush: Option<Flush>,
-    /// The read operation in progress: a head, or a body to drop.
-    read: Read,
+fn count(text: &str) -> Result<usize, String> {
+    match number(text)? {
+        0 => Err(format!("{text:?}: at least 1")),
+        n => usize::try_from(n).map_err(|_| format!("{text:?} is too large")),
+    }
 }
 
-enum Read {
-    Head(ReadResponse),
-    Body(Discard),
-}
-
-impl Crawl {
-    /// Queues requests up to the depth (no I/O), and starts a flush if there are new ones.
-    fn fill(&mut self) -> Result<(), Error> {
-        let before = self.queued;
-        while self.queued < self.n && self.stream.responses_pending() < self.depth {
-            let target = &self.targets[(self.queued % self.targets.len() as u64) as usize];
-            self.stream
-                .queue_request(&self.method, target, &self.headers, BodyLength::None)?;
-            self.queued += 1;
-        }
-        if self.queued > before && self.flush.is_none() {
-            self.flush = Some(Flush::new());
-        }
-        Ok(())
-    }
-
-    /// Resumes the send operation; true when it is waiting for the socket.
-    fn send(&mut self) -> Result<bool, Error> {
-        let Some(flush) = &mut self.flush else {
-            return Ok(false);
-        };
-        match flush.resume(&mut self.stream)? {
-            Progress::Ready(()) => {
-                self.flush = None;
-                Ok(false)
-            }
-            Progress::Pending(_) => Ok(true),
+/// Reads the URL list: one per line, blank lines and `#` comments skipped.
+fn read_urls(source: &str) -> Result<Vec<String>, String> {
+    let reader: Box<dyn BufRead> = if source == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = File::open(source).map_err(|e| format!("--urls {source}: {e}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut urls = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| format!("--urls {source}: {e}"))?;
+        let url = line.trim();
+        if !url.is_empty() && !url.starts_with('#') {
+            urls.push(url.to_owned());
         }
     }
-
-    /// Resumes read operations until one waits for the socket or all responses are in.
-    fn receive(&mut self) -> Result<(), Error> {
-        while self.done < self.n {
-            match &mut self.read {
-                Read::Head(op) => match op.resume(&mut self.stream)? {
-                    Progress::Pending(_) => return Ok(()),
-                    Progress::Ready(head) => {
-                        if (200..300).contains(&head.status()) {
-                            self.ok += 1;
-                        }
-                        if self.stream.reading_body() {
-                            self.read = Read::Body(Discard::new());
-                        } else {
-                            self.done += 1;
-                            self.read = Read::Head(ReadResponse::new());
-                        }
-                    }
-                },
-                Read::Body(op) => match op.resume(&mut self.stream)? {
-                    Progress::Pending(_) => return Ok(()),
-                    Progress::Ready(_) => {
-                        self.done += 1;
-                        self.read = Read::Head(ReadResponse::new());
-                    }
-                },
-            }
-            // Keep the pipeline full: once a batch of responses has made room, queue as
-            // many requests and start writing them at once (one write per batch, not one
-            // per request); the reads go on while the socket takes them.
-            if self.stream.responses_pending() + self.batch <= self.depth {
-                self.fill()?;
-                self.send()?;
-            }
-        }
-        Ok(())
-    }
+    Ok(urls)
 }
 
 /// The library's own server, in this process, serving `/` and `/dN.html`.
@@ -192,101 +160,259 @@ fn start_server() -> std::io::Result<RunningServer> {
     server.start()
 }
 
-fn connect(url: &Url, cacert: Option<&str>) -> Result<ClientStream, Error> {
-    let addresses = pollhttp::io::resolve(&url.host, url.port).map_err(|e| Error::Dns {
-        host: url.host.clone(),
-        source: e.into(),
-    })?;
-    let mut connect = Connect::new(addresses);
-    if url.https {
-        // The system's roots, or the CA given.
-        let mut tls = ClientTls::builder();
-        if let Some(ca) = cacert {
-            tls = tls.ca_file(ca);
-        }
-        connect = connect.tls(tls.build()?, url.host.clone());
-    }
-    pollhttp::blocking::run(Some(Duration::from_secs(30)), || connect.resume())
+/// What is crawled: the URL of each request, by its tag.
+enum Work {
+    /// One origin: request `i` is `base` + `targets[i % K]`.
+    Origin { base: String, targets: Vec<String> },
+    /// A list: request `i` is `urls[i]`.
+    List(Vec<String>),
 }
 
-fn run(args: &Args) -> Result<(u64, Duration), String> {
-    let url = match &args.url {
-        Some(url) => url.clone(),
+impl Work {
+    fn url(&self, i: u64) -> String {
+        match self {
+            Self::Origin { base, targets } => {
+                format!("{base}{}", targets[(i % targets.len() as u64) as usize])
+            }
+            Self::List(urls) => urls[i as usize].clone(),
+        }
+    }
+}
+
+/// The tally, and the `--output` lines.
+struct Report {
+    ok: u64,
+    errors: u64,
+    first_error: Option<String>,
+    output: Option<BufWriter<File>>,
+}
+
+impl Report {
+    fn record(&mut self, work: &Work, done: &Completed<u64>) -> std::io::Result<()> {
+        let (status, error) = match &done.result {
+            Ok(response) => {
+                if (200..300).contains(&response.status()) {
+                    self.ok += 1;
+                }
+                (Some(response.status()), None)
+            }
+            Err(e) => {
+                self.errors += 1;
+                let message = e.to_string();
+                if self.first_error.is_none() {
+                    self.first_error = Some(format!("{}: {message}", work.url(done.tag)));
+                }
+                (None, Some(message))
+            }
+        };
+        if let Some(out) = &mut self.output {
+            write_line(
+                out,
+                &work.url(done.tag),
+                status,
+                error.as_deref(),
+                done.attempts,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn write_line(
+    out: &mut impl Write,
+    url: &str,
+    status: Option<u16>,
+    error: Option<&str>,
+    attempts: u32,
+) -> std::io::Result<()> {
+    write!(out, "{{\"url\": ")?;
+    json_string(out, url)?;
+    match status {
+        Some(status) => write!(out, ", \"status\": {status}")?,
+        None => write!(out, ", \"status\": null")?,
+    }
+    write!(out, ", \"error\": ")?;
+    match error {
+        Some(error) => json_string(out, error)?,
+        None => write!(out, "null")?,
+    }
+    writeln!(out, ", \"attempts\": {attempts}}}")
+}
+
+fn json_string(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+    out.write_all(b"\"")?;
+    for c in text.chars() {
+        match c {
+            '"' => out.write_all(b"\\\"")?,
+            '\\' => out.write_all(b"\\\\")?,
+            '\n' => out.write_all(b"\\n")?,
+            '\r' => out.write_all(b"\\r")?,
+            '\t' => out.write_all(b"\\t")?,
+            c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32)?,
+            c => write!(out, "{c}")?,
+        }
+    }
+    out.write_all(b"\"")
+}
+
+/// Runs the crawl: (N, ok, errors, elapsed).
+fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
+    let list = args.urls.is_some();
+    let mut config = Config::default();
+    config.depth = args.depth.unwrap_or(if list { 64 } else { 1024 });
+    config.connections = args.connections.unwrap_or(if list { 2 } else { 1 });
+    config.request_timeout = Some(args.timeout);
+    config.connect_timeout = Some(args.timeout);
+    if let Some(ca) = &args.cacert {
+        let tls = ClientTls::builder()
+            .ca_file(ca)
+            .build()
+            .map_err(|e| format!("--cacert {ca}: {e}"))?;
+        config.tls = Some(tls);
+    }
+    let output = match &args.output {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).map_err(|e| format!("--output {path}: {e}"))?,
+        )),
+        None => None,
+    };
+    let mut report = Report {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        output,
+    };
+    let mut fetcher: Fetcher<u64> = Fetcher::new(config);
+    let request = Request::new(args.method.clone(), "/").body_mode(BodyMode::Discard);
+
+    let (work, n) = match &args.urls {
+        Some(source) => {
+            let urls = read_urls(source)?;
+            let n = urls.len() as u64;
+            for (i, url) in urls.iter().enumerate() {
+                if let Err(e) = fetcher.submit_url(url, request.clone(), i as u64) {
+                    // Reported as this URL's error, like any other.
+                    report.errors += 1;
+                    report.first_error.get_or_insert_with(|| e.to_string());
+                    if let Some(out) = &mut report.output {
+                        write_line(out, url, None, Some(&e.to_string()), 0)
+                            .map_err(|e| format!("--output: {e}"))?;
+                    }
+                }
+            }
+            (Work::List(urls), n)
+        }
         None => {
-            let server = start_server().map_err(|e| format!("starting the server: {e}"))?;
-            let url = Url::parse(&format!("http://{}/", server.address()))?;
-            // The server runs until the process ends.
-            std::mem::forget(server);
-            url
+            let url = match &args.url {
+                Some(url) => url.clone(),
+                None => {
+                    let server = start_server().map_err(|e| format!("starting the server: {e}"))?;
+                    let url = format!("http://{}/", server.address());
+                    // The server runs until the process ends.
+                    std::mem::forget(server);
+                    url
+                }
+            };
+            let (origin, target) = Origin::parse_url(&url).map_err(|e| e.to_string())?;
+            if !origin.https && args.cacert.is_some() {
+                return Err("--cacert needs an https:// URL".into());
+            }
+            let prefix = target.trim_end_matches('/').to_owned();
+            let targets: Vec<String> = (1..=args.paths)
+                .map(|i| format!("{prefix}/d{i}.html"))
+                .collect();
+            for i in 0..args.n {
+                let target = &targets[(i % args.paths) as usize];
+                let request =
+                    Request::new(args.method.clone(), target.as_str()).body_mode(BodyMode::Discard);
+                fetcher.submit(&origin, request, i);
+            }
+            // The scheme and authority, as given: each request's URL is this + its target.
+            let authority_end = url
+                .find("://")
+                .map(|s| s + 3)
+                .and_then(|s| url[s..].find(['/', '?', '#']).map(|p| s + p))
+                .unwrap_or(url.len());
+            let base = url[..authority_end].to_owned();
+            (Work::Origin { base, targets }, args.n)
         }
     };
-    if !url.https && args.cacert.is_some() {
-        return Err("--cacert needs an https:// URL".into());
-    }
-    let stream = connect(&url, args.cacert.as_deref())
-        .map_err(|e| format!("connecting to {}:{}: {e}", url.host, url.port))?;
-    let mut headers = HeaderMap::new();
-    let host = HeaderValue::try_from(url.host_header()).map_err(|e| e.to_string())?;
-    headers.insert(HOST, host);
-    let base = url.target.trim_end_matches('/');
-    let targets = (1..=args.paths)
-        .map(|i| format!("{base}/d{i}.html"))
-        .collect();
-    let mut crawl = Crawl {
-        stream,
-        method: args.method.clone(),
-        headers,
-        targets,
-        n: args.n,
-        depth: args.depth,
-        batch: (args.depth / 16).clamp(1, 64),
-        queued: 0,
-        done: 0,
-        ok: 0,
-        flush: None,
-        read: Read::Head(ReadResponse::new()),
-    };
-
-    // One registration for both directions, edge-triggered: after each wake-up the
-    // operations are resumed until they report Pending again, as edge triggering needs.
-    let mut poll = Poll::new().map_err(|e| e.to_string())?;
-    let mut events = Events::with_capacity(16);
-    let token = Token(0);
-    poll.registry()
-        .register(
-            &mut crawl.stream,
-            token,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        )
-        .map_err(|e| e.to_string())?;
 
     let start = Instant::now();
+    crawl(&mut fetcher, &work, &mut report, n, start)?;
+    if let Some(out) = &mut report.output {
+        out.flush().map_err(|e| format!("--output: {e}"))?;
+    }
+    Ok((n, report, start.elapsed()))
+}
+
+/// The event loop: mio, edge-triggered, one registration per descriptor for both
+/// directions, following the fetcher's changes.
+fn crawl(
+    fetcher: &mut Fetcher<u64>,
+    work: &Work,
+    report: &mut Report,
+    n: u64,
+    start: Instant,
+) -> Result<(), String> {
+    let mut poll = Poll::new().map_err(|e| e.to_string())?;
+    let mut events = Events::with_capacity(256);
     let mut last_report = start;
-    let fail = |crawl: &Crawl, e: Error| {
-        format!(
-            "after {} of {} responses ({} ok): {e}",
-            crawl.done, crawl.n, crawl.ok
-        )
-    };
-    crawl.fill().map_err(|e| fail(&crawl, e))?;
-    while crawl.done < crawl.n {
-        crawl.send().map_err(|e| fail(&crawl, e))?;
-        crawl.receive().map_err(|e| fail(&crawl, e))?;
-        crawl.send().map_err(|e| fail(&crawl, e))?;
-        if crawl.done == crawl.n {
-            break;
+    fetcher.resume();
+    loop {
+        while let Some(done) = fetcher.next_completed() {
+            report
+                .record(work, &done)
+                .map_err(|e| format!("--output: {e}"))?;
         }
-        poll.poll(&mut events, Some(Duration::from_secs(90)))
+        if fetcher.unfinished() == 0 {
+            return Ok(());
+        }
+        for change in fetcher.take_changes() {
+            follow(&poll, change).map_err(|e| format!("registering a socket: {e}"))?;
+        }
+        poll.poll(&mut events, fetcher.timeout())
             .map_err(|e| e.to_string())?;
-        if events.is_empty() {
-            return Err(fail(&crawl, Error::Timeout));
+        for event in &events {
+            fetcher.mark_ready(event.token().0 as RawFd);
         }
+        fetcher.resume();
         if last_report.elapsed() >= Duration::from_secs(2) {
             last_report = Instant::now();
-            eprintln!("crawl: {} of {} ...", crawl.done, crawl.n);
+            let stats = fetcher.stats();
+            let done = stats.responses + stats.errors;
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "crawl: {done} of {n} done, {:.0} req/s, {} errors, {} retries, {} connections",
+                done as f64 / secs.max(1e-9),
+                stats.errors,
+                stats.retries,
+                stats.connections
+            );
         }
     }
-    Ok((crawl.ok, start.elapsed()))
+}
+
+/// Applies one change to the poller. A descriptor's number is its token.
+fn follow(poll: &Poll, change: Change) -> std::io::Result<()> {
+    let both = mio::Interest::READABLE | mio::Interest::WRITABLE;
+    match change {
+        Change::Added(fd) => {
+            let token = Token(fd as usize);
+            match poll.registry().register(&mut SourceFd(&fd), token, both) {
+                // Still registered under a number a closed socket had: take it over.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    poll.registry().reregister(&mut SourceFd(&fd), token, both)
+                }
+                other => other,
+            }
+        }
+        // A socket whose connect failed is closed already, and gone from the poller.
+        Change::Removed(fd) => {
+            let _ = poll.registry().deregister(&mut SourceFd(&fd));
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -298,20 +424,27 @@ fn main() -> ExitCode {
         }
     };
     match run(&args) {
-        Ok((ok, elapsed)) => {
+        Ok((n, report, elapsed)) => {
             let secs = elapsed.as_secs_f64();
-            let rate = args.n as f64 / secs.max(1e-9);
+            let rate = n as f64 / secs.max(1e-9);
+            if let Some(first) = &report.first_error {
+                eprintln!("crawl: {} of {n} failed; the first: {first}", report.errors);
+            }
             let mut out = std::io::stdout().lock();
             let _ = writeln!(
                 out,
-                "crawl: {ok} ok of {} in {secs:.3} s = {rate:.0} req/s",
-                args.n
+                "crawl: {} ok of {n} in {secs:.3} s = {rate:.0} req/s",
+                report.ok
             );
-            ExitCode::SUCCESS
+            if report.errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("crawl: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

@@ -694,10 +694,25 @@ mod tests {
 
     #[test]
     fn literals_are_recognised() {
-        for host in ["127.0.0.1", "::1", "[::1]", "fe80::1%1", "[fe80::1%1]", "[127.0.0.1]"] {
+        for host in [
+            "127.0.0.1",
+            "::1",
+            "[::1]",
+            "fe80::1%1",
+            "[fe80::1%1]",
+            "[127.0.0.1]",
+        ] {
             assert!(literal(host, 80).is_some(), "{host}");
         }
-        for host in ["localhost", "example.com", "127.0.0.1%1", "1.2.3", "", "[x]", "::1x"] {
+        for host in [
+            "localhost",
+            "example.com",
+            "127.0.0.1%1",
+            "1.2.3",
+            "",
+            "[x]",
+            "::1x",
+        ] {
             assert!(literal(host, 80).is_none(), "{host}");
         }
     }

@@ -1,0 +1,63 @@
+//! [`Config`]: how many connections, how deep, how long, how many attempts.
+
+use std::time::Duration;
+
+use crate::proto::Limits;
+use crate::tls::ClientTls;
+
+/// How a [`Pipeline`](super::Pipeline) or a [`Fetcher`](super::Fetcher) uses its
+/// connections. Start from [`Config::default`] and change what you need.
+///
+/// ```
+/// use pollhttp::pipeline::Config;
+/// use std::time::Duration;
+/// let mut config = Config::default();
+/// config.connections = 2;
+/// config.depth = 64;
+/// config.request_timeout = Some(Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Connections per origin at most (default 1). More are opened only while the open
+    /// ones are full.
+    pub connections: usize,
+    /// Requests in flight per connection at most (default 1024). A server seen to
+    /// mishandle pipelining gets 1.
+    pub depth: usize,
+    /// Times a request is sent (or a connection for it tried) at most (default 3).
+    pub max_attempts: u32,
+    /// How long a request may wait for its whole response once written (default 30 s):
+    /// past it the attempt fails, and the connection is closed, since the pipeline behind
+    /// it is stuck. `None`: no limit.
+    pub request_timeout: Option<Duration>,
+    /// How long a connection (with its TLS handshake) may take to open, per address
+    /// (default 10 s). `None`: no limit.
+    pub connect_timeout: Option<Duration>,
+    /// The TLS configuration for `https` origins (default: the system's roots).
+    pub tls: Option<ClientTls>,
+    /// The limits on responses.
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            connections: 1,
+            depth: 1024,
+            max_attempts: 3,
+            request_timeout: Some(Duration::from_secs(30)),
+            connect_timeout: Some(Duration::from_secs(10)),
+            tls: None,
+            limits: Limits::client(),
+        }
+    }
+}
+
+impl Config {
+    /// Requests are queued on a connection once this much room is free, so they go out
+    /// in batches (one write for many) rather than one write per response read.
+    pub(crate) fn batch(&self, depth: usize) -> usize {
+        (depth / 16).clamp(1, 64)
+    }
+}

@@ -1,0 +1,462 @@
+//! One pipelined connection of a [`Pipeline`](super::Pipeline): connecting, then requests
+//! written in batches while responses are read, until it ends.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use super::error::FetchError;
+use super::policy::{keep_alive_max, Ending};
+use super::request::{BodyMode, Request, Response};
+use crate::error::Error;
+use crate::io::Address;
+use crate::op::{self, ClientStream, Discard, Flush, ReadAll, ReadResponse};
+use crate::proto::{BodyLength, Limits, ResponseHead};
+use crate::tls::ClientTls;
+use crate::{Interest, Progress};
+
+/// A request waiting for its turn, or in flight, with what its attempts gave.
+#[derive(Debug)]
+pub(crate) struct Entry<T> {
+    pub(crate) tag: T,
+    pub(crate) request: Request,
+    /// Times sent (or tried: a connection that failed to open counts).
+    pub(crate) attempts: u32,
+    /// Each failed attempt's error.
+    pub(crate) errors: Vec<Error>,
+}
+
+/// Where a connection hands each finished request: its response, or why it has none.
+pub(crate) type Done<'a, T> = dyn FnMut(Entry<T>, Result<Response, FetchError>) + 'a;
+
+/// A request written on the connection, waiting for its response.
+#[derive(Debug)]
+pub(crate) struct InFlight<T> {
+    pub(crate) entry: Entry<T>,
+    /// When it fails for want of a response (`None`: no timeout).
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// How a connection ended, and what it leaves to the pipeline.
+#[derive(Debug)]
+pub(crate) struct Ended<T> {
+    pub(crate) ending: Ending,
+    /// Why, for the requests it leaves unanswered (`None` for an announced close).
+    pub(crate) error: Option<Error>,
+    /// Requests left without a response, in the order they were sent.
+    pub(crate) unanswered: VecDeque<InFlight<T>>,
+    pub(crate) sent: u64,
+    pub(crate) answered: u64,
+    /// The stream, to be closed once its descriptor has left the caller's poller.
+    pub(crate) stream: Option<ClientStream>,
+}
+
+/// What the pipeline lets a connection send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Allowance {
+    /// Requests in flight at most.
+    pub(crate) depth: usize,
+    /// Queue more only when this much room is free (so requests go out in batches).
+    pub(crate) batch: usize,
+    pub(crate) request_timeout: Option<Duration>,
+}
+
+/// Things the pipeline learns from a connection as it goes.
+#[derive(Debug, Default)]
+pub(crate) struct Signals {
+    /// A response carried `Keep-Alive: max=N`: (answered before it, N).
+    pub(crate) keep_alive_max: Option<(u64, u64)>,
+    /// The connection sent and had answered everything its cap allowed, and is open.
+    pub(crate) cap_reached_open: Option<u64>,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Connecting {
+        connect: op::Connect,
+        deadline: Option<Instant>,
+    },
+    Open(Box<ClientStream>),
+}
+
+#[derive(Debug)]
+enum Read {
+    Head(ReadResponse),
+    Keep(ResponseHead, ReadAll),
+    Discard(ResponseHead, Discard),
+}
+
+/// One connection.
+#[derive(Debug)]
+pub(crate) struct Conn<T> {
+    stage: Stage,
+    /// The descriptor the caller's poller knows for this connection.
+    pub(crate) fd: Option<RawFd>,
+    /// What it waits for now.
+    pub(crate) interest: Interest,
+    /// An event (or new work) asks for it to be driven.
+    pub(crate) ready: bool,
+    in_flight: VecDeque<InFlight<T>>,
+    read: Read,
+    flushing: bool,
+    pub(crate) sent: u64,
+    pub(crate) answered: u64,
+    /// Requests to send on this connection at most (`None`: no cap known).
+    pub(crate) cap: Option<u64>,
+    /// A response asked to close: nothing more is sent, the rest is re-sent elsewhere.
+    closing: bool,
+    /// We stopped using it (the core refused a request): it closes once answered.
+    retired: bool,
+    /// Sending failed; what is in flight may still be answered.
+    send_failed: bool,
+    /// A request that may not be sent twice is in flight: nothing goes after it.
+    unrepeatable_in_flight: usize,
+}
+
+impl<T> Conn<T> {
+    /// Starts connecting to one address (then TLS, if given).
+    pub(crate) fn connect(
+        address: Address,
+        tls: Option<(ClientTls, String)>,
+        limits: Limits,
+        deadline: Option<Instant>,
+        cap: Option<u64>,
+    ) -> Self {
+        let mut connect = op::Connect::with_limits(vec![address], limits);
+        if let Some((tls, name)) = tls {
+            connect = connect.tls(tls, name);
+        }
+        Self {
+            stage: Stage::Connecting { connect, deadline },
+            fd: None,
+            interest: Interest::WRITABLE,
+            ready: true,
+            in_flight: VecDeque::new(),
+            read: Read::Head(ReadResponse::new()),
+            flushing: false,
+            sent: 0,
+            answered: 0,
+            cap,
+            closing: false,
+            retired: false,
+            send_failed: false,
+            unrepeatable_in_flight: 0,
+        }
+    }
+
+    pub(crate) fn is_connecting(&self) -> bool {
+        matches!(self.stage, Stage::Connecting { .. })
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether it could take another request now or soon (open or opening, and allowed
+    /// more).
+    pub(crate) fn can_take_more(&self, depth: usize) -> bool {
+        !self.closing
+            && !self.retired
+            && !self.send_failed
+            && self.unrepeatable_in_flight == 0
+            && self.in_flight.len() < depth
+            && self.cap.map_or(true, |cap| self.sent < cap)
+    }
+
+    /// The next time something must happen here without an event: a connect or a
+    /// response overdue.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match &self.stage {
+            Stage::Connecting { deadline, .. } => *deadline,
+            Stage::Open(_) => self.in_flight.front().and_then(|f| f.deadline),
+        }
+    }
+
+    /// Drives the connect. `Ok(true)`: connected (drive it as open next); `Ok(false)`:
+    /// waiting; `Err`: this address failed.
+    pub(crate) fn drive_connect(&mut self, now: Instant) -> Result<bool, Error> {
+        let Stage::Connecting { connect, deadline } = &mut self.stage else {
+            return Ok(true);
+        };
+        if deadline.is_some_and(|d| now >= d) {
+            let what = connect
+                .current_address()
+                .map_or_else(String::new, |a| format!(" to {a}"));
+            return Err(Error::Io(std::sync::Arc::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("connecting{what}: timed out"),
+            ))));
+        }
+        match connect.resume()? {
+            Progress::Ready(stream) => {
+                self.fd = Some(stream.as_raw_fd());
+                self.stage = Stage::Open(Box::new(stream));
+                Ok(true)
+            }
+            Progress::Pending(need) => {
+                self.fd = Some(need.fd);
+                self.interest = need.interest;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Sends, flushes and reads until the socket would block, handing each complete
+    /// response to `done`. `Ok`: waiting (see `interest`) or idle; `Err`: the connection
+    /// ended.
+    pub(crate) fn drive(
+        &mut self,
+        queue: &mut VecDeque<Entry<T>>,
+        allow: Allowance,
+        now: Instant,
+        signals: &mut Signals,
+        done: &mut Done<'_, T>,
+    ) -> Result<(), Ended<T>> {
+        if self
+            .in_flight
+            .front()
+            .and_then(|f| f.deadline)
+            .is_some_and(|d| now >= d)
+        {
+            return Err(self.end(Ending::TimedOut, Some(Error::Timeout)));
+        }
+        let mut interest = None::<Interest>;
+        loop {
+            let room = allow.depth.saturating_sub(self.in_flight.len());
+            if !queue.is_empty() && (room >= allow.batch || self.in_flight.is_empty()) {
+                self.fill(queue, allow, now, done)?;
+            }
+            let Stage::Open(stream) = &mut self.stage else {
+                return Ok(());
+            };
+            if (self.flushing || stream.unflushed() > 0) && !self.send_failed {
+                match Flush::new().resume(stream) {
+                    Ok(Progress::Ready(())) => self.flushing = false,
+                    Ok(Progress::Pending(need)) => {
+                        self.flushing = true;
+                        interest = Some(need.interest);
+                    }
+                    // A response sent before the server stopped reading may still come:
+                    // the read side decides how the connection ended.
+                    Err(_) => {
+                        self.send_failed = true;
+                        self.flushing = false;
+                    }
+                }
+            }
+            if self.in_flight.is_empty() {
+                self.interest = interest.unwrap_or(Interest::READABLE);
+                return Ok(());
+            }
+            match self.read_one(signals, done) {
+                Ok(Some(need)) => {
+                    self.interest = need | interest.unwrap_or(need);
+                    return Ok(());
+                }
+                Ok(None) => {
+                    if self.closing {
+                        return Err(self.end(Ending::Announced, None));
+                    }
+                    if self.in_flight.is_empty() && self.cap.is_some_and(|c| self.sent >= c) {
+                        signals.cap_reached_open = Some(self.answered);
+                    }
+                }
+                Err(ended) => return Err(ended),
+            }
+        }
+    }
+
+    /// Queues requests from the front of `queue` up to the depth and the cap; a request
+    /// that may not be sent twice goes alone.
+    fn fill(
+        &mut self,
+        queue: &mut VecDeque<Entry<T>>,
+        allow: Allowance,
+        now: Instant,
+        done: &mut Done<'_, T>,
+    ) -> Result<(), Ended<T>> {
+        while self.can_take_more(allow.depth) {
+            let Stage::Open(stream) = &mut self.stage else {
+                return Ok(());
+            };
+            let Some(front) = queue.front() else { break };
+            if !front.request.repeatable && !self.in_flight.is_empty() {
+                // RFC 9112 §9.3.2: nothing is pipelined after a non-idempotent request,
+                // and it waits for the line ahead so a failure behind it cannot hit it.
+                break;
+            }
+            let mut entry = queue.pop_front().expect("the front exists");
+            let request = &entry.request;
+            let body = match &request.body {
+                Some(body) => BodyLength::Known(body.len() as u64),
+                None => BodyLength::None,
+            };
+            let queued = stream
+                .queue_request(&request.method, &request.target, &request.headers, body)
+                .and_then(|_| match &request.body {
+                    Some(body) if !body.is_empty() => stream.queue_data(body),
+                    _ => Ok(()),
+                });
+            if let Err(e) = queued {
+                if e.is_caller_error() && stream.error().is_none() {
+                    // The request itself is at fault (a target or header HTTP does not
+                    // allow): it alone fails. The core refuses anything more on this
+                    // connection, so it takes no more and closes once answered.
+                    done(entry, Err(FetchError::Invalid(e)));
+                    self.retired = true;
+                    return Ok(());
+                }
+                queue.push_front(entry);
+                return Err(self.end(Ending::Closed, Some(e)));
+            }
+            entry.attempts += 1;
+            if !entry.request.repeatable {
+                self.unrepeatable_in_flight += 1;
+            }
+            self.sent += 1;
+            let deadline = allow.request_timeout.map(|t| now + t);
+            self.in_flight.push_back(InFlight { entry, deadline });
+            self.flushing = true;
+        }
+        Ok(())
+    }
+
+    /// Reads until one response is complete (`Ok(None)`), or the socket would block
+    /// (`Ok(Some(interest))`).
+    fn read_one(
+        &mut self,
+        signals: &mut Signals,
+        done: &mut Done<'_, T>,
+    ) -> Result<Option<Interest>, Ended<T>> {
+        let Stage::Open(stream) = &mut self.stage else {
+            return Ok(Some(Interest::WRITABLE));
+        };
+        loop {
+            let finished = match &mut self.read {
+                Read::Head(op) => match op.resume(stream) {
+                    Ok(Progress::Pending(need)) => return Ok(Some(need.interest)),
+                    Ok(Progress::Ready(head)) => {
+                        if head.status() == 101 || !(200..=999).contains(&head.status()) {
+                            let e = Error::UnsupportedResponse {
+                                message: format!(
+                                    "a {} response to a request that asked for none",
+                                    head.status()
+                                ),
+                            };
+                            return Err(self.end(Ending::Broken, Some(e)));
+                        }
+                        if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
+                        {
+                            signals.keep_alive_max = Some((self.answered, max));
+                        }
+                        if !stream.reading_body() {
+                            Some((head, Vec::new(), 0))
+                        } else {
+                            let front = &self.in_flight.front().expect("a response is due").entry;
+                            self.read = match front.request.body_mode {
+                                BodyMode::Keep(limit) => {
+                                    Read::Keep(head, ReadAll::with_limit(limit))
+                                }
+                                BodyMode::Discard => Read::Discard(head, Discard::new()),
+                            };
+                            None
+                        }
+                    }
+                    Err(e) => {
+                        let ending = classify(&e, Ending::Closed);
+                        return Err(self.end(ending, Some(e)));
+                    }
+                },
+                Read::Keep(_, op) => match op.resume(stream) {
+                    Ok(Progress::Pending(need)) => return Ok(Some(need.interest)),
+                    Ok(Progress::Ready(body)) => {
+                        let Read::Keep(head, _) =
+                            std::mem::replace(&mut self.read, Read::Head(ReadResponse::new()))
+                        else {
+                            unreachable!()
+                        };
+                        let len = body.len() as u64;
+                        Some((head, body, len))
+                    }
+                    Err(e) => {
+                        let ending = classify(&e, Ending::CutShort);
+                        return Err(self.end(ending, Some(e)));
+                    }
+                },
+                Read::Discard(_, op) => match op.resume(stream) {
+                    Ok(Progress::Pending(need)) => return Ok(Some(need.interest)),
+                    Ok(Progress::Ready(len)) => {
+                        let Read::Discard(head, _) =
+                            std::mem::replace(&mut self.read, Read::Head(ReadResponse::new()))
+                        else {
+                            unreachable!()
+                        };
+                        Some((head, Vec::new(), len))
+                    }
+                    Err(e) => {
+                        let ending = classify(&e, Ending::CutShort);
+                        return Err(self.end(ending, Some(e)));
+                    }
+                },
+            };
+            if let Some((head, body, body_len)) = finished {
+                self.read = Read::Head(ReadResponse::new());
+                let front = self.in_flight.pop_front().expect("a response is due");
+                if !front.entry.request.repeatable {
+                    self.unrepeatable_in_flight -= 1;
+                }
+                self.answered += 1;
+                if !stream.conn().is_keep_alive() {
+                    self.closing = true;
+                }
+                done(
+                    front.entry,
+                    Ok(Response {
+                        head,
+                        body,
+                        body_len,
+                    }),
+                );
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Ends the connection, handing back what is unanswered and the stream.
+    pub(crate) fn end(&mut self, ending: Ending, error: Option<Error>) -> Ended<T> {
+        let stage = std::mem::replace(
+            &mut self.stage,
+            Stage::Connecting {
+                connect: op::Connect::new(Vec::new()),
+                deadline: None,
+            },
+        );
+        let stream = match stage {
+            Stage::Open(stream) => Some(*stream),
+            Stage::Connecting { .. } => None,
+        };
+        self.unrepeatable_in_flight = 0;
+        Ended {
+            ending,
+            error,
+            unanswered: std::mem::take(&mut self.in_flight),
+            sent: self.sent,
+            answered: self.answered,
+            stream,
+        }
+    }
+}
+
+/// How an error while reading ends a connection: the peer closing or resetting is
+/// `closed` (before a response) or a cut-short response; a protocol error, an unsupported
+/// response or TLS is a broken one.
+fn classify(e: &Error, closed: Ending) -> Ending {
+    match e {
+        Error::ConnectionClosed { .. } => closed,
+        Error::Timeout => Ending::TimedOut,
+        Error::Io(io) if e.is_temporary() || io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            closed
+        }
+        _ => Ending::Broken,
+    }
+}

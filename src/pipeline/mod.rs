@@ -1,0 +1,71 @@
+//! Pipelines that survive real servers: requests to one origin or many, kept flowing over
+//! reconnecting pipelined connections, driven from your own loop.
+//!
+//! A [`Fetcher`] takes requests for any number of origins; a [`Pipeline`] is the same held
+//! to one. Both are resumable like the [operations](crate::op): they never block, say which
+//! descriptors to wait on (one per connection, plus the resolver's) and when the next
+//! deadline falls, and hand back each finished request with your tag
+//! ([`Completed`]).
+//!
+//! # When a connection ends
+//!
+//! Servers close persistent connections all the time: a cap on requests per connection
+//! (nginx 1,000, Debian's Apache 100), idle timeouts, HTTP/1.0, restarts. A connection ends
+//! with an announced close (`Connection: close`, or HTTP/1.0 without keep-alive), an end of
+//! file or a reset, a response cut short, or a response that does not come within
+//! [`Config::request_timeout`]. The requests it leaves without a response are then
+//! (RFC 9112 §9.3.2):
+//!
+//! - **sent again** on a new connection when their method is idempotent (RFC 9110 §9.2.2,
+//!   [`is_idempotent`]), or the caller marked them [repeatable](Request::repeatable), or
+//!   they were behind an announced close (the server processed nothing after it: RFC 9112
+//!   §9.6);
+//! - **failed** otherwise, with [`FetchError::NotRepeatable`], which says the server may
+//!   have processed them. Nothing is pipelined behind such a request: it waits for the
+//!   requests ahead and goes alone.
+//!
+//! Each request is sent (or a connection for it tried) at most
+//! [`Config::max_attempts`] times (3); [`FetchError::errors`] keeps each attempt's error.
+//! A response that is unusable (a protocol error, a body over the limit) fails its request
+//! without another try.
+//!
+//! # What a pipeline learns of a server
+//!
+//! - **A request cap.** A server that closed after answering N requests gets at most N
+//!   per connection from then on, so nothing is written only to be thrown away; a
+//!   `Keep-Alive: max=N` header (Apache) sets it at once. A connection that reaches the
+//!   cap still open raises it.
+//! - **No pipelining.** A server that closes with nothing answered though several requests
+//!   were sent, or answers only the first of several, gets one request at a time.
+//! - **Back-off.** A connection refused, or closed or reset before any answer, delays the
+//!   next one: 100 ms, doubling, at most 5 s. A connection that opens ends the back-off.
+//!   When every address of an origin fails and no other connection to it is open, each
+//!   waiting request is charged an attempt.
+//!
+//! A connection with nothing left to send is closed at once rather than kept idle: a
+//! pipeline never sends on a connection a server may be closing for idleness.
+//!
+//! # Driving it
+//!
+//! See [`Fetcher`]: a poll(2) loop follows [`Fetcher::wants`], an edge-triggered mio or
+//! epoll loop applies [`Fetcher::take_changes`]. The `crawl` example (mio) and the
+//! `select_loop` example (poll(2)) drive the same fetcher.
+
+mod config;
+mod conn;
+mod error;
+mod fetcher;
+mod origin;
+mod origin_pipeline;
+mod policy;
+mod request;
+mod watch;
+
+pub use config::Config;
+pub use error::FetchError;
+pub use fetcher::{Fetcher, Pipeline};
+pub use origin::{Origin, UrlError};
+pub use origin_pipeline::Stats;
+pub use policy::is_idempotent;
+pub use request::{BodyMode, Completed, Request, Response, DEFAULT_BODY_LIMIT};
+pub use watch::Change;

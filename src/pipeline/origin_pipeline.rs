@@ -1,0 +1,521 @@
+//! The engine under [`Pipeline`](super::Pipeline) and [`Fetcher`](super::Fetcher): one
+//! origin's queue, its connections, what it learnt of the server, and the retries.
+
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue};
+
+use super::config::Config;
+use super::conn::{Allowance, Conn, Ended, Entry, Signals};
+use super::error::FetchError;
+use super::origin::Origin;
+use super::policy::{verdict, ConnectionEnd, Ending, Habits, Verdict};
+use super::request::{Completed, Request, Response};
+use super::watch::Watches;
+use crate::error::Error;
+use crate::io::Address;
+use crate::tls::ClientTls;
+
+/// What the engines of one loop share: the configuration, the descriptors, the finished
+/// requests, the counts.
+#[derive(Debug)]
+pub(crate) struct Shared<T> {
+    pub(crate) config: Config,
+    pub(crate) watches: Watches,
+    pub(crate) done: VecDeque<Completed<T>>,
+    pub(crate) stats: Stats,
+}
+
+impl<T> Shared<T> {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config,
+            watches: Watches::default(),
+            done: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+}
+
+/// Counts, for a progress line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Requests submitted.
+    pub submitted: u64,
+    /// Requests finished with a response.
+    pub responses: u64,
+    /// Requests finished with an error.
+    pub errors: u64,
+    /// Requests sent again after a connection ended without their response.
+    pub retries: u64,
+    /// Connections opened (not counting those that failed to open).
+    pub connections: u64,
+    /// Connections that failed to open.
+    pub connect_failures: u64,
+}
+
+/// Where a name's addresses stand.
+#[derive(Debug)]
+pub(crate) enum Addresses {
+    /// Not asked yet.
+    Unknown,
+    /// Being resolved.
+    Resolving,
+    Known(Vec<Address>),
+    Failed(Error),
+}
+
+/// One origin's requests and connections.
+#[derive(Debug)]
+pub(crate) struct OriginPipeline<T> {
+    pub(crate) origin: Origin,
+    /// The key the descriptors are owned under.
+    key: usize,
+    pub(crate) addresses: Addresses,
+    /// `host` alone: the headers of requests that have none of their own.
+    host_only: HeaderMap,
+    host: HeaderValue,
+    tls: Option<ClientTls>,
+    queue: VecDeque<Entry<T>>,
+    conns: Vec<Conn<T>>,
+    habits: Habits,
+    /// The address the next connection goes to; each failure moves on to the next.
+    next_address: usize,
+    /// Addresses that failed in a row since the last connection that opened.
+    failed_addresses: usize,
+    /// No connection before this (backing off after failures).
+    not_before: Option<Instant>,
+    /// New requests: every connection should look at the queue.
+    dirty: bool,
+    /// Waiting in the owner's list of pipelines to drive.
+    pub(crate) scheduled: bool,
+    /// Requests submitted and not finished.
+    pub(crate) unfinished: usize,
+}
+
+impl<T> OriginPipeline<T> {
+    pub(crate) fn new(origin: Origin, key: usize, tls: Option<ClientTls>) -> Self {
+        let host = HeaderValue::try_from(origin.host_header())
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        let mut host_only = HeaderMap::new();
+        host_only.insert(HOST, host.clone());
+        Self {
+            origin,
+            key,
+            addresses: Addresses::Unknown,
+            host_only,
+            host,
+            tls,
+            queue: VecDeque::new(),
+            conns: Vec::new(),
+            habits: Habits::new(),
+            next_address: 0,
+            failed_addresses: 0,
+            not_before: None,
+            dirty: false,
+            scheduled: false,
+            unfinished: 0,
+        }
+    }
+
+    /// Queues a request (or fails it at once when HTTP cannot carry it).
+    pub(crate) fn submit(&mut self, mut request: Request, tag: T, shared: &mut Shared<T>) {
+        shared.stats.submitted += 1;
+        self.unfinished += 1;
+        let entry = |request| Entry {
+            tag,
+            request,
+            attempts: 0,
+            errors: Vec::new(),
+        };
+        if let Err(e) = check(&request) {
+            return self.finish(entry(request), Err(FetchError::Invalid(e)), shared);
+        }
+        if request.headers.is_empty() {
+            request.headers = self.host_only.clone();
+        } else {
+            request.set_host(&self.host);
+        }
+        self.queue.push_back(entry(request));
+        self.dirty = true;
+    }
+
+    /// Whether the name must be looked up before anything can be sent.
+    pub(crate) fn needs_addresses(&self) -> bool {
+        matches!(self.addresses, Addresses::Unknown) && !self.queue.is_empty()
+    }
+
+    /// Marks the connection on `fd` for driving; false if none has it.
+    pub(crate) fn mark_ready(&mut self, fd: RawFd) -> bool {
+        match self.conns.iter_mut().find(|c| c.fd == Some(fd)) {
+            Some(conn) => {
+                conn.ready = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Each connection's descriptor and what it waits for.
+    pub(crate) fn wants(&self) -> impl Iterator<Item = crate::PollNeeded> + '_ {
+        self.conns.iter().filter_map(|c| {
+            c.fd.map(|fd| crate::PollNeeded {
+                fd,
+                interest: c.interest,
+            })
+        })
+    }
+
+    /// The next time something must happen without an event: a connect or response
+    /// overdue, or the end of a back-off.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let conns = self.conns.iter().filter_map(Conn::deadline).min();
+        let backoff = self.not_before.filter(|_| !self.queue.is_empty());
+        match (conns, backoff) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Drives every connection with an event, new work or a deadline passed, then opens
+    /// connections the queue needs.
+    pub(crate) fn drive(&mut self, shared: &mut Shared<T>, now: Instant) {
+        if let Addresses::Failed(e) = &self.addresses {
+            let e = e.clone();
+            while let Some(mut entry) = self.queue.pop_front() {
+                entry.attempts = entry.attempts.max(1);
+                self.finish(entry, Err(FetchError::Resolve(e.clone())), shared);
+            }
+            return;
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut i = 0;
+        while i < self.conns.len() {
+            let conn = &mut self.conns[i];
+            let due = conn.deadline().is_some_and(|d| now >= d);
+            if conn.ready || due || dirty {
+                conn.ready = false;
+                if !self.drive_conn(i, shared, now) {
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        self.open_more(shared, now);
+    }
+
+    /// Drives connection `i`; false when it ended (and is gone).
+    fn drive_conn(&mut self, i: usize, shared: &mut Shared<T>, now: Instant) -> bool {
+        let conn = &mut self.conns[i];
+        if conn.is_connecting() {
+            let before = conn.fd;
+            match conn.drive_connect(now) {
+                Ok(connected) => {
+                    if conn.fd != before {
+                        if let Some(fd) = before {
+                            shared.watches.remove(fd, None);
+                        }
+                        if let Some(fd) = conn.fd {
+                            shared.watches.add(fd, self.key);
+                        }
+                    }
+                    if !connected {
+                        return true;
+                    }
+                    shared.stats.connections += 1;
+                    self.habits.connected();
+                    self.failed_addresses = 0;
+                    self.not_before = None;
+                }
+                Err(e) => {
+                    let conn = self.conns.swap_remove(i);
+                    if let Some(fd) = conn.fd {
+                        shared.watches.remove(fd, None);
+                    }
+                    self.connect_failed(e, shared, now);
+                    return false;
+                }
+            }
+        }
+        let depth = self.habits.depth(shared.config.depth);
+        let allow = Allowance {
+            depth,
+            batch: shared.config.batch(depth),
+            request_timeout: shared.config.request_timeout,
+        };
+        let mut signals = Signals::default();
+        let conn = &mut self.conns[i];
+        let (queue, done, stats, unfinished) = (
+            &mut self.queue,
+            &mut shared.done,
+            &mut shared.stats,
+            &mut self.unfinished,
+        );
+        let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
+            finish_into(done, stats, unfinished, entry, result);
+        });
+        if let Some((answered, max)) = signals.keep_alive_max {
+            self.habits.announced_max(answered, max);
+            let conn = &mut self.conns[i];
+            let this = answered.saturating_add(max).max(1);
+            conn.cap = Some(conn.cap.map_or(this, |c| c.min(this)));
+        }
+        if let Some(answered) = signals.cap_reached_open {
+            // Still open after all the cap allowed: the cap was wrong for this server.
+            self.habits.reached_cap_open(answered);
+            self.conns[i].cap = self.habits.requests_per_connection;
+        }
+        match result {
+            Ok(()) => {
+                let conn = &self.conns[i];
+                let idle = conn.in_flight() == 0
+                    && !conn.is_connecting()
+                    && (self.queue.is_empty() || !conn.can_take_more(depth));
+                if idle {
+                    // Nothing left for it: close it now rather than leave it to a server
+                    // timeout (a pipeline never sends on a connection that sat idle, so
+                    // it never races a server closing one).
+                    let mut conn = self.conns.swap_remove(i);
+                    let ended = conn.end(Ending::Announced, None);
+                    if let Some(fd) = conn.fd {
+                        shared.watches.remove(fd, ended.stream);
+                    }
+                    return false;
+                }
+                true
+            }
+            Err(ended) => {
+                let conn = self.conns.swap_remove(i);
+                self.connection_ended(ended, conn.fd, shared, now);
+                false
+            }
+        }
+    }
+
+    /// A connection ended with requests in flight: learn from it, then send them again or
+    /// fail them.
+    fn connection_ended(
+        &mut self,
+        mut ended: Ended<T>,
+        fd: Option<RawFd>,
+        shared: &mut Shared<T>,
+        now: Instant,
+    ) {
+        if let Some(fd) = fd {
+            shared.watches.remove(fd, ended.stream.take());
+        }
+        self.habits.connection_ended(ConnectionEnd {
+            ending: ended.ending,
+            sent: ended.sent,
+            answered: ended.answered,
+        });
+        let backoff = self.habits.backoff();
+        if !backoff.is_zero() {
+            self.not_before = Some(now + backoff);
+        }
+        let behind_close = ended.ending == Ending::Announced;
+        let mut retry = Vec::new();
+        for (k, in_flight) in ended.unanswered.into_iter().enumerate() {
+            let mut entry = in_flight.entry;
+            let front = k == 0;
+            let error = match (&ended.error, front) {
+                (Some(e), true) => e.clone(),
+                (Some(e), false) => Error::closed(format!(
+                    "the connection ended before this response, after an earlier one failed: {e}"
+                )),
+                (None, _) => Error::closed(
+                    "the server closed the connection after an earlier response asked to close",
+                ),
+            };
+            entry.errors.push(error);
+            let max = shared.config.max_attempts;
+            let outcome = verdict(
+                ended.ending,
+                entry.attempts,
+                max,
+                entry.request.repeatable,
+                behind_close,
+                front,
+            );
+            let result = match outcome {
+                Verdict::Retry => {
+                    retry.push(entry);
+                    continue;
+                }
+                Verdict::Exhausted => FetchError::AttemptsExhausted {
+                    errors: std::mem::take(&mut entry.errors),
+                },
+                Verdict::NotRepeatable => FetchError::NotRepeatable {
+                    errors: std::mem::take(&mut entry.errors),
+                    may_have_been_processed: true,
+                },
+                Verdict::Broken => FetchError::BadResponse {
+                    errors: std::mem::take(&mut entry.errors),
+                },
+            };
+            self.finish(entry, Err(result), shared);
+        }
+        shared.stats.retries += retry.len() as u64;
+        for entry in retry.into_iter().rev() {
+            self.queue.push_front(entry);
+        }
+    }
+
+    /// A connection could not be opened: the next address, or (all failed) back off and
+    /// charge the waiting requests an attempt.
+    fn connect_failed(&mut self, e: Error, shared: &mut Shared<T>, now: Instant) {
+        shared.stats.connect_failures += 1;
+        let Addresses::Known(addresses) = &self.addresses else {
+            return;
+        };
+        let count = addresses.len().max(1);
+        self.next_address = (self.next_address + 1) % count;
+        self.failed_addresses += 1;
+        if self.failed_addresses < count {
+            return;
+        }
+        self.failed_addresses = 0;
+        self.habits.connect_failed();
+        self.not_before = Some(now + self.habits.backoff());
+        if self.conns.iter().any(|c| !c.is_connecting()) {
+            // Another connection works: the requests wait for it.
+            return;
+        }
+        let temporary = e.is_temporary();
+        let max = shared.config.max_attempts;
+        let waiting = std::mem::take(&mut self.queue);
+        for mut entry in waiting {
+            entry.attempts += 1;
+            entry.errors.push(e.clone());
+            if !temporary || entry.attempts >= max {
+                let errors = std::mem::take(&mut entry.errors);
+                self.finish(entry, Err(FetchError::Connect { errors }), shared);
+            } else {
+                self.queue.push_back(entry);
+            }
+        }
+    }
+
+    /// Opens connections while the queue holds more than the open ones can take.
+    fn open_more(&mut self, shared: &mut Shared<T>, now: Instant) {
+        loop {
+            if self.queue.is_empty() {
+                return;
+            }
+            let Addresses::Known(addresses) = &self.addresses else {
+                return;
+            };
+            if self.not_before.is_some_and(|t| now < t)
+                || self.conns.len() >= shared.config.connections.max(1)
+                || self.conns.iter().any(Conn::is_connecting)
+            {
+                return;
+            }
+            let depth = self.habits.depth(shared.config.depth);
+            let room: usize = self
+                .conns
+                .iter()
+                .filter(|c| c.can_take_more(depth))
+                .map(|c| depth - c.in_flight())
+                .sum();
+            if !self.conns.is_empty() && self.queue.len() <= room {
+                return;
+            }
+            let address = addresses[self.next_address % addresses.len()].clone();
+            let tls = self
+                .tls
+                .as_ref()
+                .map(|tls| (tls.clone(), self.origin.host.clone()));
+            let deadline = shared.config.connect_timeout.map(|t| now + t);
+            let conn = Conn::connect(
+                address,
+                tls,
+                shared.config.limits,
+                deadline,
+                self.habits.requests_per_connection,
+            );
+            self.conns.push(conn);
+            let i = self.conns.len() - 1;
+            self.drive_conn(i, shared, now);
+        }
+    }
+
+    fn finish(
+        &mut self,
+        entry: Entry<T>,
+        result: Result<Response, FetchError>,
+        shared: &mut Shared<T>,
+    ) {
+        finish_into(
+            &mut shared.done,
+            &mut shared.stats,
+            &mut self.unfinished,
+            entry,
+            result,
+        );
+    }
+
+    /// Gives the addresses looked up (or the failure).
+    pub(crate) fn resolved(&mut self, result: Result<Vec<Address>, Error>) {
+        self.addresses = match result {
+            Ok(addresses) if !addresses.is_empty() => Addresses::Known(addresses),
+            Ok(_) => Addresses::Failed(Error::Dns {
+                host: self.origin.host.clone(),
+                source: Arc::new(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no addresses",
+                )),
+            }),
+            Err(e) => Addresses::Failed(e),
+        };
+        self.dirty = true;
+    }
+}
+
+fn finish_into<T>(
+    done: &mut VecDeque<Completed<T>>,
+    stats: &mut Stats,
+    unfinished: &mut usize,
+    entry: Entry<T>,
+    result: Result<Response, FetchError>,
+) {
+    if result.is_ok() {
+        stats.responses += 1;
+    } else {
+        stats.errors += 1;
+    }
+    *unfinished -= 1;
+    done.push_back(Completed {
+        tag: entry.tag,
+        attempts: entry.attempts,
+        result,
+    });
+}
+
+/// Refuses, before anything is sent, a request the core would refuse (which would end
+/// the connection's sending for the requests behind it).
+fn check(request: &Request) -> Result<(), Error> {
+    let target = request.target.as_bytes();
+    if target.is_empty() || !target.iter().all(u8::is_ascii_graphic) {
+        return Err(Error::local(format!(
+            "request target {:?} is empty or has a space or control character",
+            request.target
+        )));
+    }
+    if request.headers.get_all(HOST).iter().count() > 1 {
+        return Err(Error::local("more than one host header"));
+    }
+    if request.headers.contains_key(CONTENT_LENGTH)
+        || request.headers.contains_key(TRANSFER_ENCODING)
+    {
+        return Err(Error::local(
+            "content-length and transfer-encoding are set from the body, not given",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,426 @@
+//! The retry rules, and what a pipeline learns of a server's habits: no sockets, no clock.
+//!
+//! Everything a [`Pipeline`](super::Pipeline) decides when a connection ends is decided
+//! here, from plain facts (how it ended, how many requests were sent and answered on it), so
+//! the rules can be tested without a socket.
+
+use std::time::Duration;
+
+use http::Method;
+
+/// Whether a method is idempotent (RFC 9110 §9.2.2): sending it twice has the effect of
+/// sending it once, so a request that got no response may be sent again.
+///
+/// ```
+/// use http::Method;
+/// use pollhttp::pipeline::is_idempotent;
+/// assert!(is_idempotent(&Method::GET) && is_idempotent(&Method::PUT));
+/// assert!(!is_idempotent(&Method::POST) && !is_idempotent(&Method::PATCH));
+/// ```
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// How a connection ended while responses were still due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// A response asked to close (`Connection: close`, or HTTP/1.0 without keep-alive):
+    /// the server processed nothing after it (RFC 9112 §9.6).
+    Announced,
+    /// The server closed (end of file) or reset the connection unannounced.
+    Closed,
+    /// The response at the front was cut short: its head (or some of its body) arrived,
+    /// then the connection ended.
+    CutShort,
+    /// The response at the front did not come within the request timeout.
+    TimedOut,
+    /// The response at the front was unusable (a protocol error, a body over the limit,
+    /// TLS): the connection cannot go on, and sending the request again would not help.
+    Broken,
+}
+
+/// What a connection's life showed, when it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnectionEnd {
+    pub(crate) ending: Ending,
+    /// Requests written (or queued to be written) on the connection.
+    pub(crate) sent: u64,
+    /// Responses received complete on it.
+    pub(crate) answered: u64,
+}
+
+/// The longest wait before reconnecting to a server that refuses or resets.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The first wait.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What a pipeline has learnt of one server: how many requests it takes on a connection,
+/// whether it pipelines, and whether to wait before connecting again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Habits {
+    /// The most requests to send on one connection: the server closes after this many.
+    /// `None` until a connection ended early.
+    pub(crate) requests_per_connection: Option<u64>,
+    /// The server mishandles pipelining: one request in flight at a time.
+    pub(crate) no_pipelining: bool,
+    /// Connections refused, reset or failed in a row (0 once one works).
+    pub(crate) failures_in_a_row: u32,
+}
+
+impl Default for Habits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Habits {
+    pub(crate) fn new() -> Self {
+        Self {
+            requests_per_connection: None,
+            no_pipelining: false,
+            failures_in_a_row: 0,
+        }
+    }
+
+    /// The requests to keep in flight on one connection, given the configured depth.
+    pub(crate) fn depth(&self, configured: usize) -> usize {
+        if self.no_pipelining {
+            1
+        } else {
+            configured.max(1)
+        }
+    }
+
+    /// Learns from a connection that ended with requests unanswered.
+    ///
+    /// - Closed after answering some: the server closes after that many (a request cap),
+    ///   so no more than that many are sent on the next connections. A lower count wins;
+    ///   [`reached_cap_open`](Self::reached_cap_open) raises it again if it was wrong.
+    /// - Closed with nothing answered though several requests were sent, or answered only
+    ///   the first of several and then closed unannounced or went silent: the server
+    ///   mishandles pipelining, so one request at a time from now on.
+    /// - Closed or reset unannounced: back off before the next connection.
+    pub(crate) fn connection_ended(&mut self, end: ConnectionEnd) {
+        let unanswered = end.sent.saturating_sub(end.answered);
+        if unanswered == 0 {
+            return;
+        }
+        match end.ending {
+            Ending::Announced | Ending::Closed if end.answered > 0 => {
+                self.requests_per_connection = Some(match self.requests_per_connection {
+                    Some(cap) => cap.min(end.answered),
+                    None => end.answered,
+                });
+            }
+            _ => {}
+        }
+        let several = end.sent > 1;
+        let refuses_pipelining = match end.ending {
+            Ending::Closed | Ending::CutShort => several && end.answered <= 1,
+            Ending::TimedOut => several && end.answered == 1,
+            Ending::Announced | Ending::Broken => false,
+        };
+        if refuses_pipelining {
+            self.no_pipelining = true;
+        }
+        if end.ending == Ending::Closed && end.answered == 0 {
+            self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+        } else {
+            self.failures_in_a_row = 0;
+        }
+    }
+
+    /// A connection answered all the requests the learnt cap allowed and is still open:
+    /// the cap was too low (the server closed early once for another reason). Doubles it.
+    pub(crate) fn reached_cap_open(&mut self, answered: u64) {
+        if let Some(cap) = self.requests_per_connection {
+            if answered >= cap {
+                self.requests_per_connection = Some(cap.saturating_mul(2));
+            }
+        }
+    }
+
+    /// A server announced how many more requests it takes (`Keep-Alive: max=N`, as Apache
+    /// sends): the connection's total is what it answered so far plus that.
+    pub(crate) fn announced_max(&mut self, answered: u64, max: u64) {
+        let total = answered.saturating_add(max);
+        self.requests_per_connection = Some(match self.requests_per_connection {
+            Some(cap) => cap.min(total).max(1),
+            None => total.max(1),
+        });
+    }
+
+    /// A connection could not be opened (refused, unreachable, timed out).
+    pub(crate) fn connect_failed(&mut self) {
+        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+    }
+
+    /// A connection was opened.
+    pub(crate) fn connected(&mut self) {
+        self.failures_in_a_row = 0;
+    }
+
+    /// How long to wait before the next connection: nothing after a success, then 100 ms,
+    /// doubling with each failure in a row, at most 5 s.
+    pub(crate) fn backoff(&self) -> Duration {
+        match self.failures_in_a_row {
+            0 => Duration::ZERO,
+            n => FIRST_BACKOFF
+                .saturating_mul(1u32 << (n - 1).min(16))
+                .min(MAX_BACKOFF),
+        }
+    }
+}
+
+/// What to do with one request that a connection's end left without its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Send it again on another connection.
+    Retry,
+    /// Give up: it has used all its attempts.
+    Exhausted,
+    /// Give up: it may not be sent twice, and the server may have processed it.
+    NotRepeatable,
+    /// Give up: the response was unusable, and another attempt would get the same.
+    Broken,
+}
+
+/// The verdict for a request left unanswered when its connection ended.
+///
+/// - `attempts`: the times it has been sent, this one included.
+/// - `repeatable`: its method is idempotent, or the caller said it may be sent twice.
+/// - `behind_close`: an earlier response on the connection announced the close, so the
+///   server did not process this request (RFC 9112 §9.6): it may be sent again whatever
+///   its method.
+/// - `front`: it is the request whose response failed (the one a timeout, a cut-short or
+///   a broken response is about); the others were only behind it.
+pub(crate) fn verdict(
+    ending: Ending,
+    attempts: u32,
+    max_attempts: u32,
+    repeatable: bool,
+    behind_close: bool,
+    front: bool,
+) -> Verdict {
+    if ending == Ending::Broken && front {
+        return Verdict::Broken;
+    }
+    if !repeatable && !behind_close {
+        return Verdict::NotRepeatable;
+    }
+    if attempts >= max_attempts {
+        return Verdict::Exhausted;
+    }
+    Verdict::Retry
+}
+
+/// The `max` parameter of a `Keep-Alive` header field (`timeout=5, max=100`): how many
+/// more requests the server takes on the connection. `None` when absent or malformed.
+pub(crate) fn keep_alive_max(value: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(value).ok()?;
+    text.split(',').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("max") {
+            return None;
+        }
+        value.trim().trim_matches('"').parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end(ending: Ending, sent: u64, answered: u64) -> ConnectionEnd {
+        ConnectionEnd {
+            ending,
+            sent,
+            answered,
+        }
+    }
+
+    #[test]
+    fn a_request_cap_is_learnt_from_an_announced_close() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::Announced, 1024, 1000));
+        assert_eq!(habits.requests_per_connection, Some(1000));
+        assert!(!habits.no_pipelining);
+        assert_eq!(habits.backoff(), Duration::ZERO);
+        // A lower cap seen later wins; a higher one does not raise it.
+        habits.connection_ended(end(Ending::Announced, 1000, 100));
+        habits.connection_ended(end(Ending::Announced, 1000, 500));
+        assert_eq!(habits.requests_per_connection, Some(100));
+    }
+
+    #[test]
+    fn a_request_cap_is_learnt_from_an_unannounced_close_and_backs_off_nothing_answered() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::Closed, 64, 10));
+        assert_eq!(habits.requests_per_connection, Some(10));
+        assert_eq!(habits.backoff(), Duration::ZERO);
+    }
+
+    #[test]
+    fn http_1_0_servers_get_one_request_per_connection() {
+        // One answer, announced close (HTTP/1.0 without keep-alive).
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::Announced, 64, 1));
+        assert_eq!(habits.requests_per_connection, Some(1));
+        assert!(!habits.no_pipelining);
+    }
+
+    #[test]
+    fn a_connection_that_ends_with_everything_answered_teaches_nothing() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::Closed, 5, 5));
+        habits.connection_ended(end(Ending::Announced, 7, 7));
+        assert_eq!(habits, Habits::new());
+    }
+
+    #[test]
+    fn signs_of_a_server_that_mishandles_pipelining() {
+        for (ending, sent, answered, expected) in [
+            // Closes with nothing answered though several were sent.
+            (Ending::Closed, 2, 0, true),
+            (Ending::CutShort, 10, 0, true),
+            // Answers only the first, then closes unannounced or goes silent.
+            (Ending::Closed, 10, 1, true),
+            (Ending::TimedOut, 10, 1, true),
+            (Ending::CutShort, 3, 1, true),
+            // One request alone tells nothing about pipelining.
+            (Ending::Closed, 1, 0, false),
+            (Ending::TimedOut, 1, 0, false),
+            // A silent server is not a pipelining problem.
+            (Ending::TimedOut, 10, 0, false),
+            // An announced close after one answer is HTTP/1.0 or a cap of 1.
+            (Ending::Announced, 10, 1, false),
+            // Several answered: the server pipelines.
+            (Ending::Closed, 10, 2, false),
+            (Ending::Broken, 10, 0, false),
+        ] {
+            let mut habits = Habits::new();
+            habits.connection_ended(end(ending, sent, answered));
+            assert_eq!(
+                habits.no_pipelining, expected,
+                "{ending:?} sent {sent} answered {answered}"
+            );
+            assert_eq!(habits.depth(64), if expected { 1 } else { 64 });
+        }
+    }
+
+    #[test]
+    fn refused_or_reset_connections_back_off_doubling_to_a_bound() {
+        let mut habits = Habits::new();
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            habits.connect_failed();
+            waits.push(habits.backoff().as_millis());
+        }
+        assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+        habits.connected();
+        assert_eq!(habits.backoff(), Duration::ZERO);
+        // A reset with nothing answered counts as a failure too.
+        habits.connection_ended(end(Ending::Closed, 1, 0));
+        assert_eq!(habits.backoff(), Duration::from_millis(100));
+        // One with answers does not.
+        habits.connection_ended(end(Ending::Closed, 10, 3));
+        assert_eq!(habits.backoff(), Duration::ZERO);
+    }
+
+    #[test]
+    fn many_failures_do_not_overflow() {
+        let mut habits = Habits::new();
+        for _ in 0..100_000 {
+            habits.connect_failed();
+        }
+        assert_eq!(habits.backoff(), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_cap_that_was_too_low_is_raised() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::Closed, 64, 3));
+        habits.reached_cap_open(2);
+        assert_eq!(habits.requests_per_connection, Some(3));
+        habits.reached_cap_open(3);
+        assert_eq!(habits.requests_per_connection, Some(6));
+    }
+
+    #[test]
+    fn keep_alive_max_sets_the_cap() {
+        let mut habits = Habits::new();
+        habits.announced_max(1, 99);
+        assert_eq!(habits.requests_per_connection, Some(100));
+        habits.announced_max(0, 0);
+        assert_eq!(habits.requests_per_connection, Some(1));
+    }
+
+    #[test]
+    fn keep_alive_header_values() {
+        for (value, expected) in [
+            (&b"timeout=5, max=100"[..], Some(100)),
+            (b"max=7", Some(7)),
+            (b"MAX = 3 ,timeout=1", Some(3)),
+            (b"max=\"12\"", Some(12)),
+            (b"timeout=5", None),
+            (b"max=", None),
+            (b"max=-1", None),
+            (b"max=99999999999999999999999", None),
+            (b"\xff", None),
+            (b"", None),
+        ] {
+            assert_eq!(keep_alive_max(value), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        use Ending::*;
+        use Verdict::*;
+        // (ending, attempts, repeatable, behind_close, front) -> verdict, with 3 attempts.
+        for (ending, attempts, repeatable, behind, front, expected) in [
+            (Closed, 1, true, false, true, Retry),
+            (Closed, 2, true, false, false, Retry),
+            (Closed, 3, true, false, true, Exhausted),
+            (TimedOut, 1, true, false, true, Retry),
+            (TimedOut, 3, true, false, true, Exhausted),
+            (CutShort, 1, true, false, true, Retry),
+            // Not idempotent: never sent twice when it may have been processed...
+            (Closed, 1, false, false, true, NotRepeatable),
+            (TimedOut, 1, false, false, true, NotRepeatable),
+            (CutShort, 1, false, false, false, NotRepeatable),
+            // ...but a request behind an announced close was not processed.
+            (Announced, 1, false, true, false, Retry),
+            (Announced, 3, false, true, false, Exhausted),
+            // A broken response is not asked for again; those behind it are.
+            (Broken, 1, true, false, true, Broken),
+            (Broken, 1, true, false, false, Retry),
+            (Broken, 1, false, false, false, NotRepeatable),
+        ] {
+            assert_eq!(
+                verdict(ending, attempts, 3, repeatable, behind, front),
+                expected,
+                "{ending:?} attempt {attempts} repeatable {repeatable} behind {behind} front {front}"
+            );
+        }
+    }
+
+    #[test]
+    fn idempotent_methods() {
+        for m in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
+            assert!(
+                is_idempotent(&Method::from_bytes(m.as_bytes()).unwrap()),
+                "{m}"
+            );
+        }
+        for m in ["POST", "PATCH", "CONNECT", "PROPFIND", "LOCK"] {
+            assert!(
+                !is_idempotent(&Method::from_bytes(m.as_bytes()).unwrap()),
+                "{m}"
+            );
+        }
+    }
+}
