@@ -537,7 +537,8 @@ fn a_cancelled_lookup_is_not_answered() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(resolver.pending(), 0);
 
-    // A lookup whose every waiter gave up while it ran still fills the cache when it ends.
+    // A lookup whose every waiter gave up while it ran goes on: a new lookup of the name
+    // joins it, and its answer fills the cache.
     let calls = Arc::new(AtomicUsize::new(0));
     let (lookup, gate) = gated(&calls);
     let mut resolver = Resolver::with_lookup(lookup).unwrap();
@@ -549,12 +550,29 @@ fn a_cancelled_lookup_is_not_answered() {
     }
     assert!(resolver.cancel(id));
     assert_eq!(resolver.pending(), 0);
+    let joined = pending(resolver.lookup("late.test", 8080));
     open(&gate);
-    assert!(resolver.poll_needed().wait(WAIT).unwrap());
-    assert!(resolver.take_answers().is_empty());
+    let answer = take(&mut resolver, 1).remove(&joined).unwrap().unwrap();
+    assert_eq!(answer, vec![Address::from(([10, 1, 1, 1], 8080))]);
     let answer = ready(resolver.lookup("late.test", 443)).unwrap();
     assert_eq!(answer, vec![Address::from(([10, 1, 1, 1], 443))]);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Cancelling everything leaves nothing pending and nothing to take.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(1)))
+        .unwrap()
+        .threads(1);
+    let ids: Vec<_> = (0..50)
+        .map(|i| pending(resolver.lookup(&format!("c{i}.test"), 80)))
+        .collect();
+    for id in ids {
+        assert!(resolver.cancel(id));
+    }
+    assert_eq!(resolver.pending(), 0);
+    thread::sleep(Duration::from_millis(50));
+    assert!(resolver.take_answers().is_empty());
+    assert!(calls.load(Ordering::SeqCst) <= 1, "cancelled lookups ran");
 }
 
 #[test]
