@@ -145,7 +145,7 @@ fn resolve_localhost_like_the_blocking_call() {
     assert_loopback(&addresses, 8080);
     assert_eq!(addresses, resolve("localhost", 8080).unwrap());
 
-    let mut resolver = Resolver::new();
+    let mut resolver = Resolver::new().unwrap();
     let id = pending(quick("lookup", || resolver.lookup("localhost", 8081)));
     assert_eq!(resolver.pending(), 1);
     let mut answers = take(&mut resolver, 1);
@@ -184,7 +184,7 @@ fn literals_are_answered_at_once_without_a_lookup() {
         ),
     ];
     let calls = Arc::new(AtomicUsize::new(0));
-    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::ZERO));
+    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::ZERO)).unwrap();
     for (host, expected) in &cases {
         assert_eq!(&resolve(host, 80).unwrap(), expected, "{host}");
         // Resolve: at the first resume, never pending.
@@ -215,7 +215,7 @@ fn an_invalid_name_is_an_error_naming_the_host_as_the_blocking_call_gives() {
     assert_eq!(e.kind(), blocking.kind());
     assert_eq!(e.to_string(), blocking.to_string());
 
-    let mut resolver = Resolver::new();
+    let mut resolver = Resolver::new().unwrap();
     let id = pending(resolver.lookup(host, 80));
     let e = take(&mut resolver, 1).remove(&id).unwrap().unwrap_err();
     assert_eq!(e.kind(), blocking.kind());
@@ -230,7 +230,7 @@ fn an_invalid_name_is_an_error_naming_the_host_as_the_blocking_call_gives() {
 fn a_name_without_addresses_is_not_found() {
     let empty: LookupFn = Arc::new(|_: &str, _| Ok(Vec::new()));
     // The custom function gives no addresses: that is an answer, cached as it is.
-    let mut resolver = Resolver::with_lookup(empty);
+    let mut resolver = Resolver::with_lookup(empty).unwrap();
     let id = pending(resolver.lookup("empty.test", 80));
     assert!(take(&mut resolver, 1)
         .remove(&id)
@@ -255,7 +255,7 @@ fn a_name_without_addresses_is_not_found() {
 #[test]
 fn answers_are_cached_per_name_for_every_port() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(20)));
+    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(20))).unwrap();
     let id = pending(resolver.lookup("a.test", 80));
     let answer = take(&mut resolver, 1).remove(&id).unwrap().unwrap();
     assert_eq!(answer, vec![Address::from(([10, 0, 0, 1], 80))]);
@@ -299,7 +299,7 @@ fn answers_are_cached_per_name_for_every_port() {
 fn concurrent_lookups_of_one_name_make_one_call() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (lookup, gate) = gated(&calls);
-    let mut resolver = Resolver::with_lookup(lookup);
+    let mut resolver = Resolver::with_lookup(lookup).unwrap();
     let first = pending(resolver.lookup("same.test", 80));
     let second = pending(resolver.lookup("same.test", 8080));
     let third = pending(resolver.lookup("same.test", 80));
@@ -335,7 +335,7 @@ fn many_lookups_run_on_at_most_the_configured_threads() {
         let i: u8 = host.trim_end_matches(".test").parse().unwrap();
         Ok(vec![Address::from(([10, 2, 0, i], port))])
     });
-    let mut resolver = Resolver::with_lookup(lookup).threads(THREADS);
+    let mut resolver = Resolver::with_lookup(lookup).unwrap().threads(THREADS);
     let mut ids = Vec::new();
     for i in 0..100u8 {
         ids.push(pending(quick("lookup", || {
@@ -391,7 +391,7 @@ fn a_slow_lookup_never_blocks_the_caller_and_wait_wakes_when_it_is_in() {
 
     // Resolver.
     let start = Instant::now();
-    let mut resolver = Resolver::with_lookup(counting(&calls, slow));
+    let mut resolver = Resolver::with_lookup(counting(&calls, slow)).unwrap();
     let id = pending(quick("lookup", || resolver.lookup("slow.test", 80)));
     let other = pending(quick("lookup", || resolver.lookup("slow.test", 81)));
     let need = resolver.poll_needed();
@@ -415,7 +415,7 @@ fn a_slow_lookup_never_blocks_the_caller_and_wait_wakes_when_it_is_in() {
 #[test]
 fn the_resolver_is_a_mio_source_and_suits_edge_triggering() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(30)));
+    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(30))).unwrap();
     let mut poll = Poll::new().unwrap();
     // mio is edge-triggered: each wake-up is a change, so take_answers must read the
     // descriptor empty each time for the next answer to wake the loop again.
@@ -458,7 +458,7 @@ fn dropping_while_lookups_are_pending_returns_at_once_and_frees_everything() {
 
     let lookup = counting(&calls, slow);
     let alive = Arc::downgrade(&lookup);
-    let mut resolver = Resolver::with_lookup(lookup).threads(2);
+    let mut resolver = Resolver::with_lookup(lookup).unwrap().threads(2);
     for i in 0..5 {
         let _ = pending(resolver.lookup(&format!("d{i}.test"), 80));
     }
@@ -489,6 +489,7 @@ fn dropping_while_lookups_are_pending_returns_at_once_and_frees_everything() {
 fn idle_threads_end_and_come_back_when_needed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let mut resolver = Resolver::with_lookup(counting(&calls, Duration::ZERO))
+        .unwrap()
         .threads(2)
         .idle_timeout(Duration::from_millis(50));
     assert_eq!(resolver.running_threads(), 0, "threads start lazily");
@@ -511,7 +512,7 @@ fn idle_threads_end_and_come_back_when_needed() {
 fn a_cancelled_lookup_is_not_answered() {
     let calls = Arc::new(AtomicUsize::new(0));
     let (lookup, gate) = gated(&calls);
-    let mut resolver = Resolver::with_lookup(lookup).threads(1);
+    let mut resolver = Resolver::with_lookup(lookup).unwrap().threads(1);
     let running = pending(resolver.lookup("running.test", 80));
     let kept = pending(resolver.lookup("running.test", 81));
     let queued = pending(resolver.lookup("queued.test", 80));
@@ -536,10 +537,11 @@ fn a_cancelled_lookup_is_not_answered() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(resolver.pending(), 0);
 
-    // A lookup whose every waiter gave up while it ran still fills the cache when it ends.
+    // A lookup whose every waiter gave up while it ran goes on: a new lookup of the name
+    // joins it, and its answer fills the cache.
     let calls = Arc::new(AtomicUsize::new(0));
     let (lookup, gate) = gated(&calls);
-    let mut resolver = Resolver::with_lookup(lookup);
+    let mut resolver = Resolver::with_lookup(lookup).unwrap();
     let id = pending(resolver.lookup("late.test", 80));
     let deadline = Instant::now() + Duration::from_secs(5);
     while calls.load(Ordering::SeqCst) < 1 {
@@ -548,12 +550,29 @@ fn a_cancelled_lookup_is_not_answered() {
     }
     assert!(resolver.cancel(id));
     assert_eq!(resolver.pending(), 0);
+    let joined = pending(resolver.lookup("late.test", 8080));
     open(&gate);
-    assert!(resolver.poll_needed().wait(WAIT).unwrap());
-    assert!(resolver.take_answers().is_empty());
+    let answer = take(&mut resolver, 1).remove(&joined).unwrap().unwrap();
+    assert_eq!(answer, vec![Address::from(([10, 1, 1, 1], 8080))]);
     let answer = ready(resolver.lookup("late.test", 443)).unwrap();
     assert_eq!(answer, vec![Address::from(([10, 1, 1, 1], 443))]);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Cancelling everything leaves nothing pending and nothing to take.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut resolver = Resolver::with_lookup(counting(&calls, Duration::from_millis(1)))
+        .unwrap()
+        .threads(1);
+    let ids: Vec<_> = (0..50)
+        .map(|i| pending(resolver.lookup(&format!("c{i}.test"), 80)))
+        .collect();
+    for id in ids {
+        assert!(resolver.cancel(id));
+    }
+    assert_eq!(resolver.pending(), 0);
+    thread::sleep(Duration::from_millis(50));
+    assert!(resolver.take_answers().is_empty());
+    assert!(calls.load(Ordering::SeqCst) <= 1, "cancelled lookups ran");
 }
 
 #[test]
@@ -564,7 +583,7 @@ fn a_panicking_lookup_function_gives_an_error_and_the_resolver_goes_on() {
         }
         Ok(vec![Address::from(([10, 3, 0, 1], port))])
     });
-    let mut resolver = Resolver::with_lookup(lookup.clone()).threads(1);
+    let mut resolver = Resolver::with_lookup(lookup.clone()).unwrap().threads(1);
     let boom = pending(resolver.lookup("boom.test", 80));
     let fine = pending(resolver.lookup("fine.test", 80));
     let mut answers = take(&mut resolver, 2);
@@ -574,4 +593,12 @@ fn a_panicking_lookup_function_gives_an_error_and_the_resolver_goes_on() {
 
     let (answer, _) = drive(&mut Resolve::with_lookup("boom.test", 80, lookup));
     assert!(answer.unwrap_err().to_string().contains("boom.test"));
+}
+
+#[test]
+fn lookups_can_move_between_threads() {
+    fn send<T: Send>() {}
+    send::<Resolve>();
+    send::<Resolver>();
+    send::<Lookup>();
 }

@@ -12,7 +12,7 @@
 //! empty, and [`Resolver::take_answers`] reads the socket empty before taking the list, so
 //! the descriptor is readable exactly while answers wait (or just after, harmlessly).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv6Addr};
@@ -261,7 +261,7 @@ pub enum Lookup {
 /// use std::collections::HashMap;
 /// # fn main() -> std::io::Result<()> {
 /// let mut poll = Poll::new()?;
-/// let mut resolver = Resolver::new();
+/// let mut resolver = Resolver::new()?;
 /// poll.registry().register(&mut resolver, Token(0), Interest::READABLE)?;
 ///
 /// let mut waiting = HashMap::new(); // what each pending lookup was for
@@ -289,11 +289,27 @@ pub struct Resolver {
     /// The read end of the wake-up pair.
     wake: UnixStream,
     cache: HashMap<String, Cached>,
-    /// Names being looked up, with the lookups waiting for them (possibly none, when all
-    /// were cancelled while the lookup runs).
-    in_flight: HashMap<String, Vec<(LookupId, u16)>>,
+    /// Names being looked up (or queued).
+    in_flight: HashMap<String, Flight>,
+    /// The pending lookups, with their names.
+    waiting: HashMap<LookupId, String>,
     next_id: u64,
-    pending: usize,
+}
+
+/// A name being looked up.
+struct Flight {
+    /// Its job number (the id of the lookup that queued it).
+    job: u64,
+    /// The lookups waiting for it, with their ports (possibly none, when all were
+    /// cancelled once the lookup had started).
+    waiters: Vec<(LookupId, u16)>,
+}
+
+/// A name to look up, with the port to ask for.
+struct Job {
+    id: u64,
+    host: String,
+    port: u16,
 }
 
 /// A cached answer: the addresses as the lookup function gave them, or its error, shared.
@@ -311,8 +327,11 @@ struct Shared {
 
 /// The thread pool's state, under the mutex.
 struct Pool {
-    /// Names to look up, with the port to ask for.
-    queue: VecDeque<(String, u16)>,
+    /// Names to look up, first in first out, cancelled ones included.
+    queue: VecDeque<Job>,
+    /// The jobs in the queue not cancelled: a thread runs a job it takes off the queue
+    /// only if it removes it from here; a cancel removes it from here first.
+    queued: HashSet<u64>,
     /// Answers not yet taken, in the order they came.
     answers: Vec<(String, Answer)>,
     /// Threads alive.
@@ -338,34 +357,16 @@ impl Resolver {
     /// How long a helper thread waits for work before it ends, by default.
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-    /// A resolver using the system resolver, [`resolve`].
-    ///
-    /// # Panics
-    ///
-    /// If the process has no file descriptors left for its wake-up socket pair (see
-    /// [`try_new`](Self::try_new)).
-    pub fn new() -> Self {
+    /// A resolver using the system resolver, [`resolve`]. No thread starts until there
+    /// is a name to look up. An error only if the wake-up socket pair cannot be made (no
+    /// descriptors left).
+    pub fn new() -> io::Result<Self> {
         Self::with_lookup(system_lookup())
     }
 
     /// A resolver using your own lookup function (another DNS client, a fixed table in
     /// tests); IP literals are still answered without it.
-    ///
-    /// # Panics
-    ///
-    /// If the process has no file descriptors left (see [`try_with_lookup`](Self::try_with_lookup)).
-    pub fn with_lookup(lookup: LookupFn) -> Self {
-        Self::try_with_lookup(lookup).expect("pollhttp::io::Resolver: creating its socket pair")
-    }
-
-    /// [`new`](Self::new), with an error instead of a panic when the wake-up socket pair
-    /// cannot be made.
-    pub fn try_new() -> io::Result<Self> {
-        Self::try_with_lookup(system_lookup())
-    }
-
-    /// [`with_lookup`](Self::with_lookup), with an error instead of a panic.
-    pub fn try_with_lookup(lookup: LookupFn) -> io::Result<Self> {
+    pub fn with_lookup(lookup: LookupFn) -> io::Result<Self> {
         let (wake, write_end) = wake_pair()?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -373,6 +374,7 @@ impl Resolver {
                 wake: write_end,
                 pool: Mutex::new(Pool {
                     queue: VecDeque::new(),
+                    queued: HashSet::new(),
                     answers: Vec::new(),
                     threads: 0,
                     idle: 0,
@@ -385,8 +387,8 @@ impl Resolver {
             wake,
             cache: HashMap::new(),
             in_flight: HashMap::new(),
+            waiting: HashMap::new(),
             next_id: 0,
-            pending: 0,
         })
     }
 
@@ -416,27 +418,35 @@ impl Resolver {
         }
         let id = LookupId(self.next_id);
         self.next_id += 1;
-        if let Some(waiters) = self.in_flight.get_mut(host) {
-            waiters.push((id, port));
-            self.pending += 1;
-            return Lookup::Pending(id);
+        if let Some(flight) = self.in_flight.get_mut(host) {
+            flight.waiters.push((id, port));
+        } else {
+            if let Err(e) = self.enqueue(id.0, host, port) {
+                return Lookup::Ready(Err(starting_error(e, host)));
+            }
+            let flight = Flight {
+                job: id.0,
+                waiters: vec![(id, port)],
+            };
+            self.in_flight.insert(host.to_owned(), flight);
         }
-        if let Err(e) = self.enqueue(host, port) {
-            return Lookup::Ready(Err(starting_error(e, host)));
-        }
-        self.in_flight.insert(host.to_owned(), vec![(id, port)]);
-        self.pending += 1;
+        self.waiting.insert(id, host.to_owned());
         Lookup::Pending(id)
     }
 
     /// Queues a lookup of `host`, starting a thread if none is free and there is room. An
     /// error only when no thread could be started and none is running (the job is then
     /// taken back).
-    fn enqueue(&mut self, host: &str, port: u16) -> io::Result<()> {
+    fn enqueue(&mut self, job: u64, host: &str, port: u16) -> io::Result<()> {
         let spawn = {
             let mut pool = self.shared.pool();
-            pool.queue.push_back((host.to_owned(), port));
-            let spawn = pool.queue.len() > pool.idle && pool.threads < pool.max_threads;
+            pool.queue.push_back(Job {
+                id: job,
+                host: host.to_owned(),
+                port,
+            });
+            pool.queued.insert(job);
+            let spawn = pool.queued.len() > pool.idle && pool.threads < pool.max_threads;
             if spawn {
                 pool.threads += 1;
             }
@@ -458,9 +468,8 @@ impl Resolver {
         if pool.threads > 0 {
             return Ok(()); // a running thread will take it
         }
-        if let Some(at) = pool.queue.iter().position(|(h, _)| h == host) {
-            pool.queue.remove(at);
-        }
+        pool.queued.remove(&job);
+        pool.queue.retain(|j| j.id != job);
         Err(e)
     }
 
@@ -484,9 +493,11 @@ impl Resolver {
         let mut answers = Vec::new();
         for (host, answer) in came {
             let cached = answer.map_err(Arc::new);
-            for (id, port) in self.in_flight.remove(&host).unwrap_or_default() {
-                answers.push((id, answer_for(&cached, port)));
-                self.pending -= 1;
+            if let Some(flight) = self.in_flight.remove(&host) {
+                for (id, port) in flight.waiters {
+                    self.waiting.remove(&id);
+                    answers.push((id, answer_for(&cached, port)));
+                }
             }
             self.cache.insert(host, cached);
         }
@@ -495,25 +506,18 @@ impl Resolver {
 
     /// Gives up on a pending lookup: its answer will not be given. Returns whether it was
     /// pending. When no other lookup waits for that name and its lookup has not started, it
-    /// is taken off the queue; when it has started, it finishes and its answer is cached.
+    /// is not started; when it has, it finishes and its answer is cached.
     pub fn cancel(&mut self, id: LookupId) -> bool {
-        let Some((host, waiters)) = self
-            .in_flight
-            .iter_mut()
-            .find(|(_, waiters)| waiters.iter().any(|(i, _)| *i == id))
-        else {
+        let Some(host) = self.waiting.remove(&id) else {
             return false;
         };
-        waiters.retain(|(i, _)| *i != id);
-        self.pending -= 1;
-        if waiters.is_empty() {
-            let host = host.clone();
-            let mut pool = self.shared.pool();
-            if let Some(at) = pool.queue.iter().position(|(h, _)| *h == host) {
-                pool.queue.remove(at);
-                drop(pool);
-                self.in_flight.remove(&host);
-            }
+        let Some(flight) = self.in_flight.get_mut(&host) else {
+            return true; // cannot happen: a waiting lookup's name is in flight
+        };
+        flight.waiters.retain(|(i, _)| *i != id);
+        if flight.waiters.is_empty() && self.shared.pool().queued.remove(&flight.job) {
+            // Not started; the thread that takes it off the queue skips it.
+            self.in_flight.remove(&host);
         }
         true
     }
@@ -521,7 +525,7 @@ impl Resolver {
     /// How many lookups are pending: returned [`Lookup::Pending`] and neither answered by
     /// [`take_answers`](Self::take_answers) nor cancelled.
     pub fn pending(&self) -> usize {
-        self.pending
+        self.waiting.len()
     }
 
     /// Drops the cached answer for `host` (addresses or error), so that the next lookup asks
@@ -556,7 +560,10 @@ fn work(shared: &Shared) {
         if pool.closed {
             break;
         }
-        if let Some((host, port)) = pool.queue.pop_front() {
+        if let Some(Job { id, host, port }) = pool.queue.pop_front() {
+            if !pool.queued.remove(&id) {
+                continue; // cancelled
+            }
             drop(pool);
             let answer = run_lookup(&shared.lookup, &host, port);
             pool = shared.pool();
@@ -623,17 +630,11 @@ impl std::error::Error for SharedError {
     }
 }
 
-impl Default for Resolver {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl fmt::Debug for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resolver")
             .field("fd", &self.wake.as_raw_fd())
-            .field("pending", &self.pending)
+            .field("pending", &self.waiting.len())
             .field("in_flight", &self.in_flight.len())
             .field("cached", &self.cache.len())
             .field("running_threads", &self.running_threads())
@@ -649,6 +650,7 @@ impl Drop for Resolver {
             let mut pool = self.shared.pool();
             pool.closed = true;
             pool.queue.clear();
+            pool.queued.clear();
             pool.answers.clear();
         }
         self.shared.work.notify_all();
