@@ -64,7 +64,7 @@ pub(crate) struct Allowance {
 /// Things the pipeline learns from a connection as it goes.
 #[derive(Debug, Default)]
 pub(crate) struct Signals {
-    /// A response carried `Keep-Alive: max=N`: (answered before it, N).
+    /// A response carried `Keep-Alive: max=N`: (responses so far, it included; N).
     pub(crate) keep_alive_max: Option<(u64, u64)>,
     /// The connection sent and had answered everything its cap allowed, and is open.
     pub(crate) cap_reached_open: Option<u64>,
@@ -347,7 +347,7 @@ impl<T> Conn<T> {
                         }
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
-                            signals.keep_alive_max = Some((self.answered, max));
+                            signals.keep_alive_max = Some((self.answered + 1, max));
                         }
                         if !stream.reading_body() {
                             Some((head, Vec::new(), 0))

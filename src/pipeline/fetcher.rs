@@ -70,7 +70,8 @@ pub struct Fetcher<T> {
     /// Made at the first name to look up.
     resolver: Option<Resolver>,
     resolver_ready: bool,
-    lookups: HashMap<LookupId, usize>,
+    /// Lookups under way: the pipeline waiting for each, and when to give up on it.
+    lookups: HashMap<LookupId, (usize, Option<Instant>)>,
     /// Pipelines to drive at the next `resume`.
     scheduled: Vec<usize>,
     /// The system's roots, made at the first `https` origin when the configuration has no
@@ -185,6 +186,7 @@ impl<T> Fetcher<T> {
         if std::mem::take(&mut self.resolver_ready) {
             self.take_answers();
         }
+        self.expire_lookups(now);
         for key in 0..self.pipelines.len() {
             if self.pipelines[key]
                 .next_deadline()
@@ -205,7 +207,7 @@ impl<T> Fetcher<T> {
     fn look_up(&mut self, key: usize) {
         let resolver = match &mut self.resolver {
             Some(resolver) => resolver,
-            None => match Resolver::try_new() {
+            None => match Resolver::new() {
                 Ok(resolver) => {
                     self.shared.watches.add(resolver.as_raw_fd(), RESOLVER);
                     self.resolver.insert(resolver)
@@ -222,7 +224,12 @@ impl<T> Fetcher<T> {
             Lookup::Ready(result) => pipeline.resolved(dns(&host, result)),
             Lookup::Pending(id) => {
                 pipeline.addresses = Addresses::Resolving;
-                self.lookups.insert(id, key);
+                let deadline = self
+                    .shared
+                    .config
+                    .connect_timeout
+                    .map(|t| Instant::now() + t);
+                self.lookups.insert(id, (key, deadline));
             }
         }
     }
@@ -232,11 +239,37 @@ impl<T> Fetcher<T> {
             return;
         };
         for (id, result) in resolver.take_answers() {
-            if let Some(key) = self.lookups.remove(&id) {
+            if let Some((key, _)) = self.lookups.remove(&id) {
                 let host = self.pipelines[key].origin.host.clone();
                 self.pipelines[key].resolved(dns(&host, result));
                 self.schedule(key);
             }
+        }
+    }
+
+    /// Gives up on lookups past their deadline (a resolver that does not answer): the
+    /// requests waiting for them fail.
+    fn expire_lookups(&mut self, now: Instant) {
+        let expired: Vec<LookupId> = self
+            .lookups
+            .iter()
+            .filter(|(_, (_, deadline))| deadline.is_some_and(|d| now >= d))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            let Some((key, _)) = self.lookups.remove(&id) else {
+                continue;
+            };
+            if let Some(resolver) = &mut self.resolver {
+                resolver.cancel(id);
+            }
+            let host = self.pipelines[key].origin.host.clone();
+            let timed_out = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("resolving {host}: no answer in time"),
+            );
+            self.pipelines[key].resolved(dns(&host, Err(timed_out)));
+            self.schedule(key);
         }
     }
 
@@ -290,9 +323,11 @@ impl<T> Fetcher<T> {
         if !self.scheduled.is_empty() || self.resolver_ready {
             return Some(Instant::now());
         }
+        let lookups = self.lookups.values().filter_map(|(_, deadline)| *deadline);
         self.pipelines
             .iter()
             .filter_map(OriginPipeline::next_deadline)
+            .chain(lookups)
             .min()
     }
 

@@ -228,7 +228,6 @@ impl<T> OriginPipeline<T> {
                         return true;
                     }
                     shared.stats.connections += 1;
-                    self.habits.connected();
                     self.failed_addresses = 0;
                     self.not_before = None;
                 }
@@ -248,28 +247,45 @@ impl<T> OriginPipeline<T> {
             batch: shared.config.batch(depth),
             request_timeout: shared.config.request_timeout,
         };
-        let mut signals = Signals::default();
-        let conn = &mut self.conns[i];
-        let (queue, done, stats, unfinished) = (
-            &mut self.queue,
-            &mut shared.done,
-            &mut shared.stats,
-            &mut self.unfinished,
-        );
-        let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
-            finish_into(done, stats, unfinished, entry, result);
-        });
-        if let Some((answered, max)) = signals.keep_alive_max {
-            self.habits.announced_max(answered, max);
+        let result = loop {
+            let mut signals = Signals::default();
             let conn = &mut self.conns[i];
-            let this = answered.saturating_add(max).max(1);
-            conn.cap = Some(conn.cap.map_or(this, |c| c.min(this)));
-        }
-        if let Some(answered) = signals.cap_reached_open {
-            // Still open after all the cap allowed: the cap was wrong for this server.
-            self.habits.reached_cap_open(answered);
-            self.conns[i].cap = self.habits.requests_per_connection;
-        }
+            let answered_before = conn.answered;
+            let (queue, done, stats, unfinished) = (
+                &mut self.queue,
+                &mut shared.done,
+                &mut shared.stats,
+                &mut self.unfinished,
+            );
+            let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
+                finish_into(done, stats, unfinished, entry, result);
+            });
+            let answered = match &result {
+                Ok(()) => self.conns[i].answered,
+                Err(ended) => ended.answered,
+            };
+            if answered > answered_before {
+                self.habits.responded();
+            }
+            if let Some((answered, max)) = signals.keep_alive_max {
+                self.habits.announced_max(answered, max);
+                let conn = &mut self.conns[i];
+                let this = answered.saturating_add(max).max(1);
+                conn.cap = Some(conn.cap.map_or(this, |c| c.min(this)));
+            }
+            if let (Some(answered), Ok(())) = (signals.cap_reached_open, &result) {
+                // Still open after all the cap allowed: the cap was wrong for this
+                // server. Raise it, and go on sending on this connection at once (no event
+                // would come to wake it).
+                self.habits.reached_cap_open(answered);
+                let conn = &mut self.conns[i];
+                conn.cap = self.habits.requests_per_connection;
+                if !self.queue.is_empty() && conn.can_take_more(depth) {
+                    continue;
+                }
+            }
+            break result;
+        };
         match result {
             Ok(()) => {
                 let conn = &self.conns[i];
@@ -321,10 +337,12 @@ impl<T> OriginPipeline<T> {
         let behind_close = ended.ending == Ending::Announced;
         let mut retry = Vec::new();
         for (k, in_flight) in ended.unanswered.into_iter().enumerate() {
+            let overdue = in_flight.deadline.is_some_and(|d| now >= d);
             let mut entry = in_flight.entry;
             let front = k == 0;
             let error = match (&ended.error, front) {
                 (Some(e), true) => e.clone(),
+                (Some(_), false) if overdue => Error::Timeout,
                 (Some(e), false) => Error::closed(format!(
                     "the connection ended before this response, after an earlier one failed: {e}"
                 )),

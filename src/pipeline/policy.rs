@@ -144,7 +144,8 @@ impl Habits {
     }
 
     /// A server announced how many more requests it takes (`Keep-Alive: max=N`, as Apache
-    /// sends): the connection's total is what it answered so far plus that.
+    /// sends): the connection's total is the responses so far, this one included, plus
+    /// that.
     pub(crate) fn announced_max(&mut self, answered: u64, max: u64) {
         let total = answered.saturating_add(max);
         self.requests_per_connection = Some(match self.requests_per_connection {
@@ -158,8 +159,9 @@ impl Habits {
         self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
     }
 
-    /// A connection was opened.
-    pub(crate) fn connected(&mut self) {
+    /// A response came: the server works, the back-off is over. (Opening a connection
+    /// is not enough: a server may accept and then reset every connection.)
+    pub(crate) fn responded(&mut self) {
         self.failures_in_a_row = 0;
     }
 
@@ -320,7 +322,7 @@ mod tests {
             waits.push(habits.backoff().as_millis());
         }
         assert_eq!(waits, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
-        habits.connected();
+        habits.responded();
         assert_eq!(habits.backoff(), Duration::ZERO);
         // A reset with nothing answered counts as a failure too.
         habits.connection_ended(end(Ending::Closed, 1, 0));
@@ -352,6 +354,7 @@ mod tests {
     #[test]
     fn keep_alive_max_sets_the_cap() {
         let mut habits = Habits::new();
+        // Apache's first response: 99 more after this one.
         habits.announced_max(1, 99);
         assert_eq!(habits.requests_per_connection, Some(100));
         habits.announced_max(0, 0);

@@ -1,0 +1,760 @@
+//! The reconnecting pipelines (`pollhttp::pipeline`) over loopback sockets: servers that
+//! close after a cap (announced, unannounced, `Keep-Alive: max`), HTTP/1.0, servers that
+//! mishandle pipelining, silent and resetting servers, cut-short bodies, the retry rules
+//! by method, deadlines, back-off, name resolution, Unix sockets, many origins, and both
+//! ways of following descriptors (edge-triggered mio, poll(2)).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use pollhttp::io::{Address, Resolver};
+use pollhttp::pipeline::{
+    BodyMode, Change, Completed, Config, FetchError, Fetcher, Origin, Pipeline, Request,
+};
+use pollhttp::server::{Response, Server};
+use pollhttp::Error;
+
+/// Gives up on a loop that makes no progress, so a bug fails the test instead of hanging.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Drives a fetcher over poll(2) until everything is finished; the results by tag.
+fn run_poll<T: Ord>(fetcher: &mut Fetcher<T>) -> Vec<Completed<T>> {
+    let start = Instant::now();
+    let mut done = Vec::new();
+    fetcher.resume();
+    loop {
+        while let Some(c) = fetcher.next_completed() {
+            done.push(c);
+        }
+        if fetcher.unfinished() == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "stuck: {} unfinished",
+            fetcher.unfinished()
+        );
+        let timeout = fetcher.timeout().map_or(LIMIT, |t| t.min(LIMIT));
+        for fd in pollhttp::wait_any(&fetcher.wants(), Some(timeout)).unwrap() {
+            fetcher.mark_ready(fd);
+        }
+        fetcher.resume();
+    }
+    done.sort_by(|a, b| a.tag.cmp(&b.tag));
+    done
+}
+
+/// The same over mio, edge-triggered, following `take_changes`; also checks that every
+/// descriptor added is removed by the end, and never added twice while registered.
+fn run_mio<T: Ord>(fetcher: &mut Fetcher<T>) -> Vec<Completed<T>> {
+    use mio::unix::SourceFd;
+    let mut poll = mio::Poll::new().unwrap();
+    let mut events = mio::Events::with_capacity(64);
+    let mut registered: HashMap<RawFd, ()> = HashMap::new();
+    let start = Instant::now();
+    let mut done = Vec::new();
+    fetcher.resume();
+    loop {
+        while let Some(c) = fetcher.next_completed() {
+            done.push(c);
+        }
+        for change in fetcher.take_changes() {
+            match change {
+                Change::Added(fd) => {
+                    assert!(registered.insert(fd, ()).is_none(), "{fd} added twice");
+                    poll.registry()
+                        .register(
+                            &mut SourceFd(&fd),
+                            mio::Token(fd as usize),
+                            mio::Interest::READABLE | mio::Interest::WRITABLE,
+                        )
+                        .unwrap();
+                }
+                Change::Removed(fd) => {
+                    assert!(registered.remove(&fd).is_some(), "{fd} removed unadded");
+                    let _ = poll.registry().deregister(&mut SourceFd(&fd));
+                }
+            }
+        }
+        if fetcher.unfinished() == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "stuck: {} unfinished",
+            fetcher.unfinished()
+        );
+        let timeout = fetcher.timeout().map_or(LIMIT, |t| t.min(LIMIT));
+        poll.poll(&mut events, Some(timeout)).unwrap();
+        for event in &events {
+            fetcher.mark_ready(event.token().0 as RawFd);
+        }
+        fetcher.resume();
+    }
+    // Connections with nothing to do are closed: only the resolver may stay.
+    assert!(registered.len() <= 1, "left registered: {registered:?}");
+    done.sort_by(|a, b| a.tag.cmp(&b.tag));
+    done
+}
+
+/// Our own server on loopback: `/dN.html`, `/status/N`, `/bytes/N`, `/post` (200).
+fn own_server(max_requests: Option<u64>) -> (pollhttp::server::RunningServer, Origin) {
+    let mut server = Server::bind(([127, 0, 0, 1], 0), |_session, request| {
+        let path = request.path().to_owned();
+        if let Some(code) = path.strip_prefix("/status/") {
+            let code = code.parse().unwrap_or(500);
+            return Response::text(StatusCode::from_u16(code).unwrap(), "status");
+        }
+        if let Some(n) = path.strip_prefix("/bytes/") {
+            return Response::new(StatusCode::OK, vec![b'x'; n.parse().unwrap_or(0)]);
+        }
+        Response::new(StatusCode::OK, format!("document {path}\n"))
+    })
+    .unwrap();
+    if let Some(n) = max_requests {
+        server = server.max_requests(n);
+    }
+    let running = server.start().unwrap();
+    let port = match running.address() {
+        Address::Tcp(a) => a.port(),
+        other => panic!("{other:?}"),
+    };
+    (running, Origin::new(false, "127.0.0.1", port))
+}
+
+fn ok_statuses<T>(done: &[Completed<T>]) -> Vec<u16> {
+    done.iter()
+        .map(|c| match &c.result {
+            Ok(r) => r.status(),
+            Err(e) => panic!("error: {e}"),
+        })
+        .collect()
+}
+
+/// A raw server: each accepted connection goes to `script(connection number, stream)`
+/// on its own thread. Returns the origin and the count of connections.
+fn scripted(
+    script: impl Fn(usize, TcpStream) + Send + Sync + 'static,
+) -> (Origin, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let script = Arc::new(script);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let script = script.clone();
+            thread::spawn(move || script(n, stream));
+        }
+    });
+    (Origin::new(false, "127.0.0.1", port), count)
+}
+
+/// Reads request heads (no bodies) as they come: returns each request's target. Reads at
+/// least one, and then as many as arrived with it. Empty: the client closed.
+fn read_requests(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<String> {
+    let mut targets = Vec::new();
+    loop {
+        while let Some(end) = find(pending, b"\r\n\r\n") {
+            let head: Vec<u8> = pending.drain(..end + 4).collect();
+            let line = String::from_utf8_lossy(&head);
+            let mut body_len = 0usize;
+            for field in line.lines() {
+                if let Some(v) = field.to_ascii_lowercase().strip_prefix("content-length:") {
+                    body_len = v.trim().parse().unwrap();
+                }
+            }
+            while pending.len() < body_len {
+                let mut buf = [0u8; 4096];
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return targets,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            pending.drain(..body_len);
+            targets.push(line.split(' ').nth(1).unwrap_or("").to_owned());
+        }
+        if !targets.is_empty() {
+            return targets;
+        }
+        let mut buf = [0u8; 65536];
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return targets,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn respond(stream: &mut TcpStream, extra: &str, body: &str) -> bool {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n{extra}\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).is_ok()
+}
+
+fn gets(fetcher: &mut Fetcher<usize>, origin: &Origin, n: usize) {
+    for i in 0..n {
+        fetcher.submit(origin, Request::get(format!("/d{i}.html")), i);
+    }
+}
+
+#[test]
+fn a_server_with_a_request_cap_gets_every_request_answered_and_little_thrown_away() {
+    let (_server, origin) = own_server(Some(100));
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 10_000);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(done.len(), 10_000);
+    for (i, c) in done.iter().enumerate() {
+        let response = c.result.as_ref().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body, format!("document /d{i}.html\n").as_bytes());
+        assert!(c.attempts <= 2, "{i}: {} attempts", c.attempts);
+    }
+    let stats = fetcher.stats();
+    // The cap is learnt from the first connection: after it, each connection carries
+    // exactly 100 and nothing is sent only to be thrown away.
+    assert!(stats.retries < 1100, "{stats:?}");
+    assert!(stats.connections <= 10_000 / 100 + 12, "{stats:?}");
+    assert_eq!((stats.responses, stats.errors), (10_000, 0));
+}
+
+#[test]
+fn keep_alive_max_limits_every_connection_after_the_first_response() {
+    // As Apache: `Keep-Alive: max=N` counting down, `Connection: close` on the last.
+    let per_connection = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let seen = per_connection.clone();
+    let (origin, _) = scripted(move |_, mut stream| {
+        let mut pending = Vec::new();
+        let mut answered = 0;
+        let mut received = 0;
+        'conn: loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.is_empty() {
+                break;
+            }
+            received += targets.len();
+            for _ in targets {
+                answered += 1;
+                let extra = if answered == 5 {
+                    "connection: close\r\n".to_owned()
+                } else {
+                    format!("keep-alive: timeout=5, max={}\r\n", 5 - answered)
+                };
+                respond(&mut stream, &extra, "ok");
+                if answered == 5 {
+                    break 'conn;
+                }
+            }
+        }
+        seen.lock().unwrap().push(received);
+    });
+    let mut config = Config::default();
+    config.depth = 3;
+    let mut fetcher = Fetcher::new(config);
+    gets(&mut fetcher, &origin, 100);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 100]);
+    thread::sleep(Duration::from_millis(100));
+    let counts = per_connection.lock().unwrap().clone();
+    assert_eq!(counts.iter().filter(|&&c| c > 5).count(), 0, "{counts:?}");
+    assert_eq!(counts.len(), 20, "{counts:?}");
+}
+
+#[test]
+fn an_http_1_0_server_gets_one_request_per_connection() {
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        if !read_requests(&mut stream, &mut pending).is_empty() {
+            let _ = stream.write_all(b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 50);
+    let done = run_mio(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 50]);
+    assert_eq!(connections.load(Ordering::SeqCst), 50);
+    // Only those sent on the first connection were sent twice.
+    assert!(done.iter().all(|c| c.attempts <= 2));
+}
+
+#[test]
+fn a_server_that_closes_on_pipelined_requests_gets_one_at_a_time() {
+    // Answers one request per read and closes when several came at once.
+    let (origin, _) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.len() != 1 || !pending.is_empty() {
+                return;
+            }
+            if !respond(&mut stream, "", "ok") {
+                return;
+            }
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 30);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 30]);
+    // One connection failed with several sent; the next one served everything.
+    assert!(fetcher.stats().connections <= 3, "{:?}", fetcher.stats());
+}
+
+#[test]
+fn a_server_that_answers_only_the_first_pipelined_request_gets_one_at_a_time() {
+    // Answers the first request of each read and ignores the rest: pipelined requests get
+    // no answer (a timeout), single ones do.
+    let (origin, _) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        loop {
+            if read_requests(&mut stream, &mut pending).is_empty() {
+                return;
+            }
+            pending.clear();
+            if !respond(&mut stream, "", "ok") {
+                return;
+            }
+        }
+    });
+    let mut config = Config::default();
+    config.request_timeout = Some(Duration::from_millis(300));
+    let mut fetcher = Fetcher::new(config);
+    gets(&mut fetcher, &origin, 20);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 20]);
+    assert!(done.iter().all(|c| c.attempts <= 2));
+}
+
+#[test]
+fn unanswered_requests_are_sent_again_only_when_repeatable() {
+    // Reads a request and closes without a word.
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        let _ = read_requests(&mut stream, &mut pending);
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    fetcher.submit(&origin, Request::get("/a"), 0);
+    fetcher.submit(&origin, Request::new(Method::POST, "/b").with_body("x"), 1);
+    fetcher.submit(
+        &origin,
+        Request::new(Method::POST, "/c").with_body("y").repeatable(),
+        2,
+    );
+    let done = run_poll(&mut fetcher);
+    match &done[0].result {
+        Err(FetchError::AttemptsExhausted { errors }) => {
+            assert_eq!(errors.len(), 3);
+            assert!(errors.iter().all(Error::is_temporary), "{errors:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(done[0].attempts, 3);
+    match &done[1].result {
+        Err(
+            e @ FetchError::NotRepeatable {
+                may_have_been_processed: true,
+                errors,
+            },
+        ) => {
+            assert_eq!(errors.len(), 1);
+            assert!(e.to_string().contains("may have processed"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(done[1].attempts, 1);
+    assert!(matches!(
+        done[2].result,
+        Err(FetchError::AttemptsExhausted { .. })
+    ));
+    assert_eq!(done[2].attempts, 3);
+    assert!(connections.load(Ordering::SeqCst) >= 3);
+}
+
+#[test]
+fn requests_behind_an_announced_close_are_sent_again() {
+    // Answers the first request of each connection with `connection: close`.
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        if !read_requests(&mut stream, &mut pending).is_empty() {
+            respond(&mut stream, "connection: close\r\n", "ok");
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 10);
+    let done = run_mio(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 10]);
+    assert_eq!(connections.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn a_silent_server_times_out_each_attempt() {
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        while !read_requests(&mut stream, &mut pending).is_empty() {}
+    });
+    let mut config = Config::default();
+    config.request_timeout = Some(Duration::from_millis(200));
+    let mut fetcher = Fetcher::new(config);
+    gets(&mut fetcher, &origin, 2);
+    let start = Instant::now();
+    let done = run_poll(&mut fetcher);
+    let elapsed = start.elapsed();
+    for c in &done {
+        match &c.result {
+            Err(FetchError::AttemptsExhausted { errors }) => {
+                assert_eq!(errors.len(), 3);
+                assert!(matches!(errors[0], Error::Timeout), "{errors:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_resetting_server_fails_after_three_attempts_with_back_off() {
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        let _ = read_requests(&mut stream, &mut pending);
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 1);
+    let start = Instant::now();
+    let done = run_poll(&mut fetcher);
+    assert!(matches!(
+        done[0].result,
+        Err(FetchError::AttemptsExhausted { .. })
+    ));
+    assert_eq!(done[0].attempts, 3);
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    // Backed off 100 ms, then 200 ms.
+    assert!(
+        start.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn a_body_cut_short_is_an_error_not_a_short_body() {
+    let (origin, _) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        if !read_requests(&mut stream, &mut pending).is_empty() {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 1);
+    let done = run_poll(&mut fetcher);
+    match &done[0].result {
+        Err(FetchError::AttemptsExhausted { errors }) => {
+            assert!(
+                errors
+                    .iter()
+                    .all(|e| matches!(e, Error::ConnectionClosed { .. })),
+                "{errors:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bodies_kept_discarded_or_over_the_limit() {
+    let (_server, origin) = own_server(None);
+    let mut fetcher = Fetcher::new(Config::default());
+    fetcher.submit(&origin, Request::get("/bytes/100000"), 0);
+    fetcher.submit(
+        &origin,
+        Request::get("/bytes/100000").body_mode(BodyMode::Discard),
+        1,
+    );
+    fetcher.submit(
+        &origin,
+        Request::get("/bytes/100000").body_mode(BodyMode::Keep(1000)),
+        2,
+    );
+    fetcher.submit(&origin, Request::head("/bytes/100000"), 3);
+    fetcher.submit(&origin, Request::get("/status/404"), 4);
+    let done = run_poll(&mut fetcher);
+    let r0 = done[0].result.as_ref().unwrap();
+    assert_eq!((r0.body.len(), r0.body_len), (100_000, 100_000));
+    let r1 = done[1].result.as_ref().unwrap();
+    assert_eq!((r1.body.len(), r1.body_len), (0, 100_000));
+    match &done[2].result {
+        Err(FetchError::BadResponse { errors }) => assert_eq!(errors.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(done[2].attempts, 1);
+    let r3 = done[3].result.as_ref().unwrap();
+    assert_eq!((r3.status(), r3.body_len), (200, 0));
+    assert_eq!(done[4].result.as_ref().unwrap().status(), 404);
+}
+
+#[test]
+fn a_request_http_cannot_carry_fails_alone() {
+    let (_server, origin) = own_server(None);
+    let mut fetcher = Fetcher::new(Config::default());
+    fetcher.submit(&origin, Request::get("/a"), 0);
+    fetcher.submit(&origin, Request::get("/with space"), 1);
+    fetcher.submit(&origin, Request::get("/c").header("content-length", "5"), 2);
+    fetcher.submit(&origin, Request::get("/d"), 3);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(done[0].result.as_ref().unwrap().status(), 200);
+    for i in [1, 2] {
+        let e = done[i].result.as_ref().unwrap_err();
+        assert!(e.is_caller_error(), "{e}");
+        assert_eq!(done[i].attempts, 0);
+    }
+    assert_eq!(done[3].result.as_ref().unwrap().status(), 200);
+}
+
+#[test]
+fn post_is_not_pipelined_behind_or_ahead() {
+    // Records how many requests each read brought: a POST must arrive alone.
+    let reads = Arc::new(Mutex::new(Vec::<Vec<String>>::new()));
+    let log = reads.clone();
+    let (origin, _) = scripted(move |_, mut stream| {
+        let mut pending = Vec::new();
+        loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.is_empty() {
+                return;
+            }
+            for _ in &targets {
+                respond(&mut stream, "", "ok");
+            }
+            log.lock().unwrap().push(targets);
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    for i in 0..10 {
+        fetcher.submit(&origin, Request::get(format!("/g{i}")), i);
+    }
+    fetcher.submit(
+        &origin,
+        Request::new(Method::POST, "/p").with_body("data"),
+        10,
+    );
+    for i in 11..20 {
+        fetcher.submit(&origin, Request::get(format!("/g{i}")), i);
+    }
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 20]);
+    let reads = reads.lock().unwrap();
+    let post_read = reads.iter().find(|r| r.contains(&"/p".to_owned())).unwrap();
+    assert_eq!(post_read, &vec!["/p".to_owned()], "{reads:?}");
+}
+
+#[test]
+fn a_refused_port_fails_with_the_connect_error_after_backing_off() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let origin = Origin::new(false, "127.0.0.1", port);
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 5);
+    let start = Instant::now();
+    let done = run_mio(&mut fetcher);
+    for c in &done {
+        match &c.result {
+            Err(e @ FetchError::Connect { errors }) => {
+                assert_eq!(errors.len(), 3);
+                assert!(e.to_string().contains("refused"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.attempts, 3);
+    }
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(fetcher.stats().connect_failures, 3);
+}
+
+#[test]
+fn a_connect_that_hangs_times_out() {
+    // A listener that never accepts, with its backlog filled: further SYNs are dropped.
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    listener.bind(&addr.into()).unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&addr.into());
+        fillers.push(s);
+    }
+    thread::sleep(Duration::from_millis(50));
+    let mut config = Config::default();
+    config.connect_timeout = Some(Duration::from_millis(200));
+    config.max_attempts = 2;
+    let mut fetcher = Fetcher::new(config);
+    gets(
+        &mut fetcher,
+        &Origin::new(false, "127.0.0.1", addr.port()),
+        1,
+    );
+    let done = run_poll(&mut fetcher);
+    match &done[0].result {
+        Err(FetchError::Connect { errors }) => {
+            assert!(
+                errors.iter().all(|e| e.to_string().contains("timed out")),
+                "{errors:?}"
+            )
+        }
+        // Some kernels answer an overflowing SYN with a reset.
+        Err(FetchError::AttemptsExhausted { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn names_are_resolved_once_without_blocking_and_failures_reported() {
+    let (_server, origin) = own_server(None);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let port = origin.port;
+    let resolver = Resolver::with_lookup(Arc::new(move |host: &str, _port| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(100));
+        match host {
+            "good.test" => Ok(vec![Address::Tcp(SocketAddr::from(([127, 0, 0, 1], port)))]),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such name",
+            )),
+        }
+    }))
+    .unwrap();
+    let mut fetcher = Fetcher::new(Config::default()).with_resolver(resolver);
+    let good = Origin::new(false, "good.test", port);
+    let bad = Origin::new(false, "bad.test", 80);
+    for i in 0..5 {
+        fetcher.submit(&good, Request::get(format!("/d{i}.html")), i);
+        fetcher.submit(&bad, Request::get("/"), 100 + i);
+    }
+    let start = Instant::now();
+    fetcher.resume();
+    assert!(
+        start.elapsed() < Duration::from_millis(50),
+        "resume blocked"
+    );
+    let done = run_poll(&mut fetcher);
+    assert_eq!(done.len(), 10);
+    for c in &done[..5] {
+        assert_eq!(c.result.as_ref().unwrap().status(), 200);
+    }
+    for c in &done[5..] {
+        match &c.result {
+            Err(e @ FetchError::Resolve(_)) => assert!(e.to_string().contains("bad.test"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.attempts, 1);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_lookup_that_never_answers_fails_at_the_connect_timeout() {
+    let resolver = Resolver::with_lookup(Arc::new(|_host: &str, _port| {
+        thread::sleep(Duration::from_secs(5));
+        Ok(Vec::new())
+    }))
+    .unwrap();
+    let mut config = Config::default();
+    config.connect_timeout = Some(Duration::from_millis(200));
+    let mut fetcher = Fetcher::new(config).with_resolver(resolver);
+    fetcher.submit(&Origin::new(false, "slow.test", 80), Request::get("/"), 0);
+    let start = Instant::now();
+    let done = run_poll(&mut fetcher);
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(matches!(done[0].result, Err(FetchError::Resolve(_))));
+}
+
+#[test]
+fn a_pipeline_over_a_unix_socket() {
+    let path = std::env::temp_dir().join(format!("pollhttp-pipeline-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let server = Server::bind(Address::unix(&path), |_s, request| {
+        Response::new(StatusCode::OK, request.path().to_owned())
+    })
+    .unwrap()
+    .start()
+    .unwrap();
+    let mut pipeline = Pipeline::with_addresses(
+        Origin::new(false, "app", 80),
+        vec![Address::unix(&path)],
+        Config::default(),
+    );
+    for i in 0..1000 {
+        pipeline.submit(Request::get(format!("/{i}")), i);
+    }
+    let mut seen = 0;
+    pipeline.resume();
+    let start = Instant::now();
+    while pipeline.unfinished() > 0 {
+        assert!(start.elapsed() < LIMIT);
+        for fd in pollhttp::wait_any(&pipeline.wants(), pipeline.timeout()).unwrap() {
+            pipeline.mark_ready(fd);
+        }
+        pipeline.resume();
+        while let Some(done) = pipeline.next_completed() {
+            assert_eq!(
+                done.result.unwrap().body,
+                format!("/{}", done.tag).as_bytes()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 1000);
+    drop(server);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn many_origins_in_one_loop_with_connection_and_depth_limits() {
+    let servers: Vec<_> = (0..8).map(|_| own_server(Some(50))).collect();
+    let mut config = Config::default();
+    config.connections = 2;
+    config.depth = 16;
+    let mut fetcher = Fetcher::new(config);
+    let mut expected = Vec::new();
+    for i in 0..4000 {
+        let (_, origin) = &servers[i % 8];
+        let status = if i % 7 == 0 { 404 } else { 200 };
+        let target = if status == 404 {
+            "/status/404".to_owned()
+        } else {
+            format!("/d{i}.html")
+        };
+        fetcher.submit(origin, Request::get(target), i);
+        expected.push(status);
+    }
+    let done = run_mio(&mut fetcher);
+    assert_eq!(ok_statuses(&done), expected);
+    let stats = fetcher.stats();
+    assert_eq!(stats.responses, 4000);
+    assert!(stats.connections >= 4000 / 50, "{stats:?}");
+}
