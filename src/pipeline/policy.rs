@@ -381,8 +381,8 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        use Ending::*;
-        use Verdict::*;
+        use Ending::{Announced, Closed, CutShort, TimedOut};
+        use Verdict::{Exhausted, NotRepeatable, Retry};
         // (ending, attempts, repeatable, behind_close, front) -> verdict, with 3 attempts.
         for (ending, attempts, repeatable, behind, front, expected) in [
             (Closed, 1, true, false, true, Retry),
@@ -399,9 +399,9 @@ mod tests {
             (Announced, 1, false, true, false, Retry),
             (Announced, 3, false, true, false, Exhausted),
             // A broken response is not asked for again; those behind it are.
-            (Broken, 1, true, false, true, Broken),
-            (Broken, 1, true, false, false, Retry),
-            (Broken, 1, false, false, false, NotRepeatable),
+            (Ending::Broken, 1, true, false, true, Verdict::Broken),
+            (Ending::Broken, 1, true, false, false, Retry),
+            (Ending::Broken, 1, false, false, false, NotRepeatable),
         ] {
             assert_eq!(
                 verdict(ending, attempts, 3, repeatable, behind, front),
