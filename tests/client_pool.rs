@@ -35,7 +35,6 @@ enum Seen {
 
 /// A request as the server read it.
 struct Req {
-    method: String,
     target: String,
     body: Vec<u8>,
 }
@@ -86,18 +85,17 @@ impl Conn {
 
     /// Reads a whole request (Content-Length bodies only).
     fn read_request(&mut self) -> Option<Req> {
-        let (method, target, length) = self.read_head()?;
+        let (_, target, length) = self.read_head()?;
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).expect("server: body");
-        Some(Req {
-            method,
-            target,
-            body,
-        })
+        Some(Req { target, body })
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).expect("server: write");
+        self.reader
+            .get_mut()
+            .write_all(bytes)
+            .expect("server: write");
     }
 
     /// Reads until the client closes (nothing else may come).
@@ -297,6 +295,14 @@ fn ten_sequential_cycles_use_one_connection() {
 }
 
 #[test]
+fn clients_cross_threads_and_connections_move() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Client>();
+    send::<Connection>();
+}
+
+#[test]
 fn defaults() {
     assert_eq!(DEFAULT_MAX_IDLE, 10);
     assert_eq!(DEFAULT_IDLE_TIMEOUT, Duration::from_secs(4));
@@ -373,6 +379,25 @@ fn threads_share_the_pool() {
     assert_eq!(requests, THREADS * EACH);
     assert_eq!(conns, (0..accepts).collect());
     drop(client);
+    server.finish();
+}
+
+#[test]
+fn a_reused_connection_has_no_trailers_of_the_last_exchange() {
+    let server = Server::start(|mut c| {
+        c.read_request().unwrap();
+        c.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nx-sum: 1\r\n\r\n");
+        c.serve();
+    });
+    let client = server.client();
+    let mut conn = client.connect().unwrap();
+    assert_eq!(get(&mut conn, "/t"), "hi");
+    assert_eq!(conn.trailers().get("x-sum").unwrap(), "1");
+    drop(conn);
+    let conn = client.connect().unwrap();
+    assert!(conn.is_reused());
+    assert!(conn.trailers().is_empty());
+    drop((conn, client));
     server.finish();
 }
 
@@ -554,7 +579,9 @@ fn no_reuse_after_a_timeout() {
             c.serve();
         }
     });
-    let client = server.client().with_timeout(Some(Duration::from_millis(100)));
+    let client = server
+        .client()
+        .with_timeout(Some(Duration::from_millis(100)));
     let mut conn = client.connect().unwrap();
     let e = conn.get("/slow", HeaderMap::new()).unwrap_err();
     assert!(matches!(e, Error::Timeout), "{e:?}");
@@ -577,14 +604,14 @@ fn no_reuse_after_a_timeout() {
 #[test]
 fn an_expired_idle_connection_is_closed_and_replaced() {
     let server = Server::keep_alive();
-    let client = server.client().with_pool(10, Duration::from_millis(150));
+    let client = server.client().with_pool(10, Duration::from_millis(400));
     let (reused, _) = cycle(&client, "/1");
     assert!(!reused);
     // Within the timeout: reused.
     let (reused, _) = cycle(&client, "/2");
     assert!(reused);
     assert_eq!(client.idle_connections(), 1);
-    thread::sleep(Duration::from_millis(300));
+    thread::sleep(Duration::from_millis(700));
     // Past it: closed when the pool is next used, and a new connection made.
     assert_eq!(client.idle_connections(), 0);
     assert_eq!(server.next(), request("GET", "/1", 0));
@@ -677,13 +704,15 @@ fn an_idle_connection_the_server_closed_is_replaced_at_checkout() {
     server.finish();
 }
 
-#[test]
-fn an_idle_connection_the_server_wrote_to_is_replaced_at_checkout() {
-    // Bytes nobody asked for (a 408 sent before a close, say) on the idle connection.
-    let server = Server::start(|mut c| {
+/// Bytes nobody asked for (a 408 sent before a close, say) after the first response: at
+/// once (they come with the response, and the connection is not kept) or once the
+/// connection is idle (it is kept, and refused when taken).
+fn junk_after_the_response(delay: Duration) {
+    let server = Server::start(move |mut c| {
         c.read_request().unwrap();
         c.write(&ok(b"first"));
         if c.index == 0 {
+            thread::sleep(delay);
             c.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n");
             c.note("wrote");
             c.wait_for_close();
@@ -704,6 +733,16 @@ fn an_idle_connection_the_server_wrote_to_is_replaced_at_checkout() {
     drop(conn);
     drop(client);
     server.finish();
+}
+
+#[test]
+fn junk_with_the_response_is_not_kept() {
+    junk_after_the_response(Duration::ZERO);
+}
+
+#[test]
+fn an_idle_connection_the_server_wrote_to_is_replaced_at_checkout() {
+    junk_after_the_response(Duration::from_millis(150));
 }
 
 #[test]
@@ -853,11 +892,69 @@ fn a_request_cut_while_it_is_written_goes_again() {
 }
 
 #[test]
+fn a_request_the_server_answered_while_it_was_written_is_not_sent_again() {
+    // Over a Unix socket, what the server wrote before it closed stays readable after our
+    // write fails: the answer came before the failure, so the PUT does not go again.
+    let path = std::env::temp_dir().join(format!("pollhttp-pool-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let accepts = accepts.clone();
+        thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            accepts.fetch_add(1, Ordering::SeqCst);
+            stream.set_read_timeout(Some(WAIT)).unwrap();
+            let mut reader = BufReader::new(stream);
+            let read_head = |reader: &mut BufReader<_>| {
+                let mut line = String::new();
+                while line != "\r\n" {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                }
+            };
+            read_head(&mut reader);
+            reader.get_mut().write_all(&ok(b"first")).unwrap();
+            read_head(&mut reader);
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 413 Content Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+                .unwrap();
+            drop(reader);
+            // Anything more would be a second connection.
+            listener.set_nonblocking(true).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            if listener.accept().is_ok() {
+                accepts.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let client = Client::new(pollhttp::io::Address::Unix(path.clone())).with_timeout(Some(WAIT));
+    let (reused, body) = cycle(&client, "/1");
+    assert!(!reused);
+    assert_eq!(body, "first");
+    let mut conn = client.connect().unwrap();
+    assert!(conn.is_reused());
+    let big = vec![7u8; 16 << 20];
+    let e = conn.put("/big", HeaderMap::new(), big).unwrap_err();
+    assert!(matches!(e, Error::ConnectionClosed { .. }), "{e:?}");
+    // The answer is there to read.
+    let head = conn.read_response().unwrap();
+    assert_eq!(head.status, StatusCode::PAYLOAD_TOO_LARGE);
+    server.join().unwrap();
+    assert_eq!(accepts.load(Ordering::SeqCst), 1, "the PUT went again");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
 fn a_post_is_not_sent_again_and_the_error_says_it_may_have_been_processed() {
     let server = racy_server(false, true);
     let (client, mut conn) = reused_connection(&server);
-    let e = conn.post("/order", HeaderMap::new(), "one pizza").unwrap_err();
+    let e = conn
+        .post("/order", HeaderMap::new(), "one pizza")
+        .unwrap_err();
     let message = e.to_string();
+    println!("{message}");
     assert!(matches!(e, Error::ConnectionClosed { .. }), "{e:?}");
     assert!(e.is_temporary());
     assert!(message.contains("may have processed it"), "{message}");
@@ -882,8 +979,9 @@ fn a_body_from_a_reader_is_not_sent_again() {
     let body = Body::reader(Cursor::new(b"streamed".to_vec()), 8);
     let e = conn.put("/doc", HeaderMap::new(), body).unwrap_err();
     let message = e.to_string();
+    println!("{message}");
     assert!(matches!(e, Error::ConnectionClosed { .. }), "{e:?}");
-    assert!(message.contains("cannot be sent again"), "{message}");
+    assert!(message.contains("cannot be replayed"), "{message}");
     assert!(message.contains("may have processed it"), "{message}");
     assert_eq!(server.next(), request("PUT", "/doc", 0));
     assert_eq!(server.settled_accepts(), 1, "the PUT went again");
@@ -898,8 +996,12 @@ fn the_request_goes_again_once_only() {
     let (client, mut conn) = reused_connection(&server);
     let e = conn.get("/2", HeaderMap::new()).unwrap_err();
     let message = e.to_string();
+    println!("{message}");
     assert!(matches!(e, Error::ConnectionClosed { .. }), "{e:?}");
-    assert!(message.contains("sent again on a new connection"), "{message}");
+    assert!(
+        message.contains("sent again on a new connection"),
+        "{message}"
+    );
     assert!(message.contains("may have processed it"), "{message}");
     assert_eq!(server.next(), request("GET", "/2", 0));
     assert_eq!(server.next(), request("GET", "/2", 1));

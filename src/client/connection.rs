@@ -288,7 +288,7 @@ impl Connection {
         let not_again = if !method.is_idempotent() {
             Some(format!("{method} is not idempotent"))
         } else if !matches!(body.kind, Kind::Empty | Kind::Bytes(_)) {
-            Some("its body cannot be sent again".to_owned())
+            Some("its body was read from a reader or an iterator and cannot be replayed".to_owned())
         } else {
             None
         };
@@ -300,13 +300,15 @@ impl Connection {
                     failed,
                     method,
                     &format!(
-                        "the server closed the reused connection before answering;                          it was not sent again: {why}"
+                        "the server closed the reused connection before answering; \
+                         not sent again: {why}"
                     ),
                 ));
             }
         };
         log::debug!(
-            "the server closed a reused connection before answering {method} {uri} ({});              sending it again on a new connection",
+            "the server closed a reused connection before answering {method} {uri} ({}); \
+             sending it again on a new connection",
             failed.error
         );
         let Self { stream, .. } = client.connect_new()?;
@@ -319,7 +321,8 @@ impl Connection {
                 explain(
                     again,
                     method,
-                    "sent again on a new connection after the server closed the reused one                      before answering, and failed again",
+                    "sent again on a new connection after the server closed the reused one \
+                     before answering, and failed again",
                 )
             })
     }
@@ -591,7 +594,9 @@ fn explain(failed: Failed, method: &Method, context: &str) -> Error {
     } else {
         "it was not sent completely, so the server cannot have processed it"
     };
-    Error::closed(format!("{message} (the {method} request: {context}; {fate})"))
+    Error::closed(format!(
+        "{message} (the {method} request: {context}; {fate})"
+    ))
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {

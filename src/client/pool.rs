@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::op::ClientStream;
+use crate::proto::Headers;
 use crate::{Interest, PollNeeded, Progress};
 
 /// How many idle connections a [`Client`](super::Client) keeps by default: 10, as ureq
@@ -86,6 +87,8 @@ impl Pool {
             let Idle { mut stream, since } = candidate?;
             // Checked again: the connection may have expired since it was popped.
             if since.elapsed() < self.idle_timeout && still_fit(&mut stream) {
+                // The last exchange's trailers are not the new user's.
+                stream.set_trailers(Headers::default());
                 return Some(stream);
             }
             log::debug!("client pool: an idle connection was closed or sent data; dropped");
