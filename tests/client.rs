@@ -427,9 +427,10 @@ fn host_and_base_headers() {
         other => panic!("{other:?}"),
     };
 
-    // From the address.
+    // From the address. Without the pool: the peer expects a connection per client.
     let client = peer
         .client()
+        .without_pool()
         .with_base_header("user-agent", "pollhttp-test/1");
     assert_eq!(
         client.base_headers().get("host").unwrap(),
@@ -491,7 +492,9 @@ fn resolving_client_sends_the_name_as_host() {
         text(&rx.recv_timeout(WAIT).unwrap()),
         format!("GET / HTTP/1.1\r\nhost: localhost:{port}\r\n\r\n")
     );
+    // The connection waits in the client's pool until the client is dropped too.
     drop(conn);
+    drop(client);
     assert_eq!(peer.join(), b"");
 }
 
@@ -1468,7 +1471,9 @@ fn a_client_is_shared_between_threads() {
             .map(|h| h.join().unwrap())
             .sum::<usize>()
     });
-    let client = peer.client();
+    // Without the pool: a thread done early would lend its connection to a later one, and
+    // the peer expects one connection per thread.
+    let client = peer.client().without_pool();
     let handles: Vec<_> = (0..THREADS)
         .map(|t| {
             let client = client.clone();
@@ -1591,7 +1596,10 @@ fn after_a_timeout_the_response_can_still_be_read() {
     assert_eq!(head.status, 200);
     assert_eq!(conn.read_all().unwrap(), b"late");
     assert!(conn.is_reusable());
+    // The connection waits in the client's pool until the client is dropped too.
     drop(conn);
+    assert_eq!(client.idle_connections(), 1);
+    drop(client);
     assert_eq!(peer.join(), b"");
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use http::header::{HeaderName, HOST};
 use http::{HeaderMap, HeaderValue};
 
+use super::pool::{Lent, Pool, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE};
 use super::Connection;
 use crate::blocking;
 use crate::error::Error;
@@ -38,9 +39,37 @@ struct Config {
 }
 
 /// Where to connect and how (degu's `Client`): the address, the `Host` header, the
-/// timeout, header fields for every request. It holds no connection: [`connect`](Self::connect)
-/// makes one. Cloning is cheap (a shared pointer) and a `Client` can be used from many
-/// threads.
+/// timeout, header fields for every request, and a small pool of idle connections.
+/// [`connect`](Self::connect) hands out a connection from the pool, or makes one. Cloning
+/// is cheap (shared pointers) and a `Client` can be used from many threads.
+///
+/// # The pool
+///
+/// A [`Connection`] made by a client goes back to the client's pool when it is dropped,
+/// if it can carry another request: no error, no `Connection: close` either way, not an
+/// HTTP/1.0 response, nothing pending or unread, no body half sent, no switch of
+/// protocols. Anything else is closed. [`connect`](Self::connect) takes the most recently
+/// returned connection that is still fit: idle for less than the idle timeout, and with
+/// nothing to read on its socket (an idle socket that is readable means the server closed
+/// it or sent bytes nobody asked for: it is closed). Expired connections are closed the
+/// next time the pool is used; no thread watches them.
+///
+/// The server may still close an idle connection just as a request goes out on it. When
+/// that happens before any byte of the response came back, [`Connection::request`] (and
+/// its shortcuts) sends the request once more on a new connection, if that is safe: the
+/// method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE; RFC 9110 §9.2.2) and the
+/// body is empty or in memory. Otherwise the error says whether the server may have
+/// processed the request.
+///
+/// By default a client keeps up to [`DEFAULT_MAX_IDLE`] (10) connections for
+/// [`DEFAULT_IDLE_TIMEOUT`] (4 s, under the 5 s keep-alive timeout of Apache and Node.js);
+/// [`with_pool`](Self::with_pool) changes both, [`without_pool`](Self::without_pool)
+/// closes every connection when it is dropped. Clones share the pool, threads included,
+/// unless [`with_tls`](Self::with_tls), [`with_server_name`](Self::with_server_name),
+/// [`with_limits`](Self::with_limits) or the pool settings are changed on a clone, which
+/// then gets an empty pool of its own (its connections would not be interchangeable). The
+/// pool lives as long as a client or a connection uses it: the last one dropped closes
+/// the idle connections.
 ///
 /// The `Host` header comes from the address, as degu derives it: `name:port` or
 /// `ip:port`, an IPv6 address in brackets without its scope. A Unix socket has no
@@ -63,6 +92,8 @@ struct Config {
 #[derive(Debug, Clone)]
 pub struct Client {
     config: Arc<Config>,
+    /// `None`: connections are closed when dropped.
+    pool: Option<Arc<Pool>>,
 }
 
 impl Client {
@@ -103,11 +134,18 @@ impl Client {
                 tls: None,
                 server_name: None,
             }),
+            pool: Some(Arc::new(Pool::new(DEFAULT_MAX_IDLE, DEFAULT_IDLE_TIMEOUT))),
         }
     }
 
     fn config_mut(&mut self) -> &mut Config {
         Arc::make_mut(&mut self.config)
+    }
+
+    /// A change to how connections are made: the connections of the old pool do not fit
+    /// this client any more, and those of this client must not go to clients sharing it.
+    fn own_pool(&mut self) {
+        self.pool = self.pool.as_ref().map(|pool| Arc::new(pool.empty_like()));
     }
 
     /// Sets the `Host` header sent with every request.
@@ -143,21 +181,57 @@ impl Client {
     /// the certificate is the host given to [`resolving`](Self::resolving), or the IP
     /// address, unless [`with_server_name`](Self::with_server_name) sets it (required for
     /// a Unix socket).
+    ///
+    /// The client gets an empty pool of its own.
     pub fn with_tls(mut self, tls: ClientTls) -> Self {
         self.config_mut().tls = Some(tls);
+        self.own_pool();
         self
     }
 
-    /// The TLS server name (SNI, and the name the certificate must have).
+    /// The TLS server name (SNI, and the name the certificate must have). The client gets
+    /// an empty pool of its own.
     pub fn with_server_name(mut self, name: &str) -> Self {
         self.config_mut().server_name = Some(name.to_owned());
+        self.own_pool();
         self
     }
 
-    /// Sets the limits for responses (head size, header count...).
+    /// Sets the limits for responses (head size, header count...). The client gets an
+    /// empty pool of its own.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.config_mut().limits = limits;
+        self.own_pool();
         self
+    }
+
+    /// Keeps up to `max_idle` idle connections for reuse, each for at most
+    /// `idle_timeout`, in a new, empty pool (`max_idle` 0: no pool, as
+    /// [`without_pool`](Self::without_pool)). The defaults are [`DEFAULT_MAX_IDLE`] and
+    /// [`DEFAULT_IDLE_TIMEOUT`]; keep the timeout under the server's keep-alive timeout.
+    pub fn with_pool(mut self, max_idle: usize, idle_timeout: Duration) -> Self {
+        self.pool = (max_idle > 0).then(|| Arc::new(Pool::new(max_idle, idle_timeout)));
+        self
+    }
+
+    /// Keeps no idle connection: every [`Connection`] is closed when dropped, and every
+    /// [`connect`](Self::connect) connects.
+    pub fn without_pool(mut self) -> Self {
+        self.pool = None;
+        self
+    }
+
+    /// How many idle connections the pool holds now (those past the idle timeout are
+    /// closed first; the others are checked only when taken).
+    pub fn idle_connections(&self) -> usize {
+        self.pool.as_ref().map_or(0, |pool| pool.idle_count())
+    }
+
+    /// Closes the idle connections (those in use go back to the pool as usual).
+    pub fn close_idle_connections(&self) {
+        if let Some(pool) = &self.pool {
+            pool.clear();
+        }
     }
 
     /// The timeout of each blocking wait.
@@ -170,9 +244,21 @@ impl Client {
         &self.config.base_headers
     }
 
-    /// Connects (resolving the name first, if the client has one). Each address has the
-    /// timeout to accept; then the next is tried.
+    /// A connection: an idle one from the pool if one is fit
+    /// ([`Connection::is_reused`]), else a new one (resolving the name first, if the
+    /// client has one; each address has the timeout to accept, then the next is tried).
     pub fn connect(&self) -> Result<Connection, Error> {
+        if let Some(pool) = &self.pool {
+            if let Some(stream) = pool.take() {
+                let stream = Lent::new(stream, Some(Arc::clone(pool)));
+                return Ok(Connection::lent(stream, self.clone(), true));
+            }
+        }
+        self.connect_new()
+    }
+
+    /// A new connection, never one from the pool.
+    pub(crate) fn connect_new(&self) -> Result<Connection, Error> {
         let addresses = match &self.config.target {
             Target::Addresses(a) => a.clone(),
             Target::Name(host, port) => io::resolve(host, *port).map_err(|e| Error::Dns {
@@ -210,10 +296,7 @@ impl Client {
                 Err(e) => return Err(e),
             }
         };
-        Ok(Connection::new(
-            stream,
-            self.config.timeout,
-            self.config.base_headers.clone(),
-        ))
+        let stream = Lent::new(stream, self.pool.clone());
+        Ok(Connection::lent(stream, self.clone(), false))
     }
 }

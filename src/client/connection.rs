@@ -6,7 +6,9 @@ use std::time::Duration;
 use http::header::EXPECT;
 use http::{HeaderMap, Method};
 
+use super::pool::Lent;
 use super::response::{Head, Response};
+use super::Client;
 use crate::blocking;
 use crate::body::{Body, Kind};
 use crate::error::Error;
@@ -14,6 +16,7 @@ use crate::op::{
     ClientStream, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,
 };
 use crate::proto::{BodyLength, ChunkExtension, Framing};
+use crate::Progress;
 
 /// Bodies up to this size are queued with their head and go out in one write.
 const QUEUE_WITH_HEAD: usize = 16 * 1024;
@@ -36,36 +39,69 @@ const READER_PIECE: usize = 64 * 1024;
 /// A connection that failed stays failed: every later call returns the same error. If
 /// the peer closes while a request body is being written, the write fails with
 /// [`Error::ConnectionClosed`], but a response the server sent before closing (a 401, a
-/// 413) can still be read with [`read_response`](Self::read_response). Dropping the
-/// connection closes it.
+/// 413) can still be read with [`read_response`](Self::read_response).
+///
+/// Dropping a connection made by a [`Client`] returns it to the client's pool if it can
+/// carry another request (see [the pool](Client#the-pool)), and closes it otherwise.
+/// Dropping any other connection closes it.
 #[derive(Debug)]
 pub struct Connection {
-    stream: ClientStream,
+    stream: Lent,
     timeout: Option<Duration>,
     base_headers: HeaderMap,
+    /// The client that made it: where a request that found a reused connection closed is
+    /// sent again.
+    client: Option<Client>,
+    /// Taken from the pool.
+    reused: bool,
+    /// Taken from the pool, and no request sent on it yet.
+    first_on_reused: bool,
+}
+
+/// How a request failed, for deciding whether it may go again.
+struct Failed {
+    error: Error,
+    /// The request went out whole (head and body) before the failure.
+    sent: bool,
+    /// Some of a response arrived before the failure.
+    answered: bool,
 }
 
 impl Connection {
-    pub(crate) fn new(
-        stream: ClientStream,
-        timeout: Option<Duration>,
-        base_headers: HeaderMap,
-    ) -> Self {
+    /// A connection made by `client` (`reused`: taken from its pool).
+    pub(crate) fn lent(stream: Lent, client: Client, reused: bool) -> Self {
         Self {
             stream,
-            timeout,
-            base_headers,
+            timeout: client.timeout(),
+            base_headers: client.base_headers().clone(),
+            client: Some(client),
+            reused,
+            first_on_reused: reused,
         }
     }
 
     /// A connection over a stream you connected yourself (the base headers must give a
-    /// `host`, unless every request does).
+    /// `host`, unless every request does). It belongs to no pool: dropping it closes it.
     pub fn from_stream(
         stream: ClientStream,
         timeout: Option<Duration>,
         base_headers: HeaderMap,
     ) -> Self {
-        Self::new(stream, timeout, base_headers)
+        Self {
+            stream: Lent::new(stream, None),
+            timeout,
+            base_headers,
+            client: None,
+            reused: false,
+            first_on_reused: false,
+        }
+    }
+
+    /// Whether [`Client::connect`] took this connection from its pool (it carried
+    /// requests before). After a request was sent again on a new connection (the reused
+    /// one had been closed by the server), this is `false`.
+    pub fn is_reused(&self) -> bool {
+        self.reused
     }
 
     /// The stream, for the resumable operations.
@@ -73,14 +109,18 @@ impl Connection {
         &self.stream
     }
 
-    /// The stream, to drive the resumable operations on it yourself.
+    /// The stream, to drive the resumable operations on it yourself (in an event loop,
+    /// say). The connection then no longer goes back to the pool when dropped: it is
+    /// closed, as it may be registered with a poller of yours.
     pub fn stream_mut(&mut self) -> &mut ClientStream {
+        self.stream.detach();
+        self.first_on_reused = false;
         &mut self.stream
     }
 
-    /// The stream back.
+    /// The stream back (it no longer belongs to any pool).
     pub fn into_stream(self) -> ClientStream {
-        self.stream
+        self.stream.into_inner()
     }
 
     /// The timeout of each wait.
@@ -112,7 +152,7 @@ impl Connection {
 
     fn run<T>(
         &mut self,
-        mut step: impl FnMut(&mut ClientStream) -> Result<crate::Progress<T>, Error>,
+        mut step: impl FnMut(&mut ClientStream) -> Result<Progress<T>, Error>,
     ) -> Result<T, Error> {
         let stream = &mut self.stream;
         blocking::run(self.timeout, || step(stream))
@@ -125,6 +165,16 @@ impl Connection {
     /// only after the server's `100 Continue`; if the server answers with a final status
     /// instead, that is the response, the body is not sent, and the connection takes no
     /// more requests.
+    ///
+    /// On a connection taken from the pool ([`is_reused`](Self::is_reused)), the server
+    /// may have closed the connection just as the first request went out. If the request
+    /// fails that way (end of input or a reset, while writing or before any byte of a
+    /// response), it is sent once more on a new connection, which this connection becomes,
+    /// when that is safe: the method is idempotent (GET, HEAD, OPTIONS, TRACE, PUT,
+    /// DELETE) and the body is empty or in memory ([`Body::bytes`]), so it can be sent
+    /// again. Otherwise the [`Error::ConnectionClosed`] returned says whether the server may
+    /// have processed the request (it was sent whole) or not (it was not sent completely).
+    /// [`send_request`](Self::send_request) never sends a request twice.
     pub fn request<'b>(
         &mut self,
         method: Method,
@@ -145,21 +195,136 @@ impl Connection {
                 "a previous response has not been read completely",
             ));
         }
-        let expect = expects_continue(&headers);
-        let has_body = !matches!(&body.kind, Kind::Empty);
-        if expect && has_body {
-            self.send_head(&method, uri, &headers, &body)?;
-            self.run(|s| Flush::new().resume(s))?;
-            let head = self.read_response()?;
-            if head.status != 100 {
-                return Ok(Response::new(head, self));
-            }
-            self.send_body(&mut body)?;
-        } else {
-            self.send_request(method, uri, headers, body)?;
+        if expects_continue(&headers) && matches!(body.kind, Kind::Empty) {
+            // As send_request has it: there is no body to hold back.
+            return Err(Error::local(
+                "expect: 100-continue with send_request needs Body::following \
+                 (request() handles it with any body)",
+            ));
         }
-        let head = self.read_response()?;
+        // The first request on a connection from the pool is the one that may find it
+        // closed by the server.
+        let may_retry = self.first_on_reused;
+        let head = match self.exchange(&method, uri, &headers, &mut body, may_retry) {
+            Ok(head) => head,
+            Err(failed) if may_retry && !failed.answered && is_closed(&failed.error) => {
+                self.send_again(failed, &method, uri, &headers, &mut body)?
+            }
+            Err(failed) => return Err(failed.error),
+        };
         Ok(Response::new(head, self))
+    }
+
+    /// Sends a request and reads its response head (a `100` only if the request expects
+    /// one and has a body, then the body goes and the final head is read). `probe`: after
+    /// a failed write, read once without waiting, to tell whether the server answered
+    /// before it closed.
+    fn exchange(
+        &mut self,
+        method: &Method,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &mut Body<'_>,
+        probe: bool,
+    ) -> Result<Head, Failed> {
+        let mark = self.stream.bytes_received();
+        let has_body = !matches!(&body.kind, Kind::Empty);
+        if expects_continue(headers) && has_body {
+            if let Err(e) = self
+                .send_head(method, uri, headers, body)
+                .and_then(|()| self.run(|s| Flush::new().resume(s)))
+            {
+                return Err(self.failed(e, false, mark, probe));
+            }
+            let head = self
+                .read_response()
+                .map_err(|e| self.failed(e, false, mark, false))?;
+            if head.status != 100 {
+                return Ok(head);
+            }
+            if let Err(e) = self.send_body(body) {
+                return Err(self.failed(e, false, mark, probe));
+            }
+        } else if let Err(e) = self
+            .send_head(method, uri, headers, body)
+            .and_then(|()| self.send_body(body))
+        {
+            return Err(self.failed(e, false, mark, probe));
+        }
+        self.read_response()
+            .map_err(|e| self.failed(e, true, mark, false))
+    }
+
+    /// What is known of a failed request. `mark` is the count of bytes received before it;
+    /// `probe`: see [`exchange`](Self::exchange).
+    fn failed(&mut self, error: Error, sent: bool, mark: u64, probe: bool) -> Failed {
+        let mut answered = self.stream.bytes_received() != mark;
+        if probe && !sent && !answered && is_closed(&error) {
+            // A write failed: the server may have answered before it closed (its response
+            // can still be read), be gone (end of input, a reset), or still be reading.
+            answered = match self.stream.fill() {
+                Ok(Progress::Ready(())) | Err(_) => self.stream.bytes_received() != mark,
+                // Still open for reading: not known to be closed, so not sent again.
+                Ok(Progress::Pending(_)) => true,
+            };
+        }
+        Failed {
+            error,
+            sent,
+            answered,
+        }
+    }
+
+    /// The first request on a reused connection found it closed before any byte of a
+    /// response: sends the request once more on a new connection if that is safe.
+    fn send_again(
+        &mut self,
+        failed: Failed,
+        method: &Method,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &mut Body<'_>,
+    ) -> Result<Head, Error> {
+        let not_again = if !method.is_idempotent() {
+            Some(format!("{method} is not idempotent"))
+        } else if !matches!(body.kind, Kind::Empty | Kind::Bytes(_)) {
+            Some("its body was read from a reader or an iterator and cannot be replayed".to_owned())
+        } else {
+            None
+        };
+        let client = match (not_again, &self.client) {
+            (None, Some(client)) => client.clone(),
+            (why, _) => {
+                let why = why.unwrap_or_else(|| "the connection has no client".to_owned());
+                return Err(explain(
+                    failed,
+                    method,
+                    &format!(
+                        "the server closed the reused connection before answering; \
+                         not sent again: {why}"
+                    ),
+                ));
+            }
+        };
+        log::debug!(
+            "the server closed a reused connection before answering {method} {uri} ({}); \
+             sending it again on a new connection",
+            failed.error
+        );
+        let Self { stream, .. } = client.connect_new()?;
+        // The old stream, failed, is closed.
+        self.stream = stream;
+        self.reused = false;
+        self.first_on_reused = false;
+        self.exchange(method, uri, headers, body, false)
+            .map_err(|again| {
+                explain(
+                    again,
+                    method,
+                    "sent again on a new connection after the server closed the reused one \
+                     before answering, and failed again",
+                )
+            })
     }
 
     /// `GET uri`.
@@ -234,6 +399,7 @@ impl Connection {
         headers: &HeaderMap,
         body: &Body<'_>,
     ) -> Result<(), Error> {
+        self.first_on_reused = false;
         let length = match &body.kind {
             Kind::Empty => BodyLength::None,
             Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
@@ -408,6 +574,29 @@ impl Connection {
     pub fn trailers(&self) -> HeaderMap {
         self.stream.trailers().to_header_map()
     }
+}
+
+/// The peer closed (or reset) the connection.
+fn is_closed(e: &Error) -> bool {
+    matches!(e, Error::ConnectionClosed { .. })
+}
+
+/// The error of a request that was not sent again, saying why, and whether the server
+/// may have processed the request.
+fn explain(failed: Failed, method: &Method, context: &str) -> Error {
+    let Error::ConnectionClosed { message } = failed.error else {
+        return failed.error;
+    };
+    let fate = if failed.answered {
+        "a response had begun: the server processed it"
+    } else if failed.sent {
+        "it was sent whole and the server may have processed it"
+    } else {
+        "it was not sent completely, so the server cannot have processed it"
+    };
+    Error::closed(format!(
+        "{message} (the {method} request: {context}; {fate})"
+    ))
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {

@@ -1,6 +1,13 @@
 //! The blocking client: [`Client`] says where and how, [`Connection`] is one live
 //! connection.
 //!
+//! A client keeps a small pool of idle connections, shared by its clones and threads:
+//! a connection dropped when it could carry another request waits there, and the next
+//! [`Client::connect`] takes it ([`Connection::is_reused`]) if it is still fit. An
+//! idempotent request that finds a reused connection closed by the server goes again on a
+//! new one. See [the pool](Client#the-pool) for the rules and the defaults
+//! ([`DEFAULT_MAX_IDLE`], [`DEFAULT_IDLE_TIMEOUT`]).
+//!
 //! ```no_run
 //! use pollhttp::client::{Body, Client};
 //! use pollhttp::io::Address;
@@ -27,9 +34,11 @@
 
 mod config;
 mod connection;
+mod pool;
 mod response;
 
 pub use crate::body::{Body, Chunk};
 pub use config::{Client, DEFAULT_TIMEOUT};
 pub use connection::Connection;
+pub use pool::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE};
 pub use response::{BodyReader, Head, Response};

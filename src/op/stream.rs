@@ -60,6 +60,8 @@ pub struct ClientStream {
     failed: Option<Error>,
     /// Sending failed, or the server answered before the request body was sent.
     send_failed: Option<Error>,
+    /// Bytes read from the peer so far (after TLS: the plaintext).
+    received: u64,
 }
 
 impl ClientStream {
@@ -89,6 +91,7 @@ impl ClientStream {
             trailers: Headers::default(),
             failed: None,
             send_failed: None,
+            received: 0,
         }
     }
 
@@ -105,6 +108,13 @@ impl ClientStream {
     /// Requests sent (or queued) whose response has not been completely read.
     pub fn responses_pending(&self) -> usize {
         self.conn.responses_pending()
+    }
+
+    /// How many bytes have been read from the peer on this connection (under TLS, bytes
+    /// of plaintext), responses and all. Comparing two readings tells whether anything
+    /// at all arrived in between: a response cut short before its first byte, say.
+    pub fn bytes_received(&self) -> u64 {
+        self.received
     }
 
     /// Bytes queued and not yet written.
@@ -337,6 +347,7 @@ impl ClientStream {
         match self.link.read_once(space) {
             Ok(Some(0)) => self.conn.receive_eof(),
             Ok(Some(n)) => {
+                self.received += n as u64;
                 self.conn.receive_commit(n);
                 if n == room {
                     self.read_size = (self.read_size * 2).min(READ_SIZE);
@@ -374,6 +385,7 @@ impl ClientStream {
                     return None;
                 }
                 Ok(n) => {
+                    self.received += n as u64;
                     self.conn.direct_body_commit(n);
                     return Some(Ok(Progress::Ready(n)));
                 }
