@@ -1,4 +1,5 @@
-//! A guide to driving connections: blocking, from a mio loop, or over raw poll(2).
+//! A guide to driving connections: blocking, from a mio loop, over raw poll(2), or many at
+//! once through a [`Fetcher`](crate::pipeline::Fetcher).
 //!
 //! Everything that touches a socket in pollhttp is a resumable operation (see
 //! [`op`](crate::op)). The three ways to use the client differ only in who waits.
@@ -85,8 +86,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The `crawl` example is this loop in full: a window of requests in flight, refilled in
-//! batches as responses arrive.
+//! This is the loop on one connection. For many requests over connections that servers
+//! close, to one origin or many, use a [`Fetcher`](crate::pipeline::Fetcher) (section 4):
+//! the `crawl` example drives one from mio.
 //!
 //! Points to keep in mind:
 //!
@@ -129,8 +131,60 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The `select_loop` example is the pipelined crawl written this way, with nothing but
-//! poll(2).
+//! [`wait_any`](crate::wait_any) waits on several descriptors at once. The `select_loop`
+//! example is the pipelined crawl written this way, over a
+//! [`Fetcher`](crate::pipeline::Fetcher), with nothing but poll(2).
+//!
+//! # 4. Many requests, many connections: the `Fetcher`
+//!
+//! A [`Fetcher`](crate::pipeline::Fetcher) keeps requests flowing to any number of origins
+//! over connections that come and go: servers close them (request caps, timeouts,
+//! HTTP/1.0), and it opens new ones and sends the unanswered requests again. It uses one
+//! descriptor per connection plus the resolver's, so it tells you which to follow, in the
+//! form your poller wants:
+//!
+//! - **poll(2), select** (level-triggered): each turn, wait for
+//!   [`wants`](crate::pipeline::Fetcher::wants), every descriptor with what it waits for
+//!   now, then [`mark_ready`](crate::pipeline::Fetcher::mark_ready) those that are.
+//! - **mio, epoll with `EPOLLET`** (edge-triggered): before each wait apply
+//!   [`take_changes`](crate::pipeline::Fetcher::take_changes), registering each added
+//!   descriptor once for readable and writable and deregistering each removed one; the
+//!   fetcher drives a connection until it would block, as edge triggering needs. A removed
+//!   descriptor stays open until the next `resume`, so the deregistration cannot hit a new
+//!   socket that took its number.
+//!
+//! Either way, wait at most [`timeout`](crate::pipeline::Fetcher::timeout) (deadlines for
+//! connects, lookups and responses, and back-offs, are the fetcher's), then
+//! [`resume`](crate::pipeline::Fetcher::resume) and take what finished:
+//!
+//! ```no_run
+//! use mio::unix::SourceFd;
+//! use pollhttp::pipeline::{Change, Config, Fetcher, Request};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut fetcher = Fetcher::new(Config::default());
+//! fetcher.submit_url("http://localhost:8080/d1.html", Request::get("/"), 1)?;
+//! let mut poll = mio::Poll::new()?;
+//! let mut events = mio::Events::with_capacity(64);
+//! fetcher.resume();
+//! while fetcher.unfinished() > 0 {
+//!     for change in fetcher.take_changes() {
+//!         let both = mio::Interest::READABLE | mio::Interest::WRITABLE;
+//!         match change {
+//!             Change::Added(fd) => poll.registry().register(&mut SourceFd(&fd), mio::Token(fd as usize), both)?,
+//!             Change::Removed(fd) => { let _ = poll.registry().deregister(&mut SourceFd(&fd)); }
+//!         }
+//!     }
+//!     poll.poll(&mut events, fetcher.timeout())?;
+//!     for event in &events {
+//!         fetcher.mark_ready(event.token().0 as std::os::fd::RawFd);
+//!     }
+//!     fetcher.resume();
+//!     while let Some(done) = fetcher.next_completed() {
+//!         println!("{}: {:?}", done.tag, done.result.map(|r| r.status()));
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 //!
 //! # TLS
 //!

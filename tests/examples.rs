@@ -137,10 +137,17 @@ fn crawl_reports_a_refused_connection() {
         "crawl",
         &[&format!("http://127.0.0.1:{port}/"), "--n", "10"],
     );
+    // Every request ends in an error: exit 1, the last line all the same, and the first
+    // error on stderr.
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let (ok, n, ..) = crawl_line("crawl", &out);
+    assert_eq!((ok, n), (0, 10));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("3 attempts"),
+        "{stderr}"
+    );
 }
 
 #[test]

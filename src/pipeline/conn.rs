@@ -48,7 +48,7 @@ pub(crate) struct Ended<T> {
     pub(crate) sent: u64,
     pub(crate) answered: u64,
     /// The stream, to be closed once its descriptor has left the caller's poller.
-    pub(crate) stream: Option<ClientStream>,
+    pub(crate) stream: Option<Box<ClientStream>>,
 }
 
 /// What the pipeline lets a connection send.
@@ -211,7 +211,7 @@ impl<T> Conn<T> {
         now: Instant,
         signals: &mut Signals,
         done: &mut Done<'_, T>,
-    ) -> Result<(), Ended<T>> {
+    ) -> Result<(), Box<Ended<T>>> {
         if self
             .in_flight
             .front()
@@ -274,7 +274,7 @@ impl<T> Conn<T> {
         allow: Allowance,
         now: Instant,
         done: &mut Done<'_, T>,
-    ) -> Result<(), Ended<T>> {
+    ) -> Result<(), Box<Ended<T>>> {
         while self.can_take_more(allow.depth) {
             let Stage::Open(stream) = &mut self.stage else {
                 return Ok(());
@@ -327,7 +327,7 @@ impl<T> Conn<T> {
         &mut self,
         signals: &mut Signals,
         done: &mut Done<'_, T>,
-    ) -> Result<Option<Interest>, Ended<T>> {
+    ) -> Result<Option<Interest>, Box<Ended<T>>> {
         let Stage::Open(stream) = &mut self.stage else {
             return Ok(Some(Interest::WRITABLE));
         };
@@ -423,7 +423,7 @@ impl<T> Conn<T> {
     }
 
     /// Ends the connection, handing back what is unanswered and the stream.
-    pub(crate) fn end(&mut self, ending: Ending, error: Option<Error>) -> Ended<T> {
+    pub(crate) fn end(&mut self, ending: Ending, error: Option<Error>) -> Box<Ended<T>> {
         let stage = std::mem::replace(
             &mut self.stage,
             Stage::Connecting {
@@ -432,18 +432,18 @@ impl<T> Conn<T> {
             },
         );
         let stream = match stage {
-            Stage::Open(stream) => Some(*stream),
+            Stage::Open(stream) => Some(stream),
             Stage::Connecting { .. } => None,
         };
         self.unrepeatable_in_flight = 0;
-        Ended {
+        Box::new(Ended {
             ending,
             error,
             unanswered: std::mem::take(&mut self.in_flight),
             sent: self.sent,
             answered: self.answered,
             stream,
-        }
+        })
     }
 }
 

@@ -169,12 +169,8 @@ impl<T> Fetcher<T> {
     pub fn mark_ready(&mut self, fd: RawFd) {
         match self.shared.watches.owner(fd) {
             Some(RESOLVER) => self.resolver_ready = true,
-            Some(key) => {
-                if self.pipelines[key].mark_ready(fd) {
-                    self.schedule(key);
-                }
-            }
-            None => {}
+            Some(key) if self.pipelines[key].mark_ready(fd) => self.schedule(key),
+            _ => {}
         }
     }
 
@@ -343,9 +339,18 @@ impl<T> Fetcher<T> {
 }
 
 fn dns(host: &str, result: std::io::Result<Vec<Address>>) -> Result<Vec<Address>, Error> {
-    result.map_err(|e| Error::Dns {
-        host: host.to_owned(),
-        source: Arc::new(e),
+    result.map_err(|e| {
+        // `Error::Dns` names the host itself: drop the resolver's "resolving HOST: ".
+        let prefix = format!("resolving {host}: ");
+        let message = e.to_string();
+        let source = match message.strip_prefix(&prefix) {
+            Some(rest) => std::io::Error::new(e.kind(), rest.to_owned()),
+            None => e,
+        };
+        Error::Dns {
+            host: host.to_owned(),
+            source: Arc::new(source),
+        }
     })
 }
 

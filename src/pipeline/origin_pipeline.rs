@@ -297,7 +297,7 @@ impl<T> OriginPipeline<T> {
                     // timeout (a pipeline never sends on a connection that sat idle, so
                     // it never races a server closing one).
                     let mut conn = self.conns.swap_remove(i);
-                    let ended = conn.end(Ending::Announced, None);
+                    let ended = *conn.end(Ending::Announced, None);
                     if let Some(fd) = conn.fd {
                         shared.watches.remove(fd, ended.stream);
                     }
@@ -307,7 +307,7 @@ impl<T> OriginPipeline<T> {
             }
             Err(ended) => {
                 let conn = self.conns.swap_remove(i);
-                self.connection_ended(ended, conn.fd, shared, now);
+                self.connection_ended(*ended, conn.fd, shared, now);
                 false
             }
         }

@@ -48,12 +48,12 @@ impl Watches {
 
     /// A descriptor is no longer used; `stream` (if it is still open) is closed only once
     /// the caller has seen the change.
-    pub(crate) fn remove(&mut self, fd: RawFd, stream: Option<ClientStream>) {
+    pub(crate) fn remove(&mut self, fd: RawFd, stream: Option<Box<ClientStream>>) {
         self.owners.remove(&fd);
         if self.tracking {
             self.changes.push(Change::Removed(fd));
             if let Some(stream) = stream {
-                self.ended.push(stream);
+                self.ended.push(*stream);
             }
         }
     }
