@@ -758,3 +758,52 @@ fn many_origins_in_one_loop_with_connection_and_depth_limits() {
     assert_eq!(stats.responses, 4000);
     assert!(stats.connections >= 4000 / 50, "{stats:?}");
 }
+
+#[cfg(feature = "testing")]
+#[test]
+fn https_origins_with_a_request_cap() {
+    let pki = pollhttp::testing::TestPki::new();
+    let server = Server::bind(([127, 0, 0, 1], 0), |_s, request| {
+        Response::new(StatusCode::OK, request.path().to_owned())
+    })
+    .unwrap()
+    .tls(pki.anonymous_server_tls())
+    .max_requests(10)
+    .start()
+    .unwrap();
+    let port = match server.address() {
+        Address::Tcp(a) => a.port(),
+        other => panic!("{other:?}"),
+    };
+    let mut config = Config::default();
+    config.tls = Some(pki.anonymous_client_tls());
+    config.depth = 8;
+    let mut fetcher = Fetcher::new(config);
+    // By name: the certificate names localhost, and ::1 (if tried first) refuses.
+    let origin = Origin::new(true, "localhost", port);
+    for i in 0..200 {
+        fetcher.submit(&origin, Request::get(format!("/{i}")), i);
+    }
+    // And an origin the certificate does not name, routed to the same server.
+    let wrong = Origin::new(true, "127.0.0.2", port);
+    fetcher.set_addresses(
+        &wrong,
+        vec![Address::Tcp(SocketAddr::from(([127, 0, 0, 1], port)))],
+    );
+    fetcher.submit(&wrong, Request::get("/x"), 1000);
+    let done = run_mio(&mut fetcher);
+    for c in &done[..200] {
+        assert_eq!(
+            c.result.as_ref().unwrap().body,
+            format!("/{}", c.tag).as_bytes()
+        );
+    }
+    match &done[200].result {
+        Err(e @ FetchError::Connect { errors }) => {
+            assert_eq!(errors.len(), 1, "a certificate is not tried again: {e}");
+            assert!(matches!(errors[0], Error::Tls(_)), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(fetcher.stats().connections >= 20, "{:?}", fetcher.stats());
+}
