@@ -1,7 +1,8 @@
 //! [`Fetcher`]: requests to any number of origins from one loop, and [`Pipeline`]: the
 //! same for one origin.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,6 +75,9 @@ pub struct Fetcher<T> {
     lookups: HashMap<LookupId, (usize, Option<Instant>)>,
     /// Pipelines to drive at the next `resume`.
     scheduled: Vec<usize>,
+    /// Each pipeline's next deadline, earliest first (an entry may be stale: a pipeline
+    /// driven early just arms itself again), so a `resume` does not visit every origin.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// The system's roots, made at the first `https` origin when the configuration has no
     /// TLS of its own (or why they could not be loaded).
     default_tls: Option<Result<ClientTls, Error>>,
@@ -90,6 +94,7 @@ impl<T> Fetcher<T> {
             resolver_ready: false,
             lookups: HashMap::new(),
             scheduled: Vec::new(),
+            timers: BinaryHeap::new(),
             default_tls: None,
         }
     }
@@ -183,20 +188,30 @@ impl<T> Fetcher<T> {
             self.take_answers();
         }
         self.expire_lookups(now);
-        for key in 0..self.pipelines.len() {
-            if self.pipelines[key]
-                .next_deadline()
-                .is_some_and(|d| now >= d)
-            {
-                self.schedule(key);
+        while let Some(&Reverse((deadline, key))) = self.timers.peek() {
+            if deadline > now {
+                break;
             }
+            self.timers.pop();
+            if self.pipelines[key].timer == Some(deadline) {
+                self.pipelines[key].timer = None;
+            }
+            self.schedule(key);
         }
         while let Some(key) = self.scheduled.pop() {
-            self.pipelines[key].scheduled = false;
-            if self.pipelines[key].needs_addresses() {
+            let pipeline = &mut self.pipelines[key];
+            pipeline.scheduled = false;
+            if pipeline.needs_addresses() {
                 self.look_up(key);
             }
-            self.pipelines[key].drive(&mut self.shared, now);
+            let pipeline = &mut self.pipelines[key];
+            pipeline.drive(&mut self.shared, now);
+            if let Some(deadline) = pipeline.next_deadline() {
+                if pipeline.timer.map_or(true, |t| deadline < t) {
+                    pipeline.timer = Some(deadline);
+                    self.timers.push(Reverse((deadline, key)));
+                }
+            }
         }
     }
 
@@ -277,7 +292,8 @@ impl<T> Fetcher<T> {
     /// Requests submitted and not finished yet. When it is 0 and
     /// [`next_completed`](Self::next_completed) gives `None`, everything is done.
     pub fn unfinished(&self) -> usize {
-        self.pipelines.iter().map(|p| p.unfinished).sum()
+        let stats = &self.shared.stats;
+        (stats.submitted - stats.responses - stats.errors) as usize
     }
 
     /// Counts so far (for a progress line).
@@ -320,11 +336,8 @@ impl<T> Fetcher<T> {
             return Some(Instant::now());
         }
         let lookups = self.lookups.values().filter_map(|(_, deadline)| *deadline);
-        self.pipelines
-            .iter()
-            .filter_map(OriginPipeline::next_deadline)
-            .chain(lookups)
-            .min()
+        let timers = self.timers.peek().map(|Reverse((deadline, _))| *deadline);
+        timers.into_iter().chain(lookups).min()
     }
 
     /// How long a wait may last: until [`next_deadline`](Self::next_deadline) (rounded up

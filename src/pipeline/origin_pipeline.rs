@@ -94,8 +94,8 @@ pub(crate) struct OriginPipeline<T> {
     dirty: bool,
     /// Waiting in the owner's list of pipelines to drive.
     pub(crate) scheduled: bool,
-    /// Requests submitted and not finished.
-    pub(crate) unfinished: usize,
+    /// The earliest deadline the owner holds a timer for.
+    pub(crate) timer: Option<Instant>,
 }
 
 impl<T> OriginPipeline<T> {
@@ -119,14 +119,13 @@ impl<T> OriginPipeline<T> {
             not_before: None,
             dirty: false,
             scheduled: false,
-            unfinished: 0,
+            timer: None,
         }
     }
 
     /// Queues a request (or fails it at once when HTTP cannot carry it).
     pub(crate) fn submit(&mut self, mut request: Request, tag: T, shared: &mut Shared<T>) {
         shared.stats.submitted += 1;
-        self.unfinished += 1;
         let entry = |request| Entry {
             tag,
             request,
@@ -251,14 +250,9 @@ impl<T> OriginPipeline<T> {
             let mut signals = Signals::default();
             let conn = &mut self.conns[i];
             let answered_before = conn.answered;
-            let (queue, done, stats, unfinished) = (
-                &mut self.queue,
-                &mut shared.done,
-                &mut shared.stats,
-                &mut self.unfinished,
-            );
+            let (queue, done, stats) = (&mut self.queue, &mut shared.done, &mut shared.stats);
             let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
-                finish_into(done, stats, unfinished, entry, result);
+                finish_into(done, stats, entry, result);
             });
             let answered = match &result {
                 Ok(()) => self.conns[i].answered,
@@ -469,13 +463,7 @@ impl<T> OriginPipeline<T> {
         result: Result<Response, FetchError>,
         shared: &mut Shared<T>,
     ) {
-        finish_into(
-            &mut shared.done,
-            &mut shared.stats,
-            &mut self.unfinished,
-            entry,
-            result,
-        );
+        finish_into(&mut shared.done, &mut shared.stats, entry, result);
     }
 
     /// Gives the addresses looked up (or the failure).
@@ -498,7 +486,6 @@ impl<T> OriginPipeline<T> {
 fn finish_into<T>(
     done: &mut VecDeque<Completed<T>>,
     stats: &mut Stats,
-    unfinished: &mut usize,
     entry: Entry<T>,
     result: Result<Response, FetchError>,
 ) {
@@ -507,7 +494,6 @@ fn finish_into<T>(
     } else {
         stats.errors += 1;
     }
-    *unfinished -= 1;
     done.push_back(Completed {
         tag: entry.tag,
         attempts: entry.attempts,
