@@ -25,7 +25,8 @@ pub struct Config {
     /// Requests in flight per connection at most (default 1024). A server seen to
     /// mishandle pipelining gets 1.
     pub depth: usize,
-    /// Times a request is sent (or a connection for it tried) at most (default 3).
+    /// Failed attempts a request is charged at most before it fails (default 3; see the
+    /// [module](super) docs for what counts).
     pub max_attempts: u32,
     /// How long a request may wait for its whole response once written (default 30 s):
     /// past it the attempt fails, and the connection is closed, since the pipeline behind

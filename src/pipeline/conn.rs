@@ -20,7 +20,7 @@ use crate::{Interest, Progress};
 pub(crate) struct Entry<T> {
     pub(crate) tag: T,
     pub(crate) request: Request,
-    /// Times sent (or tried: a connection that failed to open counts).
+    /// Attempts charged: each failed, and its error is in `errors`.
     pub(crate) attempts: u32,
     /// Each failed attempt's error.
     pub(crate) errors: Vec<Error>,
@@ -285,7 +285,7 @@ impl<T> Conn<T> {
                 // and it waits for the line ahead so a failure behind it cannot hit it.
                 break;
             }
-            let mut entry = queue.pop_front().expect("the front exists");
+            let entry = queue.pop_front().expect("the front exists");
             let request = &entry.request;
             let body = match &request.body {
                 Some(body) => BodyLength::Known(body.len() as u64),
@@ -309,7 +309,6 @@ impl<T> Conn<T> {
                 queue.push_front(entry);
                 return Err(self.end(Ending::Closed, Some(e)));
             }
-            entry.attempts += 1;
             if !entry.request.repeatable {
                 self.unrepeatable_in_flight += 1;
             }

@@ -24,10 +24,16 @@
 //!   have processed them. Nothing is pipelined behind such a request: it waits for the
 //!   requests ahead and goes alone.
 //!
-//! Each request is sent (or a connection for it tried) at most
-//! [`Config::max_attempts`] times (3); [`FetchError::errors`] keeps each attempt's error.
-//! A response that is unusable (a protocol error, a body over the limit) fails its request
-//! without another try.
+//! A request is charged an attempt when it fails itself: its response is cut short,
+//! broken or late, or the connection ends before it with nothing answered, or no
+//! connection can be opened for it. The requests that were only behind it in the pipeline
+//! (the server answered others on that connection, then closed) are sent again without
+//! charge, as are those behind an announced close; each end of a connection answers or
+//! charges at least one request, so this always ends. A request fails when it has been
+//! charged [`Config::max_attempts`] (3); [`FetchError::errors`] keeps each attempt's
+//! error, and [`Completed::attempts`] counts the failed attempts and the one that
+//! succeeded. A response that is unusable (a protocol error, a body over the limit) fails
+//! its request without another try.
 //!
 //! # What a pipeline learns of a server
 //!

@@ -13,7 +13,7 @@ use super::config::Config;
 use super::conn::{Allowance, Conn, Ended, Entry, Signals};
 use super::error::FetchError;
 use super::origin::Origin;
-use super::policy::{verdict, ConnectionEnd, Ending, Habits, Verdict};
+use super::policy::{charged, verdict, ConnectionEnd, Ending, Habits, Verdict};
 use super::request::{Completed, Request, Response};
 use super::watch::Watches;
 use crate::error::Error;
@@ -344,13 +344,19 @@ impl<T> OriginPipeline<T> {
                     "the server closed the connection after an earlier response asked to close",
                 ),
             };
-            entry.errors.push(error);
             let max = shared.config.max_attempts;
+            let repeatable = entry.request.repeatable;
+            let charge = charged(ended.ending, ended.answered, front, overdue)
+                || (!repeatable && !behind_close);
+            if charge {
+                entry.errors.push(error);
+                entry.attempts += 1;
+            }
             let outcome = verdict(
                 ended.ending,
                 entry.attempts,
                 max,
-                entry.request.repeatable,
+                repeatable,
                 behind_close,
                 front,
             );
@@ -494,9 +500,11 @@ fn finish_into<T>(
     } else {
         stats.errors += 1;
     }
+    // The attempts that failed, and the one that succeeded.
+    let attempts = entry.attempts + u32::from(result.is_ok());
     done.push_back(Completed {
         tag: entry.tag,
-        attempts: entry.attempts,
+        attempts,
         result,
     });
 }

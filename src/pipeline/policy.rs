@@ -190,18 +190,34 @@ pub(crate) enum Verdict {
     Broken,
 }
 
+/// Whether a request left unanswered by a connection's end is charged an attempt.
+///
+/// Only a request that itself failed is: the one at the front (whose response was cut
+/// short, broken, late, or never came), one whose own timeout passed, or every one when
+/// the connection answered nothing at all (the server is failing, not closing after a
+/// number of requests). The requests behind a front that failed on a connection that did
+/// answer, and those behind an announced close, are sent again without charge: each end
+/// of a connection either answered a request or charged one, so this always ends.
+pub(crate) fn charged(ending: Ending, answered: u64, front: bool, overdue: bool) -> bool {
+    match ending {
+        Ending::Announced => false,
+        Ending::Broken => front,
+        Ending::TimedOut => front || overdue,
+        Ending::Closed | Ending::CutShort => front || overdue || answered == 0,
+    }
+}
+
 /// The verdict for a request left unanswered when its connection ended.
 ///
-/// - `attempts`: the times it has been sent, this one included.
+/// - `failures`: the attempts it was charged, this one included if it is charged.
 /// - `repeatable`: its method is idempotent, or the caller said it may be sent twice.
 /// - `behind_close`: an earlier response on the connection announced the close, so the
 ///   server did not process this request (RFC 9112 §9.6): it may be sent again whatever
 ///   its method.
-/// - `front`: it is the request whose response failed (the one a timeout, a cut-short or
-///   a broken response is about); the others were only behind it.
+/// - `front`: it is the request whose response failed; the others were only behind it.
 pub(crate) fn verdict(
     ending: Ending,
-    attempts: u32,
+    failures: u32,
     max_attempts: u32,
     repeatable: bool,
     behind_close: bool,
@@ -213,7 +229,7 @@ pub(crate) fn verdict(
     if !repeatable && !behind_close {
         return Verdict::NotRepeatable;
     }
-    if attempts >= max_attempts {
+    if failures >= max_attempts {
         return Verdict::Exhausted;
     }
     Verdict::Retry
@@ -407,6 +423,39 @@ mod tests {
                 verdict(ending, attempts, 3, repeatable, behind, front),
                 expected,
                 "{ending:?} attempt {attempts} repeatable {repeatable} behind {behind} front {front}"
+            );
+        }
+    }
+
+    #[test]
+    fn who_is_charged_an_attempt() {
+        use Ending::*;
+        // (ending, answered on the connection, front, overdue) -> charged
+        for (ending, answered, front, overdue, expected) in [
+            // Behind an announced close: never (the server did not process them).
+            (Announced, 1000, false, false, false),
+            (Announced, 1, false, true, false),
+            // A connection that answered some: only the front, and the overdue.
+            (Closed, 10, true, false, true),
+            (Closed, 10, false, false, false),
+            (Closed, 10, false, true, true),
+            (CutShort, 3, true, false, true),
+            (CutShort, 3, false, false, false),
+            // One that answered nothing: everyone (a failing server).
+            (Closed, 0, false, false, true),
+            (CutShort, 0, false, false, true),
+            // A timeout: the front, and those whose own time ran out.
+            (TimedOut, 0, true, false, true),
+            (TimedOut, 0, false, false, false),
+            (TimedOut, 5, false, true, true),
+            // A broken response: the front alone.
+            (Broken, 0, true, false, true),
+            (Broken, 0, false, true, false),
+        ] {
+            assert_eq!(
+                charged(ending, answered, front, overdue),
+                expected,
+                "{ending:?} answered {answered} front {front} overdue {overdue}"
             );
         }
     }

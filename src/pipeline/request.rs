@@ -155,9 +155,11 @@ impl Response {
 pub struct Completed<T> {
     /// What the caller gave with the request.
     pub tag: T,
-    /// How many times it was sent (or tried: a connection that could not be opened
-    /// counts). 1 when it went well the first time; 0 when it was refused before any try
-    /// (a URL with a name that does not resolve counts 1).
+    /// The attempts made: each one that failed (its error is in
+    /// [`FetchError::errors`]), and the one that succeeded. 1 when it went well the first
+    /// time; 0 when it was refused before any try (a request HTTP cannot carry). Being sent
+    /// again only because the request ahead failed, or behind an announced close, is not
+    /// an attempt of its own (see the [module](super) docs).
     pub attempts: u32,
     /// The response, or the error.
     pub result: Result<Response, FetchError>,
