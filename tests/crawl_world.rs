@@ -16,8 +16,8 @@
 //!   2xx responses, secs and rate decimal numbers;
 //! - with `--output FILE`: one JSON object per line and URL, each URL (as given, byte for
 //!   byte) exactly once, with at least `url` (string), `status` (integer or null), `error`
-//!   (string or null), `attempts` (integer, 1 to 3), `status` null exactly when `error` is
-//!   not.
+//!   (string or null), `attempts` (integer, 0 to 3; at least 1 with a status), `status`
+//!   null exactly when `error` is not.
 //!
 //! Tests with real peers follow `tests/interop.rs`: without `POLLHTTP_PEERS` they print that
 //! they skip and pass; with it, a peer that does not start fails the test. Each starts its
@@ -383,7 +383,8 @@ struct Line {
 }
 
 /// Reads `--output`: every line one JSON object with the four members, each once and of
-/// its type, `status` null exactly when `error` is not, `attempts` from 1 to 3.
+/// its type, `status` null exactly when `error` is not, `attempts` from 0 (a line that is
+/// not a URL: nothing was sent) to 3, and at least 1 with a status.
 #[track_caller]
 fn read_output(path: &str, what: &str) -> Vec<Line> {
     let text = fs::read_to_string(path)
@@ -437,8 +438,12 @@ fn read_output(path: &str, what: &str) -> Vec<Line> {
                 .as_integer()
                 .unwrap_or_else(|| panic!("{what}: {line:?}: attempts is not an integer"));
             assert!(
-                (1..=3).contains(&attempts),
-                "{what}: {line:?}: attempts {attempts}, not 1 to 3"
+                (0..=3).contains(&attempts),
+                "{what}: {line:?}: attempts {attempts}, not 0 to 3"
+            );
+            assert!(
+                status.is_none() || attempts >= 1,
+                "{what}: {line:?}: a status after {attempts} attempts"
             );
             assert_eq!(
                 status.is_none(),
@@ -489,6 +494,8 @@ enum Want {
     Status(u16),
     /// An error, after 1 to 3 attempts.
     Error,
+    /// An error with no attempt: the line is not a URL the crawl can request.
+    NotAUrl,
     /// An error after exactly 3 attempts: every attempt reached the server and was cut
     /// short by a close or a reset, so each is sent again until the attempts are used up.
     ErrorAfter3,
@@ -553,8 +560,14 @@ fn check_list(list: &ListRun, wants: &[(String, Want)], what: &str) -> HashMap<S
                 context()
             ),
             Want::Error => assert!(
-                line.error.is_some(),
-                "{what}: {url}: expected an error: {}; {}",
+                line.error.is_some() && line.attempts >= 1,
+                "{what}: {url}: expected an error after 1 to 3 attempts: {}; {}",
+                line.text,
+                context()
+            ),
+            Want::NotAUrl => assert!(
+                line.error.is_some() && line.attempts == 0,
+                "{what}: {url}: expected an error with 0 attempts: {}; {}",
                 line.text,
                 context()
             ),
@@ -980,13 +993,17 @@ fn urls_from_stdin() {
     );
 }
 
-/// A line that is not an absolute `http://` or `https://` URL breaks the list's format: a
-/// usage error (exit 2), found before anything is requested.
+/// A line that is not an absolute `http://` or `https://` URL, in a list: that line is
+/// reported like any URL that ended in an error (exactly as given, `status` null, an
+/// `error`, 0 attempts since nothing could be sent), the other URLs are crawled, and the
+/// exit status is 1. (The contract keeps exit 2 for usage errors, the command line; a
+/// list is data, every line of which is reported: one bad line in a long list does not stop
+/// the crawl.) A `--urls` file that cannot be read is a usage error.
 #[test]
-fn urls_malformed_is_a_usage_error() {
+fn urls_malformed_line_is_an_error_for_that_line() {
     let own = Own::start(None);
-    let good = own.url("/d1.html");
     let authority = own.server.address().to_string();
+    let mut handled = 0;
     for bad in [
         "not a url".to_owned(),
         format!("ftp://{authority}/d1.html"),
@@ -996,35 +1013,44 @@ fn urls_malformed_is_a_usage_error() {
         "http://127.0.0.1:notaport/".to_owned(),
         "http://127.0.0.1:99999/".to_owned(),
     ] {
-        let urls = [good.clone(), bad.clone(), own.url("/d2.html")];
-        let list = TempFile::new("bad-urls");
-        fs::write(&list.0, urls.join("\n") + "\n").expect("writing the URL list");
-        let output = TempFile::new("bad-output.jsonl");
-        let run = crawl(&["--urls", list.path(), "--output", output.path()]);
-        assert_exit(&run, 2, &format!("a list with the line {bad:?}"));
+        let wants = vec![
+            (own.url("/d1.html"), Want::Status(200)),
+            (bad.clone(), Want::NotAUrl),
+            (own.url("/d2.html"), Want::Status(200)),
+        ];
+        let urls: Vec<String> = wants.iter().map(|(u, _)| u.clone()).collect();
+        let what = format!("a list with the line {bad:?}");
+        let list = crawl_list(&urls, &["--method", "GET"]);
+        check_list(&list, &wants, &what);
+        handled += 2;
         assert_eq!(
             own.handled(),
-            0,
-            "a list with the line {bad:?}: requests were sent before the usage error"
+            handled,
+            "{what}: requests seen by the server"
         );
         // The same through standard input.
-        let run = crawl_with_input(
-            &["--urls", "-", "--output", output.path()],
-            Some((urls.join("\n") + "\n").as_bytes()),
+        let output = TempFile::new("bad-output.jsonl");
+        let args = ["--urls", "-", "--output", output.path(), "--method", "HEAD"];
+        let run = crawl_with_input(&args, Some((urls.join("\n") + "\n").as_bytes()));
+        let what = format!("--urls - with the line {bad:?}");
+        let lines = read_run_output(&run, output.path(), &what);
+        check_list(&ListRun { run, lines }, &wants, &what);
+        handled += 2;
+        assert_eq!(
+            own.handled(),
+            handled,
+            "{what}: requests seen by the server"
         );
-        assert_exit(&run, 2, &format!("--urls - with the line {bad:?}"));
-        assert_eq!(own.handled(), 0, "--urls - with the line {bad:?}");
     }
-    // And without the bad line, the same list is crawled (so the exit 2 above was for the
-    // line, not for `--urls` itself).
-    let urls = [good, own.url("/d2.html")];
-    let wants: Vec<(String, Want)> = urls
-        .iter()
-        .map(|u| (u.clone(), Want::Status(200)))
-        .collect();
-    let list = crawl_list(&urls, &["--method", "GET"]);
-    check_list(&list, &wants, "the list without its bad line");
-    assert_eq!(own.handled(), 2, "the list without its bad line");
+    let missing = unique_path("no-such-list");
+    let output = TempFile::new("missing-output.jsonl");
+    let run = crawl(&[
+        "--urls",
+        missing.to_str().unwrap(),
+        "--output",
+        output.path(),
+    ]);
+    assert_exit(&run, 2, "--urls with a file that does not exist");
 }
 
 /// The checks on the last line and on `--output` lines accept what the contract says and
@@ -1053,7 +1079,8 @@ fn the_checks_themselves() {
     fs::write(
         &out.0,
         "{\"url\": \"http://a/\\u00e9\", \"status\": 200, \"error\": null, \"attempts\": 1, \"ms\": 1.5}\n\
-         {\"attempts\":3,\"error\":\"reset\",\"status\":null,\"url\":\"http://b/\"}\n",
+         {\"attempts\":3,\"error\":\"reset\",\"status\":null,\"url\":\"http://b/\"}\n\
+         {\"url\": \"not a url\", \"status\": null, \"error\": \"bad\", \"attempts\": 0}\n",
     )
     .unwrap();
     let lines = read_output(out.path(), "check");
@@ -1061,12 +1088,15 @@ fn the_checks_themselves() {
     assert_eq!(lines[0].status, Some(200));
     assert_eq!(lines[1].error.as_deref(), Some("reset"));
     assert_eq!(lines[1].attempts, 3);
+    assert_eq!(lines[2].attempts, 0);
     for bad in [
         "{\"url\": \"u\", \"status\": \"200\", \"error\": null, \"attempts\": 1}",
         "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1.0}",
         "{\"url\": \"u\", \"status\": 200, \"error\": \"x\", \"attempts\": 1}",
         "{\"url\": \"u\", \"status\": null, \"error\": null, \"attempts\": 1}",
         "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 4}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 0}",
+        "{\"url\": \"u\", \"status\": null, \"error\": \"x\", \"attempts\": -1}",
         "{\"url\": \"u\", \"status\": 200, \"error\": null}",
         "{\"url\": \"u\", \"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1}",
         "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1} x",
