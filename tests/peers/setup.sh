@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs the real peers the interop tests talk to:
-#   apt:  nginx-light (nginx elsewhere), curl, wrk, and python3-venv when venv cannot bootstrap pip
+# Installs the real peers the interop and crawl tests talk to:
+#   apt:  nginx-light (nginx elsewhere), apache2, lighttpd, curl, wrk, and python3-venv when
+#         venv cannot bootstrap pip; no system service is left running (the tests run private
+#         instances: nginx.sh, apache.sh, lighttpd.sh)
 #   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11 and dugong from PyPI,
 #         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
 #         Python >= 3.11; the pure-Python backend is used through PYTHONPATH)
@@ -18,11 +20,16 @@ degu_version=0.18.0
 say() { printf 'peers setup: %s\n' "$*" >&2; }
 
 have_nginx() { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }
+# apache.sh and lighttpd.sh copy Debian's configuration: the binary alone is not enough.
+have_apache() { [ -x /usr/sbin/apache2 ] && [ -f /etc/apache2/apache2.conf ] && [ -f /etc/apache2/envvars ]; }
+have_lighttpd() { [ -x /usr/sbin/lighttpd ] && [ -f /etc/lighttpd/lighttpd.conf ]; }
 # venv needs ensurepip, which Debian splits into python3-venv.
 can_venv() { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; }
 
 missing=()
 have_nginx || missing+=(nginx)
+have_apache || missing+=(apache2)
+have_lighttpd || missing+=(lighttpd)
 command -v curl >/dev/null || missing+=(curl)
 command -v wrk >/dev/null || missing+=(wrk)
 can_venv || missing+=(python3-venv)
@@ -36,11 +43,25 @@ if [ ${#missing[@]} -gt 0 ]; then
             case $m in
                 # nginx-light is gone from newer releases; plain nginx is the same server.
                 nginx) if apt-cache show nginx-light >/dev/null 2>&1; then pkgs+=(nginx-light); else pkgs+=(nginx); fi ;;
+                apache2) pkgs+=(apache2) ;;
+                lighttpd) pkgs+=(lighttpd) ;;
                 curl) pkgs+=(curl) ;;
                 wrk) pkgs+=(wrk) ;;
                 python3-venv) pkgs+=(python3 python3-venv) ;;
             esac
         done
+        # The packages would start the system nginx, apache2 and lighttpd, all on port 80
+        # (the second to start fails, and its package with it). The tests run their own
+        # instances, so no service starts during the install: a policy-rc.d that says no,
+        # unless the machine has one already (container images do), removed after.
+        policy=/usr/sbin/policy-rc.d
+        made_policy=
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\n# from pollhttp tests/peers/setup.sh, for the time of an apt-get install\nexit 101\n' >"$policy"
+            chmod 755 "$policy"
+            made_policy=1
+            trap 'rm -f "$policy"' EXIT
+        fi
         # dpkg is chatty even with -qq: keep its output for when it fails.
         aptlog=$(mktemp)
         if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
@@ -50,14 +71,24 @@ if [ ${#missing[@]} -gt 0 ]; then
             exit 1
         fi
         rm -f "$aptlog"
-        # The package starts the system nginx on port 80; the tests run their own, so stop it
-        # where a service manager is around (harmless where it is not).
-        if [[ " ${pkgs[*]} " == *" nginx"* ]] && command -v service >/dev/null; then
-            service nginx stop >/dev/null 2>&1 || true
+        if [ -n "$made_policy" ]; then
+            rm -f "$policy"
+            trap - EXIT
+        fi
+        # Should a service have started all the same (a policy-rc.d of the machine's that
+        # allows it), stop it where a service manager is around (harmless where it is not).
+        if command -v service >/dev/null; then
+            for p in "${pkgs[@]}"; do
+                case $p in
+                    nginx*) service nginx stop >/dev/null 2>&1 || true ;;
+                    apache2) service apache2 stop >/dev/null 2>&1 || true ;;
+                    lighttpd) service lighttpd stop >/dev/null 2>&1 || true ;;
+                esac
+            done
         fi
     else
         say "WARNING: missing ${missing[*]}, and installing needs root and apt-get."
-        say "WARNING: as root run: apt-get install nginx-light curl wrk python3-venv"
+        say "WARNING: as root run: apt-get install nginx-light apache2 lighttpd curl wrk python3-venv"
         say "WARNING: continuing with what can be installed without them."
     fi
 fi
@@ -107,4 +138,6 @@ if ! PYTHONPATH=$degu_dir "$py" -c 'import degu.server, degu.client' 2>/dev/null
 fi
 
 have_nginx || say "WARNING: nginx is not installed: tests/peers/nginx.sh start will fail."
+have_apache || say "WARNING: apache2 is not installed: tests/peers/apache.sh start will fail."
+have_lighttpd || say "WARNING: lighttpd is not installed: tests/peers/lighttpd.sh start will fail."
 printf 'export POLLHTTP_PEERS_PYTHON=%q PYTHONPATH=%q POLLHTTP_PEERS=1\n' "$py" "$degu_dir"

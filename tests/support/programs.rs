@@ -3,7 +3,7 @@
 // Each test crate including this uses part of it.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -42,13 +42,30 @@ impl Run {
 
 /// Runs a program to its end, killed (and the test failed) past [`PROGRAM_LIMIT`].
 pub(crate) fn run(command: &mut Command, what: &str) -> Run {
+    run_with_input(command, None, what)
+}
+
+/// [`run`], with `input` on the program's standard input (then closed), or none (null).
+pub(crate) fn run_with_input(command: &mut Command, input: Option<&[u8]>, what: &str) -> Run {
     let start = Instant::now();
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{what} does not run: {e}"));
+    // A program that exits without reading all of it must not fail the test here.
+    let writer = input.map(|input| {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        })
+    });
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_reader = thread::spawn(move || {
@@ -72,6 +89,9 @@ pub(crate) fn run(command: &mut Command, what: &str) -> Run {
         }
         thread::sleep(Duration::from_millis(5));
     };
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
     Run {
         status,
         stdout: out_reader.join().expect("stdout reader"),

@@ -1,0 +1,1108 @@
+//! The `crawl` example against servers that close, per its contract in design.md ("Example
+//! programs: contracts other tools rely on"): real servers with their default limits, the
+//! library's own server with `max_requests`, hostile servers (`support/hostile.rs`), and
+//! `--urls` lists over many origins.
+//!
+//! ```text
+//! cargo test --test crawl_world                 # own server and hostile servers
+//! eval "$(tests/peers/setup.sh)"                # POLLHTTP_PEERS=1: nginx, Apache, lighttpd,
+//! cargo test --test crawl_world                 # Python's http.server too
+//! ```
+//!
+//! What every run is held to:
+//! - exit status 0 when every URL got an HTTP response (any status), 1 when any ended in an
+//!   error, 2 for a usage error;
+//! - the last stdout line exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s`, ok the
+//!   2xx responses, secs and rate decimal numbers;
+//! - with `--output FILE`: one JSON object per line and URL, each URL (as given, byte for
+//!   byte) exactly once, with at least `url` (string), `status` (integer or null), `error`
+//!   (string or null), `attempts` (integer, 0 to 3; at least 1 with a status), `status`
+//!   null exactly when `error` is not.
+//!
+//! Tests with real peers follow `tests/interop.rs`: without `POLLHTTP_PEERS` they print that
+//! they skip and pass; with it, a peer that does not start fails the test. Each starts its
+//! own peers and stops them when it ends, panic or not. The others (own server, hostile
+//! servers) always run. No timing assertions, but for one bound: with `--timeout 1` a crawl
+//! whose every request times out must end within 20 s.
+
+#[path = "support/examples.rs"]
+mod examples;
+#[path = "support/hostile.rs"]
+mod hostile;
+#[path = "support/json.rs"]
+mod json;
+#[path = "support/programs.rs"]
+mod programs;
+
+use hostile::{closed_port, Hostile, Mode};
+use json::Json;
+use programs::{run_with_input, Run};
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use pollhttp::server::{Response, RunningServer, Server};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+// ---------------------------------------------------------------------------------------
+// Peers
+
+/// True when the test must skip: `POLLHTTP_PEERS` is not set. Prints a notice straight to
+/// stderr (past the test harness's capture) so it shows.
+fn skip() -> bool {
+    if std::env::var_os("POLLHTTP_PEERS").is_some_and(|v| !v.is_empty() && v != "0") {
+        return false;
+    }
+    let name = thread::current().name().unwrap_or("crawl_world").to_owned();
+    let _ = writeln!(
+        io::stderr(),
+        "{name}: skipped: POLLHTTP_PEERS is not set (eval \"$(tests/peers/setup.sh)\" first)"
+    );
+    true
+}
+
+/// A fresh path in the temporary directory, unique to this process and call.
+fn unique_path(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "pollhttp-crawl-world-{}-{}-{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn peers_script(name: &str) -> PathBuf {
+    Path::new(ROOT).join("tests/peers").join(name)
+}
+
+/// A port free a moment ago (bound to 127.0.0.1:0, then released).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// A server run by one of the `tests/peers/*.sh` scripts (`start PORT DIR | stop DIR`):
+/// nginx, Apache or lighttpd. Stopped, and its folder removed, on drop.
+struct Daemon {
+    script: &'static str,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Daemon {
+    fn start(script: &'static str, env: &[(&str, &str)]) -> Self {
+        // The guard exists before the server does, so a panic below still stops it.
+        let mut daemon = Self {
+            script,
+            dir: unique_path(script.trim_end_matches(".sh")),
+            port: 0,
+        };
+        let mut last = String::new();
+        // Another process may take the port between free_port and the server's bind.
+        for _ in 0..5 {
+            let port = free_port();
+            let out = Command::new(peers_script(script))
+                .arg("start")
+                .arg(port.to_string())
+                .arg(&daemon.dir)
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("running tests/peers/{script}: {e}"));
+            if out.status.success() {
+                daemon.port = port;
+                return daemon;
+            }
+            last = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        panic!("POLLHTTP_PEERS is set but tests/peers/{script} does not start: {last}");
+    }
+
+    /// nginx with `keepalive_requests` at nginx's default (1000).
+    fn nginx() -> Self {
+        Self::start("nginx.sh", &[("KEEPALIVE_REQUESTS", "default")])
+    }
+
+    /// Apache with Debian's defaults (MaxKeepAliveRequests 100, KeepAliveTimeout 5).
+    fn apache() -> Self {
+        Self::start("apache.sh", &[])
+    }
+
+    /// lighttpd with Debian's defaults (server.max-keep-alive-requests 1000).
+    fn lighttpd() -> Self {
+        Self::start("lighttpd.sh", &[])
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = Command::new(peers_script(self.script))
+            .arg("stop")
+            .arg(&self.dir)
+            .stdin(Stdio::null())
+            .output();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Python's http.server (`tests/peers/http_server.py`): HTTP/1.0, one request per
+/// connection. Killed on drop (and exiting by itself if this process dies).
+struct PyHttp {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PyHttp {
+    fn start() -> Self {
+        let python = std::env::var_os("POLLHTTP_PEERS_PYTHON").unwrap_or_else(|| "python3".into());
+        let dir = unique_path("http-server");
+        fs::create_dir_all(&dir).expect("making the server's folder");
+        let port_file = dir.join("port");
+        let child = Command::new(&python)
+            .arg(peers_script("http_server.py"))
+            .arg(dir.join("html"))
+            .arg(&port_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {python:?} does not run: {e}"));
+        let mut server = Self {
+            child,
+            dir,
+            port: 0,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(port) = fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|t| t.parse().ok())
+            {
+                server.port = port;
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("http_server.py exited ({status}) before listening");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "http_server.py did not write its port within 15 s"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for PyHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The library's own server in this process: `/` → 200 `Hello, world!`, `/dN.html` → 200
+/// `document N\n`, anything else 404; it counts the requests its handler saw.
+struct Own {
+    server: RunningServer,
+    handled: Arc<AtomicU64>,
+}
+
+impl Own {
+    fn start(max_requests: Option<u64>) -> Self {
+        let handled = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&handled);
+        let mut server = Server::bind(([127, 0, 0, 1], 0), move |_session, request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let document = request
+                .path()
+                .strip_prefix("/d")
+                .and_then(|rest| rest.strip_suffix(".html"))
+                .and_then(|n| n.parse::<u64>().ok());
+            match (request.path(), document) {
+                ("/", _) => Response::text(StatusCode::OK, "Hello, world!"),
+                (_, Some(n)) => Response::new(StatusCode::OK, format!("document {n}\n"))
+                    .with_header("content-type", "text/html"),
+                _ => Response::text(StatusCode::NOT_FOUND, "not found"),
+            }
+        })
+        .expect("binding our server on 127.0.0.1:0")
+        .workers(1);
+        if let Some(max) = max_requests {
+            server = server.max_requests(max);
+        }
+        Self {
+            server: server.start().expect("starting our server"),
+            handled,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.address())
+    }
+
+    fn handled(&self) -> u64 {
+        self.handled.load(Ordering::SeqCst)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the crawl
+
+/// A file removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(tag: &str) -> Self {
+        Self(unique_path(tag))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `crawl` with these arguments (and this standard input, if any).
+fn crawl_with_input(args: &[&str], input: Option<&[u8]>) -> Run {
+    let bin = examples::example("crawl");
+    run_with_input(
+        Command::new(&bin).args(args),
+        input,
+        &format!("crawl {args:?}"),
+    )
+}
+
+fn crawl(args: &[&str]) -> Run {
+    crawl_with_input(args, None)
+}
+
+/// The exit code, with everything the crawl printed in the message if it is not `want`.
+#[track_caller]
+fn assert_exit(run: &Run, want: i32, what: &str) {
+    assert_eq!(
+        run.status.code(),
+        Some(want),
+        "{what}: exit status {}, expected {want}; stdout: {}; stderr: {}",
+        run.status,
+        run.stdout_text(),
+        tail(&run.stderr)
+    );
+}
+
+/// The last 40 lines of a long text.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// The last stdout line, which must be exactly `crawl: <ok> ok of <N> in <secs> s = <rate>
+/// req/s`: (ok, N).
+#[track_caller]
+fn last_line(run: &Run, what: &str) -> (u64, u64) {
+    let line = run.last_line();
+    let parsed = parse_last_line(&line);
+    parsed.unwrap_or_else(|| {
+        panic!(
+            "{what}: the last stdout line {line:?} is not `crawl: <ok> ok of <N> in <secs> s = \
+             <rate> req/s`; exit {}; stderr: {}",
+            run.status,
+            tail(&run.stderr)
+        )
+    })
+}
+
+fn parse_last_line(line: &str) -> Option<(u64, u64)> {
+    fn decimal(text: &str) -> bool {
+        let (int, frac) = text.split_once('.').unwrap_or((text, "0"));
+        !int.is_empty()
+            && !frac.is_empty()
+            && int.bytes().all(|b| b.is_ascii_digit())
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    }
+    let rest = line.strip_prefix("crawl: ")?;
+    let (ok, rest) = rest.split_once(" ok of ")?;
+    let (n, rest) = rest.split_once(" in ")?;
+    let (secs, rest) = rest.split_once(" s = ")?;
+    let rate = rest.strip_suffix(" req/s")?;
+    let number = |t: &str| -> Option<u64> {
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    };
+    if !decimal(secs) || !decimal(rate) {
+        return None;
+    }
+    Some((number(ok)?, number(n)?))
+}
+
+/// One origin, `n` requests: exit 0 and `crawl: n ok of n in ...`.
+#[track_caller]
+fn assert_all_ok(run: &Run, n: u64, what: &str) {
+    assert_exit(run, 0, what);
+    assert_eq!(last_line(run, what), (n, n), "{what}: last line");
+}
+
+/// One line of `--output`.
+#[derive(Debug, Clone)]
+struct Line {
+    url: String,
+    status: Option<u16>,
+    error: Option<String>,
+    attempts: u64,
+    text: String,
+}
+
+/// Reads `--output`: every line one JSON object with the four members, each once and of
+/// its type, `status` null exactly when `error` is not, `attempts` from 0 (a line that is
+/// not a URL: nothing was sent) to 3, and at least 1 with a status.
+#[track_caller]
+fn read_output(path: &str, what: &str) -> Vec<Line> {
+    let text = fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{what}: reading the --output file {path}: {e}"));
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{what}: --output does not end with a newline: {text:?}"
+    );
+    text.lines()
+        .map(|line| {
+            let value = json::parse(line)
+                .unwrap_or_else(|e| panic!("{what}: --output line {line:?} is not JSON: {e}"));
+            assert!(
+                matches!(value, Json::Object(_)),
+                "{what}: --output line {line:?} is not a JSON object"
+            );
+            let member = |name: &str| -> &Json {
+                let found = value.members(name);
+                assert!(
+                    !found.is_empty(),
+                    "{what}: --output line {line:?} has no {name:?}"
+                );
+                assert!(
+                    found.len() == 1,
+                    "{what}: --output line {line:?} has {name:?} twice"
+                );
+                found[0]
+            };
+            let url = member("url")
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: {line:?}: url is not a string"))
+                .to_owned();
+            let status = match member("status") {
+                Json::Null => None,
+                other => Some(
+                    other
+                        .as_integer()
+                        .and_then(|s| u16::try_from(s).ok())
+                        .filter(|s| (100..1000).contains(s))
+                        .unwrap_or_else(|| {
+                            panic!("{what}: {line:?}: status is not an HTTP status or null")
+                        }),
+                ),
+            };
+            let error = match member("error") {
+                Json::Null => None,
+                Json::String(e) => Some(e.clone()),
+                _ => panic!("{what}: {line:?}: error is not a string or null"),
+            };
+            let attempts = member("attempts")
+                .as_integer()
+                .unwrap_or_else(|| panic!("{what}: {line:?}: attempts is not an integer"));
+            assert!(
+                (0..=3).contains(&attempts),
+                "{what}: {line:?}: attempts {attempts}, not 0 to 3"
+            );
+            assert!(
+                status.is_none() || attempts >= 1,
+                "{what}: {line:?}: a status after {attempts} attempts"
+            );
+            assert_eq!(
+                status.is_none(),
+                error.is_some(),
+                "{what}: {line:?}: status must be null exactly when error is set"
+            );
+            if let Some(e) = &error {
+                assert!(!e.is_empty(), "{what}: {line:?}: an empty error");
+            }
+            Line {
+                url,
+                status,
+                error,
+                attempts: attempts as u64,
+                text: line.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// The lines by URL, insisting each of `urls` is there exactly once and nothing else is.
+#[track_caller]
+fn by_url(lines: &[Line], urls: &[String], what: &str) -> HashMap<String, Line> {
+    let mut map = HashMap::new();
+    for line in lines {
+        assert!(
+            urls.contains(&line.url),
+            "{what}: --output has a URL that is not in the list: {}",
+            line.text
+        );
+        if let Some(before) = map.insert(line.url.clone(), line.clone()) {
+            panic!(
+                "{what}: {} reported twice:\n{}\n{}",
+                line.url, before.text, line.text
+            );
+        }
+    }
+    for url in urls {
+        assert!(map.contains_key(url), "{what}: {url} is not in --output");
+    }
+    map
+}
+
+/// What a URL of a list must end with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// An HTTP response with this status (any number of attempts up to 3).
+    Status(u16),
+    /// An error, after 1 to 3 attempts.
+    Error,
+    /// An error with no attempt: the line is not a URL the crawl can request.
+    NotAUrl,
+    /// An error after exactly 3 attempts: every attempt reached the server and was cut
+    /// short by a close or a reset, so each is sent again until the attempts are used up.
+    ErrorAfter3,
+}
+
+/// A crawl of a list: the list file, the output file and the run.
+struct ListRun {
+    run: Run,
+    lines: Vec<Line>,
+}
+
+/// `crawl --urls FILE --output OUT` with these more arguments, the list written one URL a
+/// line.
+fn crawl_list(urls: &[String], more: &[&str]) -> ListRun {
+    let list = TempFile::new("urls");
+    let output = TempFile::new("output.jsonl");
+    let mut text = urls.join("\n");
+    text.push('\n');
+    fs::write(&list.0, text).expect("writing the URL list");
+    let mut args = vec!["--urls", list.path(), "--output", output.path()];
+    args.extend_from_slice(more);
+    let run = crawl(&args);
+    let lines = read_run_output(&run, output.path(), &format!("crawl {args:?}"));
+    ListRun { run, lines }
+}
+
+/// [`read_output`], failing with what the crawl printed if it wrote no file.
+#[track_caller]
+fn read_run_output(run: &Run, path: &str, what: &str) -> Vec<Line> {
+    assert!(
+        Path::new(path).exists(),
+        "{what}: no --output file; exit {}; stdout: {}; stderr: {}",
+        run.status,
+        run.stdout_text(),
+        tail(&run.stderr)
+    );
+    read_output(path, what)
+}
+
+/// Checks each URL's line against what it must end with, the exit status (1 if any
+/// error is wanted, else 0) and the last line (ok = the 2xx wanted, N = the URLs).
+#[track_caller]
+fn check_list(list: &ListRun, wants: &[(String, Want)], what: &str) -> HashMap<String, Line> {
+    let urls: Vec<String> = wants.iter().map(|(u, _)| u.clone()).collect();
+    let context = || {
+        format!(
+            "exit {}; stdout: {}; stderr: {}",
+            list.run.status,
+            list.run.stdout_text(),
+            tail(&list.run.stderr)
+        )
+    };
+    let lines = by_url(&list.lines, &urls, what);
+    for (url, want) in wants {
+        let line = &lines[url];
+        match want {
+            Want::Status(status) => assert_eq!(
+                line.status,
+                Some(*status),
+                "{what}: {url}: expected status {status}: {}; {}",
+                line.text,
+                context()
+            ),
+            Want::Error => assert!(
+                line.error.is_some() && line.attempts >= 1,
+                "{what}: {url}: expected an error after 1 to 3 attempts: {}; {}",
+                line.text,
+                context()
+            ),
+            Want::NotAUrl => assert!(
+                line.error.is_some() && line.attempts == 0,
+                "{what}: {url}: expected an error with 0 attempts: {}; {}",
+                line.text,
+                context()
+            ),
+            Want::ErrorAfter3 => assert!(
+                line.error.is_some() && line.attempts == 3,
+                "{what}: {url}: expected an error after 3 attempts: {}; {}",
+                line.text,
+                context()
+            ),
+        }
+    }
+    let errors = wants.iter().any(|(_, w)| !matches!(w, Want::Status(_)));
+    assert_exit(&list.run, if errors { 1 } else { 0 }, what);
+    let ok = wants
+        .iter()
+        .filter(|(_, w)| matches!(w, Want::Status(s) if (200..300).contains(s)))
+        .count() as u64;
+    assert_eq!(
+        last_line(&list.run, what),
+        (ok, wants.len() as u64),
+        "{what}: last line"
+    );
+    lines
+}
+
+/// `/d1.html` .. `/dK.html` on `base` (a URL without its path).
+fn documents(base: &str, k: u64) -> Vec<String> {
+    (1..=k).map(|i| format!("{base}/d{i}.html")).collect()
+}
+
+/// The origin of a server's URL: `http://127.0.0.1:PORT`.
+fn origin(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Real servers with their default limits
+
+/// nginx's default `keepalive_requests` (1000, announced with `Connection: close`):
+/// 100,000 HEAD, then 100,000 GET, on one connection at a time.
+#[test]
+fn nginx_default_keepalive_requests() {
+    if skip() {
+        return;
+    }
+    let nginx = Daemon::nginx();
+    let url = nginx.url("/");
+    for method in ["HEAD", "GET"] {
+        let what = format!("crawl {url} --n 100000 --method {method} (nginx, 1000 a connection)");
+        let run = crawl(&[&url, "--n", "100000", "--method", method]);
+        assert_all_ok(&run, 100_000, &what);
+    }
+}
+
+/// Apache with Debian's defaults: KeepAlive On, MaxKeepAliveRequests 100 (Apache answers
+/// 101 on a connection, the last with `Connection: close`), KeepAliveTimeout 5, MPM event.
+#[test]
+fn apache_debian_defaults() {
+    if skip() {
+        return;
+    }
+    let apache = Daemon::apache();
+    let url = apache.url("/");
+    for (method, n) in [("GET", "20000"), ("HEAD", "20000")] {
+        let what = format!("crawl {url} --n {n} --method {method} (Apache, Debian's defaults)");
+        let run = crawl(&[&url, "--n", n, "--method", method]);
+        assert_all_ok(&run, n.parse().unwrap(), &what);
+    }
+    // Over 4 connections at once.
+    let what = format!("crawl {url} --n 5000 --method GET --connections 4 (Apache)");
+    let run = crawl(&[&url, "--n", "5000", "--method", "GET", "--connections", "4"]);
+    assert_all_ok(&run, 5000, &what);
+}
+
+/// lighttpd with Debian's defaults (server.max-keep-alive-requests 1000: 1001 answered on a
+/// connection, the last with `Connection: close`).
+#[test]
+fn lighttpd_debian_defaults() {
+    if skip() {
+        return;
+    }
+    let lighttpd = Daemon::lighttpd();
+    let url = lighttpd.url("/");
+    for method in ["GET", "HEAD"] {
+        let what = format!("crawl {url} --n 20000 --method {method} (lighttpd)");
+        let run = crawl(&[&url, "--n", "20000", "--method", method]);
+        assert_all_ok(&run, 20_000, &what);
+    }
+}
+
+/// Python's http.server speaks HTTP/1.0: one response per connection, then it closes, and
+/// requests pipelined behind the first are never answered.
+#[test]
+fn python_http_server_one_request_per_connection() {
+    if skip() {
+        return;
+    }
+    let server = PyHttp::start();
+    let url = server.url("/");
+    for (method, n) in [("GET", "2000"), ("HEAD", "500")] {
+        let what = format!("crawl {url} --n {n} --method {method} (Python http.server)");
+        let run = crawl(&[&url, "--n", n, "--method", method]);
+        assert_all_ok(&run, n.parse().unwrap(), &what);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Our own server with max_requests
+
+/// The library's server closing after `max_requests` responses (the last one says
+/// `Connection: close`): every request answered once, none twice.
+#[test]
+fn own_server_max_requests() {
+    for (max, method, n, more) in [
+        (100, "GET", 20_000u64, &[][..]),
+        (1, "HEAD", 500, &[][..]),
+        (7, "GET", 3000, &["--connections", "4"][..]),
+    ] {
+        let own = Own::start(Some(max));
+        let url = own.url("/");
+        let n_text = n.to_string();
+        let mut args = vec![url.as_str(), "--n", &n_text, "--method", method];
+        args.extend_from_slice(more);
+        let what = format!("crawl {args:?} (our server, max_requests {max})");
+        let run = crawl(&args);
+        assert_all_ok(&run, n, &what);
+        assert_eq!(
+            own.handled(),
+            n,
+            "{what}: the server's handler saw another number of requests than N"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile servers, each alone
+
+/// A list of one URL on a server that cuts every attempt short: an error after exactly 3
+/// attempts, each of which reached the server.
+#[track_caller]
+fn three_attempts_then_error(mode: Mode, method: &str) {
+    let server = Hostile::start(mode);
+    let url = server.url("/d1.html");
+    let what = format!("{mode:?}, {method} {url}");
+    let list = crawl_list(
+        std::slice::from_ref(&url),
+        &["--method", method, "--timeout", "10"],
+    );
+    let lines = check_list(&list, &[(url.clone(), Want::ErrorAfter3)], &what);
+    assert_eq!(
+        server.requests(),
+        3,
+        "{what}: the server should have read the request 3 times: {}",
+        lines[&url].text
+    );
+}
+
+#[test]
+fn hostile_close_mid_body() {
+    three_attempts_then_error(Mode::CloseMidBody, "GET");
+    // To a HEAD the server sends half a head.
+    three_attempts_then_error(Mode::CloseMidBody, "HEAD");
+}
+
+#[test]
+fn hostile_reset() {
+    three_attempts_then_error(Mode::Reset, "GET");
+}
+
+#[test]
+fn hostile_close_empty() {
+    three_attempts_then_error(Mode::CloseEmpty, "HEAD");
+}
+
+/// An answer that is not HTTP: an error (whether it is tried again is the crawl's choice).
+#[test]
+fn hostile_garbage() {
+    let server = Hostile::start(Mode::Garbage);
+    let urls = documents(&origin(&server.url("")), 2);
+    let wants: Vec<(String, Want)> = urls.iter().map(|u| (u.clone(), Want::Error)).collect();
+    let list = crawl_list(&urls, &["--method", "GET", "--timeout", "10"]);
+    check_list(&list, &wants, "Garbage");
+    assert!(
+        server.requests() >= 1,
+        "Garbage: no request reached the server"
+    );
+}
+
+/// No answer at all, or an answer that stops halfway: with `--timeout 1`, an error for each
+/// URL, well before the default timeout would have passed.
+#[test]
+fn hostile_silent_and_stalled_time_out() {
+    for mode in [Mode::Silent, Mode::StallMidBody] {
+        let server = Hostile::start(mode);
+        let urls = documents(&origin(&server.url("")), 3);
+        let wants: Vec<(String, Want)> = urls.iter().map(|u| (u.clone(), Want::Error)).collect();
+        let what = format!("{mode:?} --timeout 1");
+        let list = crawl_list(&urls, &["--method", "GET", "--timeout", "1"]);
+        check_list(&list, &wants, &what);
+        assert!(
+            list.run.elapsed < Duration::from_secs(20),
+            "{what}: took {:?} (3 attempts of 1 s at most per URL)",
+            list.run.elapsed
+        );
+        assert!(
+            server.requests() >= 1,
+            "{what}: no request reached the server"
+        );
+    }
+}
+
+/// Servers that answer properly, but close where a pipelining client does not expect it:
+/// every URL gets its 200 within 3 attempts. (So a crawl must send fewer requests at once,
+/// down to one, to an origin whose connections end with requests unanswered.)
+#[test]
+fn hostile_servers_that_close_but_answer() {
+    for mode in [
+        Mode::NoPipelining,
+        Mode::RefusePipelining,
+        Mode::CloseAfter(10),
+        Mode::CloseAfter(1),
+        Mode::CloseDelimited,
+    ] {
+        let server = Hostile::start(mode);
+        let urls = documents(&origin(&server.url("")), 100);
+        let wants: Vec<(String, Want)> = urls
+            .iter()
+            .map(|u| (u.clone(), Want::Status(200)))
+            .collect();
+        for method in ["GET", "HEAD"] {
+            let what = format!("{mode:?}, 100 URLs, {method}");
+            let list = crawl_list(&urls, &["--method", method, "--timeout", "10"]);
+            check_list(&list, &wants, &what);
+        }
+    }
+}
+
+/// The same servers in one-origin mode: N requests, all 2xx, exit 0.
+#[test]
+fn hostile_servers_that_close_but_answer_one_origin() {
+    for (mode, n) in [
+        (Mode::CloseAfter(100), 20_000u64),
+        (Mode::CloseAfter(3), 1000),
+        (Mode::NoPipelining, 1000),
+        (Mode::RefusePipelining, 1000),
+        (Mode::CloseDelimited, 1000),
+    ] {
+        let server = Hostile::start(mode);
+        let url = server.url("/");
+        let n_text = n.to_string();
+        for method in ["GET", "HEAD"] {
+            let what = format!("crawl {url} --n {n} --method {method} ({mode:?})");
+            let run = crawl(&[&url, "--n", &n_text, "--method", method, "--timeout", "10"]);
+            assert_all_ok(&run, n, &what);
+        }
+    }
+}
+
+/// Nothing listens, or the name does not resolve: an error for the URL, exit 1.
+#[test]
+fn refused_and_unresolvable() {
+    let refused = format!("http://127.0.0.1:{}/d1.html", closed_port());
+    let unresolvable = "http://nonexistent.invalid/".to_owned();
+    for url in [refused, unresolvable] {
+        let list = crawl_list(
+            std::slice::from_ref(&url),
+            &["--method", "GET", "--timeout", "5"],
+        );
+        check_list(&list, &[(url.clone(), Want::Error)], &url);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Lists
+
+/// Round-robin over the groups, so that the origins are mixed in the list.
+fn interleave(groups: Vec<Vec<(String, Want)>>) -> Vec<(String, Want)> {
+    let mut iters: Vec<_> = groups.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    loop {
+        let before = out.len();
+        for it in &mut iters {
+            out.extend(it.next());
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+fn all(urls: Vec<String>, want: Want) -> Vec<(String, Want)> {
+    urls.into_iter().map(|u| (u, want)).collect()
+}
+
+/// One list over many origins (our server twice, hostile servers, a closed port, a name
+/// that does not resolve, and with the peers nginx, Apache, lighttpd and http.server), with
+/// 404s and errors among them, `--timeout 1`: each URL reported once with its status or an
+/// error, exit 1, and the last line counting the 2xx.
+#[test]
+fn urls_list_many_origins() {
+    let own = Own::start(None);
+    let own_capped = Own::start(Some(3));
+    let close_after = Hostile::start(Mode::CloseAfter(4));
+    let no_pipelining = Hostile::start(Mode::NoPipelining);
+    let close_delimited = Hostile::start(Mode::CloseDelimited);
+    let mid_body = Hostile::start(Mode::CloseMidBody);
+    let reset = Hostile::start(Mode::Reset);
+    let silent = Hostile::start(Mode::Silent);
+    let closed = format!("http://127.0.0.1:{}", closed_port());
+
+    let o = |url: String| origin(&url);
+    let mut groups = vec![
+        all(documents(&o(own.url("")), 30), Want::Status(200)),
+        vec![
+            (own.url("/"), Want::Status(200)),
+            (own.url("/missing"), Want::Status(404)),
+        ],
+        all(documents(&o(own_capped.url("")), 20), Want::Status(200)),
+        vec![(own_capped.url("/nope.html"), Want::Status(404))],
+        all(documents(&o(close_after.url("")), 20), Want::Status(200)),
+        vec![(close_after.url("/nope"), Want::Status(404))],
+        all(documents(&o(no_pipelining.url("")), 10), Want::Status(200)),
+        all(documents(&o(close_delimited.url("")), 5), Want::Status(200)),
+        all(documents(&mid_body.url(""), 2), Want::Error),
+        all(documents(&reset.url(""), 2), Want::Error),
+        all(documents(&silent.url(""), 2), Want::Error),
+        all(documents(&closed, 2), Want::Error),
+        vec![
+            ("http://nonexistent.invalid/".to_owned(), Want::Error),
+            (
+                "http://nonexistent.invalid:8080/d1.html".to_owned(),
+                Want::Error,
+            ),
+        ],
+    ];
+    // With the peers: nginx (its default cap), Apache and lighttpd (Debian's defaults),
+    // and Python's http.server, each with a 404 too.
+    let peers = !skip();
+    let nginx = peers.then(Daemon::nginx);
+    let apache = peers.then(Daemon::apache);
+    let lighttpd = peers.then(Daemon::lighttpd);
+    let python = peers.then(PyHttp::start);
+    if let (Some(nginx), Some(apache), Some(lighttpd), Some(python)) =
+        (&nginx, &apache, &lighttpd, &python)
+    {
+        for (base, k) in [
+            (nginx.url(""), 100),
+            (apache.url(""), 50),
+            (lighttpd.url(""), 20),
+            (python.url(""), 10),
+        ] {
+            groups.push(all(documents(&base, k), Want::Status(200)));
+            groups.push(vec![(format!("{base}/nope.html"), Want::Status(404))]);
+        }
+    }
+    let wants = interleave(groups);
+    let urls: Vec<String> = wants.iter().map(|(u, _)| u.clone()).collect();
+    let what = format!("a list of {} URLs over many origins", urls.len());
+    for method in ["GET", "HEAD"] {
+        let what = format!("{what}, {method}");
+        let list = crawl_list(&urls, &["--method", method, "--timeout", "1"]);
+        check_list(&list, &wants, &what);
+    }
+}
+
+/// `--urls -`: the list from standard input, blank lines and `#` lines skipped (and not
+/// requested), each URL reported exactly as given; only HTTP responses (404 among them), so
+/// exit 0, and ok counts the 2xx only.
+#[test]
+fn urls_from_stdin() {
+    let own = Own::start(None);
+    let port = own.server.address().to_string();
+    let port = port.rsplit_once(':').map(|(_, p)| p.to_owned()).unwrap();
+    let input = format!(
+        "# a crawl list\n\
+         \n\
+         http://127.0.0.1:{port}/d1.html\n\
+         #http://127.0.0.1:{port}/d2.html\n\
+         http://localhost:{port}/d3.html\n\
+         \n\
+         \n\
+         http://127.0.0.1:{port}/d4.html?x=1&y=%41\n\
+         http://127.0.0.1:{port}\n\
+         http://127.0.0.1:{port}/nothing-here\n\
+         # the end\n"
+    );
+    let wants = vec![
+        (
+            format!("http://127.0.0.1:{port}/d1.html"),
+            Want::Status(200),
+        ),
+        (
+            format!("http://localhost:{port}/d3.html"),
+            Want::Status(200),
+        ),
+        (
+            format!("http://127.0.0.1:{port}/d4.html?x=1&y=%41"),
+            Want::Status(200),
+        ),
+        (format!("http://127.0.0.1:{port}"), Want::Status(200)),
+        (
+            format!("http://127.0.0.1:{port}/nothing-here"),
+            Want::Status(404),
+        ),
+    ];
+    let output = TempFile::new("stdin-output.jsonl");
+    let args = ["--urls", "-", "--output", output.path(), "--method", "GET"];
+    let run = crawl_with_input(&args, Some(input.as_bytes()));
+    let lines = read_run_output(&run, output.path(), "--urls -");
+    let list = ListRun { run, lines };
+    let lines = check_list(&list, &wants, "--urls -");
+    for line in lines.values() {
+        assert_eq!(
+            line.attempts, 1,
+            "--urls -: one attempt is enough for our server: {}",
+            line.text
+        );
+    }
+    assert_eq!(
+        own.handled(),
+        5,
+        "--urls -: the server saw another number of requests than the 5 URLs"
+    );
+}
+
+/// A line that is not an absolute `http://` or `https://` URL, in a list: that line is
+/// reported like any URL that ended in an error (exactly as given, `status` null, an
+/// `error`, 0 attempts since nothing could be sent), the other URLs are crawled, and the
+/// exit status is 1. (The contract keeps exit 2 for usage errors, the command line; a
+/// list is data, every line of which is reported: one bad line in a long list does not stop
+/// the crawl.) A `--urls` file that cannot be read is a usage error.
+#[test]
+fn urls_malformed_line_is_an_error_for_that_line() {
+    let own = Own::start(None);
+    let authority = own.server.address().to_string();
+    let mut handled = 0;
+    for bad in [
+        "not a url".to_owned(),
+        format!("ftp://{authority}/d1.html"),
+        format!("{authority}/d1.html"),
+        "/d1.html".to_owned(),
+        "http://".to_owned(),
+        "http://127.0.0.1:notaport/".to_owned(),
+        "http://127.0.0.1:99999/".to_owned(),
+    ] {
+        let wants = vec![
+            (own.url("/d1.html"), Want::Status(200)),
+            (bad.clone(), Want::NotAUrl),
+            (own.url("/d2.html"), Want::Status(200)),
+        ];
+        let urls: Vec<String> = wants.iter().map(|(u, _)| u.clone()).collect();
+        let what = format!("a list with the line {bad:?}");
+        let list = crawl_list(&urls, &["--method", "GET"]);
+        check_list(&list, &wants, &what);
+        handled += 2;
+        assert_eq!(
+            own.handled(),
+            handled,
+            "{what}: requests seen by the server"
+        );
+        // The same through standard input.
+        let output = TempFile::new("bad-output.jsonl");
+        let args = ["--urls", "-", "--output", output.path(), "--method", "HEAD"];
+        let run = crawl_with_input(&args, Some((urls.join("\n") + "\n").as_bytes()));
+        let what = format!("--urls - with the line {bad:?}");
+        let lines = read_run_output(&run, output.path(), &what);
+        check_list(&ListRun { run, lines }, &wants, &what);
+        handled += 2;
+        assert_eq!(
+            own.handled(),
+            handled,
+            "{what}: requests seen by the server"
+        );
+    }
+    let missing = unique_path("no-such-list");
+    let output = TempFile::new("missing-output.jsonl");
+    let run = crawl(&[
+        "--urls",
+        missing.to_str().unwrap(),
+        "--output",
+        output.path(),
+    ]);
+    assert_exit(&run, 2, "--urls with a file that does not exist");
+}
+
+/// The checks on the last line and on `--output` lines accept what the contract says and
+/// nothing else.
+#[test]
+fn the_checks_themselves() {
+    assert_eq!(
+        parse_last_line("crawl: 5 ok of 7 in 0.123 s = 56 req/s"),
+        Some((5, 7))
+    );
+    assert_eq!(
+        parse_last_line("crawl: 5 ok of 7 in 1 s = 5.5 req/s"),
+        Some((5, 7))
+    );
+    for bad in [
+        "crawl: 5 ok of 7 in 0.1 s = 56 req/s ",
+        "crawl: 5 ok of 7 in s = 56 req/s",
+        "crawl: -5 ok of 7 in 0.1 s = 56 req/s",
+        "crawl:  5 ok of 7 in 0.1 s = 56 req/s",
+        "crawl: 5 ok of 7 in 0.1s = 56 req/s",
+        "crawl: 5 ok of 7 in 0.1 s = inf req/s",
+    ] {
+        assert_eq!(parse_last_line(bad), None, "{bad:?}");
+    }
+    let out = TempFile::new("check.jsonl");
+    fs::write(
+        &out.0,
+        "{\"url\": \"http://a/\\u00e9\", \"status\": 200, \"error\": null, \"attempts\": 1, \"ms\": 1.5}\n\
+         {\"attempts\":3,\"error\":\"reset\",\"status\":null,\"url\":\"http://b/\"}\n\
+         {\"url\": \"not a url\", \"status\": null, \"error\": \"bad\", \"attempts\": 0}\n",
+    )
+    .unwrap();
+    let lines = read_output(out.path(), "check");
+    assert_eq!(lines[0].url, "http://a/\u{e9}");
+    assert_eq!(lines[0].status, Some(200));
+    assert_eq!(lines[1].error.as_deref(), Some("reset"));
+    assert_eq!(lines[1].attempts, 3);
+    assert_eq!(lines[2].attempts, 0);
+    for bad in [
+        "{\"url\": \"u\", \"status\": \"200\", \"error\": null, \"attempts\": 1}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1.0}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": \"x\", \"attempts\": 1}",
+        "{\"url\": \"u\", \"status\": null, \"error\": null, \"attempts\": 1}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 4}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 0}",
+        "{\"url\": \"u\", \"status\": null, \"error\": \"x\", \"attempts\": -1}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null}",
+        "{\"url\": \"u\", \"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1}",
+        "{\"url\": \"u\", \"status\": 200, \"error\": null, \"attempts\": 1} x",
+    ] {
+        fs::write(&out.0, format!("{bad}\n")).unwrap();
+        let result = std::panic::catch_unwind(|| read_output(out.path(), "check"));
+        assert!(result.is_err(), "accepted {bad}");
+    }
+}
