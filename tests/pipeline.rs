@@ -807,3 +807,21 @@ fn https_origins_with_a_request_cap() {
     }
     assert!(fetcher.stats().connections >= 20, "{:?}", fetcher.stats());
 }
+
+#[test]
+fn bodies_delimited_by_the_close_end_the_connection_and_the_rest_is_sent_again() {
+    let (origin, connections) = scripted(|_, mut stream| {
+        let mut pending = Vec::new();
+        if !read_requests(&mut stream, &mut pending).is_empty() {
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n\r\nuntil the close");
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 10);
+    let done = run_poll(&mut fetcher);
+    for c in &done {
+        assert_eq!(c.result.as_ref().unwrap().body, b"until the close");
+        assert_eq!(c.attempts, 1, "sent again behind a close, never charged");
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 10);
+}

@@ -66,8 +66,6 @@ pub(crate) struct Allowance {
 pub(crate) struct Signals {
     /// A response carried `Keep-Alive: max=N`: (responses so far, it included; N).
     pub(crate) keep_alive_max: Option<(u64, u64)>,
-    /// The connection sent and had answered everything its cap allowed, and is open.
-    pub(crate) cap_reached_open: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -257,9 +255,6 @@ impl<T> Conn<T> {
                     if self.closing {
                         return Err(self.end(Ending::Announced, None));
                     }
-                    if self.in_flight.is_empty() && self.cap.is_some_and(|c| self.sent >= c) {
-                        signals.cap_reached_open = Some(self.answered);
-                    }
                 }
                 Err(ended) => return Err(ended),
             }
@@ -279,6 +274,12 @@ impl<T> Conn<T> {
             let Stage::Open(stream) = &mut self.stage else {
                 return Ok(());
             };
+            if !stream.conn().is_keep_alive() {
+                // A response being read said the connection ends with it (`close`, or a
+                // body delimited by the close): nothing more goes on it.
+                self.closing = true;
+                break;
+            }
             let Some(front) = queue.front() else { break };
             if !front.request.repeatable && !self.in_flight.is_empty() {
                 // RFC 9112 §9.3.2: nothing is pipelined after a non-idempotent request,

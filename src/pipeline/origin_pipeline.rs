@@ -246,40 +246,26 @@ impl<T> OriginPipeline<T> {
             batch: shared.config.batch(depth),
             request_timeout: shared.config.request_timeout,
         };
-        let result = loop {
-            let mut signals = Signals::default();
-            let conn = &mut self.conns[i];
-            let answered_before = conn.answered;
-            let (queue, done, stats) = (&mut self.queue, &mut shared.done, &mut shared.stats);
-            let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
-                finish_into(done, stats, entry, result);
-            });
-            let answered = match &result {
-                Ok(()) => self.conns[i].answered,
-                Err(ended) => ended.answered,
-            };
-            if answered > answered_before {
-                self.habits.responded();
-            }
-            if let Some((answered, max)) = signals.keep_alive_max {
-                self.habits.announced_max(answered, max);
-                let conn = &mut self.conns[i];
-                let this = answered.saturating_add(max).max(1);
-                conn.cap = Some(conn.cap.map_or(this, |c| c.min(this)));
-            }
-            if let (Some(answered), Ok(())) = (signals.cap_reached_open, &result) {
-                // Still open after all the cap allowed: the cap was wrong for this
-                // server. Raise it, and go on sending on this connection at once (no event
-                // would come to wake it).
-                self.habits.reached_cap_open(answered);
-                let conn = &mut self.conns[i];
-                conn.cap = self.habits.requests_per_connection;
-                if !self.queue.is_empty() && conn.can_take_more(depth) {
-                    continue;
-                }
-            }
-            break result;
+        let mut signals = Signals::default();
+        let conn = &mut self.conns[i];
+        let answered_before = conn.answered;
+        let (queue, done, stats) = (&mut self.queue, &mut shared.done, &mut shared.stats);
+        let result = conn.drive(queue, allow, now, &mut signals, &mut |entry, result| {
+            finish_into(done, stats, entry, result);
+        });
+        let answered = match &result {
+            Ok(()) => self.conns[i].answered,
+            Err(ended) => ended.answered,
         };
+        if answered > answered_before {
+            self.habits.responded();
+        }
+        if let Some((answered, max)) = signals.keep_alive_max {
+            self.habits.announced_max(answered, max);
+            let conn = &mut self.conns[i];
+            let this = answered.saturating_add(max).max(1);
+            conn.cap = Some(this);
+        }
         match result {
             Ok(()) => {
                 let conn = &self.conns[i];

@@ -97,8 +97,10 @@ impl Habits {
     /// Learns from a connection that ended with requests unanswered.
     ///
     /// - Closed after answering some: the server closes after that many (a request cap),
-    ///   so no more than that many are sent on the next connections. A lower count wins;
-    ///   [`reached_cap_open`](Self::reached_cap_open) raises it again if it was wrong.
+    ///   so no more than that many are sent on the next connections. A higher count seen
+    ///   later wins: a connection can end early for other reasons (a reset that loses the
+    ///   last responses, an error that closes), and a cap too low only costs connections,
+    ///   while one too high costs attempts.
     /// - Closed with nothing answered though several requests were sent, or answered only
     ///   the first of several and then closed unannounced or went silent: the server
     ///   mishandles pipelining, so one request at a time from now on.
@@ -111,7 +113,7 @@ impl Habits {
         match end.ending {
             Ending::Announced | Ending::Closed if end.answered > 0 => {
                 self.requests_per_connection = Some(match self.requests_per_connection {
-                    Some(cap) => cap.min(end.answered),
+                    Some(cap) => cap.max(end.answered),
                     None => end.answered,
                 });
             }
@@ -133,25 +135,11 @@ impl Habits {
         }
     }
 
-    /// A connection answered all the requests the learnt cap allowed and is still open:
-    /// the cap was too low (the server closed early once for another reason). Doubles it.
-    pub(crate) fn reached_cap_open(&mut self, answered: u64) {
-        if let Some(cap) = self.requests_per_connection {
-            if answered >= cap {
-                self.requests_per_connection = Some(cap.saturating_mul(2));
-            }
-        }
-    }
-
     /// A server announced how many more requests it takes (`Keep-Alive: max=N`, as Apache
     /// sends): the connection's total is the responses so far, this one included, plus
-    /// that.
+    /// that. The server's word replaces what was guessed.
     pub(crate) fn announced_max(&mut self, answered: u64, max: u64) {
-        let total = answered.saturating_add(max);
-        self.requests_per_connection = Some(match self.requests_per_connection {
-            Some(cap) => cap.min(total).max(1),
-            None => total.max(1),
-        });
+        self.requests_per_connection = Some(answered.saturating_add(max).max(1));
     }
 
     /// A connection could not be opened (refused, unreachable, timed out).
@@ -267,10 +255,12 @@ mod tests {
         assert_eq!(habits.requests_per_connection, Some(1000));
         assert!(!habits.no_pipelining);
         assert_eq!(habits.backoff(), Duration::ZERO);
-        // A lower cap seen later wins; a higher one does not raise it.
+        // A lower count seen later (a connection that ended early) does not lower it; a
+        // higher one raises it.
         habits.connection_ended(end(Ending::Announced, 1000, 100));
-        habits.connection_ended(end(Ending::Announced, 1000, 500));
-        assert_eq!(habits.requests_per_connection, Some(100));
+        assert_eq!(habits.requests_per_connection, Some(1000));
+        habits.connection_ended(end(Ending::Closed, 2000, 1500));
+        assert_eq!(habits.requests_per_connection, Some(1500));
     }
 
     #[test]
@@ -358,21 +348,13 @@ mod tests {
     }
 
     #[test]
-    fn a_cap_that_was_too_low_is_raised() {
-        let mut habits = Habits::new();
-        habits.connection_ended(end(Ending::Closed, 64, 3));
-        habits.reached_cap_open(2);
-        assert_eq!(habits.requests_per_connection, Some(3));
-        habits.reached_cap_open(3);
-        assert_eq!(habits.requests_per_connection, Some(6));
-    }
-
-    #[test]
     fn keep_alive_max_sets_the_cap() {
         let mut habits = Habits::new();
         // Apache's first response: 99 more after this one.
         habits.announced_max(1, 99);
         assert_eq!(habits.requests_per_connection, Some(100));
+        habits.announced_max(3, 7);
+        assert_eq!(habits.requests_per_connection, Some(10));
         habits.announced_max(0, 0);
         assert_eq!(habits.requests_per_connection, Some(1));
     }
