@@ -40,7 +40,9 @@
 //! - **A request cap.** A server that closed after answering N requests gets at most N
 //!   per connection from then on, so nothing is written only to be thrown away; a
 //!   `Keep-Alive: max=N` header (Apache) sets it at once. A connection that reaches the
-//!   cap still open raises it.
+//!   cap is closed and another opened. A later connection that ends with more answered
+//!   raises the cap; one that ends with fewer (a reset can lose the last responses) does
+//!   not lower it: a cap too low costs connections, one too high costs attempts.
 //! - **No pipelining.** A server that closes with nothing answered though several requests
 //!   were sent, or answers only the first of several, gets one request at a time.
 //! - **Back-off.** A connection refused, or closed or reset before any answer, delays the
