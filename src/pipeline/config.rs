@@ -20,7 +20,10 @@ use crate::tls::ClientTls;
 #[non_exhaustive]
 pub struct Config {
     /// Connections per origin at most (default 1). More are opened only while the open
-    /// ones are full.
+    /// ones are full. A connection that has sent all the server allows on it (its request
+    /// cap, or an announced close) and only waits for its last responses does not count:
+    /// its successor opens at once, so the pipeline does not run dry at every cap (at
+    /// most one such connection beside each counted one).
     pub connections: usize,
     /// Requests in flight per connection at most (default 1024). A server seen to
     /// mishandle pipelining gets 1.

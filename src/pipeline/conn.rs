@@ -161,6 +161,12 @@ impl<T> Conn<T> {
             && self.cap.map_or(true, |cap| self.sent < cap)
     }
 
+    /// Whether it has sent all it ever will (its cap is reached, or the server announced
+    /// the close) and only waits for its last responses.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.closing || self.cap.is_some_and(|cap| self.sent >= cap)
+    }
+
     /// The next time something must happen here without an event: a connect or a
     /// response overdue.
     pub(crate) fn deadline(&self) -> Option<Instant> {

@@ -414,8 +414,14 @@ impl<T> OriginPipeline<T> {
             let Addresses::Known(addresses) = &self.addresses else {
                 return;
             };
+            // A connection draining its last responses (it reached the server's cap) does
+            // not count: its successor opens now, so the pipeline never runs dry while
+            // the server closes one and we open another. At most one drains beside each.
+            let limit = shared.config.connections.max(1);
+            let sending = self.conns.iter().filter(|c| !c.is_draining()).count();
             if self.not_before.is_some_and(|t| now < t)
-                || self.conns.len() >= shared.config.connections.max(1)
+                || sending >= limit
+                || self.conns.len() >= 2 * limit
                 || self.conns.iter().any(Conn::is_connecting)
             {
                 return;
