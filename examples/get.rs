@@ -10,9 +10,6 @@
 //! name) and the URL gives only the request target and `Host`. Exit status 0 for any HTTP
 //! response; otherwise non-zero with a one-line reason on stderr.
 
-#[path = "common/url.rs"]
-mod url;
-
 use std::fs::File;
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -21,16 +18,16 @@ use http::header::{HeaderName, EXPECT};
 use http::{HeaderMap, HeaderValue, Method};
 use pollhttp::client::{Body, Client};
 use pollhttp::io::Address;
+use pollhttp::pipeline::Origin;
 use pollhttp::tls::ClientTls;
-
-use url::Url;
 
 /// How much body to read at a time (large reads go straight from the socket).
 const PIECE: usize = 256 * 1024;
 
 #[derive(Default)]
 struct Args {
-    url: Option<Url>,
+    /// The origin and the request target.
+    url: Option<(Origin, String)>,
     method: Option<Method>,
     headers: HeaderMap,
     data_file: Option<String>,
@@ -83,7 +80,9 @@ fn parse_args() -> Result<Args, String> {
             "-I" => args.head = true,
             "-h" | "--help" => return Err(usage().into()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}; {}", usage())),
-            _ if args.url.is_none() => args.url = Some(Url::parse(&arg)?),
+            _ if args.url.is_none() => {
+                args.url = Some(Origin::parse_url(&arg).map_err(|e| e.to_string())?)
+            }
             _ => return Err(format!("one URL only; {}", usage())),
         }
     }
@@ -103,7 +102,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let url = args.url.clone().ok_or_else(|| usage().to_owned())?;
+    let (url, target) = args.url.clone().ok_or_else(|| usage().to_owned())?;
     let client = match &args.unix {
         Some(path) => Client::new(Address::unix(path)),
         None => Client::resolving(&url.host, url.port),
@@ -148,7 +147,7 @@ fn run(args: Args) -> Result<(), String> {
     };
 
     let mut response = conn
-        .request(method, &url.target, headers, body)
+        .request(method, &target, headers, body)
         .map_err(|e| e.to_string())?;
     let mut err = io::stderr().lock();
     let version = if response.version == http::Version::HTTP_10 {

@@ -29,22 +29,23 @@
 mod examples;
 #[path = "support/hostile.rs"]
 mod hostile;
+#[path = "support/installed.rs"]
+mod installed;
 #[path = "support/json.rs"]
 mod json;
 #[path = "support/programs.rs"]
 mod programs;
 
 use hostile::{closed_port, Hostile, Mode};
+use installed::{free_port, peers_script, skip, unique_path};
 use json::Json;
 use programs::{run_with_input, Run};
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -52,44 +53,8 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use pollhttp::server::{Response, RunningServer, Server};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
 // ---------------------------------------------------------------------------------------
 // Peers
-
-/// True when the test must skip: `POLLHTTP_PEERS` is not set. Prints a notice straight to
-/// stderr (past the test harness's capture) so it shows.
-fn skip() -> bool {
-    if std::env::var_os("POLLHTTP_PEERS").is_some_and(|v| !v.is_empty() && v != "0") {
-        return false;
-    }
-    let name = thread::current().name().unwrap_or("crawl_world").to_owned();
-    let _ = writeln!(
-        io::stderr(),
-        "{name}: skipped: POLLHTTP_PEERS is not set (eval \"$(tests/peers/setup.sh)\" first)"
-    );
-    true
-}
-
-/// A fresh path in the temporary directory, unique to this process and call.
-fn unique_path(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "pollhttp-crawl-world-{}-{}-{tag}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn peers_script(name: &str) -> PathBuf {
-    Path::new(ROOT).join("tests/peers").join(name)
-}
-
-/// A port free a moment ago (bound to 127.0.0.1:0, then released).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
 
 /// A server run by one of the `tests/peers/*.sh` scripts (`start PORT DIR | stop DIR`):
 /// nginx, Apache or lighttpd. Stopped, and its folder removed, on drop.

@@ -20,19 +20,21 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/installed.rs"]
+mod installed;
 #[path = "support/programs.rs"]
 mod programs;
 
+use installed::{free_port, peers_script, skip, unique_path};
 use programs::run_example;
 
 use std::cell::Cell;
 use std::fmt::Debug;
 use std::fs;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,48 +46,12 @@ use pollhttp::op::{Connect, Flush, ReadBody, ReadResponse};
 use pollhttp::proto::{BodyLength, Framing};
 use pollhttp::{Error, Interest, PollNeeded, Progress};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
 /// The client's timeout for each wait: long enough for a loaded machine, short enough that
 /// a hang fails the test.
 const WAIT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // Peers
-
-/// True when the test must skip: `POLLHTTP_PEERS` is not set. Prints a notice straight to
-/// stderr (past the test harness's capture) so it shows.
-fn skip() -> bool {
-    if std::env::var_os("POLLHTTP_PEERS").is_some_and(|v| !v.is_empty() && v != "0") {
-        return false;
-    }
-    let name = thread::current().name().unwrap_or("interop").to_owned();
-    let _ = writeln!(
-        io::stderr(),
-        "{name}: skipped: POLLHTTP_PEERS is not set (eval \"$(tests/peers/setup.sh)\" first)"
-    );
-    true
-}
-
-/// A fresh path in the temporary directory, unique to this process and call.
-fn unique_path(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    std::env::temp_dir().join(format!(
-        "pollhttp-interop-{}-{}-{tag}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ))
-}
-
-fn peers_script(name: &str) -> PathBuf {
-    Path::new(ROOT).join("tests/peers").join(name)
-}
-
-/// A port free a moment ago (bound to 127.0.0.1:0, then released).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
 
 /// A private nginx (`tests/peers/nginx.sh`), stopped and its folder removed on drop.
 struct Nginx {
