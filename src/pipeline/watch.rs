@@ -79,3 +79,28 @@ impl Watches {
         self.reported.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_kept_only_once_asked_for_and_list_what_is_in_use_first() {
+        let mut watches = Watches::default();
+        watches.add(7, 0);
+        watches.add(5, 1);
+        watches.remove(7, None);
+        watches.add(9, 1);
+        // A poll(2) loop never asks: nothing piles up meanwhile.
+        assert!(watches.changes.is_empty());
+        // The first call lists what is in use now, in order.
+        assert_eq!(watches.take(), vec![Change::Added(5), Change::Added(9)]);
+        assert_eq!(watches.owner(9), Some(1));
+        assert_eq!(watches.owner(7), None);
+        watches.remove(5, None);
+        watches.add(5, 2);
+        assert_eq!(watches.take(), vec![Change::Removed(5), Change::Added(5)]);
+        assert_eq!(watches.owner(5), Some(2));
+        assert!(watches.take().is_empty());
+    }
+}
