@@ -33,7 +33,8 @@
 //!    [`NeedData`](proto::Event::NeedData) (read more) or [`Paused`](proto::Event::Paused)
 //!    (answer first: stop reading so pipelined requests stay in the socket);
 //! 3. answer with `send_response`, `send_data` and `send_end`, which append bytes to a
-//!    `Vec<u8>` you write out;
+//!    `Vec<u8>` you write out (an origin server gives the core the current second first,
+//!    with [`set_date`](proto::ServerConn::set_date), so that responses carry `Date`);
 //! 4. on an [`Err`](proto::Error) from `next_event`, send the status it suggests
 //!    ([`status_hint`](proto::Error::status_hint)) if no response has started, then close;
 //!    close too when [`must_close`](proto::ServerConn::must_close) says so.

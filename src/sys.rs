@@ -1,9 +1,10 @@
-//! The one module with `unsafe`: waiting on file descriptors with poll(2), and
-//! asking a Unix socket for its peer's credentials.
+//! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
+//! socket for its peer's credentials, and reading the open-files limit.
 //!
-//! Neither std nor mio offers a one-shot wait on one fd, and std's `peer_cred` is not
-//! stable; libc's `poll` and `getsockopt(SO_PEERCRED)` are the smallest correct tools. Each
-//! is a single call on a stack value that lives for the whole call.
+//! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
+//! and std has no getrlimit; libc's `poll`, `getsockopt(SO_PEERCRED)` and `getrlimit` are
+//! the smallest correct tools. Each is a single call on a stack value that lives for the
+//! whole call.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -90,4 +91,25 @@ pub(crate) fn peer_credentials(fd: RawFd) -> io::Result<(i32, u32, u32)> {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn peer_credentials(_fd: RawFd) -> io::Result<(i32, u32, u32)> {
     Err(io::ErrorKind::Unsupported.into())
+}
+
+/// The soft limit on open file descriptors (`RLIMIT_NOFILE`); `None` when there is none.
+pub(crate) fn open_files_soft_limit() -> io::Result<Option<u64>> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, initialised rlimit on our stack, which getrlimit fills
+    // in during the call.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur == libc::RLIM_INFINITY {
+        return Ok(None);
+    }
+    // rlim_t is u64 here, but narrower on some 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    let soft = u64::from(limit.rlim_cur);
+    Ok(Some(soft))
 }

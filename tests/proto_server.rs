@@ -4,13 +4,14 @@
 //! every point, all of which must agree) and is compared with its exact expected events.
 //! Rejected vectors carry a pipelined request after them, which must never be seen: after
 //! the error, nothing. The state machine (pipelining, keep-alive, response framing,
-//! 100-continue, upgrades, local errors, EOF) is driven on `ServerConn` directly.
+//! 100-continue, upgrades, local errors, EOF) is driven on `ServerConn` directly. HTTP/1.0
+//! keep-alive and the `Date` field are checked on the responses written too.
 
 mod support;
 use support::*;
 
 use http::{HeaderMap, StatusCode, Version};
-use pollhttp::proto::{BodyLength, Error, Event, Framing, Limits, ServerConn};
+use pollhttp::proto::{BodyLength, Error, Event, Framing, HttpDate, Limits, ServerConn};
 
 const V10: Version = Version::HTTP_10;
 const V11: Version = Version::HTTP_11;
@@ -282,8 +283,10 @@ accept! {
         => [req("GET", "/1", V11, &[("host", "a"), ("connection", "close")]), end(), Ev::Closed];
     connection_close_in_a_list_any_case: b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [req("GET", "/1", V11, &[("host", "a"), ("connection", "keep-alive, CLOSE")]), end(), Ev::Closed];
-    http10_closes_even_with_keep_alive: b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
-        => [req("GET", "/1", V10, &[("connection", "keep-alive")]), end(), Ev::Closed];
+    http10_keep_alive_persists_until_a_request_without_it: b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\nGET /3 HTTP/1.0\r\n\r\n"
+        => [req("GET", "/1", V10, &[("connection", "keep-alive")]), end(), req("GET", "/2", V10, &[]), end(), Ev::Closed];
+    http10_without_keep_alive_closes: b"GET /1 HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        => [req("GET", "/1", V10, &[]), end(), Ev::Closed];
     garbage_after_close_request_is_discarded: b"GET / HTTP/1.0\r\n\r\n\x16\x03\x01 garbage \0\r\n"
         => [req("GET", "/", V10, &[]), end(), Ev::Closed];
     upgrade_switches_with_trailing_bytes: b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello GET / HTTP/1.1\r\n\r\n"
@@ -2495,4 +2498,438 @@ fn header_map_keeps_every_admitted_field() {
     assert_eq!(map["x-empty"].as_bytes(), b"");
     let reps: Vec<&[u8]> = map.get_all("x-rep").iter().map(|v| v.as_bytes()).collect();
     assert_eq!(reps, [&b"1"[..], b"2"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. HTTP/1.0 keep-alive and the Date field, on the wire: the events and the responses the
+//    driver wrote (an empty 200 for each request, 101 to an upgrade), however the input is
+//    split.
+
+/// The date the connections of this section are given: RFC 9110's example.
+const DATE_SECS: u64 = 784_111_777;
+const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+/// The events and the responses written for `input`, fed whole, one byte at a time and
+/// split at every point (all must agree) to a connection given `date`.
+fn exchange(input: &[u8], date: Option<HttpDate>) -> (Vec<Ev>, String) {
+    let run = |cuts: &[usize]| {
+        let mut conn = ServerConn::new();
+        conn.set_date(date);
+        let mut d = ServerDriver::new(conn);
+        let mut prev = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            d.feed(&input[prev..cut]);
+            prev = cut;
+        }
+        let (events, written) = d.finish_with_output();
+        (events, String::from_utf8(written).unwrap())
+    };
+    let whole = run(&[]);
+    let bytewise: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(whole, run(&bytewise), "byte-at-a-time differs");
+    for k in 1..input.len() {
+        assert_eq!(whole, run(&[k]), "split at {k} differs");
+    }
+    whole
+}
+
+/// The driver's empty 200, with these fields of ours between the framing and the date.
+fn ok_with(ours: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n{ours}date: {DATE}\r\n\r\n")
+}
+
+/// An HTTP/1.1 response on a persistent connection: no connection field.
+fn ok() -> String {
+    ok_with("")
+}
+
+/// To an HTTP/1.0 client whose connection persists.
+fn ok_keep_alive() -> String {
+    ok_with("connection: keep-alive\r\n")
+}
+
+fn ok_close() -> String {
+    ok_with("connection: close\r\n")
+}
+
+/// `name: input => [events], [responses];` — with the date set, the input's exact events
+/// and the exact bytes written, however it is split.
+macro_rules! exchange {
+    ($($(#[$m:meta])* $name:ident: $input:expr => [$($ev:expr),* $(,)?], [$($resp:expr),* $(,)?];)+) => {
+        $(
+            $(#[$m])*
+            #[test]
+            fn $name() {
+                let input = $input;
+                let input: &[u8] = input.as_ref();
+                let want: Vec<Ev> = vec![$($ev),*];
+                let responses: Vec<String> = vec![$($resp),*];
+                let (events, written) = exchange(input, Some(HttpDate::from_unix_secs(DATE_SECS)));
+                assert_eq!(events, want, "input {:?}", String::from_utf8_lossy(input));
+                assert_eq!(written, responses.concat(), "input {:?}", String::from_utf8_lossy(input));
+            }
+        )+
+    };
+}
+
+fn get10(target: &str, headers: &[(&str, &str)]) -> Ev {
+    req("GET", target, V10, headers)
+}
+
+const KA: &[(&str, &str)] = &[("connection", "keep-alive")];
+
+exchange! {
+    ka_http10_persists_then_closes_without_it:
+        b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\nGET /3 HTTP/1.0\r\n\r\n"
+        => [get10("/1", KA), end(), get10("/2", &[]), end(), Ev::Closed],
+           [ok_keep_alive(), ok_close()];
+    ka_http10_pipelined_three:
+        b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        => [get10("/1", KA), end(), get10("/2", KA), end(), get10("/3", KA), end(), Ev::Closed],
+           [ok_keep_alive(), ok_keep_alive(), ok_keep_alive()];
+    ka_http10_any_case_in_a_list:
+        b"GET /1 HTTP/1.0\r\nConnection: foo, Keep-Alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("connection", "foo, Keep-Alive")]), end(), get10("/2", &[]), end(), Ev::Closed],
+           [ok_keep_alive(), ok_close()];
+    ka_http10_in_a_second_field:
+        b"GET /1 HTTP/1.0\r\nConnection: foo\r\nConnection: KEEP-ALIVE\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("connection", "foo"), ("connection", "KEEP-ALIVE")]), end(), get10("/2", &[]), end(), Ev::Closed],
+           [ok_keep_alive(), ok_close()];
+    ka_http10_with_host_and_a_body:
+        b"POST /1 HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhiGET /2 HTTP/1.0\r\n\r\n"
+        => [req("POST", "/1", V10, &[("host", "a"), ("connection", "keep-alive"), ("content-length", "2")]), data(b"hi"), end(),
+            get10("/2", &[]), end(), Ev::Closed],
+           [ok_keep_alive(), ok_close()];
+    ka_http10_close_in_the_same_list_wins:
+        b"GET /1 HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        => [get10("/1", &[("connection", "keep-alive, close")]), end(), Ev::Closed],
+           [ok_close()];
+    ka_http10_close_in_another_field_wins:
+        b"GET /1 HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("connection", "close"), ("connection", "keep-alive")]), end(), Ev::Closed],
+           [ok_close()];
+    ka_http10_lookalike_tokens_close:
+        b"GET /1 HTTP/1.0\r\nConnection: keep-alives, keepalive, \"keep-alive\"\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("connection", "keep-alives, keepalive, \"keep-alive\"")]), end(), Ev::Closed],
+           [ok_close()];
+    ka_http10_keep_alive_field_alone_closes:
+        b"GET /1 HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("keep-alive", "timeout=5")]), end(), Ev::Closed],
+           [ok_close()];
+    ka_http10_keep_alive_elsewhere_closes:
+        b"GET /1 HTTP/1.0\r\nX-Connection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [get10("/1", &[("x-connection", "keep-alive")]), end(), Ev::Closed],
+           [ok_close()];
+    ka_http10_head:
+        b"HEAD /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
+        => [req("HEAD", "/1", V10, KA), end(), get10("/2", &[]), end(), Ev::Closed],
+           [ok_keep_alive(), ok_close()];
+    ka_http10_eof_after_the_request_closes:
+        b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        => [get10("/1", KA), end(), Ev::Closed],
+           [ok_keep_alive()];
+    ka_http11_says_nothing_more:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "/1", V11, &[("host", "a"), ("connection", "keep-alive")]), end(), get("/2"), end(), Ev::Closed],
+           [ok(), ok()];
+    ka_versions_mixed:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /4 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("/1"), end(), get10("/2", KA), end(), req("GET", "/3", V11, &[("host", "a"), ("connection", "close")]), end(), Ev::Closed],
+           [ok(), ok_keep_alive(), ok_close()];
+    date_on_a_head_response:
+        b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("HEAD", "/", V11, &[("host", "a")]), end(), Ev::Closed],
+           [ok()];
+    date_on_a_2xx_to_connect:
+        b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\ntunnel"
+        => [req("CONNECT", "a:443", V11, &[("host", "a:443")]), end(), Ev::Switched(b"tunnel".to_vec())],
+           [format!("HTTP/1.1 200 OK\r\ndate: {DATE}\r\n\r\n")];
+    date_not_on_a_101:
+        b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
+        => [req("GET", "/ws", V11, &[("host", "a"), ("connection", "upgrade"), ("upgrade", "websocket")]), end(), Ev::Switched(Vec::new())],
+           ["HTTP/1.1 101 Switching Protocols\r\n\r\n".to_owned()];
+    date_on_each_pipelined_response:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("/1"), end(), get("/2"), end(), get("/3"), end(), Ev::Closed],
+           [ok(), ok(), ok()];
+}
+
+#[test]
+fn date_none_by_default() {
+    let input =
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    let (events, written) = exchange(input, None);
+    assert_eq!(
+        events,
+        [get("/1"), end(), get10("/2", KA), end(), Ev::Closed]
+    );
+    assert_eq!(
+        written,
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n\
+         HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n"
+    );
+    assert_eq!(ServerConn::new().date(), None);
+}
+
+// --- the same on ServerConn directly: every kind of response to an HTTP/1.0 keep-alive
+// --- request, and the Date field.
+
+const GET10_KA: &[u8] = b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+const GET10_2: &[u8] = b"GET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+
+/// A connection that has received an HTTP/1.0 keep-alive request (and `then`).
+fn ka_conn(then: &[u8]) -> ServerConn {
+    let mut conn = conn_with(&cat(&[GET10_KA, then]));
+    assert_eq!(nexts(&mut conn, 2), [E(get10("/1", KA)), E(end())]);
+    assert!(conn.is_keep_alive());
+    conn
+}
+
+/// After the response to the first request: the second is served.
+fn second_is_served(conn: &mut ServerConn) {
+    assert!(!conn.must_close());
+    assert_eq!(nexts(conn, 2), [E(get10("/2", KA)), E(end())]);
+    assert!(conn.is_keep_alive());
+}
+
+#[test]
+fn sm_http10_keep_alive_known_length_persists() {
+    let mut conn = ka_conn(GET10_2);
+    let (framing, head) = respond(&mut conn, 200, &[("x", "1")], BodyLength::Known(2)).unwrap();
+    assert_eq!(framing, Framing::Length(2));
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\nx: 1\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n"
+    );
+    assert_eq!(next(&mut conn), Paused, "the body is still to come");
+    assert_eq!(send(&mut conn, b"hi").unwrap(), "hi");
+    finish(&mut conn).unwrap();
+    second_is_served(&mut conn);
+}
+
+#[test]
+fn sm_http10_keep_alive_empty_bodies_persist() {
+    for (code, body, want) in [
+        (
+            200,
+            BodyLength::None,
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n",
+        ),
+        (
+            404,
+            BodyLength::Known(0),
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: keep-alive\r\n\r\n",
+        ),
+        (
+            204,
+            BodyLength::None,
+            "HTTP/1.1 204 No Content\r\nconnection: keep-alive\r\n\r\n",
+        ),
+        (
+            304,
+            BodyLength::None,
+            "HTTP/1.1 304 Not Modified\r\nconnection: keep-alive\r\n\r\n",
+        ),
+    ] {
+        let mut conn = ka_conn(GET10_2);
+        let (framing, head) = respond(&mut conn, code, &[], body).unwrap();
+        assert_eq!(framing, Framing::None, "{code}");
+        assert_eq!(head, want);
+        second_is_served(&mut conn);
+    }
+}
+
+#[test]
+fn sm_http10_keep_alive_unknown_length_closes() {
+    let mut conn = ka_conn(GET10_2);
+    let (framing, head) = respond(&mut conn, 200, &[], BodyLength::Unknown).unwrap();
+    assert_eq!(framing, Framing::UntilClose);
+    assert_eq!(head, "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n");
+    assert!(!conn.is_keep_alive());
+    assert_eq!(send(&mut conn, b"all of it").unwrap(), "all of it");
+    finish(&mut conn).unwrap();
+    assert!(conn.must_close());
+    assert_eq!(next(&mut conn), NeedData);
+    assert_eq!(conn.buffered(), 0, "the pipelined request was discarded");
+}
+
+#[test]
+fn sm_http10_keep_alive_head_of_unknown_length_persists() {
+    // A HEAD response has no body: delimited by its head, whatever the GET would send.
+    let mut conn = conn_with(b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    conn.receive(GET10_2).unwrap();
+    nexts(&mut conn, 2);
+    let (framing, head) = respond(&mut conn, 200, &[], BodyLength::Unknown).unwrap();
+    assert_eq!(framing, Framing::None);
+    assert_eq!(head, "HTTP/1.1 200 OK\r\nconnection: keep-alive\r\n\r\n");
+    second_is_served(&mut conn);
+}
+
+#[test]
+fn sm_http10_keep_alive_ended_by_us() {
+    // Our `Connection: close`.
+    let mut conn = ka_conn(GET10_2);
+    let (_, head) = respond(&mut conn, 200, &[("connection", "close")], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
+    );
+    assert!(conn.must_close());
+    // close_after_response.
+    let mut conn = ka_conn(GET10_2);
+    conn.close_after_response();
+    let (_, head) = respond(&mut conn, 200, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    assert!(conn.must_close());
+}
+
+#[test]
+fn sm_http10_keep_alive_not_doubled() {
+    let mut conn = ka_conn(GET10_2);
+    let (_, head) = respond(
+        &mut conn,
+        200,
+        &[("connection", "Keep-Alive"), ("keep-alive", "timeout=5")],
+        BodyLength::None,
+    )
+    .unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\nconnection: Keep-Alive\r\nkeep-alive: timeout=5\r\ncontent-length: 0\r\n\r\n"
+    );
+    second_is_served(&mut conn);
+}
+
+#[test]
+fn sm_http10_keep_alive_after_a_refused_response_head() {
+    // A head the core refuses fails the sending side: the connection closes.
+    let mut conn = ka_conn(GET10_2);
+    let result = respond(
+        &mut conn,
+        200,
+        &[("content-length", "3")],
+        BodyLength::Known(2),
+    );
+    assert_local(
+        result,
+        "Content-Length given does not match the body length 2",
+    );
+    assert!(conn.must_close());
+}
+
+#[test]
+fn sm_http10_keep_alive_half_close_after_the_request() {
+    let mut conn = ka_conn(b"");
+    conn.receive_eof();
+    assert_eq!(next(&mut conn), E(Ev::Closed));
+    assert!(!conn.is_keep_alive());
+    let (_, head) = respond(&mut conn, 200, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    assert!(conn.must_close());
+}
+
+#[test]
+fn sm_date_added_last_unless_the_caller_gave_one() {
+    let mut conn = conn_with(&cat(&[GET1, GET2, GET10_KA]));
+    conn.set_date(Some(HttpDate::from_unix_secs(DATE_SECS)));
+    assert_eq!(conn.date(), Some(HttpDate::from_unix_secs(DATE_SECS)));
+    nexts(&mut conn, 2);
+    let (_, head) = respond(&mut conn, 200, &[("x", "1")], BodyLength::Known(1)).unwrap();
+    assert_eq!(
+        head,
+        format!("HTTP/1.1 200 OK\r\nx: 1\r\ncontent-length: 1\r\ndate: {DATE}\r\n\r\n")
+    );
+    send(&mut conn, b"z").unwrap();
+    assert_eq!(finish(&mut conn).unwrap(), "", "no date in the body's end");
+    // The caller's own Date is kept, once, where the caller put it.
+    nexts(&mut conn, 2);
+    let theirs = [("date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("x", "2")];
+    let (_, head) = respond(&mut conn, 200, &theirs, BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\nx: 2\r\ncontent-length: 0\r\n\r\n"
+    );
+    // After the connection option, for HTTP/1.0.
+    assert_eq!(nexts(&mut conn, 2), [E(get10("/1", KA)), E(end())]);
+    let (_, head) = respond(&mut conn, 200, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: keep-alive\r\ndate: {DATE}\r\n\r\n"
+        )
+    );
+}
+
+#[test]
+fn sm_date_changes_when_set_again() {
+    let mut conn = conn_with(&cat(&[GET1, GET2, GET1]));
+    let mut heads = Vec::new();
+    for date in [
+        Some(HttpDate::from_unix_secs(0)),
+        Some(HttpDate::from_unix_secs(2_147_483_648)),
+        None,
+    ] {
+        conn.set_date(date);
+        nexts(&mut conn, 2);
+        heads.push(respond(&mut conn, 204, &[], BodyLength::None).unwrap().1);
+    }
+    assert_eq!(
+        heads,
+        [
+            "HTTP/1.1 204 No Content\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+            "HTTP/1.1 204 No Content\r\ndate: Tue, 19 Jan 2038 03:14:08 GMT\r\n\r\n",
+            "HTTP/1.1 204 No Content\r\n\r\n",
+        ]
+    );
+}
+
+#[test]
+fn sm_date_not_on_100_continue() {
+    let mut conn = conn_with(
+        b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+    );
+    conn.set_date(Some(HttpDate::from_unix_secs(DATE_SECS)));
+    next(&mut conn);
+    assert_eq!(
+        inform(&mut conn, 100, &[]).unwrap(),
+        "HTTP/1.1 100 Continue\r\n\r\n"
+    );
+    conn.receive(b"x").unwrap();
+    assert_eq!(nexts(&mut conn, 2), [E(data(b"x")), E(end())]);
+    let (_, head) = respond(&mut conn, 201, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        format!("HTTP/1.1 201 Created\r\ncontent-length: 0\r\ndate: {DATE}\r\n\r\n")
+    );
+}
+
+#[test]
+fn sm_date_on_error_responses() {
+    // After a malformed request: the status it suggests, closing, dated.
+    let mut conn = conn_with(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    conn.set_date(Some(HttpDate::from_unix_secs(DATE_SECS)));
+    assert_eq!(next(&mut conn), E(err(400, "multiple Host header fields")));
+    let (_, head) = respond(&mut conn, 400, &[], BodyLength::Known(4)).unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 4\r\nconnection: close\r\ndate: {DATE}\r\n\r\n"
+        )
+    );
+    // A 408 on an idle connection, with no request to answer.
+    let mut conn = ServerConn::new();
+    conn.set_date(Some(HttpDate::from_unix_secs(DATE_SECS)));
+    let (_, head) = respond(&mut conn, 408, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        format!(
+            "HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\ndate: {DATE}\r\n\r\n"
+        )
+    );
 }

@@ -31,12 +31,12 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pollhttp::client::{Body, Chunk, Client, Connection};
 use pollhttp::io::Address;
-use pollhttp::proto::Framing;
+use pollhttp::proto::{Framing, HttpDate};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -262,10 +262,60 @@ fn document(n: u64) -> String {
     format!("document {n}\n")
 }
 
-/// The header fields, sorted, as text: to compare whole sets.
+/// The dates of the last two minutes, newest first: a `Date` serve just sent is one.
+fn recent_dates() -> Vec<String> {
+    let now = HttpDate::from_system_time(SystemTime::now()).unix_secs();
+    (0..120)
+        .map(|ago| HttpDate::from_unix_secs(now - ago).to_string())
+        .collect()
+}
+
+#[track_caller]
+fn assert_recent(date: &[u8], recent: &[String]) {
+    assert!(
+        recent.iter().any(|d| d.as_bytes() == date),
+        "Date {:?} is not a second of the last two minutes",
+        String::from_utf8_lossy(date)
+    );
+}
+
+/// `bytes` (responses as serve sent them) with the value of each `date` field replaced by
+/// `NOW`, once it is checked to be a recent IMF-fixdate: compare with [`response`].
+#[track_caller]
+fn dated(bytes: &[u8]) -> Vec<u8> {
+    const FIELD: &[u8] = b"\r\ndate: ";
+    let recent = recent_dates();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(FIELD.len()).position(|w| w == FIELD) {
+        let start = at + FIELD.len();
+        let Some(value) = rest.get(start..start + 29) else {
+            break;
+        };
+        assert_recent(value, &recent);
+        out.extend_from_slice(&rest[..start]);
+        out.extend_from_slice(b"NOW");
+        rest = &rest[start + 29..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+#[track_caller]
+fn dated_text(text: &str) -> String {
+    String::from_utf8(dated(text.as_bytes())).unwrap()
+}
+
+/// The header fields but `date`, sorted, as text: to compare whole sets. The `date` must
+/// be there, once, and recent.
+#[track_caller]
 fn fields(map: &HeaderMap) -> Vec<(String, String)> {
+    let dates: Vec<&HeaderValue> = map.get_all("date").iter().collect();
+    assert_eq!(dates.len(), 1, "Date fields: {dates:?}");
+    assert_recent(dates[0].as_bytes(), &recent_dates());
     let mut v: Vec<(String, String)> = map
         .iter()
+        .filter(|(n, _)| *n != "date")
         .map(|(n, v)| {
             (
                 n.as_str().to_owned(),
@@ -388,23 +438,25 @@ fn check_with<'b>(
 }
 
 /// Writes `request` whole, then reads until the server closes (or the read times out,
-/// which fails the test).
+/// which fails the test); the dates checked and replaced ([`dated`]).
+#[track_caller]
 fn raw_exchange(stream: &mut TcpStream, request: &[u8]) -> Vec<u8> {
     stream.write_all(request).expect("writing the requests");
     let mut got = Vec::new();
     stream
         .read_to_end(&mut got)
         .unwrap_or_else(|e| panic!("reading to the end ({} bytes so far): {e}", got.len()));
-    got
+    dated(&got)
 }
 
-/// The exact bytes of a response serve sends: status line, fields in order, body.
+/// The exact bytes of a response serve sends: status line, fields in order, the date
+/// (`NOW`, as [`dated`] leaves it), body.
 fn response(status: &str, fields: &[(&str, String)], body: &[u8]) -> Vec<u8> {
     let mut r = format!("HTTP/1.1 {status}\r\n");
     for (name, value) in fields {
         r.push_str(&format!("{name}: {value}\r\n"));
     }
-    r.push_str("\r\n");
+    r.push_str("date: NOW\r\n\r\n");
     let mut r = r.into_bytes();
     r.extend_from_slice(body);
     r
@@ -936,6 +988,7 @@ fn long_unread_body_lingering_close() {
             ],
             b"document 1\n",
         ));
+        let got = dated(&got);
         assert!(
             got == closing || got == going_on,
             "round {round}: {}",
@@ -1084,23 +1137,45 @@ fn exact_bytes_pipelined() {
     assert!(got == want, "got:\n{}\nwant:\n{}", show(&got), show(&want));
 }
 
-/// HTTP/1.0: answered (as HTTP/1.1), then closed, keep-alive or not; a chunked route's
-/// body is delimited by the close instead.
+/// HTTP/1.0: answered (as HTTP/1.1), then closed, unless the request asks for keep-alive
+/// and the body has a length; a chunked route's body is delimited by the close instead.
 #[test]
 fn http_1_0() {
     let serve = Serve::tcp(&[]);
     let mut close = text_fields(13);
     close.push(("connection", "close".into()));
-    for request in [
-        &b"GET / HTTP/1.0\r\n\r\n"[..],
-        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-    ] {
-        let got = raw_exchange(&mut serve.raw(), request);
-        assert_eq!(
-            show(&got),
-            show(&response("200 OK", &close, b"Hello, world!"))
-        );
-    }
+    let got = raw_exchange(
+        &mut serve.raw(),
+        b"GET / HTTP/1.0\r\n\r\nGET /never HTTP/1.0\r\n\r\n",
+    );
+    assert_eq!(
+        show(&got),
+        show(&response("200 OK", &close, b"Hello, world!"))
+    );
+    // Keep-alive: each response says so, until a request without it.
+    let mut keep_alive = text_fields(13);
+    keep_alive.push(("connection", "keep-alive".into()));
+    let ka = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    let got = raw_exchange(
+        &mut serve.raw(),
+        &[&ka[..], ka, b"GET / HTTP/1.0\r\n\r\n"].concat(),
+    );
+    let one = response("200 OK", &keep_alive, b"Hello, world!");
+    let last = response("200 OK", &close, b"Hello, world!");
+    assert_eq!(show(&got), show(&[&one[..], &one, &last].concat()));
+    // A body of unknown length ends the connection, keep-alive or not.
+    let got = raw_exchange(
+        &mut serve.raw(),
+        b"GET /chunked/3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /never HTTP/1.0\r\n\r\n",
+    );
+    assert_eq!(
+        show(&got),
+        show(&response(
+            "200 OK",
+            &[("connection", "close".into())],
+            b"xxx"
+        ))
+    );
     let got = raw_exchange(&mut serve.raw(), b"GET /chunked/3 HTTP/1.0\r\n\r\n");
     assert_eq!(
         show(&got),
@@ -1313,8 +1388,8 @@ fn unix_path() {
     ]);
     run.assert_success("curl --unix-socket");
     assert_eq!(
-        run.stdout_text(),
-        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\n\r\ndocument 9\n"
+        dated_text(&run.stdout_text()),
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\ndate: NOW\r\n\r\ndocument 9\n"
     );
     // degu sends no Host over a Unix socket, which HTTP/1.1 requires (serve answers 400):
     // give it one.
@@ -1343,8 +1418,8 @@ fn unix_abstract() {
     ]);
     run.assert_success("curl --abstract-unix-socket");
     assert_eq!(
-        run.stdout_text(),
-        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\n\r\ndocument 9\n"
+        dated_text(&run.stdout_text()),
+        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\ndate: NOW\r\n\r\ndocument 9\n"
     );
     degu(&format!("b'\\x00{name}', host=\"localhost\""));
 }
@@ -1432,19 +1507,19 @@ fn curl_get_and_head() {
     let run = curl(&["-i", &serve.url("/")]);
     run.assert_success("curl -i /");
     assert_eq!(
-        run.stdout_text(),
-        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 13\r\n\r\nHello, world!"
+        dated_text(&run.stdout_text()),
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 13\r\ndate: NOW\r\n\r\nHello, world!"
     );
     // HEAD: the framing fields of the body it would have, and no wait for that body.
     for (path, head) in [
-        ("/", "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 13\r\n\r\n"),
-        ("/bytes/100000", "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n"),
-        ("/chunked/100000", "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
-        ("/nope", "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 9\r\n\r\n"),
+        ("/", "HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 13\r\ndate: NOW\r\n\r\n"),
+        ("/bytes/100000", "HTTP/1.1 200 OK\r\ncontent-length: 100000\r\ndate: NOW\r\n\r\n"),
+        ("/chunked/100000", "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ndate: NOW\r\n\r\n"),
+        ("/nope", "HTTP/1.1 404 Not Found\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: 9\r\ndate: NOW\r\n\r\n"),
     ] {
         let run = curl(&["-I", &serve.url(path)]);
         run.assert_success(&format!("curl -I {path}"));
-        assert_eq!(run.stdout_text(), head, "curl -I {path}");
+        assert_eq!(dated_text(&run.stdout_text()), head, "curl -I {path}");
         assert!(run.elapsed < Duration::from_secs(10), "curl -I {path} took {:?}", run.elapsed);
     }
     // Several URLs: one connection, each body whole.
@@ -1507,9 +1582,9 @@ fn curl_upload_echo() {
             "curl -X {method}: {} bytes back",
             run.stdout.len()
         );
-        let head = fs::read_to_string(&headers).unwrap();
+        let head = dated_text(&fs::read_to_string(&headers).unwrap());
         assert!(
-            head.ends_with("HTTP/1.1 200 OK\r\ncontent-length: 3000000\r\n\r\n"),
+            head.ends_with("HTTP/1.1 200 OK\r\ncontent-length: 3000000\r\ndate: NOW\r\n\r\n"),
             "curl -X {method} {expect}: {head:?}"
         );
     }
@@ -1524,15 +1599,15 @@ fn curl_upload_echo() {
     ]);
     run.assert_success("curl --data-binary hello");
     assert_eq!(
-        run.stdout_text(),
-        "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"
+        dated_text(&run.stdout_text()),
+        "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ndate: NOW\r\n\r\nhello"
     );
     // An empty one.
     let run = curl(&["-i", "-X", "POST", "--data-binary", "", &serve.url("/echo")]);
     run.assert_success("curl --data-binary ''");
     assert_eq!(
-        run.stdout_text(),
-        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+        dated_text(&run.stdout_text()),
+        "HTTP/1.1 200 OK\r\ncontent-length: 0\r\ndate: NOW\r\n\r\n"
     );
 }
 
@@ -1581,9 +1656,11 @@ fn curl_chunked_upload() {
                 "curl {args:?}: {} of {n} bytes back",
                 run.stdout.len()
             );
-            let head = fs::read_to_string(&headers).unwrap();
+            let head = dated_text(&fs::read_to_string(&headers).unwrap());
             assert!(
-                head.ends_with("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+                head.ends_with(
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ndate: NOW\r\n\r\n"
+                ),
                 "curl {args:?}: {head:?}"
             );
         }
@@ -1654,10 +1731,10 @@ fn curl_expect_100() {
         "curl took {:?}",
         run.elapsed
     );
-    let head = fs::read_to_string(&headers).unwrap();
+    let head = dated_text(&fs::read_to_string(&headers).unwrap());
     assert_eq!(
         head,
-        "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\ndate: NOW\r\n\r\n"
     );
 }
 
@@ -1671,7 +1748,7 @@ fn python_http_client() {
     }
     let serve = Serve::tcp(&[]);
     let script = r#"
-import http.client, sys
+import email.utils, http.client, sys
 port = int(sys.argv[1])
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
 def ask(method, path, body=None, headers={}, **kw):
@@ -1680,7 +1757,9 @@ def ask(method, path, body=None, headers={}, **kw):
     return r, r.read()
 r, b = ask("GET", "/")
 assert (r.status, r.reason, b) == (200, "OK", b"Hello, world!"), (r.status, r.reason, b)
-assert r.getheaders() == [("content-type", "text/plain; charset=utf-8"), ("content-length", "13")], r.getheaders()
+hs = r.getheaders()
+assert [h for h in hs if h[0] != "date"] == [("content-type", "text/plain; charset=utf-8"), ("content-length", "13")], hs
+assert [email.utils.parsedate_to_datetime(v).tzname() for n, v in hs if n == "date"] == ["UTC"], hs
 sock = c.sock
 r, b = ask("GET", "/d77.html")
 assert (r.status, b, r.getheader("content-type")) == (200, b"document 77\n", "text/html")
@@ -1765,37 +1844,44 @@ fn dugong_crawl() {
 fn degu(client_args: &str) {
     let script = format!(
         r#"
+import email.utils
 from degu.client import Client
+def h(r):
+    """The header fields but the date, which must be there."""
+    fields = dict(r.headers)
+    date = fields.pop("date")
+    assert email.utils.parsedate_to_datetime(date).tzname() == "UTC", date
+    return fields
 conn = Client({client_args}).connect()
 api = conn.api
 r = conn.request("GET", "/", {{}}, None)
 assert (r.status, r.reason) == (200, "OK"), r
-assert r.headers == {{"content-type": "text/plain; charset=utf-8", "content-length": 13}}, r.headers
+assert h(r) == {{"content-type": "text/plain; charset=utf-8", "content-length": 13}}, h(r)
 assert r.body.read() == b"Hello, world!"
 r = conn.request("HEAD", "/d5.html", {{}}, None)
-assert (r.status, r.headers, r.body) == (200, {{"content-type": "text/html", "content-length": 11}}, None), r
+assert (r.status, h(r), r.body) == (200, {{"content-type": "text/html", "content-length": 11}}, None), r
 data = bytes(i % 251 for i in range(1000000))
 r = conn.request("PUT", "/echo", {{}}, data)
-assert (r.status, r.headers) == (200, {{"content-length": 1000000}}), r
+assert (r.status, h(r)) == (200, {{"content-length": 1000000}}), r
 assert r.body.read() == data
 pieces = [data[:1], data[1:5000], data[5000:200000]]
 chunks = [(None, p) for p in pieces] + [(None, b"")]
 r = conn.request("POST", "/echo", {{}}, api.ChunkedBodyIter(chunks))
-assert (r.status, r.headers) == (200, {{"transfer-encoding": "chunked"}}), r
+assert (r.status, h(r)) == (200, {{"transfer-encoding": "chunked"}}), r
 got = b"".join(data for (ext, data) in r.body)
 assert got == data[:200000], len(got)
 r = conn.request("GET", "/chunked/100000", {{}}, None)
-assert (r.status, r.headers) == (200, {{"transfer-encoding": "chunked"}}), r
+assert (r.status, h(r)) == (200, {{"transfer-encoding": "chunked"}}), r
 assert r.body.read() == b"x" * 100000
 r = conn.request("GET", "/bytes/70000", {{}}, None)
 assert r.body.read() == b"x" * 70000
 r = conn.request("GET", "/status/404", {{}}, None)
-assert (r.status, r.reason, r.headers) == (404, "Not Found", {{"content-length": 0}}), r
+assert (r.status, r.reason, h(r)) == (404, "Not Found", {{"content-length": 0}}), r
 assert r.body.read() == b""
 r = conn.request("DELETE", "/status/500", {{}}, None)
 assert (r.status, r.reason, r.body.read()) == (500, "Internal Server Error", b""), r
 r = conn.request("GET", "/status/204", {{}}, None)
-assert (r.status, r.reason, r.headers, r.body) == (204, "No Content", {{}}, None), r
+assert (r.status, r.reason, h(r), r.body) == (204, "No Content", {{}}, None), r
 r = conn.request("GET", "/nope", {{}}, None)
 assert (r.status, r.body.read()) == (404, b"not found"), r
 conn.close()
@@ -2008,8 +2094,8 @@ mod tls {
         let run = curl(&["--cacert", ca, "-i", &format!("{url}/d4.html")]);
         run.assert_success("curl --cacert");
         assert_eq!(
-            run.stdout_text(),
-            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\n\r\ndocument 4\n"
+            dated_text(&run.stdout_text()),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 11\r\ndate: NOW\r\n\r\ndocument 4\n"
         );
         let run = curl(&[
             "--cacert",

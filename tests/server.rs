@@ -3,8 +3,9 @@
 //! and batched writes, 100-continue, unread bodies, the malformed-request battery (status,
 //! `connection: close`, EOF, and no smuggled request ever reaching the handler), limits
 //! and timeouts, handler panics, `on_connect` and `Session`, Unix sockets and their peer
-//! credentials, graceful shutdown, HTTP/1.0 and `Connection: close`, and thousands of idle
-//! keep-alive connections.
+//! credentials, graceful shutdown, HTTP/1.0 (keep-alive or not) and `Connection: close`,
+//! the `Date` on every response, and thousands of idle keep-alive connections under the
+//! default connection cap.
 //!
 //! Every test but the one holding thousands of connections takes a shared lock; that one
 //! takes it exclusively, so it can use the descriptors the others would need.
@@ -17,12 +18,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pollhttp::client::{Client, Connection};
 use pollhttp::io::Address;
-use pollhttp::proto::{Framing, Limits};
+use pollhttp::proto::{Framing, HttpDate, Limits};
 use pollhttp::server::{Body, Chunk, Request, Response, RunningServer, Server, Session};
 
 /// The longest any single wait in these tests may take before the test fails.
@@ -179,6 +180,7 @@ fn app(seen: &Seen, session: &mut Session, mut request: Request<'_>) -> Response
         "/304-body" => Response::new(StatusCode::NOT_MODIFIED, "a body a 304 cannot have"),
         "/ignore" => Response::text(StatusCode::OK, "ignored"),
         "/panic" => panic!("this handler panics on purpose"),
+        "/dated" => Response::text(StatusCode::OK, "dated").with_header("date", OLD_DATE),
         "/close" => {
             session.close();
             Response::text(StatusCode::OK, "closing")
@@ -229,6 +231,28 @@ fn app_server(configure: impl FnOnce(Server) -> Server) -> (RunningServer, Arc<S
     let server =
         tcp(move |session: &mut Session, request: Request<'_>| app(&seen2, session, request));
     (start(configure(server)), seen)
+}
+
+/// The `Date` the `/dated` route gives its response.
+const OLD_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
+
+/// Checks that a response has exactly one `Date`, of a second from `since` to now.
+#[track_caller]
+fn assert_dated(headers: &[(String, String)], since: SystemTime, what: &str) {
+    let dates: Vec<&str> = headers
+        .iter()
+        .filter(|(n, _)| n == "date")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let first = HttpDate::from_system_time(since).unix_secs();
+    let last = HttpDate::from_system_time(SystemTime::now()).unix_secs();
+    let seconds: Vec<String> = (first..=last)
+        .map(|s| HttpDate::from_unix_secs(s).to_string())
+        .collect();
+    assert!(
+        dates.len() == 1 && seconds.iter().any(|s| s == dates[0]),
+        "{what}: Date fields {dates:?}, expected one of {seconds:?}"
+    );
 }
 
 /// The default route's answer.
@@ -1869,6 +1893,87 @@ fn http10_gets_chunks_with_extensions_and_trailers_as_plain_data() {
     assert_eq!(r.text(), "firstsecondthird");
 }
 
+/// `GET path HTTP/1.0` asking for keep-alive.
+fn get10_keep_alive(path: &str) -> String {
+    format!("GET {path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+}
+
+#[track_caller]
+fn assert_keeps_alive(r: &RawResponse, what: &str) {
+    assert_eq!(r.header("connection"), Some("keep-alive"), "{what}");
+    assert!(r.header("content-length").is_some(), "{what}: no length");
+}
+
+#[test]
+fn http10_keep_alive_is_honoured() {
+    let _g = shared();
+    let (server, seen) = app_server(|s| s);
+    let addr = tcp_addr(&server);
+
+    // Requests one after the other on one socket, as `ab -k` sends them.
+    let mut raw = Raw::tcp(addr);
+    for path in ["/ka/1", "/ka/2", "/ka/3"] {
+        raw.send(get10_keep_alive(path).as_bytes());
+        let r = raw.response(false);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), default_answer("GET", path, ""));
+        assert_keeps_alive(&r, path);
+    }
+    // Every kind of body of known length, and none, keeps it; so does HEAD.
+    let requests = [
+        "PUT /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello".to_owned(),
+        get10_keep_alive("/reader"),
+        get10_keep_alive("/empty"),
+        get10_keep_alive("/204"),
+        "HEAD /chunks HTTP/1.0\r\nConnection: keep-alive\r\n\r\n".to_owned(),
+    ];
+    raw.send(requests.concat().as_bytes());
+    let r = raw.response(false);
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+    assert_keeps_alive(&r, "echo");
+    let r = raw.response(false);
+    assert!(r.body == pattern(BIG));
+    assert_keeps_alive(&r, "reader");
+    let r = raw.response(false);
+    assert_keeps_alive(&r, "empty");
+    let r = raw.response(false);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("connection"), Some("keep-alive"), "204");
+    let r = raw.response(true);
+    assert_eq!(r.header("connection"), Some("keep-alive"), "HEAD");
+    assert_eq!(r.header("transfer-encoding"), None, "HEAD");
+
+    // A body of unknown length can only end with the connection.
+    raw.send(get10_keep_alive("/chunked-reader").as_bytes());
+    let r = raw.response(false);
+    assert!(r.closes());
+    assert_eq!(r.header("content-length"), None);
+    assert!(r.body == pattern(BIG), "a body of {} bytes", r.body.len());
+
+    // Without keep-alive, the response closes.
+    let mut raw = Raw::tcp(addr);
+    raw.send(
+        format!(
+            "{}GET /plain HTTP/1.0\r\n\r\n{}",
+            get10_keep_alive("/first"),
+            get("/never")
+        )
+        .as_bytes(),
+    );
+    assert_keeps_alive(&raw.response(false), "first");
+    let r = raw.response(false);
+    assert_eq!(r.text(), default_answer("GET", "/plain", ""));
+    assert!(r.closes());
+    raw.expect_closed();
+    assert!(!seen.saw("/never"));
+
+    // `close` wins over `keep-alive`.
+    let mut raw = Raw::tcp(addr);
+    raw.send(b"GET /both HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
+    assert!(raw.response(false).closes());
+    raw.expect_closed();
+}
+
 #[test]
 fn connection_close_from_the_client() {
     let _g = shared();
@@ -1894,6 +1999,93 @@ fn connection_close_from_the_client() {
     assert_eq!(r.headers["connection"], "close");
     r.body.read_all().unwrap();
     assert!(!conn.is_reusable());
+}
+
+#[test]
+fn every_response_has_a_date() {
+    let _g = shared();
+    let since = SystemTime::now();
+    let (server, _) = app_server(|s| s.head_timeout(Duration::from_millis(300)));
+    let addr = tcp_addr(&server);
+
+    let mut raw = Raw::tcp(addr);
+    let paths = [
+        "/bytes",
+        "/chunks",
+        "/reader",
+        "/204",
+        "/304",
+        "/nothing-here",
+    ];
+    for path in paths {
+        raw.send(get(path).as_bytes());
+        let r = raw.response(false);
+        assert_dated(&r.headers, since, path);
+    }
+    raw.send(b"HEAD /bytes HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_dated(&raw.response(true).headers, since, "HEAD");
+    raw.send(get10_keep_alive("/old").as_bytes());
+    assert_dated(&raw.response(false).headers, since, "HTTP/1.0");
+
+    // A handler's own Date is kept, and not doubled.
+    raw.send(get("/dated").as_bytes());
+    let r = raw.response(false);
+    let dates: Vec<&(String, String)> = r.headers.iter().filter(|(n, _)| n == "date").collect();
+    assert_eq!(dates, [&("date".to_owned(), OLD_DATE.to_owned())]);
+
+    // 100 Continue has none; the final response has one.
+    raw.send(b"PUT /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    let r = raw.response(false);
+    assert_eq!(r.status, 100);
+    assert!(r.header("date").is_none(), "{r:?}");
+    raw.send(b"hi");
+    let r = raw.response(false);
+    assert_eq!(r.text(), "hi");
+    assert_dated(&r.headers, since, "after 100");
+
+    // Errors: a handler's panic, a malformed request, a head that does not come in time.
+    raw.send(get("/panic").as_bytes());
+    let r = raw.response(false);
+    assert_eq!(r.status, 500);
+    assert_dated(&r.headers, since, "500");
+    let mut raw = Raw::tcp(addr);
+    raw.send(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    let r = raw.response(false);
+    assert_eq!(r.status, 400);
+    assert_dated(&r.headers, since, "400");
+    let mut raw = Raw::tcp(addr);
+    raw.send(b"GET / HTTP/1.1\r\n");
+    let r = raw.response(false);
+    assert_eq!(r.status, 408);
+    assert_dated(&r.headers, since, "408");
+
+    // Our client sees it too.
+    let mut conn = connect(&server);
+    let mut r = conn.get("/bytes", HeaderMap::new()).unwrap();
+    let date = r.headers["date"].to_str().unwrap().to_owned();
+    r.body.read_all().unwrap();
+    assert_dated(&[("date".to_owned(), date)], since, "client");
+}
+
+#[test]
+fn the_date_follows_the_clock() {
+    let _g = shared();
+    let (server, _) = app_server(|s| s);
+    let mut conn = connect(&server);
+    let mut date = |path: &str| {
+        let mut r = conn.get(path, HeaderMap::new()).unwrap();
+        r.body.read_all().unwrap();
+        r.headers["date"].to_str().unwrap().to_owned()
+    };
+    let first = date("/tick");
+    // Into the next second at least: the cached text must not outlive it.
+    let deadline = Instant::now() + Duration::from_millis(2500);
+    let mut later = first.clone();
+    while later == first && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(100)); // the clock's pace, not synchronization
+        later = date("/tock");
+    }
+    assert_ne!(first, later, "the Date did not change in 2.5 s");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1981,15 +2173,20 @@ fn many_connections_client() {
     drop(streams);
 }
 
+/// Ten thousand idle keep-alive connections under the default connection cap, which leaves
+/// room for more: a steady connection answered all along, and a fresh one.
 #[test]
 fn ten_thousand_idle_keep_alive_connections() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
 
     let _g = exclusive();
-    // One descriptor per connection in each process, and some to spare.
+    // One descriptor per connection in each process, and some to spare; and room under the
+    // server's default cap (seven eighths of the soft limit, at most 16,384) for the
+    // steady connection and a fresh one.
     let soft = open_files_soft_limit().unwrap_or(0);
-    let count = usize::try_from(soft.saturating_sub(256))
+    let default_cap = (soft - soft / 8).min(16_384);
+    let count = usize::try_from(soft.saturating_sub(256).min(default_cap.saturating_sub(16)))
         .unwrap_or(WANTED)
         .min(WANTED);
     if count < 100 {
@@ -2020,8 +2217,7 @@ fn ten_thousand_idle_keep_alive_connections() {
             listener,
             move |session: &mut Session, request: Request<'_>| app(&seen2, session, request),
         )
-        .unwrap()
-        .max_connections(count + 16),
+        .unwrap(),
     );
     let addr = tcp_addr(&server);
 

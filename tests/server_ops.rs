@@ -5,14 +5,14 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pollhttp::blocking::run;
 use pollhttp::client::{Body, Client};
 use pollhttp::io::Transport;
 use pollhttp::op::{FlushResponse, ReadRequest, ReadRequestBody, SendResponse, ServerStream};
-use pollhttp::proto::{BodyLength, Framing};
+use pollhttp::proto::{BodyLength, Framing, HttpDate};
 use pollhttp::Error;
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(10));
@@ -182,4 +182,106 @@ fn reading_a_request_is_pending_until_the_client_sends() {
     let mut send = SendResponse::new(StatusCode::NO_CONTENT, HeaderMap::new(), "ignored");
     run(WAIT, || send.resume(&mut stream)).unwrap();
     assert!(run(WAIT, || next.resume(&mut stream)).unwrap().is_none());
+}
+
+/// Reads from `socket` until the server closes.
+fn read_to_close(socket: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    socket.set_read_timeout(WAIT).unwrap();
+    socket.read_to_end(&mut got).unwrap();
+    String::from_utf8(got).unwrap()
+}
+
+/// A `Date` a handler gives its response.
+const OLD_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
+
+/// Replaces each `date: <IMF-fixdate>` line but [`OLD_DATE`] by `date: NOW` after checking
+/// it names a second from `since` to now.
+fn dates_checked(text: &str, since: SystemTime) -> String {
+    let first = HttpDate::from_system_time(since).unix_secs();
+    let last = HttpDate::from_system_time(SystemTime::now()).unix_secs();
+    let seconds: Vec<String> = (first..=last)
+        .map(|s| HttpDate::from_unix_secs(s).to_string())
+        .collect();
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\r\ndate: ") {
+        let start = at + "\r\ndate: ".len();
+        let value = &rest[start..start + 29];
+        out.push_str(&rest[..start]);
+        if value == OLD_DATE {
+            out.push_str(value);
+        } else {
+            assert!(seconds.iter().any(|s| s == value), "{value:?} in {text:?}");
+            out.push_str("NOW");
+        }
+        rest = &rest[start + 29..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn responses_get_a_date_and_http10_keep_alive_persists() {
+    let (listener, addr) = listen();
+    let server = serve_one(listener);
+    let since = SystemTime::now();
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .write_all(
+            b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\
+              PUT /b HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nxyz\
+              GET /c HTTP/1.0\r\n\r\n\
+              GET /never HTTP/1.0\r\n\r\n",
+        )
+        .unwrap();
+    let got = dates_checked(&read_to_close(&mut socket), since);
+    assert_eq!(
+        got,
+        "HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: keep-alive\r\ndate: NOW\r\n\r\nGET /a 0\
+         HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: keep-alive\r\ndate: NOW\r\n\r\nPUT /b 3\
+         HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: close\r\ndate: NOW\r\n\r\nGET /c 0"
+    );
+    assert_eq!(server.join().unwrap().unwrap(), 3);
+}
+
+#[test]
+fn a_date_of_the_caller_is_kept_and_without_date_sends_none() {
+    for with_date in [true, false] {
+        let (listener, addr) = listen();
+        let server = thread::spawn(move || -> Result<(), Error> {
+            let (socket, _) = listener.accept().unwrap();
+            let mut stream = ServerStream::new(Transport::from_tcp(socket).unwrap());
+            if !with_date {
+                stream = stream.without_date();
+            }
+            for own_date in [true, false] {
+                let mut read = ReadRequest::new();
+                run(WAIT, || read.resume(&mut stream))?.unwrap();
+                let mut headers = HeaderMap::new();
+                if own_date {
+                    headers.insert("date", HeaderValue::from_static(OLD_DATE));
+                }
+                let mut send = SendResponse::new(StatusCode::OK, headers, "hi");
+                run(WAIT, || send.resume(&mut stream))?;
+            }
+            Ok(())
+        });
+        let since = SystemTime::now();
+        let mut socket = TcpStream::connect(addr).unwrap();
+        socket
+            .write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let got = dates_checked(&read_to_close(&mut socket), since);
+        let ours = if with_date { "date: NOW\r\n" } else { "" };
+        assert_eq!(
+            got,
+            format!(
+                "HTTP/1.1 200 OK\r\ndate: {OLD_DATE}\r\ncontent-length: 2\r\n\r\nhi\
+                 HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n{ours}\r\nhi"
+            ),
+            "with_date {with_date}"
+        );
+        server.join().unwrap().unwrap();
+    }
 }

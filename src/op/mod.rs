@@ -86,6 +86,7 @@
 //! The [`guide`](crate::guide) walks through it with mio and with poll(2).
 
 mod connect;
+pub(crate) mod date;
 pub(crate) mod link;
 mod read;
 mod send;

@@ -25,6 +25,9 @@ const READ_SIZE: usize = 32 * 1024;
 /// [`SendResponse`] or [`FlushResponse`]; answering several pipelined requests before
 /// flushing writes their responses together.
 ///
+/// Each final response gets a `Date` field with the current second (RFC 9110 §6.6.1),
+/// unless it has one already or the stream was made [`without_date`](Self::without_date).
+///
 /// ```no_run
 /// use pollhttp::op::{ReadRequest, SendResponse, ServerStream};
 /// use pollhttp::io::Transport;
@@ -50,6 +53,8 @@ pub struct ServerStream {
     out: Vec<u8>,
     written: usize,
     failed: Option<Error>,
+    /// Whether responses get the current `Date`.
+    send_date: bool,
 }
 
 impl ServerStream {
@@ -76,7 +81,15 @@ impl ServerStream {
             out: Vec::new(),
             written: 0,
             failed: None,
+            send_date: true,
         }
+    }
+
+    /// Sends no `Date` of its own (responses keep any their headers have): for a server
+    /// without a clock, or output compared byte for byte.
+    pub fn without_date(mut self) -> Self {
+        self.send_date = false;
+        self
     }
 
     /// The transport.
@@ -102,7 +115,9 @@ impl ServerStream {
     /// Queues a response head; returns the framing of the body to queue next
     /// ([`Framing::None`]: the response is complete). With no request to answer (after a
     /// malformed one), the response closes the connection: send the status the error
-    /// suggests ([`proto::Error::status_hint`](crate::proto::Error::status_hint)).
+    /// suggests ([`proto::Error::status_hint`](crate::proto::Error::status_hint)). A `Date`
+    /// is added unless `headers` has one (or the stream is
+    /// [`without_date`](Self::without_date)).
     pub fn queue_response(
         &mut self,
         status: StatusCode,
@@ -111,6 +126,9 @@ impl ServerStream {
         body: BodyLength,
     ) -> Result<Framing, Error> {
         self.compact();
+        if self.send_date {
+            self.conn.set_date(Some(super::date::now()));
+        }
         Ok(self
             .conn
             .send_response(status, reason, headers, body, &mut self.out)?)

@@ -12,7 +12,7 @@ use super::event::Event;
 use super::framing::{response_framing, valid_target, Framing, RequestInfo};
 use super::limits::Limits;
 use super::parse::{parse_response, try_response, HeadKind, HeadScanner};
-use super::write::{lists_token, write_fields_with_framing, FramingField};
+use super::write::{lists_token, write_fields_with_framing, ConnectionField, FramingField};
 use super::BodyLength;
 
 /// Where reading responses stands.
@@ -288,7 +288,9 @@ impl ClientConn {
         out.push(b' ');
         out.extend_from_slice(target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        if let Err(e) = write_fields_with_framing(headers, field, false, out) {
+        if let Err(e) =
+            write_fields_with_framing(headers, field, ConnectionField::Nothing, None, out)
+        {
             out.truncate(start);
             return self.fail(e);
         }

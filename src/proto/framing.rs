@@ -88,6 +88,8 @@ pub(crate) struct Survey {
     content_length: Seen,
     transfer_encoding: Seen,
     close: bool,
+    /// `Connection` lists `keep-alive` (HTTP/1.0's persistent connections).
+    keep_alive: bool,
     expect_continue: bool,
     upgrade: bool,
 }
@@ -110,7 +112,10 @@ impl Survey {
                 self.expect_continue |= lists(value, b"100-continue");
             }
             (7, Some(b'u')) if name == b"upgrade" => self.upgrade = true,
-            (10, Some(b'c')) if name == b"connection" => self.close |= lists(value, b"close"),
+            (10, Some(b'c')) if name == b"connection" => {
+                self.close |= lists(value, b"close");
+                self.keep_alive |= lists(value, b"keep-alive");
+            }
             (14, Some(b'c')) if name == b"content-length" => self.content_length.add(index),
             (17, Some(b't')) if name == b"transfer-encoding" => {
                 self.transfer_encoding.add(index);
@@ -371,7 +376,8 @@ pub(crate) fn request_framing(
     }
     Ok(RequestFraming {
         framing,
-        keep_alive: http11 && !survey.close,
+        // HTTP/1.0 persists only when asked to (RFC 9112 §9.3); `close` wins over it.
+        keep_alive: (http11 || survey.keep_alive) && !survey.close,
         expect_continue: http11 && survey.expect_continue,
         upgrade: http11 && survey.upgrade,
     })

@@ -3,7 +3,9 @@
 //! No sockets, no file descriptors, no clock: [`ClientConn`] and [`ServerConn`] take the
 //! bytes you read with [`receive`](ServerConn::receive) (and end of input with
 //! [`receive_eof`](ServerConn::receive_eof)), report what they mean with `next_event`, and
-//! serialize what you send into a `Vec<u8>` you write out yourself.
+//! serialize what you send into a `Vec<u8>` you write out yourself. The one thing a server
+//! needs from a clock, the `Date` of its responses, is given to it
+//! ([`ServerConn::set_date`], formatted by [`HttpDate`]).
 //!
 //! Framing is strict, to the letter of RFC 9112 and the smuggling checklist: exactly one
 //! way to read every accepted message, every ambiguous one refused with the status a
@@ -39,6 +41,7 @@ mod buffer;
 mod chars;
 mod chunked;
 mod client;
+mod date;
 mod error;
 mod event;
 mod framing;
@@ -50,6 +53,7 @@ mod write;
 
 pub use body::ChunkExtension;
 pub use client::ClientConn;
+pub use date::HttpDate;
 pub use error::Error;
 pub use event::Event;
 pub use framing::Framing;

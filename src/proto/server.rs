@@ -6,13 +6,16 @@ use http::{HeaderMap, Method, StatusCode, Version};
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
 use super::buffer::RecvBuf;
 use super::chars::is_tchar;
+use super::date::HttpDate;
 use super::error::Error;
 use super::event::Event;
 use super::framing::{request_framing, valid_reason, Framing, RequestInfo};
 use super::head::RequestHead;
 use super::limits::Limits;
 use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
-use super::write::{lists_token, write_decimal, write_fields_with_framing, FramingField};
+use super::write::{
+    lists_token, write_decimal, write_fields_with_framing, ConnectionField, FramingField,
+};
 use super::BodyLength;
 
 /// Where reading the peer's requests stands.
@@ -48,8 +51,17 @@ enum Send {
 ///
 /// Requests are delivered one at a time: once a request is complete, `next_event` returns
 /// [`Event::Paused`] until the response to it is finished, and pipelined bytes stay
-/// buffered. Keep-alive follows h11's rules (HTTP/1.0 or `Connection: close` on either
-/// message closes), and `connection: close` is added to the response when we must close.
+/// buffered.
+///
+/// Keep-alive (RFC 9112 §9.3): an HTTP/1.1 connection persists unless either message says
+/// `Connection: close`; an HTTP/1.0 one only when the request says `Connection:
+/// keep-alive` and the response can be delimited without closing (HTTP/1.0 has no chunked
+/// coding), and that response then says `connection: keep-alive`. `connection: close` is
+/// added to the response when we must close.
+///
+/// The core reads no clock: a `Date` field is added to final responses only once
+/// [`set_date`](Self::set_date) gave one (the embedded server and
+/// [`ServerStream`](crate::op::ServerStream) do).
 #[derive(Debug)]
 pub struct ServerConn {
     limits: Limits,
@@ -63,6 +75,8 @@ pub struct ServerConn {
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
+    /// The `Date` added to final responses that have none.
+    date: Option<HttpDate>,
 }
 
 impl Default for ServerConn {
@@ -89,12 +103,43 @@ impl ServerConn {
             keep_alive: true,
             waiting_for_continue: false,
             leading: 0,
+            date: None,
         }
     }
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Sets the `Date` written on the final responses sent from now on that have no `Date`
+    /// of their own (a caller's field is kept, never doubled); `None`, the default: none is
+    /// added. An origin server with a clock must send one (RFC 9110 §6.6.1), and the core
+    /// has none: give it the current second before responding, and again as time passes.
+    /// 1xx responses get none.
+    ///
+    /// ```
+    /// use pollhttp::proto::{BodyLength, HttpDate, ServerConn};
+    /// use http::{HeaderMap, StatusCode};
+    ///
+    /// let mut conn = ServerConn::new();
+    /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    /// while conn.next_event().is_ok_and(|e| !matches!(e, pollhttp::proto::Event::End(_))) {}
+    /// conn.set_date(Some(HttpDate::from_unix_secs(784_111_777))); // or from SystemTime::now()
+    /// let mut out = Vec::new();
+    /// conn.send_response(StatusCode::OK, None, &HeaderMap::new(), BodyLength::None, &mut out).unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+    /// );
+    /// ```
+    pub fn set_date(&mut self, date: Option<HttpDate>) {
+        self.date = date;
+    }
+
+    /// The `Date` final responses get, if one was set.
+    pub fn date(&self) -> Option<HttpDate> {
+        self.date
     }
 
     /// Hands the core bytes read from the peer. Bytes after `receive_eof` are refused.
@@ -408,8 +453,9 @@ impl ServerConn {
         let field = FramingField::Nothing {
             allow_caller_length: false,
         };
-        // 1xx responses say nothing about the connection.
-        self.write_head((status.as_u16(), reason), headers, field, false, out)?;
+        // 1xx responses say nothing about the connection, and need no date.
+        let ours = (field, ConnectionField::Nothing, None);
+        self.write_head((status.as_u16(), reason), headers, ours, out)?;
         self.waiting_for_continue = false;
         if status == StatusCode::SWITCHING_PROTOCOLS {
             self.switch();
@@ -425,7 +471,9 @@ impl ServerConn {
     /// client) no framing and `connection: close`. A HEAD response announces the GET
     /// framing and carries no body; 204 and 304 carry none either. With no request to
     /// answer (after a malformed one, or a 408 on an idle connection) the response closes
-    /// the connection.
+    /// the connection. An HTTP/1.0 client that asked for keep-alive gets `connection:
+    /// keep-alive` when the connection persists. The [`date`](Self::set_date), if set, is
+    /// added when `headers` has no `Date`.
     pub fn send_response(
         &mut self,
         status: StatusCode,
@@ -488,7 +536,11 @@ impl ServerConn {
                 BodyLength::Known(n) => (FramingField::ContentLength(n), Framing::Length(n)),
                 BodyLength::Unknown if http11 => (FramingField::Chunked, Framing::Chunked),
                 BodyLength::Unknown => {
-                    self.keep_alive = false;
+                    // No chunked coding for HTTP/1.0: the close ends the body (a HEAD
+                    // response has none, so it is delimited all the same).
+                    if !head {
+                        self.keep_alive = false;
+                    }
                     (
                         FramingField::Nothing {
                             allow_caller_length: false,
@@ -499,8 +551,16 @@ impl ServerConn {
             };
             (field, if head { Framing::None } else { framing })
         };
-        let add_close = !self.keep_alive;
-        self.write_head((code, reason), headers, field, add_close, out)?;
+        let connection = if !self.keep_alive {
+            ConnectionField::Close
+        } else if self.version == Version::HTTP_10 {
+            // An HTTP/1.0 client assumes the close unless told otherwise.
+            ConnectionField::KeepAlive
+        } else {
+            ConnectionField::Nothing
+        };
+        let ours = (field, connection, self.date);
+        self.write_head((code, reason), headers, ours, out)?;
         self.waiting_for_continue = false;
         match BodyEncoder::new(framing) {
             _ if switching => self.switch(),
@@ -513,19 +573,18 @@ impl ServerConn {
         Ok(framing)
     }
 
-    /// Writes a status line and the fields (and `connection: close` if `add_close`); a
-    /// refused head leaves `out` as it was and fails the sending side.
+    /// Writes a status line, the caller's fields and ours (framing, connection option,
+    /// date); a refused head leaves `out` as it was and fails the sending side.
     fn write_head(
         &mut self,
         (code, reason): (u16, &str),
         headers: &HeaderMap,
-        field: FramingField,
-        add_close: bool,
+        (field, connection, date): (FramingField, ConnectionField, Option<HttpDate>),
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let start = out.len();
         write_status_line(code, reason, out);
-        if let Err(e) = write_fields_with_framing(headers, field, add_close, out) {
+        if let Err(e) = write_fields_with_framing(headers, field, connection, date.as_ref(), out) {
             out.truncate(start);
             return self.fail(e);
         }

@@ -1,8 +1,9 @@
 //! Serializing message heads.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::HeaderMap;
 
+use super::date::HttpDate;
 use super::error::Error;
 use super::framing::list_items;
 
@@ -53,12 +54,25 @@ pub(crate) fn lists_token(headers: &HeaderMap, name: &http::HeaderName, token: &
         .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// The connection option a head announces on top of the caller's fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectionField {
+    /// Nothing (HTTP/1.1 persists by default).
+    Nothing,
+    /// `connection: close`: the connection ends after this message.
+    Close,
+    /// `connection: keep-alive`: an HTTP/1.0 peer's connection persists.
+    KeepAlive,
+}
+
 /// Writes the caller's fields, then ours: the framing field (unless the caller already
-/// gave the same one) and `connection: close` when asked for and not already there.
+/// gave the same one), the connection option unless the caller's `Connection` already
+/// lists it, and `date` if the caller gave no `Date`.
 pub(crate) fn write_fields_with_framing(
     headers: &HeaderMap,
     framing: FramingField,
-    add_close: bool,
+    connection: ConnectionField,
+    date: Option<&HttpDate>,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let caller_length = headers.get_all(CONTENT_LENGTH).iter().next().is_some();
@@ -125,8 +139,19 @@ pub(crate) fn write_fields_with_framing(
             FramingField::Nothing { .. } => {}
         }
     }
-    if add_close && !lists_token(headers, &CONNECTION, "close") {
-        out.extend_from_slice(b"connection: close\r\n");
+    match connection {
+        ConnectionField::Close if !lists_token(headers, &CONNECTION, "close") => {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
+        ConnectionField::KeepAlive if !lists_token(headers, &CONNECTION, "keep-alive") => {
+            out.extend_from_slice(b"connection: keep-alive\r\n");
+        }
+        _ => {}
+    }
+    if let Some(date) = date.filter(|_| !headers.contains_key(DATE)) {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(date.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
     Ok(())

@@ -19,7 +19,23 @@ pub type OnConnect = dyn Fn(&mut Session) -> bool + Send + Sync;
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-pub(crate) const MAX_CONNECTIONS: usize = 10_000;
+/// The default cap on open connections, on a system that allows more descriptors.
+pub(crate) const MAX_CONNECTIONS: usize = 16_384;
+
+/// The default cap on open connections for this soft limit on open files (`None`: no
+/// limit): seven eighths of it, at most [`MAX_CONNECTIONS`]. The eighth left over is room
+/// for everything else that needs a descriptor while the connections are all open: the
+/// listener and pollers, files and sockets the handlers open, and new connections to be
+/// refused cleanly (accepted, then closed) instead of failing in accept(2) with EMFILE.
+pub(crate) fn default_max_connections(open_files: Option<u64>) -> usize {
+    let Some(soft) = open_files else {
+        return MAX_CONNECTIONS;
+    };
+    let room = soft - soft / 8;
+    usize::try_from(room)
+        .unwrap_or(usize::MAX)
+        .clamp(1, MAX_CONNECTIONS)
+}
 
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -30,7 +46,8 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     pub(crate) head_timeout: Duration,
     pub(crate) body_timeout: Duration,
-    pub(crate) max_connections: usize,
+    /// `None`: [`default_max_connections`] when the server starts.
+    pub(crate) max_connections: Option<usize>,
     pub(crate) max_requests: Option<u64>,
     pub(crate) workers: usize,
 }
@@ -47,5 +64,32 @@ impl std::fmt::Debug for Config {
             .field("max_requests", &self.max_requests)
             .field("workers", &self.workers)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_max_connections_leaves_an_eighth_of_the_descriptors() {
+        let cases = [
+            (None, 16_384),
+            (Some(u64::MAX), 16_384),
+            (Some(1_048_576), 16_384),
+            (Some(20_000), 16_384),
+            (Some(18_724), 16_384),
+            (Some(18_723), 16_383),
+            (Some(16_384), 14_336),
+            (Some(4_096), 3_584),
+            (Some(1_024), 896),
+            (Some(256), 224),
+            (Some(8), 7),
+            (Some(1), 1),
+            (Some(0), 1),
+        ];
+        for (soft, want) in cases {
+            assert_eq!(default_max_connections(soft), want, "{soft:?}");
+        }
     }
 }

@@ -19,6 +19,7 @@ use super::request::Request;
 use super::response::Response;
 use super::session::Session;
 use crate::body::Kind;
+use crate::op::date;
 use crate::op::link::Link;
 use crate::proto::{BodyLength, ChunkExtension, Event, Framing, ServerConn};
 use crate::tls::Handshake;
@@ -160,6 +161,7 @@ impl Conn {
     pub(crate) fn time_out(&mut self) {
         if let Some(io) = &mut self.io {
             if io.proto.buffered() > 0 || io.proto.response_due() {
+                io.stamp_date();
                 let mut headers = HeaderMap::new();
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
                 let _ = io.proto.send_response(
@@ -192,6 +194,12 @@ impl ConnIo {
             fd: self.link.transport().as_raw_fd(),
             interest,
         }
+    }
+
+    /// The next final response gets the current `Date` (RFC 9110 §6.6.1), unless the
+    /// handler gave one.
+    fn stamp_date(&mut self) {
+        self.proto.set_date(Some(date::now()));
     }
 
     /// The end of the connection: everything written, then a lingering close.
@@ -283,6 +291,7 @@ impl ConnIo {
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
         let body = format!("{message}\n");
+        self.stamp_date();
         if self
             .proto
             .send_response(
@@ -328,6 +337,7 @@ impl ConnIo {
         } else {
             length
         };
+        self.stamp_date();
         let framing = self
             .proto
             .send_response(status, reason.as_deref(), &headers, length, &mut self.out)

@@ -28,6 +28,12 @@
 //! Protocol errors get their status (400, 413, 414, 431, 501, 505) and the connection is
 //! closed; a head that does not arrive in time gets 408; a handler that panics gives 500,
 //! that connection closes, and the server goes on.
+//!
+//! Every final response carries a `Date` (RFC 9110 §6.6.1; a handler's own `date` is
+//! kept), formatted at most once a second on each worker. Connections persist as RFC 9112
+//! §9.3 says: HTTP/1.1 unless either side says `Connection: close`, HTTP/1.0 when the
+//! request asks for `keep-alive` and the response has a length (the response then says
+//! `connection: keep-alive`; a body of unknown length ends with the close).
 
 mod config;
 mod conn;
@@ -110,7 +116,7 @@ impl Server {
                 idle_timeout: config::IDLE_TIMEOUT,
                 head_timeout: config::HEAD_TIMEOUT,
                 body_timeout: config::BODY_TIMEOUT,
-                max_connections: config::MAX_CONNECTIONS,
+                max_connections: None,
                 max_requests: None,
                 workers,
             },
@@ -140,9 +146,15 @@ impl Server {
         self
     }
 
-    /// The most connections open at once (default 10,000); more are closed on accept.
+    /// The most connections open at once; more are closed on accept. The default, set
+    /// when the server starts, is seven eighths of the process's soft limit on open files
+    /// (`RLIMIT_NOFILE`, `ulimit -n`), at most 16,384: 896 under the common soft limit of
+    /// 1,024, 16,384 from a limit of 18,724 up. The eighth left over keeps room for the
+    /// descriptors everything else needs (files the handlers open, their own
+    /// connections) however many clients are connected. Raise the soft limit to hold more
+    /// connections, or set a cap here.
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.config.max_connections = n.max(1);
+        self.config.max_connections = Some(n.max(1));
         self
     }
 

@@ -104,7 +104,22 @@ pub(crate) fn run(
                 })?,
         );
     }
-    let result = accept_loop(accept_poll, &mut listener, &config, &control, &inboxes);
+    let max_connections = config.max_connections.unwrap_or_else(|| {
+        let open_files = crate::sys::open_files_soft_limit().unwrap_or_else(|e| {
+            log::warn!("cannot read the open-files limit: {e}");
+            None
+        });
+        super::config::default_max_connections(open_files)
+    });
+    log::debug!("serving at most {max_connections} connections at once");
+    let result = accept_loop(
+        accept_poll,
+        &mut listener,
+        &config,
+        max_connections,
+        &control,
+        &inboxes,
+    );
     // Whatever ended the acceptor, the workers stop too.
     let _ = control.stop();
     drop(inboxes);
@@ -118,6 +133,7 @@ fn accept_loop(
     mut poll: Poll,
     listener: &mut Listener,
     config: &Config,
+    max_connections: usize,
     control: &Control,
     inboxes: &[Sender<Conn>],
 ) -> io::Result<()> {
@@ -142,7 +158,7 @@ fn accept_loop(
                     break;
                 }
             };
-            if control.live.load(Ordering::SeqCst) >= config.max_connections {
+            if control.live.load(Ordering::SeqCst) >= max_connections {
                 log::debug!("refusing {peer}: too many connections open");
                 continue; // dropped: closed
             }

@@ -8,7 +8,8 @@ use crate::body::Body;
 /// A response, as a handler returns it: status, reason (the standard phrase unless given),
 /// headers, and a [`Body`] (none, bytes, a reader with a length, chunked from a reader or
 /// chunks, with trailers). The framing fields come from the body; a HEAD response carries
-/// the framing of the body it would have had, and no body.
+/// the framing of the body it would have had, and no body. A `date` field is added unless
+/// the handler set one.
 #[derive(Debug)]
 pub struct Response {
     /// The status.

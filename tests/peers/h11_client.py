@@ -21,6 +21,7 @@ any mismatch is an AssertionError (exit status 1).
 """
 
 import argparse
+import re
 import socket
 import sys
 import threading
@@ -29,6 +30,10 @@ import h11
 
 TIMEOUT = 20
 TEXT = "text/plain; charset=utf-8"
+IMF_FIXDATE = re.compile(
+    rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-3][0-9] "
+    rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} "
+    rb"[0-2][0-9]:[0-5][0-9]:[0-6][0-9] GMT")
 
 
 def pattern(n):
@@ -176,6 +181,9 @@ def main():
         for name, value in response.headers:
             assert name not in got, "{}: {} twice".format(what, name)
             got[name] = value
+        # Every response is dated (RFC 9110 §6.6.1), in IMF-fixdate.
+        date = got.pop(b"date", b"")
+        assert IMF_FIXDATE.fullmatch(date), "{}: date {!r}".format(what, date)
         assert got == case.headers, "{}: headers {} != {}".format(what, got, case.headers)
         assert bytes(body) == case.body, "{}: body of {} bytes != {} bytes{}".format(
             what, len(body), len(case.body),

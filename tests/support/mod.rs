@@ -194,12 +194,17 @@ impl ServerDriver {
         !self.stopped
     }
 
-    pub fn finish(mut self) -> Vec<Ev> {
+    pub fn finish(self) -> Vec<Ev> {
+        self.finish_with_output().0
+    }
+
+    /// Ends the input; the events, and the bytes of the responses written.
+    pub fn finish_with_output(mut self) -> (Vec<Ev>, Vec<u8>) {
         if !self.stopped {
             self.conn.receive_eof();
             self.drain();
         }
-        self.events
+        (self.events, self.written)
     }
 }
 

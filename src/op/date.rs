@@ -1,0 +1,81 @@
+//! The current `Date` for responses: the clock is read for each response, the text is
+//! formatted at most once a second per thread.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::proto::HttpDate;
+
+/// The last second formatted, and its text.
+#[derive(Debug, Default)]
+pub(crate) struct DateCache {
+    last: Option<HttpDate>,
+    /// How many times a date was formatted (for the tests).
+    formatted: u64,
+}
+
+impl DateCache {
+    /// The date of `now`, formatted again only when its second differs from the last one.
+    pub(crate) fn at(&mut self, now: SystemTime) -> HttpDate {
+        let secs = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .min(HttpDate::MAX_UNIX_SECS);
+        match self.last {
+            Some(date) if date.unix_secs() == secs => date,
+            _ => {
+                let date = HttpDate::from_unix_secs(secs);
+                self.last = Some(date);
+                self.formatted += 1;
+                date
+            }
+        }
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<DateCache> = RefCell::new(DateCache::default());
+}
+
+/// The current date, from this thread's cache.
+pub(crate) fn now() -> HttpDate {
+    let now = SystemTime::now();
+    CACHE.with(|cache| cache.borrow_mut().at(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formatted_once_per_second() {
+        let mut cache = DateCache::default();
+        let base = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        for ms in (0..1000).step_by(7) {
+            let date = cache.at(base + Duration::from_millis(ms));
+            assert_eq!(date.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        }
+        assert_eq!(cache.formatted, 1);
+        let next = cache.at(base + Duration::from_millis(1000));
+        assert_eq!(next.as_str(), "Sun, 06 Nov 1994 08:49:38 GMT");
+        assert_eq!(cache.formatted, 2);
+        // A clock set back is followed too.
+        let back = cache.at(base - Duration::from_secs(3600));
+        assert_eq!(back.as_str(), "Sun, 06 Nov 1994 07:49:37 GMT");
+        assert_eq!(cache.formatted, 3);
+        // Beyond year 9999 the date is held, and not formatted again each time.
+        let far = UNIX_EPOCH + Duration::from_secs(600_000_000_000); // year 20,983
+        cache.at(far);
+        cache.at(far + Duration::from_secs(5));
+        assert_eq!(cache.formatted, 4);
+    }
+
+    #[test]
+    fn now_is_the_current_second() {
+        let before = HttpDate::from_system_time(SystemTime::now());
+        let date = now();
+        let after = HttpDate::from_system_time(SystemTime::now());
+        assert!(before <= date && date <= after, "{before} {date} {after}");
+    }
+}
