@@ -4,6 +4,11 @@
 # request cap, access_log off, sendfile on. Everything it writes stays in DIR, so it runs as non-root.
 # PORT `-` means no clear-text listener (then TLS_PORT is required).
 #
+# KEEPALIVE_REQUESTS, from the environment of `start`: the requests nginx serves on one
+# connection before it closes it (keepalive_requests). Unset: 1000000000 (no practical cap).
+# `default`: the directive is left out, so nginx's own default applies (1000 since 1.19.10;
+# nginx announces `Connection: close` on the last response). A number: that number.
+#
 # TLS, besides or instead of the clear listener, from the environment of `start`:
 #   TLS_PORT       listen on 127.0.0.1:TLS_PORT with TLS (TLSv1.2 and TLSv1.3 only)
 #   TLS_CERT       the server certificate chain (PEM, leaf first); required with TLS_PORT
@@ -18,7 +23,7 @@
 #   /1g.bin                  1 GiB of zeros (sparse file)
 # start returns once every listener answers, and fails with the error log otherwise.
 set -euo pipefail
-usage() { echo "usage: [TLS_PORT=P TLS_CERT=F TLS_KEY=F [TLS_CLIENT_CA=F]] $0 start PORT|- DIR | stop DIR" >&2; exit 2; }
+usage() { echo "usage: [KEEPALIVE_REQUESTS=N|default] [TLS_PORT=P TLS_CERT=F TLS_KEY=F [TLS_CLIENT_CA=F]] $0 start PORT|- DIR | stop DIR" >&2; exit 2; }
 
 stop() {
     local pidfile=$1/nginx.pid pid
@@ -39,6 +44,13 @@ esac
 port=$2
 tls_port=${TLS_PORT:-}
 [ "$port" != - ] || [ -n "$tls_port" ] || { echo "nginx.sh: PORT - needs TLS_PORT" >&2; exit 2; }
+keepalive_line="keepalive_requests 1000000000;"
+case ${KEEPALIVE_REQUESTS:-} in
+    '') ;;
+    default) keepalive_line= ;;
+    *[!0-9]*) echo "nginx.sh: KEEPALIVE_REQUESTS=$KEEPALIVE_REQUESTS: a number or default" >&2; exit 2 ;;
+    *) keepalive_line="keepalive_requests $KEEPALIVE_REQUESTS;" ;;
+esac
 mkdir -p "$3"
 dir=$(cd "$3" && pwd)
 
@@ -125,7 +137,7 @@ http {
     default_type application/octet-stream;
     access_log off;
     sendfile on;
-    keepalive_requests 1000000000;
+    $keepalive_line
     keepalive_timeout 300s;
     client_body_temp_path "$dir/tmp/client_body";
     proxy_temp_path "$dir/tmp/proxy";
