@@ -19,6 +19,35 @@ pub type OnConnect = dyn Fn(&mut Session) -> bool + Send + Sync;
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default total time for a request's head and body to arrive.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// The default number of handlers that may be blocked at once beyond the workers.
+pub(crate) const MAX_BLOCKED_HANDLERS: usize = 64;
+/// Kestrel's defaults for request bodies and responses: 240 B/s after 5 s.
+pub(crate) const MIN_DATA_RATE: MinDataRate = MinDataRate::new(240, Duration::from_secs(5));
+
+/// A minimum data rate (Kestrel's `MinDataRate`): once `grace` has passed since a
+/// transfer began, it must have averaged at least `bytes_per_second`, counting only the
+/// time the server was waiting on the client (not the time a handler took to read the
+/// body or produce the response). A client that falls below it is disconnected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinDataRate {
+    /// The least average rate, in bytes a second.
+    pub bytes_per_second: u64,
+    /// How long a transfer may go before the rate applies.
+    pub grace: Duration,
+}
+
+impl MinDataRate {
+    /// A rate of `bytes_per_second` after `grace`.
+    pub const fn new(bytes_per_second: u64, grace: Duration) -> Self {
+        Self {
+            bytes_per_second,
+            grace,
+        }
+    }
+}
+
 /// The default cap on open connections, on a system that allows more descriptors.
 pub(crate) const MAX_CONNECTIONS: usize = 16_384;
 
@@ -46,6 +75,10 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Duration,
     pub(crate) head_timeout: Duration,
     pub(crate) body_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) min_request_body_rate: Option<MinDataRate>,
+    pub(crate) min_response_rate: Option<MinDataRate>,
+    pub(crate) max_blocked_handlers: usize,
     /// `None`: [`default_max_connections`] when the server starts.
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_requests: Option<u64>,
@@ -60,6 +93,10 @@ impl std::fmt::Debug for Config {
             .field("idle_timeout", &self.idle_timeout)
             .field("head_timeout", &self.head_timeout)
             .field("body_timeout", &self.body_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("min_request_body_rate", &self.min_request_body_rate)
+            .field("min_response_rate", &self.min_response_rate)
+            .field("max_blocked_handlers", &self.max_blocked_handlers)
             .field("max_connections", &self.max_connections)
             .field("max_requests", &self.max_requests)
             .field("workers", &self.workers)

@@ -49,7 +49,7 @@ use std::thread;
 use std::time::Duration;
 
 pub use crate::body::{Body, Chunk};
-pub use config::{Handler, OnConnect};
+pub use config::{Handler, MinDataRate, OnConnect};
 pub use request::{Request, RequestBody};
 pub use response::Response;
 pub use session::{Credentials, Session};
@@ -116,6 +116,10 @@ impl Server {
                 idle_timeout: config::IDLE_TIMEOUT,
                 head_timeout: config::HEAD_TIMEOUT,
                 body_timeout: config::BODY_TIMEOUT,
+                request_timeout: config::REQUEST_TIMEOUT,
+                min_request_body_rate: Some(config::MIN_DATA_RATE),
+                min_response_rate: Some(config::MIN_DATA_RATE),
+                max_blocked_handlers: config::MAX_BLOCKED_HANDLERS,
                 max_connections: None,
                 max_requests: None,
                 workers,
@@ -181,6 +185,39 @@ impl Server {
     /// bytes, may last (default 30 s); then the connection closes.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_timeout = timeout;
+        self
+    }
+
+    /// The most time a request's head and body may take to arrive, from its first byte
+    /// (default 300 s); then the connection closes (408 if nothing of the request was
+    /// answered yet). Bounds a client that sends just fast enough to pass the rates.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// The least rate at which a client must send a request body (default 240 B/s after
+    /// a 5 s grace, as Kestrel); `None`: no minimum. Time the handler spends not reading
+    /// the body does not count against the client.
+    pub fn min_request_body_rate(mut self, rate: Option<MinDataRate>) -> Self {
+        self.config.min_request_body_rate = rate;
+        self
+    }
+
+    /// The least rate at which a client must take a response (default 240 B/s after a
+    /// 5 s grace, as Kestrel); `None`: no minimum. Time the handler's body takes to
+    /// produce bytes does not count against the client.
+    pub fn min_response_rate(mut self, rate: Option<MinDataRate>) -> Self {
+        self.config.min_response_rate = rate;
+        self
+    }
+
+    /// How many handlers may be blocked at once (default 64) beyond one running per
+    /// worker. A handler that blocks delays only its own connection: its worker's other
+    /// connections move on in a thread of their own. Past this number, requests wait
+    /// for a blocked handler to return; none is refused or lost.
+    pub fn max_blocked_handlers(mut self, n: usize) -> Self {
+        self.config.max_blocked_handlers = n;
         self
     }
 
