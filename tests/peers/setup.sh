@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop and crawl tests talk to:
-#   apt:  nginx-light (nginx elsewhere), apache2, lighttpd, curl, wrk, and python3-venv when
-#         venv cannot bootstrap pip; no system service is left running (the tests run private
+#   apt:  nginx-light (nginx elsewhere), apache2, lighttpd, curl, wrk, apache2-utils (ab),
+#         nghttp2-client (h2load), and python3-venv when venv cannot bootstrap pip; no system service is left running (the tests run private
 #         instances: nginx.sh, apache.sh, lighttpd.sh)
 #   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11 and dugong from PyPI,
 #         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
@@ -32,6 +32,8 @@ have_apache || missing+=(apache2)
 have_lighttpd || missing+=(lighttpd)
 command -v curl >/dev/null || missing+=(curl)
 command -v wrk >/dev/null || missing+=(wrk)
+command -v ab >/dev/null || missing+=(ab)
+command -v h2load >/dev/null || missing+=(h2load)
 can_venv || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -47,6 +49,8 @@ if [ ${#missing[@]} -gt 0 ]; then
                 lighttpd) pkgs+=(lighttpd) ;;
                 curl) pkgs+=(curl) ;;
                 wrk) pkgs+=(wrk) ;;
+                ab) pkgs+=(apache2-utils) ;;
+                h2load) pkgs+=(nghttp2-client) ;;
                 python3-venv) pkgs+=(python3 python3-venv) ;;
             esac
         done
@@ -88,7 +92,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         fi
     else
         say "WARNING: missing ${missing[*]}, and installing needs root and apt-get."
-        say "WARNING: as root run: apt-get install nginx-light apache2 lighttpd curl wrk python3-venv"
+        say "WARNING: as root run: apt-get install nginx-light apache2 lighttpd curl wrk apache2-utils nghttp2-client python3-venv"
         say "WARNING: continuing with what can be installed without them."
     fi
 fi
