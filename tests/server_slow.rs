@@ -1,0 +1,1274 @@
+//! Issue 10, a server that never waits on a client: slow and hostile peers against the
+//! embedded server with one worker (the hardest case), each attack run while a probe opens
+//! fresh connections and checks that `GET /` is still answered promptly.
+//!
+//! - slow POST: bodies trickled a byte at a time are cut off by the minimum request body
+//!   rate, and no handler ever sees them complete;
+//! - slow read: clients that take a large response slowly, or not at all, are cut off by
+//!   the minimum response rate;
+//! - slowloris: heads trickled a byte at a time get 408 at the head timeout, or at the
+//!   request timeout when that comes first;
+//! - a body sent just above the minimum rate that never ends is cut off by the request
+//!   timeout;
+//! - handlers that block (sleep) delay only their own connection: other connections are
+//!   answered, pipelined responses stay in order, 100-continue goes out, and past
+//!   `max_blocked_handlers` requests wait their turn, none lost;
+//! - honest slow peers (32 KiB/s up and down) succeed under the default rates.
+//!
+//! Every test checks everything it can and then fails with the list of what went wrong,
+//! so a failure says at once which expectations a server does not meet. The tests run one
+//! at a time (a lock): their timing bounds hold on a loaded machine, not with a dozen
+//! attacks at once.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use pollhttp::client::Client;
+use pollhttp::io::Address;
+use pollhttp::server::{Body, MinDataRate, Request, Response, RunningServer, Server};
+
+/// How soon a probe's `GET /` on a fresh connection must be answered during an attack.
+const PROMPT: Duration = Duration::from_secs(1);
+/// The pause between probes.
+const PROBE_EVERY: Duration = Duration::from_millis(100);
+/// The fewest probes an attack must have seen.
+const MIN_PROBES: usize = 3;
+/// How long a probe, or any other wait that should be short, waits before it gives up.
+const WAIT: Duration = Duration::from_secs(5);
+/// How long an attacker keeps at it before it concludes the server will never close it.
+const ATTACK_CAP: Duration = Duration::from_secs(10);
+/// How much later than its setting a timeout or rate may act (timer ticks, a loaded
+/// machine): bounds are the setting plus this.
+const SLACK: Duration = Duration::from_secs(3);
+/// How many attacking connections: more than the one worker.
+const ATTACKERS: usize = 4;
+
+// ---------------------------------------------------------------------------------------
+// One test at a time.
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------
+// What went wrong: collected, then reported all at once.
+
+#[derive(Default)]
+struct Verdict {
+    failures: Vec<String>,
+}
+
+impl Verdict {
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            let what = what();
+            println!("FAILED: {what}");
+            self.failures.push(what);
+        }
+    }
+
+    #[track_caller]
+    fn done(self) {
+        assert!(
+            self.failures.is_empty(),
+            "{} expectation(s) not met:\n  - {}",
+            self.failures.len(),
+            self.failures.join("\n  - ")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The application.
+
+/// What the handlers saw.
+#[derive(Default)]
+struct Seen {
+    /// Request bodies of `/upload` read to their end, and those whose reading failed.
+    bodies_complete: AtomicUsize,
+    bodies_failed: AtomicUsize,
+    /// `/sleep` handlers started, running now, and the most running at once.
+    sleeps_started: AtomicUsize,
+    sleeping: AtomicUsize,
+    most_sleeping: AtomicUsize,
+    /// `/big` response bodies the server dropped (finished or given up).
+    readers_dropped: AtomicUsize,
+    /// Every request's target, in the order the handlers were called.
+    targets: Mutex<Vec<String>>,
+}
+
+impl Seen {
+    fn get(counter: &AtomicUsize) -> usize {
+        counter.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling) until `done` holds or `limit` passes; whether it held.
+    fn wait_for(&self, limit: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5)); // poll interval
+        }
+    }
+}
+
+/// `n` bytes of `x` from a reader, counted in [`Seen::readers_dropped`] when dropped.
+struct Xs {
+    left: u64,
+    seen: Arc<Seen>,
+}
+
+impl Read for Xs {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        buf[..n].fill(b'x');
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Drop for Xs {
+    fn drop(&mut self) {
+        self.seen.readers_dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// FNV-1a, 64 bits: what `/upload` answers for the body it read.
+fn fnv(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// `n` bytes, byte i is i % 251.
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// The routes:
+/// - `GET /` → `hello` (the probe)
+/// - `/upload` → reads the body: `200 got LEN HASH`, or `500` if reading it failed
+/// - `/echo` → the body back (`500` if reading it failed)
+/// - `/big/N` → N bytes of `x` from a reader
+/// - `/sleep/MS` → `slept MS` after blocking MS milliseconds
+/// - `/n/K` → `K`
+fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
+    let path = request.path().to_owned();
+    seen.targets.lock().unwrap().push(request.target.clone());
+    if path == "/" {
+        return Response::text(StatusCode::OK, "hello");
+    }
+    if path == "/upload" || path == "/echo" {
+        return match request.body.read_all() {
+            Ok(body) => {
+                seen.bodies_complete.fetch_add(1, Ordering::SeqCst);
+                if path == "/echo" {
+                    Response::new(StatusCode::OK, body)
+                } else {
+                    let answer = format!("got {} {:016x}", body.len(), fnv(&body));
+                    Response::text(StatusCode::OK, answer)
+                }
+            }
+            Err(e) => {
+                seen.bodies_failed.fetch_add(1, Ordering::SeqCst);
+                Response::text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the handler could not read the body: {e}"),
+                )
+            }
+        };
+    }
+    if let Some(n) = path
+        .strip_prefix("/big/")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        let xs = Xs {
+            left: n,
+            seen: Arc::clone(seen),
+        };
+        return Response::new(StatusCode::OK, Body::reader(xs, n));
+    }
+    if let Some(ms) = path
+        .strip_prefix("/sleep/")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        seen.sleeps_started.fetch_add(1, Ordering::SeqCst);
+        let now = seen.sleeping.fetch_add(1, Ordering::SeqCst) + 1;
+        seen.most_sleeping.fetch_max(now, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(ms));
+        seen.sleeping.fetch_sub(1, Ordering::SeqCst);
+        return Response::text(StatusCode::OK, format!("slept {ms}"));
+    }
+    if let Some(k) = path.strip_prefix("/n/") {
+        return Response::text(StatusCode::OK, k.to_owned());
+    }
+    Response::text(StatusCode::NOT_FOUND, "not found")
+}
+
+/// The application on 127.0.0.1 with one worker, configured further by `configure`.
+fn app_server(configure: impl FnOnce(Server) -> Server) -> (RunningServer, SocketAddr, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let seen2 = Arc::clone(&seen);
+    let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), move |_, request| {
+        app(&seen2, request)
+    })
+    .expect("bind")
+    .workers(1);
+    let server = configure(server).start().expect("start the server");
+    let addr = match server.address() {
+        Address::Tcp(addr) => *addr,
+        other => panic!("not a TCP address: {other}"),
+    };
+    (server, addr, seen)
+}
+
+/// Stops the server, failing the verdict if that takes long (a connection it still waits
+/// on). By then every client of the test has closed.
+fn stop(server: RunningServer, verdict: &mut Verdict) {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(server.shutdown());
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => verdict.check(false, || format!("shutdown failed: {e}")),
+        Err(_) => verdict.check(false, || {
+            "the server did not shut down within 20 s once every client had closed".into()
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Raw connections.
+
+/// A response read from a raw connection.
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+struct Peer {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+impl Peer {
+    fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let s = TcpStream::connect_timeout(&addr, WAIT)?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(WAIT))?;
+        s.set_write_timeout(Some(WAIT))?;
+        Ok(Self { s, buf: Vec::new() })
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.s.write_all(bytes)
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let mut piece = [0u8; 16 * 1024];
+        match self.s.read(&mut piece)? {
+            0 => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the server closed; unparsed: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
+            )),
+            n => {
+                self.buf.extend_from_slice(&piece[..n]);
+                Ok(())
+            }
+        }
+    }
+
+    /// The next response (its body framed by Content-Length, or none).
+    fn response(&mut self) -> io::Result<Resp> {
+        let end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i;
+            }
+            self.fill()?;
+        };
+        let head: Vec<u8> = self.buf.drain(..end + 4).collect();
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default();
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad head {head:?}"));
+        let status: u16 = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let mut length = 0usize;
+        for line in lines {
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().map_err(|_| bad())?;
+                }
+            }
+        }
+        if status < 200 {
+            length = 0;
+        }
+        while self.buf.len() < length {
+            self.fill()?;
+        }
+        let body = self.buf.drain(..length).collect();
+        Ok(Resp { status, body })
+    }
+}
+
+fn get(target: &str) -> String {
+    format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n")
+}
+
+/// The status of the response at the start of `received`, if it starts with one.
+fn status_of(received: &[u8]) -> Option<u16> {
+    let text = String::from_utf8_lossy(received.get(..12.min(received.len()))?);
+    text.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// The probe: fresh connections asking `GET /`, one after another, during an attack.
+
+struct Probe {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<Vec<(Duration, Result<(), String>)>>,
+}
+
+fn probe_once(addr: SocketAddr) -> Result<(), String> {
+    let mut peer = Peer::connect(addr).map_err(|e| format!("connect: {e}"))?;
+    peer.send(get("/").as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    let r = peer.response().map_err(|e| format!("response: {e}"))?;
+    if r.status != 200 || r.body != b"hello" {
+        return Err(format!("answered {} {:?}", r.status, r.text()));
+    }
+    Ok(())
+}
+
+impl Probe {
+    fn start(addr: SocketAddr) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let mut results = Vec::new();
+            while !stop2.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                let result = probe_once(addr);
+                results.push((t.elapsed(), result));
+                thread::sleep(PROBE_EVERY);
+            }
+            results
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops probing; every probe must have been answered within [`PROMPT`].
+    fn finish(self, verdict: &mut Verdict) {
+        self.stop.store(true, Ordering::SeqCst);
+        let results = self.thread.join().expect("the probe thread");
+        let times: Vec<String> = results
+            .iter()
+            .map(|(t, r)| match r {
+                Ok(()) => format!("{}ms", t.as_millis()),
+                Err(e) => format!("{}ms ({e})", t.as_millis()),
+            })
+            .collect();
+        println!("probes: {}", times.join(", "));
+        verdict.check(results.len() >= MIN_PROBES, || {
+            format!(
+                "only {} probe(s) during the attack: {times:?}",
+                results.len()
+            )
+        });
+        let slow: Vec<&String> = results
+            .iter()
+            .zip(&times)
+            .filter(|((t, r), _)| r.is_err() || *t > PROMPT)
+            .map(|(_, s)| s)
+            .collect();
+        verdict.check(slow.is_empty(), || {
+            format!(
+                "{} of {} probes (GET / on a fresh connection) not answered within {PROMPT:?} \
+                 during the attack: {slow:?}",
+                slow.len(),
+                results.len()
+            )
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attackers.
+
+/// How an attacker's connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The server closed it: end of input...
+    Eof,
+    /// ...or a reset (a write after its close, or bytes of ours it left unread).
+    Reset,
+    /// Still open when the attacker gave up.
+    Open,
+}
+
+/// What an attacker saw.
+#[derive(Debug)]
+struct Attack {
+    end: End,
+    /// From its first byte sent until the server closed it.
+    closed_after: Option<Duration>,
+    /// What the server sent.
+    received: Vec<u8>,
+    /// How many bytes the attacker sent.
+    sent: usize,
+    /// How many bytes of a response body it received (the slow readers).
+    taken: u64,
+}
+
+impl Attack {
+    fn describe(&self) -> String {
+        let shown = String::from_utf8_lossy(&self.received[..self.received.len().min(120)]);
+        format!(
+            "{:?} after {:?}, {} bytes sent, {} received {shown:?} ({} of a body)",
+            self.end,
+            self.closed_after,
+            self.sent,
+            self.received.len(),
+            self.taken
+        )
+    }
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// Sends `first`, then `piece(k)` for k = 0, 1... every `every`, reading whatever comes
+/// back in between, until the server closes the connection or [`ATTACK_CAP`] passes.
+fn trickle(
+    addr: SocketAddr,
+    first: &[u8],
+    mut piece: impl FnMut(usize) -> Vec<u8>,
+    every: Duration,
+) -> Attack {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).unwrap();
+    let t0 = Instant::now();
+    let mut attack = Attack {
+        end: End::Open,
+        closed_after: None,
+        received: Vec::new(),
+        sent: 0,
+        taken: 0,
+    };
+    let closed = |attack: &mut Attack, end: End| {
+        attack.end = end;
+        attack.closed_after = Some(t0.elapsed());
+    };
+    if !first.is_empty() {
+        if s.write_all(first).is_err() {
+            closed(&mut attack, End::Reset);
+            return attack;
+        }
+        attack.sent += first.len();
+    }
+    let mut k = 0;
+    let mut next = t0;
+    let mut buf = [0u8; 4096];
+    while t0.elapsed() < ATTACK_CAP {
+        let now = Instant::now();
+        if now >= next {
+            let bytes = piece(k);
+            k += 1;
+            next += every;
+            match s.write_all(&bytes) {
+                Ok(()) => attack.sent += bytes.len(),
+                Err(e) if is_reset(&e) => {
+                    closed(&mut attack, End::Reset);
+                    return attack;
+                }
+                Err(e) => panic!("an attacker's write failed: {e}"),
+            }
+            continue;
+        }
+        s.set_read_timeout(Some((next - now).max(Duration::from_millis(1))))
+            .unwrap();
+        match s.read(&mut buf) {
+            Ok(0) => {
+                closed(&mut attack, End::Eof);
+                return attack;
+            }
+            Ok(n) => attack.received.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_reset(&e) => {
+                closed(&mut attack, End::Reset);
+                return attack;
+            }
+            Err(e) => panic!("an attacker's read failed: {e}"),
+        }
+    }
+    attack
+}
+
+/// Runs `attack` on [`ATTACKERS`] connections at once, with the probe running from when
+/// they have all started until they have all ended, or until `probe_for` has passed.
+fn attack_while_probing(
+    addr: SocketAddr,
+    attack: impl Fn() -> Attack + Send + Sync + 'static,
+    probe_for: Option<Duration>,
+    verdict: &mut Verdict,
+) -> Vec<Attack> {
+    let attack = Arc::new(attack);
+    let attackers: Vec<_> = (0..ATTACKERS)
+        .map(|_| {
+            let attack = Arc::clone(&attack);
+            thread::spawn(move || attack())
+        })
+        .collect();
+    // The attackers have connected and sent their first bytes.
+    thread::sleep(Duration::from_millis(100));
+    let probe = Probe::start(addr);
+    let join = |attackers: Vec<JoinHandle<Attack>>| -> Vec<Attack> {
+        attackers
+            .into_iter()
+            .map(|t| t.join().expect("an attacker"))
+            .collect()
+    };
+    let attacks = match probe_for {
+        Some(probe_for) => {
+            let end = Instant::now() + probe_for;
+            while Instant::now() < end && !attackers.iter().all(JoinHandle::is_finished) {
+                thread::sleep(Duration::from_millis(10)); // poll interval
+            }
+            probe.finish(verdict);
+            join(attackers)
+        }
+        None => {
+            let attacks = join(attackers);
+            probe.finish(verdict);
+            attacks
+        }
+    };
+    for (i, a) in attacks.iter().enumerate() {
+        println!("attacker {i}: {}", a.describe());
+    }
+    attacks
+}
+
+/// Each attacker was closed by the server from `at_least` to `at_most` after its first
+/// byte, and what it received (if anything) is a response whose status `status_ok`
+/// accepts.
+fn check_closed(
+    attacks: &[Attack],
+    at_least: Duration,
+    at_most: Duration,
+    status_ok: impl Fn(u16) -> bool,
+    expected_status: &str,
+    verdict: &mut Verdict,
+) {
+    for (i, a) in attacks.iter().enumerate() {
+        match a.closed_after {
+            None => verdict.check(false, || {
+                format!(
+                    "attacker {i} was never closed by the server (gave up after {ATTACK_CAP:?}): {}",
+                    a.describe()
+                )
+            }),
+            Some(t) => verdict.check(t >= at_least && t <= at_most, || {
+                format!(
+                    "attacker {i} closed after {t:?}, expected from {at_least:?} to {at_most:?}: {}",
+                    a.describe()
+                )
+            }),
+        }
+        if !a.received.is_empty() {
+            let status = status_of(&a.received);
+            verdict.check(status.is_some_and(&status_ok), || {
+                format!(
+                    "attacker {i} received {status:?}, expected {expected_status}: {}",
+                    a.describe()
+                )
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Slow request bodies.
+
+/// The rates of the attack tests: 1000 B/s after 1.5 s (a grace long enough for the probe
+/// to run during the attack).
+const RATE: MinDataRate = MinDataRate::new(1000, Duration::from_millis(1500));
+
+#[test]
+fn slow_post_bodies_are_cut_off_by_the_minimum_rate() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.min_request_body_rate(Some(RATE)));
+    // A body of 10,000 bytes, one byte every 200 ms (5 B/s).
+    let attacks = attack_while_probing(
+        addr,
+        move || {
+            trickle(
+                addr,
+                b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n",
+                |_| b"a".to_vec(),
+                Duration::from_millis(200),
+            )
+        },
+        None,
+        &mut verdict,
+    );
+    // Not before the grace (the rate does not apply yet), soon after it.
+    check_closed(
+        &attacks,
+        RATE.grace - Duration::from_millis(50),
+        RATE.grace + SLACK,
+        |s| !(200..300).contains(&s),
+        "no 2xx (the body never arrived)",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    let complete = Seen::get(&seen.bodies_complete);
+    verdict.check(complete == 0, || {
+        format!("a handler read {complete} trickled bodies to their end")
+    });
+    println!(
+        "bodies the handler failed to read: {}",
+        Seen::get(&seen.bodies_failed)
+    );
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Slow readers.
+
+/// How large a response the slow readers ask for.
+const HUGE: u64 = 50 << 20;
+
+/// Asks for `/big/HUGE`, reads `trickle` bytes every 250 ms (or nothing) until `check_at`,
+/// then reads everything as fast as it can: a server that gave up on it has closed, and
+/// what is left is short of the response.
+fn slow_reader(addr: SocketAddr, trickle: Option<usize>, check_at: Duration) -> Attack {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_nodelay(true).unwrap();
+    let t0 = Instant::now();
+    let request = get(&format!("/big/{HUGE}"));
+    s.write_all(request.as_bytes()).expect("send the request");
+    let mut attack = Attack {
+        end: End::Open,
+        closed_after: None,
+        received: Vec::new(),
+        sent: request.len(),
+        taken: 0,
+    };
+    let mut total = 0u64;
+    let mut head = Vec::new();
+    let mut keep = |piece: &[u8], total: &mut u64| {
+        if head.len() < 64 {
+            head.extend_from_slice(&piece[..piece.len().min(64)]);
+        }
+        *total += piece.len() as u64;
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    if let Some(n) = trickle {
+        s.set_read_timeout(Some(Duration::from_millis(250)))
+            .unwrap();
+        while t0.elapsed() < check_at {
+            match s.read(&mut buf[..n]) {
+                Ok(0) => {
+                    attack.end = End::Eof;
+                    attack.closed_after = Some(t0.elapsed());
+                    break;
+                }
+                Ok(got) => keep(&buf[..got], &mut total),
+                Err(e) if is_reset(&e) => {
+                    attack.end = End::Reset;
+                    attack.closed_after = Some(t0.elapsed());
+                    break;
+                }
+                Err(_) => {}
+            }
+            thread::sleep(Duration::from_millis(250));
+        }
+    } else {
+        thread::sleep(check_at);
+    }
+    if attack.end == End::Open {
+        // Drain: a closed connection ends within the drain, an open one keeps giving (a
+        // server still writing) or goes quiet with the connection open.
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let drain = Instant::now();
+        while drain.elapsed() < WAIT {
+            match s.read(&mut buf) {
+                Ok(0) => {
+                    attack.end = End::Eof;
+                    break;
+                }
+                Ok(got) => keep(&buf[..got], &mut total),
+                Err(e) if is_reset(&e) => {
+                    attack.end = End::Reset;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if attack.end != End::Open {
+            // Closed some time before the check: the drain only read what was in flight.
+            attack.closed_after = Some(check_at);
+        }
+    }
+    attack.received = head;
+    attack.taken = total;
+    attack
+}
+
+#[test]
+fn slow_readers_are_cut_off_by_the_minimum_response_rate() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.min_response_rate(Some(RATE)));
+    // Two read nothing, two read 100 bytes every 250 ms (400 B/s); they look again after
+    // the grace and the slack.
+    let check_at = RATE.grace + SLACK;
+    let n = AtomicUsize::new(0);
+    let attacks = attack_while_probing(
+        addr,
+        move || {
+            let trickle = (n.fetch_add(1, Ordering::SeqCst) % 2 == 1).then_some(100);
+            slow_reader(addr, trickle, check_at)
+        },
+        Some(check_at),
+        &mut verdict,
+    );
+    for (i, a) in attacks.iter().enumerate() {
+        verdict.check(a.end != End::Open && a.taken < HUGE, || {
+            format!(
+                "slow reader {i} was not cut off within {check_at:?}: {:?} with {} bytes of the \
+                 response (a {HUGE}-byte body) received",
+                a.end, a.taken
+            )
+        });
+        verdict.check(status_of(&a.received) == Some(200), || {
+            format!("slow reader {i} did not get the response's head: {a:?}")
+        });
+    }
+    let dropped = seen.wait_for(Duration::from_secs(2), |s| {
+        Seen::get(&s.readers_dropped) >= ATTACKERS
+    });
+    verdict.check(dropped, || {
+        format!(
+            "the server still holds {} of the {ATTACKERS} response bodies of clients it cut off",
+            ATTACKERS - Seen::get(&seen.readers_dropped)
+        )
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Slowloris: heads trickled in.
+
+/// A head that never ends: `GET / ...X-Slow: aaaa...`, one byte a time.
+fn slowloris_byte(k: usize) -> Vec<u8> {
+    const START: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    vec![*START.get(k).unwrap_or(&b'a')]
+}
+
+#[test]
+fn slowloris_heads_get_408_at_the_head_timeout() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let head_timeout = Duration::from_millis(1500);
+    let (server, addr, seen) = app_server(|s| s.head_timeout(head_timeout));
+    let attacks = attack_while_probing(
+        addr,
+        move || trickle(addr, b"", slowloris_byte, Duration::from_millis(200)),
+        None,
+        &mut verdict,
+    );
+    check_closed(
+        &attacks,
+        head_timeout - Duration::from_millis(50),
+        head_timeout + SLACK,
+        |s| s == 408,
+        "408",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    let slow = seen
+        .targets
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|t| *t != "/")
+        .count();
+    verdict.check(slow == 0, || {
+        format!("{slow} trickled heads reached the handler")
+    });
+    verdict.done();
+}
+
+#[test]
+fn request_timeout_bounds_a_trickled_head() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    // The head timeout stays 10 s: the request timeout comes first.
+    let request_timeout = Duration::from_millis(1500);
+    let (server, addr, _) = app_server(|s| s.request_timeout(request_timeout));
+    let attacks = attack_while_probing(
+        addr,
+        move || trickle(addr, b"", slowloris_byte, Duration::from_millis(200)),
+        None,
+        &mut verdict,
+    );
+    check_closed(
+        &attacks,
+        request_timeout - Duration::from_millis(50),
+        request_timeout + SLACK,
+        |s| s == 408,
+        "408",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. A body just above the minimum rate that never ends.
+
+#[test]
+fn request_timeout_cuts_off_a_body_sent_just_above_the_minimum_rate() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let rate = MinDataRate::new(1000, Duration::from_millis(500));
+    let request_timeout = Duration::from_millis(2500);
+    let (server, addr, seen) = app_server(|s| {
+        s.min_request_body_rate(Some(rate))
+            .request_timeout(request_timeout)
+    });
+    // 500 bytes every 250 ms: 2000 B/s, twice the minimum, of a 10 MB body (5,000 s).
+    let attacks = attack_while_probing(
+        addr,
+        move || {
+            trickle(
+                addr,
+                b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n",
+                |_| vec![b'a'; 500],
+                Duration::from_millis(250),
+            )
+        },
+        None,
+        &mut verdict,
+    );
+    // Not before the request timeout (the rate is met), soon after it; 408 if anything.
+    check_closed(
+        &attacks,
+        request_timeout - Duration::from_millis(50),
+        request_timeout + SLACK,
+        |s| s == 408,
+        "408 (nothing of the request was answered)",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    let complete = Seen::get(&seen.bodies_complete);
+    verdict.check(complete == 0, || {
+        format!("a handler read {complete} never-ending bodies to their end")
+    });
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Handlers that block.
+
+/// Asks `target` on a connection of its own: the response, and how long it took.
+fn ask(addr: SocketAddr, target: &str, timeout: Duration) -> (io::Result<Resp>, Duration) {
+    let t = Instant::now();
+    let result = Peer::connect(addr).and_then(|mut peer| {
+        peer.s.set_read_timeout(Some(timeout))?;
+        peer.send(get(target).as_bytes())?;
+        peer.response()
+    });
+    (result, t.elapsed())
+}
+
+fn ask_in_background(
+    addr: SocketAddr,
+    target: &str,
+    timeout: Duration,
+) -> JoinHandle<(io::Result<Resp>, Duration)> {
+    let target = target.to_owned();
+    thread::spawn(move || ask(addr, &target, timeout))
+}
+
+/// The response is `200` with this body.
+fn check_answer(
+    what: &str,
+    answer: &(io::Result<Resp>, Duration),
+    body: &str,
+    within: Duration,
+    verdict: &mut Verdict,
+) {
+    let (result, took) = answer;
+    println!(
+        "{what}: {:?} after {took:?}",
+        result.as_ref().map(Resp::text)
+    );
+    match result {
+        Ok(r) => verdict.check(
+            r.status == 200 && r.text() == body && *took <= within,
+            || {
+                format!(
+                    "{what}: {} {:?} after {took:?}, expected 200 {body:?} within {within:?}",
+                    r.status,
+                    r.text()
+                )
+            },
+        ),
+        Err(e) => verdict.check(false, || format!("{what}: no answer after {took:?}: {e}")),
+    }
+}
+
+#[test]
+fn blocking_handlers_delay_only_their_own_connection() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let sleep = Duration::from_millis(3000);
+    let target = format!("/sleep/{}", sleep.as_millis());
+    let sleepers: Vec<_> = (0..3)
+        .map(|_| ask_in_background(addr, &target, Duration::from_secs(15)))
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    // Probe while the sleepers sleep.
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(2000));
+    probe.finish(&mut verdict);
+    for (i, sleeper) in sleepers.into_iter().enumerate() {
+        let answer = sleeper.join().expect("a sleeper");
+        check_answer(
+            &format!("sleeper {i}"),
+            &answer,
+            &format!("slept {}", sleep.as_millis()),
+            sleep + SLACK,
+            &mut verdict,
+        );
+    }
+    let most = Seen::get(&seen.most_sleeping);
+    verdict.check(most == 3, || {
+        format!("at most {most} of the 3 blocking handlers ran at once, expected all 3")
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+#[test]
+fn pipelined_responses_stay_in_order_while_handlers_block() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    // Another connection's handler blocks first.
+    let sleeper = ask_in_background(addr, "/sleep/3000", Duration::from_secs(15));
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "the /sleep handler did not start".into());
+    let probe = Probe::start(addr);
+    // Pipelined in one write, with handlers that block among them.
+    let targets = ["/sleep/500", "/n/1", "/sleep/300", "/n/2", "/n/3"];
+    let expected = ["slept 500", "1", "slept 300", "2", "3"];
+    let t = Instant::now();
+    let mut peer = Peer::connect(addr).expect("connect");
+    let all: String = targets.iter().map(|t| get(t)).collect();
+    peer.send(all.as_bytes()).expect("send the pipeline");
+    let mut answers = Vec::new();
+    for _ in &targets {
+        match peer.response() {
+            Ok(r) => answers.push(format!("{} {}", r.status, r.text())),
+            Err(e) => {
+                answers.push(format!("no response: {e}"));
+                break;
+            }
+        }
+    }
+    let took = t.elapsed();
+    println!("pipelined: {answers:?} after {took:?}");
+    let want: Vec<String> = expected.iter().map(|b| format!("200 {b}")).collect();
+    verdict.check(answers == want, || {
+        format!("pipelined responses {answers:?}, expected {want:?}")
+    });
+    // Its own handlers block it 800 ms; the other connection's must not.
+    let within = Duration::from_millis(800) + SLACK;
+    verdict.check(took <= within, || {
+        format!("the pipeline took {took:?}, expected at most {within:?}")
+    });
+    probe.finish(&mut verdict);
+    check_answer(
+        "sleeper",
+        &sleeper.join().expect("the sleeper"),
+        "slept 3000",
+        Duration::from_millis(3000) + SLACK,
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+#[test]
+fn past_max_blocked_handlers_requests_wait_their_turn() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    // One worker and one blocked handler beyond it: two handlers at once.
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(1));
+    let sleep = Duration::from_millis(2000);
+    let target = format!("/sleep/{}", sleep.as_millis());
+    let limit = Duration::from_secs(20);
+    let sleepers: Vec<_> = (0..3)
+        .map(|_| ask_in_background(addr, &target, limit))
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    // A request while the handlers are all taken: it waits, it is not refused.
+    thread::sleep(Duration::from_millis(300));
+    let late = ask(addr, "/", limit);
+    check_answer("the late GET /", &late, "hello", limit, &mut verdict);
+    for (i, sleeper) in sleepers.into_iter().enumerate() {
+        let answer = sleeper.join().expect("a sleeper");
+        check_answer(
+            &format!("sleeper {i}"),
+            &answer,
+            &format!("slept {}", sleep.as_millis()),
+            limit,
+            &mut verdict,
+        );
+    }
+    let most = Seen::get(&seen.most_sleeping);
+    verdict.check(most == 2, || {
+        format!(
+            "{most} of the 3 blocking handlers ran at once, expected 2 (one on the worker, \
+             max_blocked_handlers(1) beyond it)"
+        )
+    });
+    let targets = seen.targets.lock().unwrap().clone();
+    let sleeps = targets.iter().filter(|t| **t == target).count();
+    verdict.check(sleeps == 3 && targets.iter().any(|t| t == "/"), || {
+        format!("the handlers saw {targets:?}: a request was lost")
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+#[test]
+fn continue_goes_out_while_another_handler_blocks() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let sleeper = ask_in_background(addr, "/sleep/3000", Duration::from_secs(15));
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "the /sleep handler did not start".into());
+    let probe = Probe::start(addr);
+    let probing = Instant::now();
+
+    // Raw: the 100 promptly, then the final response promptly.
+    let mut peer = Peer::connect(addr).expect("connect");
+    let t = Instant::now();
+    peer.send(
+        b"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .expect("send the head");
+    match peer.response() {
+        Ok(r) => {
+            let took = t.elapsed();
+            println!("100-continue: {} after {took:?}", r.status);
+            verdict.check(r.status == 100 && took <= PROMPT, || {
+                format!(
+                    "got {} after {took:?}, expected 100 within {PROMPT:?}",
+                    r.status
+                )
+            });
+            let t = Instant::now();
+            peer.send(b"hello").expect("send the body");
+            let answer = (peer.response(), t.elapsed());
+            check_answer("the final response", &answer, "hello", PROMPT, &mut verdict);
+        }
+        Err(e) => verdict.check(false, || format!("no 100 after {:?}: {e}", t.elapsed())),
+    }
+
+    // Our client, which waits for the 100 before it sends the body.
+    let t = Instant::now();
+    let mut expect = HeaderMap::new();
+    expect.insert("expect", HeaderValue::from_static("100-continue"));
+    let result = Client::new(Address::Tcp(addr))
+        .with_timeout(Some(WAIT))
+        .connect()
+        .and_then(|mut conn| {
+            let mut r = conn.request(Method::PUT, "/echo", expect, "continued")?;
+            let status = r.status;
+            Ok((status, r.body.read_all()?))
+        });
+    let took = t.elapsed();
+    match result {
+        Ok((status, body)) => verdict.check(
+            status == StatusCode::OK && body == b"continued" && took <= PROMPT,
+            || {
+                format!(
+                    "the client's 100-continue PUT: {status} {:?} after {took:?}, expected 200 \
+                     \"continued\" within {PROMPT:?}",
+                    String::from_utf8_lossy(&body)
+                )
+            },
+        ),
+        Err(e) => verdict.check(false, || {
+            format!("the client's 100-continue PUT failed after {took:?}: {e}")
+        }),
+    }
+    // The probe goes on for a while whatever the exchanges took.
+    thread::sleep(Duration::from_millis(1500).saturating_sub(probing.elapsed()));
+    probe.finish(&mut verdict);
+    check_answer(
+        "sleeper",
+        &sleeper.join().expect("the sleeper"),
+        "slept 3000",
+        Duration::from_millis(3000) + SLACK,
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Honest slow peers.
+
+/// 200 KiB, sent or read 4 KiB every 125 ms: 32 KiB/s, about 6 s.
+const HONEST: usize = 200 * 1024;
+const HONEST_PIECE: usize = 4 * 1024;
+const HONEST_EVERY: Duration = Duration::from_millis(125);
+
+#[test]
+fn honest_slow_peers_succeed_under_the_default_rates() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let within = Duration::from_secs(20);
+
+    let upload = thread::spawn(move || -> io::Result<(Resp, Duration)> {
+        let body = pattern(HONEST);
+        let mut peer = Peer::connect(addr)?;
+        peer.s.set_read_timeout(Some(within))?;
+        let t = Instant::now();
+        let head = format!("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {HONEST}\r\n\r\n");
+        peer.send(head.as_bytes())?;
+        let mut next = Instant::now();
+        for piece in body.chunks(HONEST_PIECE) {
+            thread::sleep(next.saturating_duration_since(Instant::now()));
+            next += HONEST_EVERY;
+            peer.send(piece)?;
+        }
+        let r = peer.response()?;
+        Ok((r, t.elapsed()))
+    });
+
+    let download = thread::spawn(move || -> io::Result<(u16, Vec<u8>, Duration)> {
+        let mut peer = Peer::connect(addr)?;
+        let t = Instant::now();
+        peer.send(get(&format!("/big/{HONEST}")).as_bytes())?;
+        // The head first, then the body at 32 KiB/s.
+        while find(&peer.buf, b"\r\n\r\n").is_none() {
+            peer.fill()?;
+        }
+        let end = find(&peer.buf, b"\r\n\r\n").unwrap_or(0) + 4;
+        let status = status_of(&peer.buf).unwrap_or(0);
+        let mut body: Vec<u8> = peer.buf.drain(..).skip(end).collect();
+        let mut piece = vec![0u8; HONEST_PIECE];
+        let mut next = Instant::now();
+        while body.len() < HONEST {
+            thread::sleep(next.saturating_duration_since(Instant::now()));
+            next += HONEST_EVERY;
+            let want = HONEST_PIECE.min(HONEST - body.len());
+            peer.s.read_exact(&mut piece[..want])?;
+            body.extend_from_slice(&piece[..want]);
+        }
+        Ok((status, body, t.elapsed()))
+    });
+
+    // The probe runs while both go on.
+    thread::sleep(Duration::from_millis(100));
+    let probe = Probe::start(addr);
+    let uploaded = upload.join().expect("the upload");
+    let downloaded = download.join().expect("the download");
+    probe.finish(&mut verdict);
+
+    let want = format!("got {HONEST} {:016x}", fnv(&pattern(HONEST)));
+    match uploaded {
+        Ok((r, took)) => {
+            println!("upload: {} {:?} after {took:?}", r.status, r.text());
+            verdict.check(r.status == 200 && r.text() == want, || {
+                format!(
+                    "the honest upload got {} {:?}, expected 200 {want:?}",
+                    r.status,
+                    r.text()
+                )
+            });
+        }
+        Err(e) => verdict.check(false, || format!("the honest upload failed: {e}")),
+    }
+    match downloaded {
+        Ok((status, body, took)) => {
+            println!("download: {status}, {} bytes after {took:?}", body.len());
+            verdict.check(
+                status == 200 && body.len() == HONEST && body.iter().all(|&b| b == b'x'),
+                || {
+                    format!(
+                        "the honest download got {status} and {} bytes, expected 200 and \
+                         {HONEST} bytes of x",
+                        body.len()
+                    )
+                },
+            );
+        }
+        Err(e) => verdict.check(false, || format!("the honest download failed: {e}")),
+    }
+    stop(server, &mut verdict);
+    let complete = Seen::get(&seen.bodies_complete);
+    verdict.check(complete == 1, || {
+        format!("the handler read {complete} bodies to their end, expected 1")
+    });
+    verdict.done();
+}
