@@ -634,8 +634,8 @@ fn check_closed(
 // ---------------------------------------------------------------------------------------
 // 1. Slow request bodies.
 
-/// The rates of the attack tests: 1000 B/s after 1.5 s (a grace long enough for the probe
-/// to run during the attack).
+/// The request body rate of the slow POST test: 1000 B/s after 1.5 s (a grace long enough
+/// for the probe to run during the attack).
 const RATE: MinDataRate = MinDataRate::new(1000, Duration::from_millis(1500));
 
 #[test]
@@ -683,6 +683,15 @@ fn slow_post_bodies_are_cut_off_by_the_minimum_rate() {
 
 /// How large a response the slow readers ask for.
 const HUGE: u64 = 50 << 20;
+
+/// The response rate of the slow read test: 64 KiB/s after 1.5 s. The first few MB of a
+/// response go into the kernel's buffers at once (loopback, default `tcp_wmem`); from then
+/// on a slow reader takes nothing the server can see, so any rate catches it if it counts
+/// what the client takes while the server waits. This one is high enough that a per-write
+/// deadline as Kestrel's (the grace, or the bytes pending over the rate) also gives up
+/// within the slack on up to 64 KiB pending; a rate that averages over the whole
+/// transfer, the first few MB included, would take an hour to notice.
+const RESPONSE_RATE: MinDataRate = MinDataRate::new(64 * 1024, Duration::from_millis(1500));
 
 /// Asks for `/big/HUGE`, reads `trickle` bytes every 250 ms (or nothing) until `check_at`,
 /// then reads everything as fast as it can: a server that gave up on it has closed, and
@@ -765,10 +774,10 @@ fn slow_reader(addr: SocketAddr, trickle: Option<usize>, check_at: Duration) -> 
 fn slow_readers_are_cut_off_by_the_minimum_response_rate() {
     let _g = serial();
     let mut verdict = Verdict::default();
-    let (server, addr, seen) = app_server(|s| s.min_response_rate(Some(RATE)));
+    let (server, addr, seen) = app_server(|s| s.min_response_rate(Some(RESPONSE_RATE)));
     // Two read nothing, two read 100 bytes every 250 ms (400 B/s); they look again after
     // the grace and the slack.
-    let check_at = RATE.grace + SLACK;
+    let check_at = RESPONSE_RATE.grace + SLACK;
     let n = AtomicUsize::new(0);
     let attacks = attack_while_probing(
         addr,
