@@ -33,14 +33,14 @@ impl Chunk {
     }
 }
 
-pub(crate) type ChunkIter<'a> = Box<dyn Iterator<Item = io::Result<Chunk>> + 'a>;
+pub(crate) type ChunkIter<'a> = Box<dyn Iterator<Item = io::Result<Chunk>> + Send + 'a>;
 
 pub(crate) enum Kind<'a> {
     Empty,
     Bytes(Cow<'a, [u8]>),
     Following(u64),
-    Reader(Box<dyn Read + 'a>, u64),
-    ChunkedReader(Box<dyn Read + 'a>),
+    Reader(Box<dyn Read + Send + 'a>, u64),
+    ChunkedReader(Box<dyn Read + Send + 'a>),
     Chunks(ChunkIter<'a>),
 }
 
@@ -54,6 +54,9 @@ pub(crate) enum Kind<'a> {
 /// | [`Body::following`]`(n)`, then [`Connection::write`](crate::client::Connection::write) (requests only) | `content-length: n` |
 /// | [`Body::reader`]`(r, n)` | `content-length: n`, streamed from `r` |
 /// | [`Body::chunked_reader`]`(r)`, [`Body::chunks`]`(iter)` | chunked, with optional [trailers](Body::with_trailers) |
+///
+/// Readers and chunk iterators must be `Send`: the embedded server writes a response in
+/// its event loop, which may run on another thread than the handler's.
 ///
 /// ```
 /// use pollhttp::{Body, Chunk};
@@ -93,23 +96,31 @@ impl<'a> Body<'a> {
 
     /// Exactly `n` bytes read from `reader` (a reader that ends sooner fails the request,
     /// and the connection with it; bytes beyond `n` are not read).
-    pub fn reader(reader: impl Read + 'a, n: u64) -> Self {
+    pub fn reader(reader: impl Read + Send + 'a, n: u64) -> Self {
         Self::of(Kind::Reader(Box::new(reader), n))
     }
 
     /// A chunked body read from `reader` until it ends, one chunk per read.
-    pub fn chunked_reader(reader: impl Read + 'a) -> Self {
+    pub fn chunked_reader(reader: impl Read + Send + 'a) -> Self {
         Self::of(Kind::ChunkedReader(Box::new(reader)))
     }
 
     /// A chunked body from an iterator of chunks (with extensions if they have any).
-    pub fn chunks(chunks: impl IntoIterator<Item = Chunk> + 'a) -> Self {
+    pub fn chunks<I>(chunks: I) -> Self
+    where
+        I: IntoIterator<Item = Chunk>,
+        I::IntoIter: Send + 'a,
+    {
         Self::of(Kind::Chunks(Box::new(chunks.into_iter().map(Ok))))
     }
 
     /// A chunked body from an iterator of chunks that may fail (the error fails the
     /// request, and the connection with it).
-    pub fn try_chunks(chunks: impl IntoIterator<Item = io::Result<Chunk>> + 'a) -> Self {
+    pub fn try_chunks<I>(chunks: I) -> Self
+    where
+        I: IntoIterator<Item = io::Result<Chunk>>,
+        I::IntoIter: Send + 'a,
+    {
         Self::of(Kind::Chunks(Box::new(chunks.into_iter())))
     }
 

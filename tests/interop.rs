@@ -28,13 +28,13 @@ mod programs;
 use installed::{free_port, peers_script, skip, unique_path};
 use programs::run_example;
 
-use std::cell::Cell;
 use std::fmt::Debug;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -278,11 +278,11 @@ fn exchange<'b>(
 /// A reader of `n` bytes of the pattern that counts how many bytes were taken from it.
 struct CountingReader<'a> {
     data: io::Cursor<Vec<u8>>,
-    taken: &'a Cell<u64>,
+    taken: &'a AtomicU64,
 }
 
 impl<'a> CountingReader<'a> {
-    fn new(n: usize, taken: &'a Cell<u64>) -> Self {
+    fn new(n: usize, taken: &'a AtomicU64) -> Self {
         Self {
             data: io::Cursor::new(pattern(n)),
             taken,
@@ -293,7 +293,7 @@ impl<'a> CountingReader<'a> {
 impl Read for CountingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.data.read(buf)?;
-        self.taken.set(self.taken.get() + n as u64);
+        self.taken.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -1120,7 +1120,7 @@ fn h11_continue_reject() {
     let h11 = PyServer::h11();
     let expect = || headers(&[("expect", "100-continue")]);
     // A reader that counts: not one byte of the body is taken.
-    let taken = Cell::new(0);
+    let taken = AtomicU64::new(0);
     let mut conn = h11.connect();
     let body = Body::reader(CountingReader::new(1_000_000, &taken), 1_000_000);
     let mut response = conn
@@ -1129,7 +1129,11 @@ fn h11_continue_reject() {
     assert_eq!(response.status, StatusCode::EXPECTATION_FAILED);
     assert_eq!(response.reason, "Expectation Failed");
     assert_eq!(response.body.read_all().expect("417 body"), b"rejected");
-    assert_eq!(taken.get(), 0, "the body was read after a 417");
+    assert_eq!(
+        taken.load(Ordering::Relaxed),
+        0,
+        "the body was read after a 417"
+    );
     assert!(!conn.is_reusable());
     assert!(conn.get("/length/1", HeaderMap::new()).is_err());
 
@@ -1145,7 +1149,11 @@ fn h11_continue_reject() {
         assert_eq!(text, b"rejected");
         assert!(!conn.is_reusable());
     }
-    assert_eq!(taken.get(), 0, "the chunked body was read after a 417");
+    assert_eq!(
+        taken.load(Ordering::Relaxed),
+        0,
+        "the chunked body was read after a 417"
+    );
 
     // dugong's way: the 417 instead of the 100; writing is then refused.
     let mut conn = h11.connect();
@@ -1172,7 +1180,7 @@ fn h11_early_error() {
     }
     const N: u64 = 64 << 20;
     let h11 = PyServer::h11();
-    let taken = Cell::new(0);
+    let taken = AtomicU64::new(0);
 
     let mut conn = h11.connect();
     let e = conn
@@ -1248,7 +1256,7 @@ fn h11_early_error() {
     );
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, b"denied");
-    assert_eq!(taken.get(), 1000);
+    assert_eq!(taken.load(Ordering::Relaxed), 1000);
     assert!(!conn.is_reusable());
 }
 

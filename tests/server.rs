@@ -1022,7 +1022,8 @@ fn head_vector(name: &'static str, head: &str, status: u16) -> Vector {
     }
 }
 
-/// A chunked POST whose body holds `chunks` (then the smuggled request).
+/// A chunked POST whose body holds `chunks` (then the smuggled request). The body is
+/// received before the handler is called, so a malformed one never reaches it.
 fn chunk_vector(name: &'static str, chunks: &str) -> Vector {
     Vector {
         name,
@@ -1031,7 +1032,7 @@ fn chunk_vector(name: &'static str, chunks: &str) -> Vector {
         )
         .into_bytes(),
         status: 400,
-        calls: 1,
+        calls: 0,
     }
 }
 
@@ -1338,7 +1339,10 @@ fn max_requests_closes_even_before_the_body_arrives() {
     let _g = shared();
     let (server, _) = app_server(|s| s.max_requests(1));
     let mut raw = Raw::tcp(tcp_addr(&server));
-    raw.send(b"PUT /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+    // A client waiting for 100 gets its handler at once (other bodies arrive first).
+    raw.send(
+        b"PUT /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
     let r = raw.response(false);
     assert_eq!(r.text(), "ignored");
     assert!(r.closes());
@@ -1471,6 +1475,34 @@ fn idle_timeout_closes_without_a_response() {
 }
 
 #[test]
+fn body_timeout_before_the_handler_answers_408() {
+    let _g = shared();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let server = start(
+        tcp(move |_: &mut Session, _: Request<'_>| {
+            let _ = tx.lock().unwrap().send(());
+            Response::text(StatusCode::OK, "called")
+        })
+        .body_timeout(Duration::from_millis(200)),
+    );
+    let mut raw = Raw::tcp(tcp_addr(&server));
+    let t = Instant::now();
+    // A short body is received whole before the handler is called: it never is.
+    raw.send(b"PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    let r = raw.response(false);
+    let elapsed = t.elapsed();
+    assert_eq!(r.status, 408);
+    assert!(r.closes());
+    raw.expect_closed();
+    assert!(elapsed >= Duration::from_millis(190), "{elapsed:?}");
+    assert!(
+        rx.try_recv().is_err(),
+        "the handler was called without the body"
+    );
+}
+
+#[test]
 fn body_timeout_while_the_handler_reads() {
     let _g = shared();
     let (tx, rx) = mpsc::channel();
@@ -1485,11 +1517,14 @@ fn body_timeout_while_the_handler_reads() {
                 Err(e) => Response::text(StatusCode::REQUEST_TIMEOUT, e.to_string()),
             }
         })
+        .workers(1)
         .body_timeout(Duration::from_millis(200)),
     );
     let mut raw = Raw::tcp(tcp_addr(&server));
     let t = Instant::now();
-    raw.send(b"PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    // A long body: the handler is called once part of it is in, and reads the rest.
+    raw.send(b"PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n");
+    raw.send(&pattern(150_000));
     let kind = rx.recv_timeout(WAIT).expect("the handler returns");
     assert_eq!(kind, Some(io::ErrorKind::TimedOut));
     let (rest, end) = raw.rest();

@@ -97,6 +97,15 @@ impl Transport {
         }
     }
 
+    /// Shuts down both halves: the peer reads end of file, and reading here ends. The
+    /// descriptor stays open until the transport is dropped.
+    pub fn shutdown(&self) -> io::Result<()> {
+        match &self.inner {
+            Inner::Tcp(s) => s.shutdown(Shutdown::Both),
+            Inner::Unix(s) => s.shutdown(Shutdown::Both),
+        }
+    }
+
     /// Takes the pending socket error (`SO_ERROR`), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match &self.inner {

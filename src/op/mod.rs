@@ -90,7 +90,7 @@ pub(crate) mod date;
 pub(crate) mod link;
 mod read;
 mod send;
-mod server;
+pub(crate) mod server;
 mod stream;
 
 pub use connect::Connect;

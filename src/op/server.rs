@@ -15,7 +15,23 @@ use crate::proto::{BodyLength, Event, Framing, Limits, RequestHead, ServerConn};
 use crate::tls::{TlsInfo, TlsStream};
 use crate::{Interest, PollNeeded, Progress};
 
+/// Reads into the core's buffer at most this much at a time...
 const READ_SIZE: usize = 32 * 1024;
+/// ...and at first this much: reads double while they fill the space, so a connection with
+/// one small request at a time zeroes and holds little memory.
+const FIRST_READ_SIZE: usize = 4 * 1024;
+/// Responses queued past this much are written before more is read, so a client that
+/// pipelines a great many requests does not make us hold all their responses.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// What [`ServerStream::pull_body`] got.
+#[derive(Debug)]
+pub(crate) enum BodyPiece {
+    /// This many bytes were appended.
+    Data(usize),
+    /// The body ended, with these trailer fields.
+    End(HeaderMap),
+}
 
 /// A server connection as the operations see it: a transport (clear or TLS), the protocol
 /// state of the server role, and the bytes waiting to be written.
@@ -55,6 +71,8 @@ pub struct ServerStream {
     failed: Option<Error>,
     /// Whether responses get the current `Date`.
     send_date: bool,
+    /// The next read's size (see `FIRST_READ_SIZE`).
+    read_size: usize,
 }
 
 impl ServerStream {
@@ -82,6 +100,7 @@ impl ServerStream {
             written: 0,
             failed: None,
             send_date: true,
+            read_size: FIRST_READ_SIZE,
         }
     }
 
@@ -140,6 +159,17 @@ impl ServerStream {
         Ok(self.conn.send_data(data, &mut self.out)?)
     }
 
+    /// Queues one chunk of a chunked response body, with its extensions (sent as plain
+    /// data if the response is not chunked: an HTTP/1.0 client's).
+    pub fn queue_chunk(
+        &mut self,
+        data: &[u8],
+        extensions: &[crate::proto::ChunkExtension<'_>],
+    ) -> Result<(), Error> {
+        self.compact();
+        Ok(self.conn.send_chunk(data, extensions, &mut self.out)?)
+    }
+
     /// Queues the end of the response body (with trailers, if it is chunked).
     pub fn queue_end(&mut self, trailers: Option<&HeaderMap>) -> Result<(), Error> {
         self.compact();
@@ -174,40 +204,145 @@ impl ServerStream {
     }
 
     /// Writes what is queued. `Ready` once nothing is left.
-    fn flush(&mut self) -> Result<Progress<()>, Error> {
+    pub(crate) fn flush(&mut self) -> Result<Progress<()>, Error> {
         self.check()?;
         match self.link.write_out(&self.out, &mut self.written) {
             Ok(true) => {
                 self.out.clear();
                 self.written = 0;
+                if self.out.capacity() > 4 * FLUSH_AT {
+                    self.out = Vec::new();
+                }
                 Ok(Progress::Ready(()))
             }
-            Ok(false) => Ok(Progress::Pending(self.need(Interest::WRITABLE))),
+            Ok(false) => Ok(Progress::Pending(
+                self.need(self.link.write_need() | Interest::WRITABLE),
+            )),
             Err(e) => Err(self.fail(write_error(e))),
         }
     }
 
-    /// Reads once into the core (queued responses are written first, as far as they go).
+    /// Reads once into the core. Queued responses are written when nothing more can be
+    /// read now, or when many wait: pipelined requests read together are answered in one
+    /// write.
     fn fill(&mut self) -> Result<Progress<()>, Error> {
         self.check()?;
-        let mut interest = self.link.read_need();
-        if self.written < self.out.len() || self.link.holds_output() {
+        if self.queued() >= FLUSH_AT {
             if let Progress::Pending(p) = self.flush()? {
-                interest = interest | p.interest;
+                return Ok(Progress::Pending(p));
             }
         }
-        let space = self.conn.receive_space(READ_SIZE);
+        let space = self.conn.receive_space(self.read_size);
+        let room = space.len();
         match self.link.read_once(space) {
             Ok(Some(0)) => self.conn.receive_eof(),
-            Ok(Some(n)) => self.conn.receive_commit(n),
+            Ok(Some(n)) => {
+                self.conn.receive_commit(n);
+                if n == room {
+                    self.read_size = (self.read_size * 2).min(READ_SIZE);
+                }
+            }
             Ok(None) => {
-                return Ok(Progress::Pending(
-                    self.need(interest | self.link.read_need()),
-                ))
+                let mut interest = self.link.read_need();
+                if self.queued() > 0 || self.link.holds_output() {
+                    if let Progress::Pending(p) = self.flush()? {
+                        interest = interest | p.interest;
+                    }
+                }
+                return Ok(Progress::Pending(self.need(interest)));
             }
             Err(e) => return Err(self.fail(e.into())),
         }
         Ok(Progress::Ready(()))
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued(&self) -> usize {
+        self.out.len() - self.written
+    }
+
+    /// The protocol core, to change.
+    pub(crate) fn core_mut(&mut self) -> &mut ServerConn {
+        &mut self.conn
+    }
+
+    /// Between requests: frees the buffers (an idle connection holds none).
+    pub(crate) fn release_buffers(&mut self) {
+        self.conn.release_buffer();
+        if self.queued() == 0 {
+            self.out = Vec::new();
+            self.written = 0;
+        }
+        self.read_size = FIRST_READ_SIZE;
+    }
+
+    /// Appends at most `max` bytes of the request body to `into`, reading from the socket
+    /// if nothing is buffered (after a `100 Continue` if the client waits for one).
+    pub(crate) fn pull_body(
+        &mut self,
+        into: &mut Vec<u8>,
+        max: usize,
+    ) -> Result<Progress<BodyPiece>, Error> {
+        self.check()?;
+        if self.conn.client_waiting_for_continue() {
+            self.compact();
+            self.conn
+                .send_informational(StatusCode::CONTINUE, &HeaderMap::new(), &mut self.out)?;
+        }
+        loop {
+            match self.conn.next_event_max(max) {
+                Ok(Event::Data(data)) => {
+                    into.extend_from_slice(data);
+                    return Ok(Progress::Ready(BodyPiece::Data(data.len())));
+                }
+                Ok(Event::End(trailers)) => {
+                    return Ok(Progress::Ready(BodyPiece::End(trailers.to_header_map())))
+                }
+                Ok(Event::NeedData) => {}
+                Ok(other) => {
+                    let e = Error::local(format!("unexpected event {other:?} in a request body"));
+                    return Err(self.fail(e));
+                }
+                Err(e) => return Err(request_error(e)),
+            }
+            if let Progress::Pending(p) = self.fill()? {
+                return Ok(Progress::Pending(p));
+            }
+        }
+    }
+
+    /// Ends our side for a lingering close: a TLS `close_notify`, then a shutdown of the
+    /// socket's writing side.
+    pub(crate) fn shutdown_write(&mut self) {
+        if let Link::Tls(tls) = &mut self.link {
+            tls.send_close_notify();
+            let _ = tls.flush_records();
+        }
+        let _ = self.link.transport().shutdown_write();
+    }
+
+    /// Reads and drops what the client sends, undecrypted. `false`: it closed (or failed).
+    pub(crate) fn discard_input(&mut self) -> bool {
+        let mut scratch = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut self.link.transport(), &mut scratch) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// A request the core refused: [`Error::Proto`] with its status hint (a transfer coding
+/// or version we do not speak is the client's request problem here, 501 or 505, not an
+/// unsupported response), or [`Error::ConnectionClosed`] if the client closed mid-request.
+fn request_error(e: crate::proto::Error) -> Error {
+    match e {
+        crate::proto::Error::RemoteClosed { .. } => e.into(),
+        e => Error::Proto(e),
     }
 }
 
@@ -257,7 +392,7 @@ impl ReadRequest {
                     return Err(stream.fail(e));
                 }
                 // The caller may still answer it (the core allows one response), then close.
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(request_error(e)),
             }
             if let Progress::Pending(p) = stream.fill()? {
                 return Ok(Progress::Pending(p));
@@ -311,7 +446,7 @@ impl<B: AsMut<[u8]>> ReadRequestBody<B> {
                     let e = Error::local(format!("unexpected event {other:?} in a request body"));
                     return Err(stream.fail(e));
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(request_error(e)),
             }
             if let Progress::Pending(p) = stream.fill()? {
                 return Ok(Progress::Pending(p));

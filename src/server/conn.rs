@@ -1,61 +1,77 @@
-//! One server connection: reading requests, calling the handler, writing responses.
-//!
-//! A worker drives a connection with [`drive`] while it has something to do. Reading a
-//! request head never blocks: when the socket has nothing more, the connection waits in
-//! the worker's poller (idle, or with a partial head under the head timeout), so a slow
-//! client holds no worker. Reading a request body (inside the handler) and writing a response
-//! block, each wait bounded by the body timeout.
+//! One server connection as an event-loop state machine over the op layer's
+//! [`ServerStream`]: reading request heads and bodies, writing responses, under the
+//! timeouts and minimum data rates. Nothing here waits: when the socket has nothing to
+//! give or take, [`Conn::drive`] says what to wait for and the loop moves on. The handler
+//! is not called from here: `drive` hands its request to the loop ([`Next::Handle`]), and
+//! the loop gives the response back ([`Conn::respond`]).
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-use super::config::Config;
-use super::request::Request;
+use super::config::{Config, MinDataRate};
+use super::feed::Feed;
+use super::group::Notices;
 use super::response::Response;
 use super::session::Session;
-use crate::body::Kind;
-use crate::op::date;
-use crate::op::link::Link;
-use crate::proto::{BodyLength, ChunkExtension, Event, Framing, ServerConn};
+use crate::body::{ChunkIter, Kind};
+use crate::error::Error;
+use crate::op::server::BodyPiece;
+use crate::op::{ReadRequest, ServerStream};
+use crate::proto::{BodyLength, ChunkExtension, Framing, RequestHead};
 use crate::tls::Handshake;
-use crate::{Interest, PollNeeded};
+use crate::{Interest, Progress};
 
-/// Reads into the core's buffer at most this much at a time...
-const READ_SIZE: usize = 32 * 1024;
-/// ...and at first this much: reads double while they fill the space, so a connection with
-/// one small request at a time zeroes and holds little memory.
-const FIRST_READ_SIZE: usize = 4 * 1024;
-/// Responses are batched until this much waits, then written.
+/// Responses are produced until this much waits, then written.
 const FLUSH_AT: usize = 64 * 1024;
 /// An unread request body shorter than this is read and dropped after the response, so
 /// the connection can go on; a longer one closes it.
 const DRAIN_AT_MOST: u64 = 256 * 1024;
 /// How long a closing connection reads and drops what the client still sends.
 const LINGER: Duration = Duration::from_secs(2);
-/// How much of a reader body to send at a time.
+/// How much of a reader body to read at a time.
 const PIECE: usize = 64 * 1024;
+/// A wait with no deadline of its own (the handler is working).
+const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// What the connection waits for when it goes back to the poller.
+/// What the connection waits for when it goes back to the poller; each has its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wait {
     /// Between requests: the idle timeout.
     Idle,
-    /// In a request head (or the TLS handshake): the head timeout.
+    /// In a request head (or the TLS handshake): the head timeout, the request deadline.
     Head,
+    /// For request body bytes: the body timeout, the request deadline, the body rate.
+    Body,
+    /// For the client to take response bytes: the body timeout, the response rate.
+    Respond,
+    /// For its handler, with nothing to read or write meanwhile: no deadline.
+    Handler,
     /// Closing, reading and dropping what still comes: the linger time.
     Linger,
 }
 
-/// What a worker does with a connection next.
+/// A request for the handler.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) head: RequestHead,
+    pub(crate) framing: Framing,
+    pub(crate) feed: Option<Arc<Feed>>,
+}
+
+/// What the loop does with a connection next.
 #[derive(Debug)]
 pub(crate) enum Next {
     /// Back to the poller until the socket is ready for `interest`.
     Wait(Interest, Wait),
+    /// Call the handler with this request (the session comes from
+    /// [`Conn::take_session`]), then give the response to [`Conn::respond`].
+    Handle(Box<Call>),
     /// Everything is written: close after a lingering wait. Our side is shut down, and what
     /// the client still sends is read and dropped until it closes or the linger time ends,
     /// so that unread bytes do not turn the close into a reset that loses the response
@@ -65,40 +81,122 @@ pub(crate) enum Next {
     Close,
 }
 
-/// The I/O side of a connection: the handler's request body borrows it.
-#[derive(Debug)]
-pub(crate) struct ConnIo {
-    pub(crate) link: Link,
-    pub(crate) proto: ServerConn,
-    pub(crate) out: Vec<u8>,
-    written: usize,
-    read_size: usize,
-    body_timeout: Duration,
+/// Where a connection is in its exchanges.
+enum Phase {
+    /// Reading the next request head.
+    Head,
+    /// Reading a request body ahead of its handler: the handler is called once the body
+    /// is complete, or once [`feed::AHEAD`](super::feed::AHEAD) bytes wait.
+    Prefetch(Box<Call>),
+    /// The handler has the request; the loop feeds it the body as it reads.
+    Handler(Option<Arc<Feed>>),
+    /// A response body is produced and written as the client takes it.
+    Respond(Box<Pump>),
+    /// The response is queued: what comes after it.
+    Answered,
+    /// Reading and dropping the rest of a request body the handler left.
+    Drain(u64),
+    /// Writing the last bytes before a lingering close.
+    Closing,
+}
+
+/// A response body being produced.
+struct Pump {
+    source: Source,
+    trailers: Option<HeaderMap>,
+    /// Chunk extensions and trailers are dropped (an HTTP/1.0 client, data until close).
+    plain: bool,
+    piece: Vec<u8>,
+}
+
+enum Source {
+    /// This many bytes left to read from the reader.
+    Reader(Box<dyn Read + Send>, u64),
+    ChunkedReader(Box<dyn Read + Send>),
+    Chunks(ChunkIter<'static>),
+}
+
+/// What the current transfer (a request body or a response) has done, for its minimum
+/// rate: bytes moved, and the time spent waiting on the client.
+#[derive(Debug, Default, Clone, Copy)]
+struct Transfer {
+    bytes: u64,
+    waited: Duration,
+    waiting_since: Option<Instant>,
+}
+
+impl Transfer {
+    fn wake(&mut self, now: Instant) {
+        if let Some(since) = self.waiting_since.take() {
+            self.waited += now.saturating_duration_since(since);
+        }
+    }
+
+    /// When this wait (starting `now`) breaks the rate: the bytes do not grow while the
+    /// connection waits, so it is when the time waited reaches both the grace and the
+    /// time those bytes would take at the rate.
+    fn rate_deadline(&mut self, rate: MinDataRate, now: Instant) -> Instant {
+        self.waiting_since = Some(now);
+        let allowed = if rate.bytes_per_second == 0 {
+            NO_DEADLINE
+        } else {
+            Duration::from_secs_f64(self.bytes as f64 / rate.bytes_per_second as f64)
+                .max(rate.grace)
+        };
+        now + allowed.saturating_sub(self.waited)
+    }
+}
+
+/// What follows the response being sent.
+#[derive(Debug, Default, Clone, Copy)]
+struct After {
+    close: bool,
+    drain: bool,
 }
 
 /// One client connection.
-#[derive(Debug)]
 pub(crate) struct Conn {
     handshake: Option<Box<Handshake>>,
-    io: Option<ConnIo>,
-    pub(crate) session: Session,
+    stream: Option<ServerStream>,
+    /// `None` while a handler has it.
+    session: Option<Session>,
     fd: RawFd,
     connected: bool,
-    /// When the request head (or TLS handshake) now awaited began to arrive: the head
-    /// timeout runs from here, however the bytes trickle in.
-    head_since: Option<Instant>,
+    phase: Phase,
+    after: After,
+    /// The handler is answering the last request `max_requests` allows.
+    last: bool,
+    /// When the request now awaited began to arrive (head timeout, request deadline).
+    request_since: Option<Instant>,
+    transfer: Transfer,
+    /// The write the client must finish taking by a deadline (the response rate): when,
+    /// and the transfer's byte count that ends it.
+    write_due: Option<(Instant, u64)>,
+    /// Closed under a running handler (its response goes nowhere).
+    dead: bool,
+    notices: Arc<Notices>,
+    slot: usize,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("fd", &self.fd)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Conn {
     pub(crate) fn new(
-        link_or_handshake: Result<Link, Handshake>,
+        stream_or_handshake: Result<ServerStream, Handshake>,
         session: Session,
-        config: &Config,
+        notices: Arc<Notices>,
     ) -> Self {
-        let (handshake, io, fd) = match link_or_handshake {
-            Ok(link) => {
-                let fd = link.transport().as_raw_fd();
-                (None, Some(ConnIo::new(link, config)), fd)
+        let (handshake, stream, fd) = match stream_or_handshake {
+            Ok(stream) => {
+                let fd = stream.as_raw_fd();
+                (None, Some(stream), fd)
             }
             Err(handshake) => {
                 let fd = handshake.fd();
@@ -107,11 +205,19 @@ impl Conn {
         };
         Self {
             handshake,
-            io,
-            session,
+            stream,
+            session: Some(session),
             fd,
             connected: false,
-            head_since: None,
+            phase: Phase::Head,
+            after: After::default(),
+            last: false,
+            request_since: None,
+            transfer: Transfer::default(),
+            write_due: None,
+            dead: false,
+            notices,
+            slot: 0,
         }
     }
 
@@ -119,287 +225,659 @@ impl Conn {
         self.fd
     }
 
+    /// The loop's slot for this connection (request body notices name it).
+    pub(crate) fn set_slot(&mut self, slot: usize) {
+        self.slot = slot;
+    }
+
+    /// The session, for the handler.
+    pub(crate) fn take_session(&mut self) -> Option<Session> {
+        self.session.take()
+    }
+
+    /// Whether a handler is working for this connection.
+    pub(crate) fn in_handler(&self) -> bool {
+        matches!(self.phase, Phase::Handler(_))
+    }
+
+    /// Whether the connection has nothing in progress (for a graceful stop).
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Head)
+            && self.request_since.is_none()
+            && self
+                .stream
+                .as_ref()
+                .map_or(self.handshake.is_some(), |s| s.conn().buffered() == 0)
+    }
+
     /// When the connection's wait of this kind ends.
     pub(crate) fn deadline(&mut self, wait: Wait, config: &Config, now: Instant) -> Instant {
         match wait {
-            Wait::Head => *self.head_since.get_or_insert(now) + config.head_timeout,
             Wait::Idle => now + config.idle_timeout,
+            Wait::Head => {
+                let since = *self.request_since.get_or_insert(now);
+                since + config.head_timeout.min(config.request_timeout)
+            }
+            Wait::Body => {
+                let mut deadline = now + config.body_timeout;
+                if let Some(since) = self.request_since {
+                    deadline = deadline.min(since + config.request_timeout);
+                }
+                match config.min_request_body_rate {
+                    Some(rate) => deadline.min(self.transfer.rate_deadline(rate, now)),
+                    None => deadline,
+                }
+            }
+            Wait::Respond => {
+                let deadline = now + config.body_timeout;
+                match config.min_response_rate {
+                    Some(rate) => deadline.min(self.write_deadline(rate, now)),
+                    None => deadline,
+                }
+            }
+            Wait::Handler => now + NO_DEADLINE,
             Wait::Linger => now + LINGER,
+        }
+    }
+
+    /// The response rate, as Kestrel applies it: the bytes waiting when the client stops
+    /// taking them must all be taken within the grace, or within the time they take at the
+    /// rate if that is longer. Taking some of them does not move the deadline; taking all
+    /// of them ends this write, and the next wait starts another. (A rate averaged over the
+    /// whole response would count the first megabytes, which the kernel's buffers take at
+    /// once, and let a client that then takes nothing hold on for minutes.)
+    fn write_deadline(&mut self, rate: MinDataRate, now: Instant) -> Instant {
+        if let Some((deadline, until)) = self.write_due {
+            if self.transfer.bytes < until {
+                return deadline;
+            }
+        }
+        let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
+        let allowed = if rate.bytes_per_second == 0 {
+            NO_DEADLINE
+        } else {
+            Duration::from_secs_f64(pending as f64 / rate.bytes_per_second as f64).max(rate.grace)
+        };
+        let deadline = now + allowed;
+        self.write_due = Some((deadline, self.transfer.bytes + pending));
+        deadline
+    }
+
+    /// The deadline of a wait of this kind passed. `true`: close the connection now;
+    /// `false`: it stays (closed to the client) until its handler returns.
+    pub(crate) fn expire(&mut self, wait: Wait) -> bool {
+        match (wait, &self.phase) {
+            (Wait::Head, _) | (Wait::Body, Phase::Prefetch(_)) => {
+                self.time_out();
+                true
+            }
+            (Wait::Body, Phase::Handler(feed)) => {
+                if let Some(feed) = feed {
+                    feed.fail(
+                        io::ErrorKind::TimedOut,
+                        "the client did not send the request body in time",
+                    );
+                }
+                self.dead = true;
+                if let Some(stream) = &self.stream {
+                    let _ = stream.transport().shutdown();
+                }
+                false
+            }
+            (Wait::Handler, _) => false,
+            _ => true,
+        }
+    }
+
+    /// A 408, as far as the socket takes it now, if nothing of the request was answered.
+    fn time_out(&mut self) {
+        let Some(stream) = &mut self.stream else {
+            return;
+        };
+        let core = stream.conn();
+        if core.buffered() > 0 || core.response_due() {
+            let mut headers = HeaderMap::new();
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            let queued = stream.queue_response(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                &headers,
+                BodyLength::Known(0),
+            );
+            if queued.is_ok() {
+                let _ = stream.flush();
+            }
         }
     }
 
     /// Starts a lingering close: shuts our side down (after a TLS close_notify).
     pub(crate) fn start_linger(&mut self) {
-        if let Some(io) = &mut self.io {
-            if let Link::Tls(tls) = &mut io.link {
-                tls.send_close_notify();
-            }
-            let _ = io.link.transport().shutdown_write();
+        if let Some(stream) = &mut self.stream {
+            stream.shutdown_write();
         }
     }
 
     /// Reads and drops what the client sends while lingering. `false`: it closed (or
     /// failed): close now.
     pub(crate) fn linger_read(&mut self) -> bool {
-        let Some(io) = &mut self.io else {
-            return false;
-        };
-        let mut scratch = [0u8; 4096];
+        self.stream
+            .as_mut()
+            .is_some_and(ServerStream::discard_input)
+    }
+
+    /// Drives the connection until it waits for the client, needs its handler, or must
+    /// close.
+    pub(crate) fn drive(&mut self, config: &Config) -> Next {
+        if self.transfer.waiting_since.is_some() {
+            self.transfer.wake(Instant::now());
+        }
+        if let Some(handshake) = &mut self.handshake {
+            match handshake.resume() {
+                Ok(Progress::Ready(tls)) => {
+                    if let Some(session) = &mut self.session {
+                        session.tls = Some(tls.info());
+                    }
+                    self.stream = Some(ServerStream::over_tls(tls, config.limits));
+                    self.handshake = None;
+                }
+                Ok(Progress::Pending(need)) => return Next::Wait(need.interest, Wait::Head),
+                Err(e) => {
+                    log::debug!("TLS handshake failed: {e}");
+                    return Next::Close;
+                }
+            }
+        }
+        if !self.connected {
+            self.connected = true;
+            if let (Some(on_connect), Some(session)) = (&config.on_connect, &mut self.session) {
+                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(session)));
+                if !matches!(accepted, Ok(true)) {
+                    return Next::Close;
+                }
+            }
+        }
         loop {
-            // The raw socket: under TLS, records are dropped undecrypted.
-            match Read::read(&mut io.link.transport(), &mut scratch) {
-                Ok(0) => return false,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
+            let next = match &mut self.phase {
+                Phase::Head => self.read_head(config),
+                Phase::Prefetch(_) => self.prefetch(),
+                Phase::Handler(feed) => {
+                    let feed = feed.clone();
+                    return self.feed_handler(feed.as_deref());
+                }
+                Phase::Respond(_) => self.pump(),
+                Phase::Answered => self.answered(),
+                Phase::Drain(_) => self.drain(),
+                Phase::Closing => self.finish(),
+            };
+            if let Some(next) = next {
+                return next;
             }
         }
     }
 
-    /// On a timeout in a request head: a 408, as far as the socket takes it now.
-    pub(crate) fn time_out(&mut self) {
-        if let Some(io) = &mut self.io {
-            if io.proto.buffered() > 0 || io.proto.response_due() {
-                io.stamp_date();
-                let mut headers = HeaderMap::new();
-                headers.insert(CONNECTION, HeaderValue::from_static("close"));
-                let _ = io.proto.send_response(
-                    StatusCode::REQUEST_TIMEOUT,
-                    None,
-                    &headers,
-                    BodyLength::Known(0),
-                    &mut io.out,
-                );
-                let _ = io.write_some();
+    fn stream(&mut self) -> &mut ServerStream {
+        self.stream
+            .as_mut()
+            .expect("a connection past its handshake has a stream")
+    }
+
+    /// `Some`: what the loop does; `None`: the phase changed, go on.
+    fn read_head(&mut self, config: &Config) -> Option<Next> {
+        let stream = self.stream.as_mut()?;
+        let before = stream.queued();
+        let read = ReadRequest::new().resume(stream);
+        // Responses written meanwhile count for the response rate.
+        self.transfer.bytes += before.saturating_sub(stream.queued()) as u64;
+        match read {
+            Ok(Progress::Ready(Some(head))) => self.start_request(head, config),
+            Ok(Progress::Ready(None)) => {
+                // The client closed between requests.
+                let _ = stream.flush();
+                Some(Next::Close)
             }
+            Ok(Progress::Pending(need)) => {
+                let wait = if stream.queued() > 0 {
+                    // Responses the client has not taken yet: the response rate.
+                    Wait::Respond
+                } else if stream.conn().buffered() > 0 {
+                    Wait::Head
+                } else {
+                    // Idle: no buffer is kept while the client thinks.
+                    stream.release_buffers();
+                    self.request_since = None;
+                    Wait::Idle
+                };
+                Some(Next::Wait(need.interest, wait))
+            }
+            Err(Error::Proto(e)) if e.is_remote() => {
+                log::debug!("bad request: {e}");
+                if let Some(status) = e.status_hint() {
+                    send_error(stream, status, e.message());
+                }
+                self.phase = Phase::Closing;
+                None
+            }
+            Err(e) => {
+                log::debug!("reading a request failed: {e}");
+                Some(Next::Close)
+            }
+        }
+    }
+
+    fn start_request(&mut self, head: RequestHead, config: &Config) -> Option<Next> {
+        let session = self
+            .session
+            .as_mut()
+            .expect("a connection reading requests has its session");
+        session.requests += 1;
+        self.last = config
+            .max_requests
+            .is_some_and(|max| session.requests >= max);
+        self.after = After::default();
+        // The head came in one read: the request deadline runs from now.
+        self.request_since.get_or_insert_with(Instant::now);
+        let stream = self.stream();
+        let Some(framing) = stream.conn().body_framing() else {
+            self.request_since = None;
+            self.phase = Phase::Handler(None);
+            return Some(Next::Handle(Box::new(Call {
+                head,
+                framing: Framing::None,
+                feed: None,
+            })));
+        };
+        let waiting = stream.conn().client_waiting_for_continue();
+        let feed = Arc::new(Feed::new(Arc::clone(&self.notices), self.slot, waiting));
+        self.transfer = Transfer::default();
+        let call = Box::new(Call {
+            head,
+            framing,
+            feed: Some(feed),
+        });
+        if waiting {
+            // The client sends the body only after a 100, and the 100 goes out only if
+            // the handler reads: it is called at once.
+            self.phase = Phase::Handler(call.feed.clone());
+            return Some(Next::Handle(call));
+        }
+        self.phase = Phase::Prefetch(call);
+        None
+    }
+
+    /// Reads a body ahead of its handler.
+    fn prefetch(&mut self) -> Option<Next> {
+        let Phase::Prefetch(call) = &self.phase else {
+            return None;
+        };
+        let feed = Arc::clone(call.feed.as_ref()?);
+        match self.feed_body(&feed) {
+            Ok(Fed::Waiting(interest)) => Some(Next::Wait(interest, Wait::Body)),
+            Ok(Fed::Full | Fed::Complete) => {
+                let Phase::Prefetch(call) = std::mem::replace(&mut self.phase, Phase::Head) else {
+                    return None;
+                };
+                self.phase = Phase::Handler(call.feed.clone());
+                Some(Next::Handle(call))
+            }
+            Err(e) => {
+                let stream = self.stream();
+                match e {
+                    Error::Proto(e) if e.is_remote() => {
+                        log::debug!("bad request body: {e}");
+                        if let Some(status) = e.status_hint() {
+                            send_error(stream, status, e.message());
+                        }
+                        self.phase = Phase::Closing;
+                        None
+                    }
+                    e => {
+                        log::debug!("reading a request body failed: {e}");
+                        Some(Next::Close)
+                    }
+                }
+            }
+        }
+    }
+
+    /// While the handler works: reads the body for it as far as it has room.
+    fn feed_handler(&mut self, feed: Option<&Feed>) -> Next {
+        if self.dead {
+            return Next::Wait(Interest::READABLE, Wait::Handler);
+        }
+        let Some(feed) = feed else {
+            return Next::Wait(Interest::READABLE, Wait::Handler);
+        };
+        feed.clear_notice();
+        match self.feed_body(feed) {
+            Ok(Fed::Waiting(interest)) => Next::Wait(interest, Wait::Body),
+            Ok(Fed::Full | Fed::Complete) => Next::Wait(Interest::READABLE, Wait::Handler),
+            // The handler sees the error; its response is still sent if the socket takes
+            // it, then the connection closes (the core is failed).
+            Err(_) => Next::Wait(Interest::READABLE, Wait::Handler),
+        }
+    }
+
+    /// Moves body bytes from the socket into `feed` while it has room.
+    fn feed_body(&mut self, feed: &Feed) -> Result<Fed, Error> {
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| Error::local("no stream"))?;
+        loop {
+            let room = feed.room();
+            if room == 0 {
+                return Ok(if feed.is_complete() {
+                    Fed::Complete
+                } else {
+                    Fed::Full
+                });
+            }
+            let mut pulled = None;
+            feed.push(|data| {
+                let before = data.len();
+                pulled = Some(stream.pull_body(data, room));
+                data.len() - before
+            });
+            match pulled.expect("push calls its closure") {
+                Ok(Progress::Ready(BodyPiece::Data(n))) => self.transfer.bytes += n as u64,
+                Ok(Progress::Ready(BodyPiece::End(trailers))) => {
+                    feed.complete(trailers);
+                    self.request_since = None;
+                    return Ok(Fed::Complete);
+                }
+                Ok(Progress::Pending(need)) => return Ok(Fed::Waiting(need.interest)),
+                Err(e) => {
+                    let kind = match &e {
+                        Error::ConnectionClosed { .. } => io::ErrorKind::UnexpectedEof,
+                        _ => io::ErrorKind::InvalidData,
+                    };
+                    feed.fail(kind, e.to_string());
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// The handler's response: queued (and its body produced as the client takes it).
+    pub(crate) fn respond(&mut self, session: Session, response: Response) {
+        let close_asked = session.close;
+        self.session = Some(session);
+        self.transfer = Transfer::default();
+        self.write_due = None;
+        let Phase::Handler(feed) = std::mem::replace(&mut self.phase, Phase::Answered) else {
+            return;
+        };
+        if let Some(feed) = &feed {
+            feed.abandon();
+        }
+        if self.dead {
+            self.phase = Phase::Closing;
+            return;
+        }
+        let last = self.last;
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        // A client still waiting for 100 was not asked for its body: it may never send
+        // it. A body left unread that is known to be long is not worth reading: both end
+        // the connection, and the response says so.
+        drain_buffered(stream);
+        let unread_body = stream.conn().body_framing();
+        let drainable = match unread_body {
+            Some(Framing::Length(n)) => n <= DRAIN_AT_MOST,
+            _ => true,
+        };
+        let ending = stream.conn().client_waiting_for_continue() || !drainable;
+        let close = close_asked || last || ending;
+        self.after = After {
+            close,
+            drain: unread_body.is_some(),
+        };
+        if close {
+            stream.core_mut().close_after_response();
+        }
+        let queued = queue_response(stream, response);
+        match queued {
+            Ok(None) => {}
+            Ok(Some(pump)) => {
+                self.phase = Phase::Respond(pump);
+            }
+            Err(e) => {
+                log::debug!("a response failed: {e}");
+                self.after.close = true;
+                self.dead = true;
+            }
+        }
+    }
+
+    /// Produces and writes a streamed response body.
+    fn pump(&mut self) -> Option<Next> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Some(Next::Close);
+        };
+        let Phase::Respond(pump) = &mut self.phase else {
+            return None;
+        };
+        loop {
+            if stream.queued() < FLUSH_AT {
+                match pump.produce(stream) {
+                    Ok(true) => {
+                        self.phase = Phase::Answered;
+                        return None;
+                    }
+                    Ok(false) => continue,
+                    Err(e) => {
+                        log::debug!("a response body failed: {e}");
+                        let _ = stream.flush();
+                        return Some(Next::Close);
+                    }
+                }
+            }
+            let before = stream.queued();
+            match stream.flush() {
+                Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
+                Ok(Progress::Pending(need)) => {
+                    self.transfer.bytes += (before - stream.queued()) as u64;
+                    return Some(Next::Wait(need.interest, Wait::Respond));
+                }
+                Err(_) => return Some(Next::Close),
+            }
+        }
+    }
+
+    /// The response is queued: close, drop the rest of the body, or read the next request.
+    fn answered(&mut self) -> Option<Next> {
+        let stream = self.stream.as_mut()?;
+        if self.dead || self.after.close || stream.must_close() {
+            self.phase = Phase::Closing;
+        } else if self.after.drain {
+            self.transfer = Transfer::default();
+            self.phase = Phase::Drain(0);
+        } else {
+            self.phase = Phase::Head;
+            if stream.queued() >= FLUSH_AT {
+                if let Ok(Progress::Pending(need)) = stream.flush() {
+                    self.transfer = Transfer::default();
+                    return Some(Next::Wait(need.interest, Wait::Respond));
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads and drops the rest of a short request body after its response.
+    fn drain(&mut self) -> Option<Next> {
+        let stream = self.stream.as_mut()?;
+        let Phase::Drain(dropped) = &mut self.phase else {
+            return None;
+        };
+        let mut scratch = Vec::new();
+        loop {
+            scratch.clear();
+            match stream.pull_body(&mut scratch, PIECE) {
+                Ok(Progress::Ready(BodyPiece::Data(n))) => {
+                    *dropped += n as u64;
+                    self.transfer.bytes += n as u64;
+                    if *dropped > DRAIN_AT_MOST {
+                        self.phase = Phase::Closing;
+                        return None;
+                    }
+                }
+                Ok(Progress::Ready(BodyPiece::End(_))) => {
+                    self.request_since = None;
+                    self.phase = Phase::Head;
+                    return None;
+                }
+                Ok(Progress::Pending(need)) => return Some(Next::Wait(need.interest, Wait::Body)),
+                Err(_) => {
+                    self.phase = Phase::Closing;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// The end of the connection: everything written, then a lingering close.
+    fn finish(&mut self) -> Option<Next> {
+        self.phase = Phase::Closing;
+        let Some(stream) = self.stream.as_mut() else {
+            return Some(Next::Close);
+        };
+        match stream.flush() {
+            Ok(Progress::Ready(())) => Some(Next::Linger),
+            Ok(Progress::Pending(need)) => Some(Next::Wait(need.interest, Wait::Respond)),
+            Err(_) => Some(Next::Close),
         }
     }
 }
 
-impl ConnIo {
-    fn new(link: Link, config: &Config) -> Self {
-        Self {
-            link,
-            proto: ServerConn::with_limits(config.limits),
-            out: Vec::new(),
-            written: 0,
-            read_size: FIRST_READ_SIZE,
-            body_timeout: config.body_timeout,
+/// What [`Conn::feed_body`] got to.
+enum Fed {
+    /// The socket has nothing now.
+    Waiting(Interest),
+    /// The feed has all the room it may use.
+    Full,
+    /// The body is all there.
+    Complete,
+}
+
+/// Before the response: drops what is already received of a request body the handler
+/// did not read (up to the drain limit), without waiting for more.
+fn drain_buffered(stream: &mut ServerStream) {
+    let mut dropped = 0u64;
+    while dropped <= DRAIN_AT_MOST && stream.conn().body_framing().is_some() {
+        match stream.core_mut().next_event_max(usize::MAX) {
+            Ok(crate::proto::Event::Data(d)) => dropped += d.len() as u64,
+            _ => return,
         }
     }
+}
 
-    fn need(&self, interest: Interest) -> PollNeeded {
-        PollNeeded {
-            fd: self.link.transport().as_raw_fd(),
-            interest,
-        }
+fn send_error(stream: &mut ServerStream, status: StatusCode, message: &str) {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let body = format!("{message}\n");
+    if stream
+        .queue_response(status, None, &headers, BodyLength::Known(body.len() as u64))
+        .is_ok()
+    {
+        let _ = stream.queue_data(body.as_bytes());
+        let _ = stream.queue_end(None);
     }
+}
 
-    /// The next final response gets the current `Date` (RFC 9110 §6.6.1), unless the
-    /// handler gave one.
-    fn stamp_date(&mut self) {
-        self.proto.set_date(Some(date::now()));
+/// Queues a handler's response: all of it, or its head and a [`Pump`] for the body.
+fn queue_response(
+    stream: &mut ServerStream,
+    response: Response,
+) -> Result<Option<Box<Pump>>, Error> {
+    let Response {
+        status,
+        reason,
+        headers,
+        body,
+    } = response;
+    let no_body = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+    // These carry no body, whatever the handler gave.
+    let kind = if no_body { Kind::Empty } else { body.kind };
+    let length = match &kind {
+        Kind::Empty if no_body => BodyLength::None,
+        Kind::Empty => BodyLength::Known(0),
+        Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
+        Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
+        Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
+    };
+    let framing = stream.queue_response(status, reason.as_deref(), &headers, length)?;
+    if framing == Framing::None {
+        // HEAD, 204, 304, or an empty body: the response is complete.
+        return Ok(None);
     }
+    // An HTTP/1.0 client gets a chunked body as plain data up to the close: extensions
+    // and trailers have nowhere to go.
+    let plain = framing == Framing::UntilClose;
+    let source = match kind {
+        Kind::Empty | Kind::Following(_) => {
+            stream.queue_end(None)?;
+            return Ok(None);
+        }
+        Kind::Bytes(bytes) => {
+            stream.queue_data(&bytes)?;
+            stream.queue_end(None)?;
+            return Ok(None);
+        }
+        Kind::Reader(reader, n) => Source::Reader(reader, n),
+        Kind::ChunkedReader(reader) => Source::ChunkedReader(reader),
+        Kind::Chunks(chunks) => Source::Chunks(chunks),
+    };
+    Ok(Some(Box::new(Pump {
+        source,
+        trailers: if plain { None } else { body.trailers },
+        plain,
+        piece: Vec::new(),
+    })))
+}
 
-    /// The end of the connection: everything written, then a lingering close.
-    fn finish(&mut self) -> Next {
-        match self.flush() {
-            Ok(()) => Next::Linger,
-            Err(_) => Next::Close,
-        }
-    }
-
-    /// Writes what it can now. `Ok(true)`: nothing is left.
-    fn write_some(&mut self) -> io::Result<bool> {
-        let done = self.link.write_out(&self.out, &mut self.written)?;
-        if done {
-            self.out.clear();
-            self.written = 0;
-        }
-        Ok(done)
-    }
-
-    /// Writes everything, waiting at most the body timeout each time the socket is full.
-    pub(crate) fn flush(&mut self) -> io::Result<()> {
-        while !self.write_some()? {
-            let need = self.need(self.link.write_need() | Interest::WRITABLE);
-            if !need.wait(Some(self.body_timeout))? {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client did not read the response in time",
-                ));
-            }
-        }
-        if self.out.capacity() > 4 * FLUSH_AT {
-            self.out = Vec::new();
-        }
-        Ok(())
-    }
-
-    /// Reads once without waiting. `Ok(false)`: nothing to read now.
-    fn read_some(&mut self) -> io::Result<bool> {
-        let space = self.proto.receive_space(self.read_size);
-        let room = space.len();
-        match self.link.read_once(space)? {
-            Some(0) => self.proto.receive_eof(),
-            Some(n) => {
-                self.proto.receive_commit(n);
-                if n == room {
-                    self.read_size = (self.read_size * 2).min(READ_SIZE);
-                }
-            }
-            None => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// Reads once, waiting at most the body timeout (what a handler reading a body does).
-    pub(crate) fn read_blocking(&mut self) -> io::Result<()> {
-        // A response the handler started goes out first: the client may wait for it.
-        if !self.out.is_empty() {
-            self.flush()?;
-        }
-        while !self.read_some()? {
-            let need = self.need(self.link.read_need());
-            if !need.wait(Some(self.body_timeout))? {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the client did not send the request body in time",
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends `100 Continue` if the client waits for it (the handler is reading the body).
-    pub(crate) fn send_continue(&mut self) -> io::Result<()> {
-        if self.proto.client_waiting_for_continue() {
-            self.proto
-                .send_informational(StatusCode::CONTINUE, &HeaderMap::new(), &mut self.out)
-                .map_err(to_io)?;
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn send_error(&mut self, status: StatusCode, message: &str) {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        let body = format!("{message}\n");
-        self.stamp_date();
-        if self
-            .proto
-            .send_response(
-                status,
-                None,
-                &headers,
-                BodyLength::Known(body.len() as u64),
-                &mut self.out,
-            )
-            .is_ok()
-        {
-            let _ = self.proto.send_data(body.as_bytes(), &mut self.out);
-            let _ = self.proto.send_end(None, &mut self.out);
-        }
-    }
-
-    /// Writes a handler's response (streaming reader and chunk bodies).
-    fn respond(&mut self, response: Response, close: bool) -> io::Result<()> {
-        let Response {
-            status,
-            reason,
-            headers,
-            body,
-        } = response;
-        if close {
-            self.proto.close_after_response();
-        }
-        let mut kind = body.kind;
-        if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
-            // These carry no body, whatever the handler gave.
-            kind = Kind::Empty;
-        }
-        let length = match &kind {
-            Kind::Empty => BodyLength::Known(0),
-            Kind::Bytes(b) => BodyLength::Known(b.len() as u64),
-            Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
-            Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
-        };
-        let length = if matches!(kind, Kind::Empty)
-            && (status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED)
-        {
-            BodyLength::None
-        } else {
-            length
-        };
-        self.stamp_date();
-        let framing = self
-            .proto
-            .send_response(status, reason.as_deref(), &headers, length, &mut self.out)
-            .map_err(to_io)?;
-        // An HTTP/1.0 client gets a chunked body as plain data up to the close: extensions
-        // and trailers have nowhere to go.
-        let plain = framing == Framing::UntilClose;
-        if framing == Framing::None {
-            // HEAD, 204, 304, or an empty body: the response is complete.
-            return Ok(());
-        }
-        match &mut kind {
-            Kind::Empty | Kind::Following(_) => {}
-            Kind::Bytes(bytes) => {
-                self.proto.send_data(bytes, &mut self.out).map_err(to_io)?;
-            }
-            Kind::Reader(reader, n) => {
-                let mut left = *n;
-                let mut piece = vec![0; PIECE.min(usize::try_from(left).unwrap_or(PIECE))];
-                while left > 0 {
-                    let want = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let got = match reader.read(&mut piece[..want]) {
-                        Ok(0) => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                format!("the response body reader ended {left} bytes short"),
-                            ))
-                        }
-                        Ok(got) => got,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    };
-                    self.proto
-                        .send_data(&piece[..got], &mut self.out)
-                        .map_err(to_io)?;
-                    left -= got as u64;
-                    if self.out.len() >= FLUSH_AT {
-                        self.flush()?;
+impl Pump {
+    /// Queues the next piece of the body. `Ok(true)`: the body is complete (and ended).
+    fn produce(&mut self, stream: &mut ServerStream) -> io::Result<bool> {
+        let done = match &mut self.source {
+            Source::Reader(reader, left) => {
+                if *left == 0 {
+                    true
+                } else {
+                    let want = PIECE.min(usize::try_from(*left).unwrap_or(PIECE));
+                    let got = read_piece(reader.as_mut(), &mut self.piece, want)?;
+                    if got == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("the response body reader ended {left} bytes short"),
+                        ));
                     }
+                    stream
+                        .queue_data(&self.piece[..got])
+                        .map_err(io::Error::from)?;
+                    *left -= got as u64;
+                    false
                 }
             }
-            Kind::ChunkedReader(reader) => {
-                let mut piece = vec![0; PIECE];
-                loop {
-                    let got = match reader.read(&mut piece) {
-                        Ok(0) => break,
-                        Ok(got) => got,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
-                    };
-                    self.proto
-                        .send_data(&piece[..got], &mut self.out)
-                        .map_err(to_io)?;
-                    if self.out.len() >= FLUSH_AT {
-                        self.flush()?;
-                    }
+            Source::ChunkedReader(reader) => {
+                let got = read_piece(reader.as_mut(), &mut self.piece, PIECE)?;
+                if got > 0 {
+                    stream
+                        .queue_data(&self.piece[..got])
+                        .map_err(io::Error::from)?;
                 }
+                got == 0
             }
-            Kind::Chunks(chunks) => {
-                for chunk in chunks {
+            Source::Chunks(chunks) => match chunks.next() {
+                None => true,
+                Some(chunk) => {
                     let chunk = chunk?;
-                    let extensions: Vec<ChunkExtension<'_>> = if plain {
+                    let extensions: Vec<ChunkExtension<'_>> = if self.plain {
                         Vec::new()
                     } else {
                         chunk
@@ -408,193 +886,31 @@ impl ConnIo {
                             .map(|(n, v)| (n.as_str(), v.as_deref()))
                             .collect()
                     };
-                    self.proto
-                        .send_chunk(&chunk.data, &extensions, &mut self.out)
-                        .map_err(to_io)?;
-                    if self.out.len() >= FLUSH_AT {
-                        self.flush()?;
-                    }
+                    stream
+                        .queue_chunk(&chunk.data, &extensions)
+                        .map_err(io::Error::from)?;
+                    false
                 }
-            }
+            },
+        };
+        if done {
+            stream
+                .queue_end(self.trailers.as_ref())
+                .map_err(io::Error::from)?;
         }
-        let trailers = if plain { None } else { body.trailers.as_ref() };
-        self.proto.send_end(trailers, &mut self.out).map_err(to_io)
-    }
-
-    /// Before the response: drops what is already received of a request body the handler
-    /// did not read (up to the drain limit), without waiting for more.
-    fn drain_buffered(&mut self) {
-        let mut dropped = 0u64;
-        while dropped <= DRAIN_AT_MOST {
-            match self.proto.next_event_max(usize::MAX) {
-                Ok(Event::Data(d)) => dropped += d.len() as u64,
-                _ => return,
-            }
-        }
-    }
-
-    /// After the response: reads and drops what is left of the request body, if it is
-    /// short and arrives in time. `false`: the connection must close instead.
-    fn drain_request(&mut self) -> bool {
-        let mut dropped = 0u64;
-        loop {
-            match self.proto.next_event() {
-                Ok(Event::Data(d)) => {
-                    dropped += d.len() as u64;
-                    if dropped > DRAIN_AT_MOST {
-                        return false;
-                    }
-                }
-                Ok(Event::End(_)) => return true,
-                Ok(Event::NeedData) => {
-                    if self.read_blocking().is_err() {
-                        return false;
-                    }
-                }
-                _ => return false,
-            }
-        }
+        Ok(done)
     }
 }
 
-fn to_io(e: crate::proto::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
-}
-
-/// Drives a connection until it waits for the client or must close.
-pub(crate) fn drive(conn: &mut Conn, config: &Config) -> Next {
-    if let Some(handshake) = &mut conn.handshake {
-        match handshake.resume() {
-            Ok(crate::Progress::Ready(tls)) => {
-                conn.session.tls = Some(tls.info());
-                conn.io = Some(ConnIo::new(Link::Tls(Box::new(tls)), config));
-                conn.handshake = None;
-            }
-            Ok(crate::Progress::Pending(need)) => return Next::Wait(need.interest, Wait::Head),
-            Err(e) => {
-                log::debug!("TLS handshake with {} failed: {e}", conn.session.peer);
-                return Next::Close;
-            }
-        }
+/// Reads up to `want` bytes into `piece` (allocated on first use).
+fn read_piece(reader: &mut dyn Read, piece: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+    if piece.len() < want {
+        piece.resize(want, 0);
     }
-    if !conn.connected {
-        conn.connected = true;
-        if let Some(on_connect) = &config.on_connect {
-            let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(&mut conn.session)));
-            if !matches!(accepted, Ok(true)) {
-                return Next::Close;
-            }
-        }
-    }
-    let Some(io) = conn.io.as_mut() else {
-        return Next::Close;
-    };
     loop {
-        let event = io.proto.next_event();
-        match event {
-            Ok(Event::Request(head)) => {
-                conn.head_since = None;
-                conn.session.requests += 1;
-                let last = config
-                    .max_requests
-                    .is_some_and(|max| conn.session.requests >= max);
-                let method = head.method().clone();
-                let request = Request::new(head, io);
-                let handler = &config.handler;
-                let session = &mut conn.session;
-                let outcome = catch_unwind(AssertUnwindSafe(|| handler(session, request)));
-                let response = match outcome {
-                    Ok(response) => response,
-                    Err(_) => {
-                        log::error!("a handler panicked ({method}); answering 500 and closing");
-                        conn.session.close = true;
-                        Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-                    }
-                };
-                // A client still waiting for 100 was not asked for its body: it may never
-                // send it. A body left unread that is known to be long is not worth
-                // reading: both end the connection, and the response says so.
-                if io.proto.body_framing().is_some() {
-                    io.drain_buffered();
-                }
-                let unread_body = io.proto.body_framing();
-                // A chunked body's length is unknown: it is drained after the response,
-                // and the connection closes if it turns out long.
-                let drainable = match unread_body {
-                    Some(Framing::Length(n)) => n <= DRAIN_AT_MOST,
-                    _ => true,
-                };
-                let ending = io.proto.client_waiting_for_continue() || !drainable;
-                let close = conn.session.close || last || ending;
-                if let Err(e) = io.respond(response, close) {
-                    log::debug!("response to {} failed: {e}", conn.session.peer);
-                    return Next::Close;
-                }
-                if io.proto.response_due() {
-                    // Cannot happen with a complete Response; never leave a client hanging.
-                    return Next::Close;
-                }
-                if close {
-                    // Written, then a lingering close: request bytes may still be coming.
-                    return io.finish();
-                }
-                if unread_body.is_some() && !io.drain_request() {
-                    return io.finish();
-                }
-                if io.out.len() >= FLUSH_AT && io.flush().is_err() {
-                    return Next::Close;
-                }
-            }
-            Ok(Event::NeedData) => {
-                if io.proto.must_close() {
-                    return io.finish();
-                }
-                // Read what is there; when nothing is, write the batch of responses and
-                // let the poller wait.
-                match io.read_some() {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        if io.flush().is_err() {
-                            return Next::Close;
-                        }
-                        // Bytes that arrive from now on wake the poller (edge-triggered, the
-                        // socket said it had nothing), so the connection can wait.
-                        let wait = if io.proto.buffered() > 0 {
-                            Wait::Head
-                        } else {
-                            // Idle: no buffer is kept while the client thinks.
-                            io.proto.release_buffer();
-                            io.out = Vec::new();
-                            io.read_size = FIRST_READ_SIZE;
-                            Wait::Idle
-                        };
-                        return Next::Wait(io.link.read_need(), wait);
-                    }
-                    Err(_) => return Next::Close,
-                }
-            }
-            Ok(Event::Closed) | Ok(Event::Switched) => {
-                let _ = io.flush();
-                return Next::Close;
-            }
-            Ok(Event::Paused) | Ok(Event::Data(_)) | Ok(Event::End(_)) => {
-                // The request is complete (or its body unread) with its response sent:
-                // only a bug gets here. Close rather than misread.
-                let _ = io.flush();
-                return Next::Close;
-            }
-            Ok(_) => return Next::Close,
-            Err(e) => {
-                let status = e.status_hint();
-                log::debug!("bad request from {}: {e}", conn.session.peer);
-                if let Some(status) = status.filter(|_| e.is_remote()) {
-                    io.send_error(status, e.message());
-                }
-                return io.finish();
-            }
-        }
-        if conn.session.close && !io.proto.response_due() {
-            return io.finish();
+        match reader.read(&mut piece[..want]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }

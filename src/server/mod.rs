@@ -37,6 +37,8 @@
 
 mod config;
 mod conn;
+mod feed;
+mod group;
 mod listener;
 mod pool;
 mod request;

@@ -1,20 +1,24 @@
 //! [`Request`]: what a handler receives, with a body to read.
 
 use std::io::{self, Read};
+use std::marker::PhantomData;
+use std::sync::Arc;
 
 use http::{HeaderMap, Method, Version};
 
-use super::conn::ConnIo;
-use crate::proto::{Event, Framing, RequestHead};
+use super::feed::Feed;
+use crate::proto::{Framing, RequestHead};
 
 /// A request, as a handler receives it: method, target, headers, and a body to read
 /// (degu's `request`).
 ///
-/// The body is a reader over the connection: read it (or not) in the handler. If the
-/// client sent `Expect: 100-continue`, the `100 Continue` goes out when the handler first
-/// reads the body; a handler that answers without reading gives the final status instead
-/// (and the connection closes after it). A body left unread is read and dropped after the
-/// response if it is short, else the connection is closed: never misread as a request.
+/// The body is a reader: read it (or not) in the handler. The server's event loop
+/// receives it from the client (a small body has usually arrived whole before the handler
+/// is called), so reading it waits only on the handler's own thread. If the client sent
+/// `Expect: 100-continue`, the `100 Continue` goes out when the handler first reads the
+/// body; a handler that answers without reading gives the final status instead (and the
+/// connection closes after it). A body left unread is read and dropped after the response
+/// if it is short, else the connection is closed: never misread as a request.
 #[derive(Debug)]
 pub struct Request<'c> {
     /// The method.
@@ -29,19 +33,19 @@ pub struct Request<'c> {
     pub body: RequestBody<'c>,
 }
 
-impl<'c> Request<'c> {
-    pub(crate) fn new(head: RequestHead, io: &'c mut ConnIo) -> Self {
-        let framing = io.proto.body_framing().unwrap_or(Framing::None);
+impl Request<'_> {
+    pub(crate) fn new(head: RequestHead, framing: Framing, feed: Option<Arc<Feed>>) -> Self {
         Self {
             method: head.method().clone(),
             target: head.target().to_owned(),
             version: head.version(),
             headers: head.headers().to_header_map(),
             body: RequestBody {
-                io,
+                feed,
                 framing,
                 done: framing == Framing::None,
                 trailers: HeaderMap::new(),
+                _connection: PhantomData,
             },
         }
     }
@@ -66,13 +70,16 @@ impl<'c> Request<'c> {
 }
 
 /// A request body: a [`Read`] that knows its framing. `Ok(0)` only at the real end; a
-/// client that closes or stalls (the body timeout) before the end is an error.
+/// client that closes, stalls (the body timeout) or sends too slowly (the minimum rate)
+/// before the end is an error.
 #[derive(Debug)]
 pub struct RequestBody<'c> {
-    io: &'c mut ConnIo,
+    feed: Option<Arc<Feed>>,
     framing: Framing,
     done: bool,
     trailers: HeaderMap,
+    /// The body belongs to one exchange on one connection.
+    _connection: PhantomData<&'c mut ()>,
 }
 
 impl RequestBody<'_> {
@@ -112,27 +119,14 @@ impl Read for RequestBody<'_> {
         if self.done || buf.is_empty() {
             return Ok(0);
         }
-        self.io.send_continue()?;
-        loop {
-            match self.io.proto.next_event_max(buf.len()) {
-                Ok(Event::Data(data)) => {
-                    buf[..data.len()].copy_from_slice(data);
-                    return Ok(data.len());
-                }
-                Ok(Event::End(trailers)) => {
-                    self.done = true;
-                    self.trailers = trailers.to_header_map();
-                    return Ok(0);
-                }
-                Ok(Event::NeedData) => self.io.read_blocking()?,
-                Ok(other) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("unexpected {other:?} in a request body"),
-                    ))
-                }
-                Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
-            }
+        let Some(feed) = &self.feed else {
+            self.done = true;
+            return Ok(0);
+        };
+        let n = feed.read(buf, &mut self.trailers)?;
+        if n == 0 {
+            self.done = true;
         }
+        Ok(n)
     }
 }

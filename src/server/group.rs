@@ -1,0 +1,480 @@
+//! [`Group`]: one event loop (a mio poller and its connections) that any of several
+//! threads can run, one at a time, so that a handler that blocks delays only its own
+//! connection.
+//!
+//! The thread running the loop calls handlers itself, with the loop released: a handler
+//! that returns at once costs an uncontended lock and two atomic stores, and no thread
+//! hand-off (the common case, and the fast one). A handler that blocks (it waits for its
+//! request body, or sleeps, or calls a database) is noticed, by itself when it waits for
+//! its body, or by the watchdog when it has run for a tick: another thread then takes the
+//! loop over and the other connections move on. When the handler returns, its thread
+//! takes the loop back, and the thread that stood in for it retires. At most
+//! `max_blocked_handlers` threads stand in at once; past that, the loop waits for a
+//! handler to return, and requests wait their turn.
+//!
+//! (A pool of handler threads fed by the loop costs two thread hand-offs per request,
+//! which halved the throughput of non-pipelined traffic in an earlier version.)
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+use mio::unix::SourceFd;
+use mio::{Events, Poll, Token, Waker};
+
+use super::config::Config;
+use super::conn::{Call, Conn, Next, Wait};
+use super::pool::Control;
+use super::request::Request;
+use super::response::Response;
+use super::session::Session;
+use crate::Interest;
+
+pub(crate) const WAKER: Token = Token(0);
+/// Connection slots start here.
+const FIRST_SLOT: usize = 1;
+/// How often deadlines are checked.
+const TICK: Duration = Duration::from_millis(250);
+
+thread_local! {
+    /// The `busy` value of the handler this thread runs with its loop released, until
+    /// another thread takes the loop over.
+    static INLINE: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// What a group shares without its lock: notices from handlers' threads, and what the
+/// watchdog looks at.
+#[derive(Debug)]
+pub(crate) struct Notices {
+    /// Slots whose handler wants more of its request body.
+    posted: Mutex<Vec<usize>>,
+    waker: Waker,
+    /// `seq << 1 | 1` while a handler runs with the loop released (on the thread that
+    /// released it); the low bit clear otherwise.
+    busy: AtomicU64,
+    /// The last `busy` value another thread was started for.
+    covered: AtomicU64,
+    group: OnceLock<Weak<Group>>,
+}
+
+impl Notices {
+    /// A handler's thread needs the loop to do something for the connection in `slot`.
+    pub(crate) fn post(&self, slot: usize) {
+        lock(&self.posted).push(slot);
+        let _ = self.waker.wake();
+    }
+
+    pub(crate) fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+
+    /// The calling handler is about to wait: if it holds the loop's turn, another thread
+    /// takes the loop now.
+    pub(crate) fn handler_blocks(&self) {
+        if let Some(busy) = INLINE.with(Cell::get) {
+            self.cover(busy);
+        }
+    }
+
+    /// Starts another thread on the loop while the handler `busy` runs, once per handler
+    /// call, if the thread budget allows (else later ticks try again).
+    pub(crate) fn cover(&self, busy: u64) {
+        if self.busy.load(Ordering::Acquire) != busy {
+            return; // it returned
+        }
+        let previous = self.covered.swap(busy, Ordering::AcqRel);
+        if previous == busy {
+            return;
+        }
+        let Some(group) = self.group.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        if !group
+            .control
+            .add_thread(group.config.workers + group.config.max_blocked_handlers)
+        {
+            self.covered.store(previous, Ordering::Release);
+            return;
+        }
+        log::debug!("a handler blocks: another thread takes its loop");
+        let spawned = thread::Builder::new()
+            .name("pollhttp-loop".into())
+            .spawn(move || {
+                group.run();
+                group.control.remove_thread();
+            });
+        if let Err(e) = spawned {
+            log::warn!("cannot start a thread for a blocked handler's loop: {e}");
+            if let Some(group) = self.group.get().and_then(Weak::upgrade) {
+                group.control.remove_thread();
+            }
+            self.covered.store(previous, Ordering::Release);
+        }
+    }
+
+    /// For the watchdog: the handler running now with the loop released, if any.
+    pub(crate) fn running(&self) -> Option<u64> {
+        let busy = self.busy.load(Ordering::Acquire);
+        (busy & 1 == 1).then_some(busy)
+    }
+}
+
+/// A connection in the loop.
+struct Slot {
+    conn: Conn,
+    deadline: Instant,
+    wait: Wait,
+    interest: Interest,
+}
+
+/// What only the thread running the loop touches.
+struct LoopState {
+    poll: Poll,
+    events: Events,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    /// Slots to drive, in order: from the last poll, from notices, new connections.
+    ready: VecDeque<usize>,
+    inbox: Receiver<Conn>,
+    next_tick: Instant,
+    stopping: bool,
+    finished: bool,
+    /// Numbers the handler calls, for `busy`.
+    calls: u64,
+}
+
+/// One event loop and its connections.
+pub(crate) struct Group {
+    state: Mutex<LoopState>,
+    pub(crate) notices: Arc<Notices>,
+    /// Threads waiting to take the loop: the thread running it retires for them.
+    wanted: AtomicUsize,
+    config: Config,
+    control: Arc<Control>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler's panic is caught outside any lock: a poisoned lock held nothing
+    // half-done.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Group {
+    pub(crate) fn new(
+        config: Config,
+        control: Arc<Control>,
+        inbox: Receiver<Conn>,
+    ) -> io::Result<Arc<Self>> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let notices = Arc::new(Notices {
+            posted: Mutex::new(Vec::new()),
+            waker,
+            busy: AtomicU64::new(0),
+            covered: AtomicU64::new(0),
+            group: OnceLock::new(),
+        });
+        let group = Arc::new(Self {
+            state: Mutex::new(LoopState {
+                poll,
+                events: Events::with_capacity(1024),
+                slots: Vec::new(),
+                free: Vec::new(),
+                ready: VecDeque::new(),
+                inbox,
+                next_tick: Instant::now() + TICK,
+                stopping: false,
+                finished: false,
+                calls: 0,
+            }),
+            notices: Arc::clone(&notices),
+            wanted: AtomicUsize::new(0),
+            config,
+            control,
+        });
+        let _ = notices.group.set(Arc::downgrade(&group));
+        Ok(group)
+    }
+
+    /// Wakes the loop (a new connection, a stop).
+    pub(crate) fn wake(&self) {
+        self.notices.wake();
+    }
+
+    /// One loop thread ended.
+    pub(crate) fn control_remove_thread(&self) {
+        self.control.remove_thread();
+    }
+
+    /// Runs the loop on this thread until it is handed to another or the group finishes.
+    pub(crate) fn run(self: &Arc<Self>) {
+        let guard = self.acquire();
+        self.lead(guard);
+    }
+
+    /// Takes the loop: at once if it is free, else after its thread retires for us.
+    fn acquire(&self) -> MutexGuard<'_, LoopState> {
+        if let Ok(guard) = self.state.try_lock() {
+            return guard;
+        }
+        self.wanted.fetch_add(1, Ordering::SeqCst);
+        let _ = self.notices.waker.wake();
+        let guard = lock(&self.state);
+        self.wanted.fetch_sub(1, Ordering::SeqCst);
+        guard
+    }
+
+    /// Runs the loop until another thread wants it or the group is finished.
+    fn lead<'g>(self: &'g Arc<Self>, mut guard: MutexGuard<'g, LoopState>) {
+        loop {
+            if self.wanted.load(Ordering::SeqCst) > 0 || guard.finished {
+                return;
+            }
+            if guard.ready.is_empty() {
+                self.poll_once(&mut guard);
+            }
+            while let Some(index) = guard.ready.pop_front() {
+                guard = self.advance(guard, index);
+                if self.wanted.load(Ordering::SeqCst) > 0 {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Waits for events (or the next tick), and collects what is ready.
+    fn poll_once(&self, state: &mut LoopState) {
+        let posted_before = !lock(&self.notices.posted).is_empty();
+        let now = Instant::now();
+        let timeout = if posted_before {
+            Duration::ZERO
+        } else {
+            state.next_tick.saturating_duration_since(now)
+        };
+        let LoopState { poll, events, .. } = state;
+        if let Err(e) = poll.poll(events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("a server loop's poller failed: {e}");
+                state.finished = true;
+                return;
+            }
+        }
+        for event in state.events.iter() {
+            if event.token() != WAKER {
+                let index = event.token().0 - FIRST_SLOT;
+                state.ready.push_back(index);
+            }
+        }
+        let posted = std::mem::take(&mut *lock(&self.notices.posted));
+        state.ready.extend(posted);
+        while let Ok(conn) = state.inbox.try_recv() {
+            if state.stopping {
+                drop(conn);
+                self.control.connection_closed();
+            } else {
+                self.add(state, conn);
+            }
+        }
+        let now = Instant::now();
+        if now >= state.next_tick {
+            state.next_tick = now + TICK;
+            self.expire(state, now);
+        }
+        if self.control.stopping() && !state.stopping {
+            state.stopping = true;
+            // Idle connections close now; the others finish what they are doing.
+            for index in 0..state.slots.len() {
+                let idle = state.slots[index]
+                    .as_ref()
+                    .is_some_and(|s| s.wait == Wait::Idle || s.conn.is_idle());
+                if idle {
+                    self.close(state, index);
+                }
+            }
+        }
+        if state.stopping && state.free.len() == state.slots.len() {
+            state.finished = true;
+        }
+    }
+
+    /// A new connection: into a slot, registered, and driven at once (its request is
+    /// probably there already).
+    fn add(&self, state: &mut LoopState, mut conn: Conn) {
+        let index = state.free.pop().unwrap_or_else(|| {
+            state.slots.push(None);
+            state.slots.len() - 1
+        });
+        conn.set_slot(index);
+        let fd = conn.fd();
+        let registered = state.poll.registry().register(
+            &mut SourceFd(&fd),
+            Token(index + FIRST_SLOT),
+            mio::Interest::READABLE,
+        );
+        if let Err(e) = registered {
+            log::warn!("cannot watch a connection: {e}");
+            state.free.push(index);
+            self.control.connection_closed();
+            return;
+        }
+        let now = Instant::now();
+        state.slots[index] = Some(Slot {
+            conn,
+            deadline: now + self.config.head_timeout,
+            wait: Wait::Head,
+            interest: Interest::READABLE,
+        });
+        state.ready.push_back(index);
+    }
+
+    /// Drives the connection in `index` until it waits or closes; calls its handler when
+    /// it has a request.
+    fn advance<'g>(
+        self: &'g Arc<Self>,
+        mut guard: MutexGuard<'g, LoopState>,
+        index: usize,
+    ) -> MutexGuard<'g, LoopState> {
+        loop {
+            let state = &mut *guard;
+            let Some(Some(slot)) = state.slots.get_mut(index) else {
+                return guard;
+            };
+            if slot.wait == Wait::Linger {
+                if !slot.conn.linger_read() {
+                    self.close(state, index);
+                }
+                return guard;
+            }
+            match slot.conn.drive(&self.config) {
+                Next::Handle(call) => {
+                    let session = slot.conn.take_session();
+                    slot.wait = Wait::Handler;
+                    slot.deadline = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+                    guard = self.call_handler(guard, index, *call, session);
+                }
+                Next::Wait(interest, wait) if !(state.stopping && wait == Wait::Idle) => {
+                    if interest != slot.interest {
+                        let fd = slot.conn.fd();
+                        let _ = state.poll.registry().reregister(
+                            &mut SourceFd(&fd),
+                            Token(index + FIRST_SLOT),
+                            mio::Interest::from(interest),
+                        );
+                        slot.interest = interest;
+                    }
+                    slot.deadline = slot.conn.deadline(wait, &self.config, Instant::now());
+                    slot.wait = wait;
+                    return guard;
+                }
+                Next::Linger if !state.stopping => {
+                    slot.conn.start_linger();
+                    if slot.interest != Interest::READABLE {
+                        let fd = slot.conn.fd();
+                        let _ = state.poll.registry().reregister(
+                            &mut SourceFd(&fd),
+                            Token(index + FIRST_SLOT),
+                            mio::Interest::READABLE,
+                        );
+                        slot.interest = Interest::READABLE;
+                    }
+                    slot.deadline = slot
+                        .conn
+                        .deadline(Wait::Linger, &self.config, Instant::now());
+                    slot.wait = Wait::Linger;
+                    // What the client sent meanwhile is dropped now.
+                    if !slot.conn.linger_read() {
+                        self.close(state, index);
+                    }
+                    return guard;
+                }
+                _ => {
+                    self.close(state, index);
+                    return guard;
+                }
+            }
+        }
+    }
+
+    /// Calls the handler with the loop released; returns with the loop taken again and
+    /// the response given to the connection.
+    fn call_handler<'g>(
+        self: &'g Arc<Self>,
+        mut guard: MutexGuard<'g, LoopState>,
+        index: usize,
+        call: Call,
+        session: Option<Session>,
+    ) -> MutexGuard<'g, LoopState> {
+        let Some(mut session) = session else {
+            return guard;
+        };
+        guard.calls += 1;
+        let busy = guard.calls << 1 | 1;
+        self.notices.busy.store(busy, Ordering::Release);
+        INLINE.with(|c| c.set(Some(busy)));
+        drop(guard);
+
+        let method = call.head.method().clone();
+        let request = Request::new(call.head, call.framing, call.feed);
+        let handler = &self.config.handler;
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut session, request)));
+        let response = outcome.unwrap_or_else(|_| {
+            log::error!("a handler panicked ({method}); answering 500 and closing");
+            session.close = true;
+            Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        });
+
+        INLINE.with(|c| c.set(None));
+        let _ = self.notices.busy.compare_exchange(
+            busy,
+            busy & !1,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
+        let mut guard = self.acquire();
+        if let Some(Some(slot)) = guard.slots.get_mut(index) {
+            slot.conn.respond(session, response);
+        }
+        guard
+    }
+
+    /// Closes the connection in `index`, unless its handler is working (it closes when the
+    /// handler returns).
+    fn close(&self, state: &mut LoopState, index: usize) {
+        if state.slots[index]
+            .as_ref()
+            .is_some_and(|s| s.conn.in_handler())
+        {
+            return;
+        }
+        if let Some(slot) = state.slots.get_mut(index).and_then(Option::take) {
+            let fd = slot.conn.fd();
+            let _ = state.poll.registry().deregister(&mut SourceFd(&fd));
+            state.free.push(index);
+            self.control.connection_closed();
+        }
+    }
+
+    fn expire(&self, state: &mut LoopState, now: Instant) {
+        for index in 0..state.slots.len() {
+            let Some(slot) = state.slots[index].as_mut() else {
+                continue;
+            };
+            if slot.deadline > now {
+                continue;
+            }
+            if slot.conn.expire(slot.wait) {
+                self.close(state, index);
+            } else {
+                slot.wait = Wait::Handler;
+                slot.deadline = now + Duration::from_secs(365 * 24 * 3600);
+            }
+        }
+    }
+}
