@@ -353,7 +353,12 @@ impl<T> Conn<T> {
                         }
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
-                            signals.keep_alive_max = Some((self.answered + 1, max));
+                            let answered = self.answered + 1;
+                            signals.keep_alive_max = Some((answered, max));
+                            // Capped at once, not when `drive` returns: the loop refills
+                            // after each response it reads, and would otherwise send past
+                            // the announced total while more responses are waiting.
+                            self.cap = Some(answered.saturating_add(max).max(1));
                         }
                         if !stream.reading_body() {
                             Some((head, Vec::new(), 0))

@@ -261,10 +261,8 @@ impl<T> OriginPipeline<T> {
             self.habits.responded();
         }
         if let Some((answered, max)) = signals.keep_alive_max {
+            // The connection capped itself as it read the header; the next ones learn it.
             self.habits.announced_max(answered, max);
-            let conn = &mut self.conns[i];
-            let this = answered.saturating_add(max).max(1);
-            conn.cap = Some(this);
         }
         match result {
             Ok(()) => {
