@@ -429,7 +429,7 @@ impl<T> OriginPipeline<T> {
                 .conns
                 .iter()
                 .filter(|c| c.can_take_more(depth))
-                .map(|c| depth - c.in_flight())
+                .map(|c| c.room(depth))
                 .sum();
             if !self.conns.is_empty() && self.queue.len() <= room {
                 return;
