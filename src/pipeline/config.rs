@@ -26,7 +26,8 @@ pub struct Config {
     /// most one such connection beside each counted one).
     pub connections: usize,
     /// Requests in flight per connection at most (default 1024). A server seen to
-    /// mishandle pipelining gets 1.
+    /// mishandle pipelining gets 1; a connection with a known request cap above 8 keeps
+    /// at most seven eighths of it in flight (so it goes on writing in batches).
     pub depth: usize,
     /// Failed attempts a request is charged at most before it fails (default 3; see the
     /// [module](super) docs for what counts).

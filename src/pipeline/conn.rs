@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::error::FetchError;
-use super::policy::{keep_alive_max, Ending};
+use super::policy::{depth_under_cap, keep_alive_max, Ending};
 use super::request::{BodyMode, Request, Response};
 use crate::error::Error;
 use crate::io::Address;
@@ -157,8 +157,13 @@ impl<T> Conn<T> {
             && !self.retired
             && !self.send_failed
             && self.unrepeatable_in_flight == 0
-            && self.in_flight.len() < depth
+            && self.room(depth) > 0
             && self.cap.map_or(true, |cap| self.sent < cap)
+    }
+
+    /// How many more requests its depth lets it have in flight (its cap lowers the depth).
+    pub(crate) fn room(&self, depth: usize) -> usize {
+        depth_under_cap(depth, self.cap).saturating_sub(self.in_flight.len())
     }
 
     /// Whether it has sent all it ever will (its cap is reached, or the server announced
@@ -226,8 +231,9 @@ impl<T> Conn<T> {
         }
         let mut interest = None::<Interest>;
         loop {
-            let room = allow.depth.saturating_sub(self.in_flight.len());
-            if !queue.is_empty() && (room >= allow.batch || self.in_flight.is_empty()) {
+            let room = self.room(allow.depth);
+            let batch = allow.batch.min(depth_under_cap(allow.depth, self.cap));
+            if !queue.is_empty() && (room >= batch || self.in_flight.is_empty()) {
                 self.fill(queue, allow, now, done)?;
             }
             let Stage::Open(stream) = &mut self.stage else {
@@ -353,7 +359,12 @@ impl<T> Conn<T> {
                         }
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
-                            signals.keep_alive_max = Some((self.answered + 1, max));
+                            let answered = self.answered + 1;
+                            signals.keep_alive_max = Some((answered, max));
+                            // Capped at once, not when `drive` returns: the loop refills
+                            // after each response it reads, and would otherwise send past
+                            // the announced total while more responses are waiting.
+                            self.cap = Some(answered.saturating_add(max).max(1));
                         }
                         if !stream.reading_body() {
                             Some((head, Vec::new(), 0))

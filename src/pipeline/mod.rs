@@ -39,8 +39,10 @@
 //!
 //! - **A request cap.** A server that closed after answering N requests gets at most N
 //!   per connection from then on, so nothing is written only to be thrown away; a
-//!   `Keep-Alive: max=N` header (Apache) sets it at once. A connection that reaches the
-//!   cap is closed and another opened. A later connection that ends with more answered
+//!   `Keep-Alive: max=N` header (Apache) sets it at once, before anything more is written
+//!   on that connection. A connection with a cap above 8 keeps at most seven eighths of it
+//!   in flight, so it goes on writing in batches rather than all at once. A connection
+//!   that reaches the cap is closed and another opened. A later connection that ends with more answered
 //!   raises the cap; one that ends with fewer (a reset can lose the last responses) does
 //!   not lower it: a cap too low costs connections, one too high costs attempts.
 //! - **No pipelining.** A server that closes with nothing answered though several requests

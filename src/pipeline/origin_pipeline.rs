@@ -261,10 +261,8 @@ impl<T> OriginPipeline<T> {
             self.habits.responded();
         }
         if let Some((answered, max)) = signals.keep_alive_max {
+            // The connection capped itself as it read the header; the next ones learn it.
             self.habits.announced_max(answered, max);
-            let conn = &mut self.conns[i];
-            let this = answered.saturating_add(max).max(1);
-            conn.cap = Some(this);
         }
         match result {
             Ok(()) => {
@@ -431,7 +429,7 @@ impl<T> OriginPipeline<T> {
                 .conns
                 .iter()
                 .filter(|c| c.can_take_more(depth))
-                .map(|c| depth - c.in_flight())
+                .map(|c| c.room(depth))
                 .sum();
             if !self.conns.is_empty() && self.queue.len() <= room {
                 return;

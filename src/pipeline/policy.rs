@@ -165,6 +165,26 @@ impl Habits {
     }
 }
 
+/// The requests to keep in flight on a connection that may carry at most `cap`: below the
+/// cap by an eighth, so the connection goes on writing in batches for the last part of its
+/// allowance instead of writing all of it at once.
+///
+/// Why: with nginx's default cap (1000) under the default depth (1024), a connection that
+/// wrote its whole allowance in one go then only read, and the server's responses came one
+/// TCP segment and one wake-up each (~100,000 reads for 100,000 responses where an uncapped
+/// connection needed ~1,500; 0.61 of the uncapped rate). Caps of 8 or less are left whole:
+/// those servers take a handful per connection and a round trip costs more there.
+pub(crate) fn depth_under_cap(depth: usize, cap: Option<u64>) -> usize {
+    let depth = depth.max(1);
+    match cap {
+        Some(cap) if cap > 8 => {
+            let below = cap - cap / 8;
+            depth.min(usize::try_from(below).unwrap_or(usize::MAX))
+        }
+        _ => depth,
+    }
+}
+
 /// What to do with one request that a connection's end left without its response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -345,6 +365,34 @@ mod tests {
             habits.connect_failed();
         }
         assert_eq!(habits.backoff(), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_capped_connection_keeps_its_depth_below_the_cap() {
+        for (depth, cap, expected) in [
+            // No cap known, or a depth well under it: the configured depth.
+            (1024, None, 1024),
+            (64, Some(1000), 64),
+            (1024, Some(100_000), 1024),
+            // nginx's default cap under the default depth: 875 in flight, 125 written later.
+            (1024, Some(1000), 875),
+            (900, Some(1000), 875),
+            // Apache's default (100).
+            (1024, Some(100), 88),
+            // Small caps are left whole.
+            (1024, Some(8), 1024),
+            (3, Some(5), 3),
+            (1024, Some(1), 1024),
+            (1, Some(9), 1),
+            (0, None, 1),
+            (2048, Some(u64::MAX), 2048),
+        ] {
+            assert_eq!(
+                depth_under_cap(depth, cap),
+                expected,
+                "depth {depth} cap {cap:?}"
+            );
+        }
     }
 
     #[test]
