@@ -159,7 +159,8 @@ pub(crate) struct Conn {
     handshake: Option<Box<Handshake>>,
     stream: Option<ServerStream>,
     /// `None` while a handler has it.
-    session: Option<Session>,
+    /// Boxed: it moves to the handler's call and back with each request.
+    session: Option<Box<Session>>,
     fd: RawFd,
     connected: bool,
     phase: Phase,
@@ -206,7 +207,7 @@ impl Conn {
         Self {
             handshake,
             stream,
-            session: Some(session),
+            session: Some(Box::new(session)),
             fd,
             connected: false,
             phase: Phase::Head,
@@ -231,7 +232,7 @@ impl Conn {
     }
 
     /// The session, for the handler.
-    pub(crate) fn take_session(&mut self) -> Option<Session> {
+    pub(crate) fn take_session(&mut self) -> Option<Box<Session>> {
         self.session.take()
     }
 
@@ -390,7 +391,7 @@ impl Conn {
         if !self.connected {
             self.connected = true;
             if let (Some(on_connect), Some(session)) = (&config.on_connect, &mut self.session) {
-                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(session)));
+                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(&mut **session)));
                 if !matches!(accepted, Ok(true)) {
                     return Next::Close;
                 }
@@ -474,19 +475,25 @@ impl Conn {
             .max_requests
             .is_some_and(|max| session.requests >= max);
         self.after = After::default();
-        // The head came in one read: the request deadline runs from now.
-        self.request_since.get_or_insert_with(Instant::now);
         let stream = self.stream();
-        let Some(framing) = stream.conn().body_framing() else {
+        let framing = stream.conn().body_framing();
+        if matches!(framing, Some(Framing::None | Framing::Length(0))) {
+            // No body (a GET's), or an empty one: its end is already there.
+            drain_buffered(stream);
+        }
+        if framing.is_none() || stream.conn().body_framing().is_none() {
             self.request_since = None;
             self.phase = Phase::Handler(None);
             return Some(Next::Handle(Box::new(Call {
                 head,
-                framing: Framing::None,
+                framing: framing.unwrap_or(Framing::None),
                 feed: None,
             })));
-        };
+        }
+        let framing = framing.unwrap_or(Framing::None);
         let waiting = stream.conn().client_waiting_for_continue();
+        // The head came in one read: the request deadline runs from now.
+        self.request_since.get_or_insert_with(Instant::now);
         let feed = Arc::new(Feed::new(Arc::clone(&self.notices), self.slot, waiting));
         self.transfer = Transfer::default();
         let call = Box::new(Call {
@@ -599,7 +606,7 @@ impl Conn {
     }
 
     /// The handler's response: queued (and its body produced as the client takes it).
-    pub(crate) fn respond(&mut self, session: Session, response: Response) {
+    pub(crate) fn respond(&mut self, session: Box<Session>, response: Response) {
         let close_asked = session.close;
         self.session = Some(session);
         self.transfer = Transfer::default();

@@ -34,6 +34,8 @@ struct State {
     noticed: bool,
     /// The handler has returned: nothing more will be read from here.
     abandoned: bool,
+    /// The handler is waiting on `arrived`: wake it.
+    sleeping: bool,
     /// Nothing is to be read before the handler asks (the client waits for a `100
     /// Continue`, which goes out only then).
     hold: bool,
@@ -92,7 +94,7 @@ impl Feed {
         }
         let n = append(&mut state.data);
         if n > 0 {
-            self.arrived.notify_all();
+            Self::wake(&state, &self.arrived);
         }
         n
     }
@@ -101,7 +103,7 @@ impl Feed {
     pub(crate) fn complete(&self, trailers: HeaderMap) {
         let mut state = self.lock();
         state.ending.get_or_insert(Ending::Complete(trailers));
-        self.arrived.notify_all();
+        Self::wake(&state, &self.arrived);
     }
 
     /// Loop side: the body will not be complete.
@@ -110,7 +112,7 @@ impl Feed {
         state
             .ending
             .get_or_insert_with(|| Ending::Failed(kind, message.into()));
-        self.arrived.notify_all();
+        Self::wake(&state, &self.arrived);
     }
 
     /// Loop side: whether the whole body is here.
@@ -167,7 +169,16 @@ impl Feed {
                 state = self.lock();
                 continue;
             }
+            state.sleeping = true;
             state = self.arrived.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.sleeping = false;
+        }
+    }
+
+    /// Wakes the handler if it waits (a notification is a system call: only then).
+    fn wake(state: &State, arrived: &Condvar) {
+        if state.sleeping {
+            arrived.notify_all();
         }
     }
 

@@ -355,8 +355,8 @@ impl Group {
             match slot.conn.drive(&self.config) {
                 Next::Handle(call) => {
                     let session = slot.conn.take_session();
+                    // No deadline while the handler works (`expire` keeps it).
                     slot.wait = Wait::Handler;
-                    slot.deadline = Instant::now() + Duration::from_secs(365 * 24 * 3600);
                     guard = self.call_handler(guard, index, *call, session);
                 }
                 Next::Wait(interest, wait) if !(state.stopping && wait == Wait::Idle) => {
@@ -409,7 +409,7 @@ impl Group {
         mut guard: MutexGuard<'g, LoopState>,
         index: usize,
         call: Call,
-        session: Option<Session>,
+        session: Option<Box<Session>>,
     ) -> MutexGuard<'g, LoopState> {
         let Some(mut session) = session else {
             return guard;

@@ -53,6 +53,10 @@ impl Request<'_> {
     /// The path: the target up to `?` (an absolute-form target's path).
     pub fn path(&self) -> &str {
         let target = self.target.as_str();
+        if target.starts_with('/') {
+            // Origin-form, the usual: no scheme to look for.
+            return target.split(['?', '#']).next().unwrap_or(target);
+        }
         let target = match target.find("://") {
             Some(i) => target[i + 3..]
                 .find('/')
