@@ -1,15 +1,30 @@
 //! The embedded server: plain handler functions on the same resumable I/O as the client.
 //!
-//! A handler is `Fn(&mut Session, Request) -> Response` (degu's RGI in Rust terms). Each
-//! worker thread (one per CPU by default) runs an event loop over its own mio poller and
-//! the connections an acceptor thread dealt it. Idle keep-alive connections wait there with
-//! no thread and no buffer of their own; a connection with bytes to read is driven on its
-//! worker, which reads every request already received, calls the handler for each in order,
-//! and writes the responses in as few writes as it can (pipelining). Request heads are read
-//! without blocking, so a slow client holds no worker: it waits in the poller, and the head
-//! timeout runs from the head's first byte. Handlers run on the worker: a handler that
-//! blocks (reading a slow body, sleeping) holds that worker's other connections meanwhile,
-//! so give the server as many workers as handlers you want running at once.
+//! A handler is `Fn(&mut Session, Request) -> Response` (degu's RGI in Rust terms), a plain
+//! function that may block. No client can hold a thread or stall other connections:
+//!
+//! - **Event loops.** Each worker (one per CPU by default) is an event loop over its own
+//!   mio poller and the connections an acceptor thread dealt it, each driven by the op
+//!   layer's [`ServerStream`](crate::op::ServerStream). Heads, bodies and responses move
+//!   there without waiting: an idle connection costs no thread and no buffer, and a slow
+//!   client only waits in the poller.
+//! - **Request bodies** are received by the loop: a body is read ahead of its handler
+//!   (whole, or its first 64 KiB, then as the handler reads, at most 64 KiB ahead), so the
+//!   handler's [`RequestBody`] reads never wait on the network in the loop's place.
+//! - **Responses** are written by the loop as the client takes them; a reader body is read
+//!   as the socket drains (it should be quick to read: memory, a file).
+//! - **Deadlines and rates.** The head timeout (408) runs from a head's first byte; a
+//!   request's head and body must arrive within [`Server::request_timeout`]; request bodies
+//!   and responses must keep up a minimum rate ([`MinDataRate`], Kestrel's 240 B/s after
+//!   5 s by default) or the connection is closed; idle connections close after the idle
+//!   timeout.
+//! - **Blocking handlers.** A handler runs on its loop's thread with the loop released, so
+//!   one that returns at once costs no thread hand-off. One that blocks (it waits for its
+//!   body, sleeps, calls a database) is noticed, at once when it waits for its body or by a
+//!   watchdog within a few milliseconds, and another thread takes the loop over; when the
+//!   handler returns, its thread takes the loop back. It delays only its own connection's
+//!   responses, which stay in order. At most [`Server::max_blocked_handlers`] threads stand
+//!   in; past that, requests wait their turn (none is refused or lost).
 //!
 //! ```no_run
 //! use pollhttp::server::{Response, Server};
@@ -26,11 +41,12 @@
 //! ```
 //!
 //! Protocol errors get their status (400, 413, 414, 431, 501, 505) and the connection is
-//! closed; a head that does not arrive in time gets 408; a handler that panics gives 500,
-//! that connection closes, and the server goes on.
+//! closed; a head that does not arrive in time gets 408, and so does a short body that
+//! stops coming before its handler was called; a handler that panics gives 500, that
+//! connection closes, and the server goes on.
 //!
 //! Every final response carries a `Date` (RFC 9110 §6.6.1; a handler's own `date` is
-//! kept), formatted at most once a second on each worker. Connections persist as RFC 9112
+//! kept), formatted at most once a second on each thread. Connections persist as RFC 9112
 //! §9.3 says: HTTP/1.1 unless either side says `Connection: close`, HTTP/1.0 when the
 //! request asks for `keep-alive` and the response has a length (the response then says
 //! `connection: keep-alive`; a body of unknown length ends with the close).
@@ -145,8 +161,8 @@ impl Server {
         self
     }
 
-    /// Worker threads, each an event loop (default: the number of CPUs): how many handlers
-    /// run at once.
+    /// Worker event loops (default: the number of CPUs). Handlers that block do not count
+    /// against them: see [`max_blocked_handlers`](Self::max_blocked_handlers).
     pub fn workers(mut self, n: usize) -> Self {
         self.config.workers = n.max(1);
         self
@@ -184,7 +200,8 @@ impl Server {
     }
 
     /// How long each wait for request body bytes, or for the client to take response
-    /// bytes, may last (default 30 s); then the connection closes.
+    /// bytes, may last (default 30 s); then the connection closes (408 first if the
+    /// handler was not called yet). The rates and the request deadline bound the whole.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_timeout = timeout;
         self
