@@ -73,6 +73,9 @@ pub struct ServerStream {
     send_date: bool,
     /// The next read's size (see `FIRST_READ_SIZE`).
     read_size: usize,
+    /// The last read from a plain socket was short: the socket had nothing more then, so
+    /// the next read can be skipped (see `fill`).
+    drained: bool,
 }
 
 impl ServerStream {
@@ -101,6 +104,7 @@ impl ServerStream {
             failed: None,
             send_date: true,
             read_size: FIRST_READ_SIZE,
+            drained: false,
         }
     }
 
@@ -232,14 +236,27 @@ impl ServerStream {
                 return Ok(Progress::Pending(p));
             }
         }
+        // A short read from a stream socket took everything it held: reading again at
+        // once would only say so (EAGAIN), one system call per request for a client that
+        // sends one at a time. Once only, so that a caller woken by the poller reads for
+        // real; anything that arrived since the short read makes the socket readable
+        // again, edge or level (nginx and tokio do the same).
+        let skip = std::mem::take(&mut self.drained);
         let space = self.conn.receive_space(self.read_size);
         let room = space.len();
-        match self.link.read_once(space) {
+        let read = if skip {
+            Ok(None)
+        } else {
+            self.link.read_once(space)
+        };
+        match read {
             Ok(Some(0)) => self.conn.receive_eof(),
             Ok(Some(n)) => {
                 self.conn.receive_commit(n);
                 if n == room {
                     self.read_size = (self.read_size * 2).min(READ_SIZE);
+                } else {
+                    self.drained = matches!(self.link, Link::Plain(_));
                 }
             }
             Ok(None) => {
@@ -254,6 +271,12 @@ impl ServerStream {
             Err(e) => return Err(self.fail(e.into())),
         }
         Ok(Progress::Ready(()))
+    }
+
+    /// The socket may have received more since the last read (the caller was woken by its
+    /// poller, or may have been): the next read is not skipped.
+    pub(crate) fn forget_drained(&mut self) {
+        self.drained = false;
     }
 
     /// Bytes queued and not yet written.

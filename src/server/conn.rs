@@ -366,6 +366,14 @@ impl Conn {
             .is_some_and(ServerStream::discard_input)
     }
 
+    /// The loop was woken for this connection (its socket, or its handler): what the
+    /// socket holds is unknown again.
+    pub(crate) fn woken(&mut self) {
+        if let Some(stream) = &mut self.stream {
+            stream.forget_drained();
+        }
+    }
+
     /// Drives the connection until it waits for the client, needs its handler, or must
     /// close.
     pub(crate) fn drive(&mut self, config: &Config) -> Next {

@@ -341,6 +341,9 @@ impl Group {
         mut guard: MutexGuard<'g, LoopState>,
         index: usize,
     ) -> MutexGuard<'g, LoopState> {
+        if let Some(Some(slot)) = guard.slots.get_mut(index) {
+            slot.conn.woken();
+        }
         loop {
             let state = &mut *guard;
             let Some(Some(slot)) = state.slots.get_mut(index) else {
