@@ -2209,3 +2209,67 @@ mod tls {
         routes_over_tls(&mut conn);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// httplint
+
+/// Responses of every kind pass httplint (mnot's linter, installed by `setup.sh`): nothing
+/// it marks bad, a `Date` it finds correct, and the framing it checks.
+#[test]
+fn httplint_finds_nothing_bad() {
+    if skip() {
+        return;
+    }
+    let python = PathBuf::from(std::env::var_os("POLLHTTP_PEERS_PYTHON").expect("peers python"));
+    let httplint = python.with_file_name("httplint");
+    let serve = Serve::tcp(&[]);
+    let requests: [(&str, &str); 7] = [
+        ("GET", "/"),
+        ("GET", "/d7.html"),
+        ("GET", "/bytes/1000"),
+        ("GET", "/chunked/1000"),
+        ("GET", "/status/204"),
+        ("GET", "/nope"),
+        ("PUT", "/echo"),
+    ];
+    let mut problems = Vec::new();
+    for (method, path) in requests {
+        let mut stream = serve.raw();
+        let body = if method == "PUT" { "hello" } else { "" };
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = Vec::new();
+        stream
+            .read_to_end(&mut response)
+            .expect("reading the response");
+        let lint = programs::run_with_input(
+            Command::new(&httplint).arg("-n"),
+            Some(&response),
+            "httplint",
+        );
+        let report = lint.stdout_text();
+        let what = format!("{method} {path}");
+        if !lint.status.success() {
+            problems.push(format!("{what}: httplint exited {}", lint.status));
+        }
+        for line in report.lines().filter(|l| l.contains("[BAD]")) {
+            problems.push(format!("{what}: {line}"));
+        }
+        if !report.contains("The server's clock is correct.") {
+            problems.push(format!("{what}: no correct Date:\n{report}"));
+        }
+        let has_length = show(&response)
+            .to_ascii_lowercase()
+            .contains("content-length:");
+        if has_length && !report.contains("The Content-Length header is correct.") {
+            problems.push(format!(
+                "{what}: Content-Length not found correct:\n{report}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

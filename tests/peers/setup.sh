@@ -3,7 +3,7 @@
 #   apt:  nginx-light (nginx elsewhere), apache2, lighttpd, curl, wrk, apache2-utils (ab),
 #         nghttp2-client (h2load), and python3-venv when venv cannot bootstrap pip; no system service is left running (the tests run private
 #         instances: nginx.sh, apache.sh, lighttpd.sh)
-#   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11 and dugong from PyPI,
+#   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11, dugong and httplint from PyPI,
 #         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
 #         Python >= 3.11; the pure-Python backend is used through PYTHONPATH)
 # Idempotent. All progress goes to stderr; stdout is one line to eval:
@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${POLLHTTP_PEERS_VENV:-$root/target/peers-venv}
 case $venv in /*) ;; *) venv=$root/$venv ;; esac
 h11_version=0.16.0
+httplint_version=2026.10.4
 dugong_version=3.8.2
 degu_version=0.18.0
 
@@ -114,6 +115,11 @@ py=$venv/bin/python
 if ! "$py" -c "import h11, dugong, sys; sys.exit(h11.__version__ != '$h11_version')" 2>/dev/null; then
     say "pip: installing h11==$h11_version dugong==$dugong_version"
     "$py" -m pip install -q --disable-pip-version-check "h11==$h11_version" "dugong==$dugong_version" >&2
+fi
+# httplint (mnot's linter for HTTP messages) checks the server's responses.
+if ! "$py" -c "import httplint" 2>/dev/null; then
+    say "pip: installing httplint==$httplint_version"
+    "$py" -m pip install -q --disable-pip-version-check "httplint==$httplint_version" >&2
 fi
 
 degu_dir=$venv/degu-$degu_version
