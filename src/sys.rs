@@ -1,9 +1,9 @@
 //! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
-//! socket for its peer's credentials, and reading the open-files limit.
+//! socket for its peer's credentials, and reading and raising the open-files limit.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
-//! and std has no getrlimit; libc's `poll`, `getsockopt(SO_PEERCRED)` and `getrlimit` are
-//! the smallest correct tools. Each is a single call on a stack value that lives for the
+//! and std has no getrlimit; libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit` and
+//! `setrlimit` are the smallest correct tools. Each is a single call on a stack value that lives for the
 //! whole call.
 #![allow(unsafe_code)]
 
@@ -93,8 +93,7 @@ pub(crate) fn peer_credentials(_fd: RawFd) -> io::Result<(i32, u32, u32)> {
     Err(io::ErrorKind::Unsupported.into())
 }
 
-/// The soft limit on open file descriptors (`RLIMIT_NOFILE`); `None` when there is none.
-pub(crate) fn open_files_soft_limit() -> io::Result<Option<u64>> {
+fn open_files_limit() -> io::Result<libc::rlimit> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -105,11 +104,44 @@ pub(crate) fn open_files_soft_limit() -> io::Result<Option<u64>> {
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
-    if limit.rlim_cur == libc::RLIM_INFINITY {
-        return Ok(None);
+    Ok(limit)
+}
+
+/// A limit as a number; `None` for no limit.
+fn limit_value(value: libc::rlim_t) -> Option<u64> {
+    if value == libc::RLIM_INFINITY {
+        return None;
     }
     // rlim_t is u64 here, but narrower on some 32-bit targets.
     #[allow(clippy::useless_conversion)]
-    let soft = u64::from(limit.rlim_cur);
-    Ok(Some(soft))
+    Some(u64::from(value))
+}
+
+/// The soft limit on open file descriptors (`RLIMIT_NOFILE`); `None` when there is none.
+pub(crate) fn open_files_soft_limit() -> io::Result<Option<u64>> {
+    Ok(limit_value(open_files_limit()?.rlim_cur))
+}
+
+/// Raises the soft limit on open file descriptors to `want`, or to the hard limit if that
+/// is lower; never lowers it. Returns the soft limit in force afterwards (`None`: none).
+pub(crate) fn raise_open_files_soft_limit(want: u64) -> io::Result<Option<u64>> {
+    let mut limit = open_files_limit()?;
+    let soft = limit_value(limit.rlim_cur);
+    let hard = limit_value(limit.rlim_max);
+    let target = hard.map_or(want, |hard| hard.min(want));
+    match soft {
+        Some(soft) if soft < target => {}
+        _ => return Ok(soft),
+    }
+    let Ok(target) = libc::rlim_t::try_from(target) else {
+        return Ok(soft);
+    };
+    limit.rlim_cur = target;
+    // SAFETY: `limit` is a valid, initialised rlimit on our stack, read by setrlimit
+    // during the call.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(limit_value(limit.rlim_cur))
 }

@@ -2273,3 +2273,86 @@ fn httplint_finds_nothing_bad() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+// ---------------------------------------------------------------------------------------
+// The open-files limit
+
+/// Started under a soft limit of 1,024 open files, `serve` raises it (within the hard
+/// limit) and holds more connections than 7/8 of 1,024 while it goes on answering.
+#[cfg(target_os = "linux")]
+#[test]
+fn serve_raises_a_low_open_files_limit() {
+    /// The soft and hard limits on open files in a `/proc/PID/limits` text.
+    fn open_files(limits: &str) -> (u64, u64) {
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("a Max open files line");
+        let number = |s: &str| {
+            if s == "unlimited" {
+                u64::MAX
+            } else {
+                s.parse().expect("a number")
+            }
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (number(fields[3]), number(fields[4]))
+    }
+    let (our_soft, hard) = open_files(&fs::read_to_string("/proc/self/limits").unwrap());
+    if hard < 4096 || our_soft < 1100 {
+        eprintln!(
+            "serve_raises_a_low_open_files_limit: skipped: open files {our_soft} (hard {hard})"
+        );
+        return;
+    }
+    let bin = examples::example("serve");
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -Sn 1024 && exec \"$0\" --addr 127.0.0.1:0"])
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh");
+    let pid = child.id();
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("the listening line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("first line {line:?}"));
+    let mut held = Vec::new();
+    let mut problems = Vec::new();
+    // 1,000 idle connections: more than 896 (7/8 of 1,024).
+    for i in 0..1000 {
+        let mut s = match TcpStream::connect(addr) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(format!("connection {i}: {e}"));
+                break;
+            }
+        };
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(n) if buf[..n].starts_with(b"HTTP/1.1 200 OK") => held.push(s),
+            other => {
+                problems.push(format!("connection {i}: {other:?}"));
+                break;
+            }
+        }
+    }
+    // Answered, so serving: the limit was raised before the first accept.
+    let (soft, _) = open_files(&fs::read_to_string(format!("/proc/{pid}/limits")).unwrap());
+    let want = hard.min(18_724);
+    if soft != want {
+        problems.push(format!("serve's soft limit is {soft}, expected {want}"));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_eq!(held.len(), 1000);
+}

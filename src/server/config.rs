@@ -51,6 +51,11 @@ impl MinDataRate {
 /// The default cap on open connections, on a system that allows more descriptors.
 pub(crate) const MAX_CONNECTIONS: usize = 16_384;
 
+/// The soft limit on open files the server raises itself to at start (within the hard
+/// limit) when no `max_connections` is set: the least that gives the default cap of
+/// [`MAX_CONNECTIONS`].
+pub(crate) const OPEN_FILES_WANTED: u64 = 18_724;
+
 /// The default cap on open connections for this soft limit on open files (`None`: no
 /// limit): seven eighths of it, at most [`MAX_CONNECTIONS`]. The eighth left over is room
 /// for everything else that needs a descriptor while the connections are all open: the
@@ -128,5 +133,10 @@ mod tests {
         for (soft, want) in cases {
             assert_eq!(default_max_connections(soft), want, "{soft:?}");
         }
+        assert_eq!(
+            default_max_connections(Some(OPEN_FILES_WANTED)),
+            MAX_CONNECTIONS
+        );
+        assert!(default_max_connections(Some(OPEN_FILES_WANTED - 1)) < MAX_CONNECTIONS);
     }
 }

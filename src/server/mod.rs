@@ -168,13 +168,13 @@ impl Server {
         self
     }
 
-    /// The most connections open at once; more are closed on accept. The default, set
-    /// when the server starts, is seven eighths of the process's soft limit on open files
-    /// (`RLIMIT_NOFILE`, `ulimit -n`), at most 16,384: 896 under the common soft limit of
-    /// 1,024, 16,384 from a limit of 18,724 up. The eighth left over keeps room for the
-    /// descriptors everything else needs (files the handlers open, their own
-    /// connections) however many clients are connected. Raise the soft limit to hold more
-    /// connections, or set a cap here.
+    /// The most connections open at once; more are closed on accept. Without a cap set
+    /// here, the server raises the process's soft limit on open files (`RLIMIT_NOFILE`,
+    /// `ulimit -n`) when it starts, up to 18,724 or the hard limit if that is lower (as
+    /// Go's runtime does), and caps connections at seven eighths of the soft limit, at
+    /// most 16,384: 16,384 under the usual hard limits, 896 where the hard limit is 1,024.
+    /// The eighth left over keeps room for the descriptors everything else needs (files
+    /// the handlers open, their own connections) however many clients are connected.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.config.max_connections = Some(n.max(1));
         self

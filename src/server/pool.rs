@@ -145,10 +145,19 @@ pub(crate) fn run(
     ready(Arc::clone(&control));
 
     let max_connections = config.max_connections.unwrap_or_else(|| {
-        let open_files = crate::sys::open_files_soft_limit().unwrap_or_else(|e| {
-            log::warn!("cannot read the open-files limit: {e}");
-            None
-        });
+        // Many idle connections are the point of this server: the soft limit (often
+        // 1,024) goes up to what the default cap needs, within the hard limit, as Go's
+        // runtime does for every program.
+        let wanted = super::config::OPEN_FILES_WANTED;
+        let open_files = crate::sys::raise_open_files_soft_limit(wanted)
+            .or_else(|e| {
+                log::warn!("cannot raise the open-files limit: {e}");
+                crate::sys::open_files_soft_limit()
+            })
+            .unwrap_or_else(|e| {
+                log::warn!("cannot read the open-files limit: {e}");
+                None
+            });
         super::config::default_max_connections(open_files)
     });
     log::debug!("serving at most {max_connections} connections at once");
