@@ -133,6 +133,8 @@ pub(crate) fn raise_open_files_soft_limit(want: u64) -> io::Result<Option<u64>> 
         Some(soft) if soft < target => {}
         _ => return Ok(soft),
     }
+    // rlim_t is u64 here, but narrower on some 32-bit targets.
+    #[allow(irrefutable_let_patterns)]
     let Ok(target) = libc::rlim_t::try_from(target) else {
         return Ok(soft);
     };

@@ -399,7 +399,7 @@ impl Conn {
         if !self.connected {
             self.connected = true;
             if let (Some(on_connect), Some(session)) = (&config.on_connect, &mut self.session) {
-                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(&mut **session)));
+                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(session)));
                 if !matches!(accepted, Ok(true)) {
                     return Next::Close;
                 }
