@@ -153,6 +153,8 @@ impl Server {
     }
 
     /// Calls `hook` for each new connection (after the TLS handshake); `false` closes it.
+    /// It runs on the event loop, before any request: keep it quick (a lookup, a check of
+    /// the peer's certificate or credentials), since the loop's other connections wait.
     pub fn on_connect(
         mut self,
         hook: impl Fn(&mut Session) -> bool + Send + Sync + 'static,
