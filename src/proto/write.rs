@@ -54,6 +54,34 @@ pub(crate) fn lists_token(headers: &HeaderMap, name: &http::HeaderName, token: &
         .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// Which of the fields we may add the caller gave: one walk over the map instead of a hash
+/// lookup for each (most maps hold a field or two, often none).
+#[derive(Debug, Default, Clone, Copy)]
+struct CallerFields {
+    length: bool,
+    te: bool,
+    connection: bool,
+    date: bool,
+}
+
+impl CallerFields {
+    fn survey(headers: &HeaderMap) -> Self {
+        let mut found = Self::default();
+        for name in headers.keys() {
+            if name == CONTENT_LENGTH {
+                found.length = true;
+            } else if name == TRANSFER_ENCODING {
+                found.te = true;
+            } else if name == CONNECTION {
+                found.connection = true;
+            } else if name == DATE {
+                found.date = true;
+            }
+        }
+        found
+    }
+}
+
 /// The connection option a head announces on top of the caller's fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ConnectionField {
@@ -75,13 +103,12 @@ pub(crate) fn write_fields_with_framing(
     date: Option<&HttpDate>,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
-    let caller_length = headers.get_all(CONTENT_LENGTH).iter().next().is_some();
-    let caller_te = headers.contains_key(TRANSFER_ENCODING);
+    let caller = CallerFields::survey(headers);
     let write_ours = match framing {
         FramingField::Nothing {
             allow_caller_length,
         } => {
-            if caller_te || (caller_length && !allow_caller_length) {
+            if caller.te || (caller.length && !allow_caller_length) {
                 return Err(Error::local(
                     "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
                 ));
@@ -89,12 +116,12 @@ pub(crate) fn write_fields_with_framing(
             false
         }
         FramingField::ContentLength(n) => {
-            if caller_te {
+            if caller.te {
                 return Err(Error::local(
                     "Transfer-Encoding given for a body of known length",
                 ));
             }
-            if caller_length {
+            if caller.length {
                 let mut expected = Vec::new();
                 write_decimal(n, &mut expected);
                 if headers
@@ -107,13 +134,13 @@ pub(crate) fn write_fields_with_framing(
                     )));
                 }
             }
-            !caller_length
+            !caller.length
         }
         FramingField::Chunked => {
-            if caller_length {
+            if caller.length {
                 return Err(Error::local("Content-Length given for a chunked body"));
             }
-            if caller_te {
+            if caller.te {
                 let all_chunked = headers
                     .get_all(TRANSFER_ENCODING)
                     .iter()
@@ -124,7 +151,7 @@ pub(crate) fn write_fields_with_framing(
                     ));
                 }
             }
-            !caller_te
+            !caller.te
         }
     };
     write_fields(headers, out);
@@ -140,15 +167,19 @@ pub(crate) fn write_fields_with_framing(
         }
     }
     match connection {
-        ConnectionField::Close if !lists_token(headers, &CONNECTION, "close") => {
+        ConnectionField::Close
+            if !(caller.connection && lists_token(headers, &CONNECTION, "close")) =>
+        {
             out.extend_from_slice(b"connection: close\r\n");
         }
-        ConnectionField::KeepAlive if !lists_token(headers, &CONNECTION, "keep-alive") => {
+        ConnectionField::KeepAlive
+            if !(caller.connection && lists_token(headers, &CONNECTION, "keep-alive")) =>
+        {
             out.extend_from_slice(b"connection: keep-alive\r\n");
         }
         _ => {}
     }
-    if let Some(date) = date.filter(|_| !headers.contains_key(DATE)) {
+    if let Some(date) = date.filter(|_| !caller.date) {
         out.extend_from_slice(b"date: ");
         out.extend_from_slice(date.as_bytes());
         out.extend_from_slice(b"\r\n");
