@@ -241,7 +241,7 @@ fn a_name_without_addresses_is_not_found() {
     // Resolve keeps; an error from the function keeps its kind and message.
     let not_found: LookupFn = Arc::new(|host: &str, _| {
         // Slow enough that the first resume cannot find the answer already there.
-        std::thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(50));
         Err(io::Error::new(
             ErrorKind::NotFound,
             format!("resolving {host}: no addresses"),
