@@ -133,12 +133,12 @@ impl Survey {
         }
     }
 
-    /// Whether Transfer-Encoding says chunked, checked.
-    fn chunked(&self, headers: &Headers) -> Result<bool, Error> {
+    /// What Transfer-Encoding says, checked.
+    fn coding(&self, headers: &Headers) -> Result<Coding, Error> {
         match self.transfer_encoding.count {
-            0 => Ok(false),
-            1 => transfer_encoding_is_chunked(self.transfer_encoding.single(headers).into_iter()),
-            _ => transfer_encoding_is_chunked(headers.get_all("transfer-encoding")),
+            0 => Ok(Coding::Absent),
+            1 => transfer_coding(self.transfer_encoding.single(headers).into_iter()),
+            _ => transfer_coding(headers.get_all("transfer-encoding")),
         }
     }
 }
@@ -174,12 +174,26 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// Transfer-Encoding: the only coding we implement is `chunked`, and it must be final and
-/// appear once. An unknown coding gets 501 (RFC 9112 §6.1), a malformed list 400.
-fn transfer_encoding_is_chunked<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<bool, Error> {
+/// What a Transfer-Encoding field (all its lines together) says, once checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    /// No Transfer-Encoding field.
+    Absent,
+    /// chunked is the final coding (applied once); `others`: other codings come before it.
+    Chunked { others: bool },
+    /// Codings of which none is chunked, or chunked followed by others (`after_chunked`).
+    NotChunked { after_chunked: bool },
+}
+
+/// Transfer-Encoding: a list of codings, checked for shape. chunked may be applied only
+/// once and takes no parameters; an empty list is invalid. Which codings are acceptable
+/// depends on the role: see [`request_coding`] and [`response_framing`].
+fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding, Error> {
     let mut present = false;
     let mut chunked = 0;
-    let mut unknown = false;
+    let mut others = false;
+    let mut after_chunked = false;
+    let mut last_chunked = false;
     for value in values {
         present = true;
         for item in value.split(|&b| b == b',') {
@@ -196,32 +210,47 @@ fn transfer_encoding_is_chunked<'a>(values: impl Iterator<Item = &'a [u8]>) -> R
             if name.is_empty() || !valid_parameters(params) {
                 return Err(Error::bad("malformed Transfer-Encoding"));
             }
-            if name.eq_ignore_ascii_case(b"chunked") {
+            last_chunked = name.eq_ignore_ascii_case(b"chunked");
+            if last_chunked {
                 if !params.is_empty() {
                     return Err(Error::bad("chunked takes no parameters"));
                 }
                 chunked += 1;
-            } else if chunked > 0 {
-                // A coding after chunked: the length cannot be determined (RFC 9112 §6.3).
-                return Err(Error::bad("chunked is not the final transfer coding"));
             } else {
-                unknown = true;
+                others = true;
+                after_chunked |= chunked > 0;
             }
         }
     }
     if !present {
-        return Ok(false);
+        return Ok(Coding::Absent);
+    }
+    if chunked == 0 && !others {
+        return Err(Error::bad("empty Transfer-Encoding"));
     }
     if chunked > 1 {
         return Err(Error::bad("chunked applied more than once"));
     }
-    if unknown {
-        return Err(Error::remote("unsupported transfer coding", 501));
+    Ok(if last_chunked {
+        Coding::Chunked { others }
+    } else {
+        Coding::NotChunked { after_chunked }
+    })
+}
+
+/// A request's Transfer-Encoding: the only coding we implement is `chunked`, and it must
+/// be final (RFC 9112 §6.3(4): else 400). An unknown coding gets 501 (§6.1).
+fn request_coding(coding: Coding) -> Result<bool, Error> {
+    match coding {
+        Coding::Absent => Ok(false),
+        Coding::Chunked { others: false } => Ok(true),
+        Coding::NotChunked {
+            after_chunked: true,
+        } => Err(Error::bad("chunked is not the final transfer coding")),
+        Coding::Chunked { others: true } | Coding::NotChunked { .. } => {
+            Err(Error::remote("unsupported transfer coding", 501))
+        }
     }
-    if chunked == 0 {
-        return Err(Error::bad("empty Transfer-Encoding"));
-    }
-    Ok(true)
 }
 
 /// `*( OWS ";" OWS name "=" ( token / quoted-string ) )`
@@ -331,9 +360,16 @@ pub(crate) struct RequestFraming {
 }
 
 /// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2).
+///
+/// A CONNECT request has no content (RFC 9110 §9.3.6): once the tunnel is accepted, the
+/// bytes after its head belong to it. A Content-Length other than 0, or a
+/// Transfer-Encoding, on CONNECT is refused (400, and the connection closes): read as a
+/// body (h11) or as the tunnel (llhttp), the same bytes would be taken two ways by two
+/// parsers, and after a refused CONNECT the second way makes them the next request.
 pub(crate) fn request_framing(
     headers: &Headers,
     version: Version,
+    connect: bool,
     max_body: Option<u64>,
 ) -> Result<RequestFraming, Error> {
     let http11 = version == Version::HTTP_11;
@@ -351,7 +387,10 @@ pub(crate) fn request_framing(
         return Err(Error::bad("invalid Host header field"));
     }
     let length = survey.content_length(headers)?;
-    let chunked = survey.chunked(headers)?;
+    let chunked = request_coding(survey.coding(headers)?)?;
+    if connect && (chunked || length.is_some_and(|n| n > 0)) {
+        return Err(Error::bad("a CONNECT request has no content"));
+    }
     let framing = if chunked {
         if !http11 {
             return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
@@ -395,6 +434,10 @@ pub(crate) struct RequestInfo {
 /// Decides the framing of a final response (RFC 9112 §6.3), and whether it lists the
 /// `close` connection option. Content-Length and Transfer-Encoding are checked even where
 /// they do not frame the body.
+///
+/// A Transfer-Encoding whose final coding is not chunked delimits the body by the close
+/// (§6.3(4)); one whose final coding is chunked frames it as chunked. Only chunked is
+/// removed: other codings stay applied to the data, named by the field.
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
@@ -403,11 +446,11 @@ pub(crate) fn response_framing(
 ) -> Result<(Framing, bool), Error> {
     let survey = headers.survey();
     let length = survey.content_length(headers)?;
-    let chunked = survey.chunked(headers)?;
-    if chunked && length.is_some() {
+    let coding = survey.coding(headers)?;
+    if coding != Coding::Absent && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
     }
-    if chunked && version != Version::HTTP_11 {
+    if coding != Coding::Absent && version != Version::HTTP_11 {
         return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
     }
     if request.head
@@ -417,14 +460,12 @@ pub(crate) fn response_framing(
     {
         return Ok((Framing::None, survey.close));
     }
-    let framing = if chunked {
-        Framing::Chunked
-    } else {
-        match length {
-            Some(0) => Framing::None,
-            Some(n) => Framing::Length(n),
-            None => Framing::UntilClose,
-        }
+    let framing = match (coding, length) {
+        (Coding::Chunked { .. }, _) => Framing::Chunked,
+        (Coding::NotChunked { .. }, _) => Framing::UntilClose,
+        (Coding::Absent, Some(0)) => Framing::None,
+        (Coding::Absent, Some(n)) => Framing::Length(n),
+        (Coding::Absent, None) => Framing::UntilClose,
     };
     Ok((framing, survey.close))
 }
