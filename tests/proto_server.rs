@@ -3006,3 +3006,23 @@ fn upgrade_in_http10_ignored() {
         ]
     );
 }
+
+/// RFC 9112 §6.1, 9110 §8.6: no Content-Length or Transfer-Encoding in a 1xx, from the
+/// caller or from us; a refused 1xx writes nothing and fails the sending side.
+#[test]
+fn sm_1xx_refuses_framing_fields() {
+    for field in [("content-length", "0"), ("transfer-encoding", "chunked")] {
+        let mut conn = conn_with(EXPECT);
+        assert_eq!(nexts(&mut conn, 1), [E(expect_req())]);
+        assert_local(
+            inform(&mut conn, 100, &[field]),
+            "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
+        );
+    }
+    let mut conn = conn_with(UPGRADE);
+    assert_eq!(nexts(&mut conn, 2), [E(upgrade_req()), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "websocket")]).unwrap(),
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
+    );
+}
