@@ -187,7 +187,7 @@ pub(crate) enum Coding {
 
 /// Transfer-Encoding: a list of codings, checked for shape. chunked may be applied only
 /// once and takes no parameters; an empty list is invalid. Which codings are acceptable
-/// depends on the role: see [`request_coding`] and [`response_framing`].
+/// is decided by [`chunked_only`].
 fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding, Error> {
     let mut present = false;
     let mut chunked = 0;
@@ -238,9 +238,13 @@ fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding,
     })
 }
 
-/// A request's Transfer-Encoding: the only coding we implement is `chunked`, and it must
-/// be final (RFC 9112 §6.3(4): else 400). An unknown coding gets 501 (§6.1).
-fn request_coding(coding: Coding) -> Result<bool, Error> {
+/// Whether a message's Transfer-Encoding is chunked: the only coding we implement is
+/// `chunked`, and it must be final (RFC 9112 §6.3(4): else 400). An unknown coding gets
+/// 501 (§6.1). In a response too: its length would be determined (chunked, or by the
+/// close), but its content could not be decoded, and handing over coded bytes as the
+/// content would be worse than refusing it (above the core, 501 is "unsupported
+/// response"); the connection is not used again either way.
+fn chunked_only(coding: Coding) -> Result<bool, Error> {
     match coding {
         Coding::Absent => Ok(false),
         Coding::Chunked { others: false } => Ok(true),
@@ -387,7 +391,7 @@ pub(crate) fn request_framing(
         return Err(Error::bad("invalid Host header field"));
     }
     let length = survey.content_length(headers)?;
-    let chunked = request_coding(survey.coding(headers)?)?;
+    let chunked = chunked_only(survey.coding(headers)?)?;
     if connect && (chunked || length.is_some_and(|n| n > 0)) {
         return Err(Error::bad("a CONNECT request has no content"));
     }
@@ -434,10 +438,7 @@ pub(crate) struct RequestInfo {
 /// Decides the framing of a final response (RFC 9112 §6.3), and whether it lists the
 /// `close` connection option. Content-Length and Transfer-Encoding are checked even where
 /// they do not frame the body.
-///
-/// A Transfer-Encoding whose final coding is not chunked delimits the body by the close
-/// (§6.3(4)); one whose final coding is chunked frames it as chunked. Only chunked is
-/// removed: other codings stay applied to the data, named by the field.
+
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
@@ -446,11 +447,11 @@ pub(crate) fn response_framing(
 ) -> Result<(Framing, bool), Error> {
     let survey = headers.survey();
     let length = survey.content_length(headers)?;
-    let coding = survey.coding(headers)?;
-    if coding != Coding::Absent && length.is_some() {
+    let chunked = chunked_only(survey.coding(headers)?)?;
+    if chunked && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
     }
-    if coding != Coding::Absent && version != Version::HTTP_11 {
+    if chunked && version != Version::HTTP_11 {
         return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
     }
     if request.head
@@ -460,12 +461,11 @@ pub(crate) fn response_framing(
     {
         return Ok((Framing::None, survey.close));
     }
-    let framing = match (coding, length) {
-        (Coding::Chunked { .. }, _) => Framing::Chunked,
-        (Coding::NotChunked { .. }, _) => Framing::UntilClose,
-        (Coding::Absent, Some(0)) => Framing::None,
-        (Coding::Absent, Some(n)) => Framing::Length(n),
-        (Coding::Absent, None) => Framing::UntilClose,
+    let framing = match (chunked, length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(0)) => Framing::None,
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::UntilClose,
     };
     Ok((framing, survey.close))
 }
