@@ -438,7 +438,6 @@ pub(crate) struct RequestInfo {
 /// Decides the framing of a final response (RFC 9112 §6.3), and whether it lists the
 /// `close` connection option. Content-Length and Transfer-Encoding are checked even where
 /// they do not frame the body.
-
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
