@@ -374,7 +374,6 @@ mod rejected {
 
         // Status line and version shapes.
         version_lowercase: GET, b"http/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
-        leading_crlf: GET, b"\r\nHTTP/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
         leading_space: GET, b" HTTP/1.1 200 OK\r\n\r\n" => [err(400, "invalid status line")];
         version_two_digit_minor: GET, b"HTTP/1.10 200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
         version_suffix: GET, b"HTTP/1.1x 200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
@@ -1922,6 +1921,168 @@ mod bounded_and_direct {
         assert!(
             conn.send_data_direct(1).is_err(),
             "a chunked body needs its framing"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 rules audited in docs/conformance.md (client role)
+// ---------------------------------------------------------------------------------------
+
+mod conformance {
+    use super::*;
+    use pollhttp::proto::Limits;
+
+    resp! {
+        // §2.2: empty lines before a status line are skipped, as before a request line.
+        leading_crlf_skipped: GET, b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        leading_crlfs_skipped: GET, b"\r\n\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n" =>
+            [resp(204, "No Content", &[]), end(), closed()];
+        crlf_between_pipelined_responses: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\r\nHTTP/1.1 204 No Content\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "2")]), data(b"hi"), end(),
+             resp(204, "No Content", &[]), end(), closed()];
+        crlfs_after_chunked_body: GET,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"x"), end(),
+             resp(200, "OK", &[("content-length", "1")]), data(b"y"), end(), closed()];
+        crlf_after_informational: GET,
+            b"HTTP/1.1 100 Continue\r\n\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [info(100, "Continue", &[]), resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        crlf_after_head_response: HEAD,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "5")]), end(),
+             resp(200, "OK", &[("content-length", "5")]), end(), closed()];
+        lone_cr_then_eof: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\r" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(),
+             err(400, "peer closed connection in the middle of a response head")];
+        crlf_then_eof_unanswered: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(),
+             err(400, "peer closed connection with 1 request(s) unanswered")];
+        bare_lf_before_status_line: GET, b"\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [err(400, "invalid status line")];
+        crlf_then_bare_lf_before_status_line: GET, b"\r\n\nHTTP/1.1 200 OK\r\n\r\n" =>
+            [err(400, "invalid status line")];
+        cr_then_junk_before_status_line: GET, b"\rXHTTP/1.1 200 OK\r\n\r\n" =>
+            [err(400, "invalid status line")];
+        whitespace_line_before_status_line: GET, b" \r\nHTTP/1.1 200 OK\r\n\r\n" =>
+            [err(400, "invalid status line")];
+        crlf_not_skipped_inside_a_body: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "4")]), data(b"\r\n\r\n"), end(),
+             resp(204, "No Content", &[]), end(), closed()];
+
+        // A response coding other than a single, final chunked is refused (501 or 400:
+        // the content could not be decoded; see docs/conformance.md), also where it
+        // frames nothing, and the connection is not used again.
+        te_identity_refused: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nabc" =>
+            [err(501, "unsupported transfer coding")];
+        te_unknown_on_304_refused: GET, b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n" =>
+            [err(501, "unsupported transfer coding")];
+        te_unknown_with_cl: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc" =>
+            [err(501, "unsupported transfer coding")];
+        te_unknown_in_http10: GET, b"HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc" =>
+            [err(501, "unsupported transfer coding")];
+        te_chunked_twice_around_another: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip, chunked\r\n\r\n" =>
+            [err(400, "chunked applied more than once")];
+        te_quoted_malformed: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \"chunked\"\r\n\r\n" =>
+            [err(400, "malformed Transfer-Encoding")];
+
+        // §6.3(1), 9110 §15.2: a 1xx has no content, whatever its fields say.
+        informational_framing_fields_ignored: GET,
+            b"HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx" =>
+            [info(103, "Early Hints", &[("content-length", "5"), ("transfer-encoding", "chunked")]),
+             resp(200, "OK", &[("content-length", "1")]), data(b"x"), end(), closed()];
+        // 9110 §15.2: a client must parse 1xx responses it did not ask for.
+        unsolicited_100: GET, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
+            [info(100, "Continue", &[]), info(100, "Continue", &[]),
+             resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        // §9.3: an HTTP/1.1 response with Connection: close in a 1xx says nothing of the
+        // final response; the connection persists after it.
+        informational_close_not_final: GET,
+            b"HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n" =>
+            [info(100, "Continue", &[("connection", "close")]), resp(200, "OK", &[("content-length", "0")]), end(),
+             resp(204, "No Content", &[]), end(), closed()];
+    }
+
+    /// After the last response, with nothing outstanding, a stray CRLF is skipped too, and
+    /// end of input is a clean close.
+    #[test]
+    fn crlf_with_nothing_outstanding_is_skipped() {
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\r\n\r\n")
+            .unwrap();
+        assert!(matches!(next(&mut conn), Some(Ev::Response { .. })));
+        assert_eq!(next(&mut conn), Some(end()));
+        assert_eq!(next(&mut conn), None);
+        assert_eq!(conn.buffered(), 0);
+        conn.receive_eof();
+        assert_eq!(next(&mut conn), Some(closed()));
+    }
+
+    /// Runs `input` through a client with `limits` whole, byte by byte and split at every
+    /// point; all must agree.
+    fn events_with(limits: Limits, input: &[u8]) -> Vec<Ev> {
+        let run = |cuts: &[usize]| {
+            let mut d = ClientDriver::new(ClientConn::with_limits(limits), Method::GET);
+            let mut prev = 0;
+            for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+                d.feed(&input[prev..cut]);
+                prev = cut;
+            }
+            d.finish()
+        };
+        let whole = run(&[]);
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(whole, run(&bytewise), "byte-at-a-time differs");
+        for k in 1..input.len() {
+            assert_eq!(whole, run(&[k]), "split at {k} differs");
+        }
+        whole
+    }
+
+    /// The empty lines are bounded by the head limit, and count against it.
+    #[test]
+    fn leading_crlfs_bounded_by_the_head_limit() {
+        let limits = Limits::client().max_head(64);
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"; // 38 bytes
+                                                                    // 13 empty lines (26 bytes) + 38 = 64: accepted.
+        let input = [b"\r\n".repeat(13).as_slice(), head].concat();
+        assert_eq!(
+            events_with(limits, &input),
+            vec![resp(200, "OK", &[("content-length", "0")]), end(), closed()]
+        );
+        // One more: the head no longer fits.
+        let input = [b"\r\n".repeat(14).as_slice(), head].concat();
+        assert_eq!(
+            events_with(limits, &input),
+            vec![err(431, "message head larger than 64 bytes")]
+        );
+        // Empty lines alone, past the limit.
+        let input = b"\r\n".repeat(33);
+        assert_eq!(
+            events_with(limits, &input),
+            vec![err(400, "too many empty lines before the status line")]
+        );
+        // The count starts again at each head.
+        let two = [
+            b"\r\n".repeat(13).as_slice(),
+            head,
+            &b"\r\n".repeat(13),
+            head,
+        ]
+        .concat();
+        assert_eq!(
+            events_with(limits, &two),
+            vec![
+                resp(200, "OK", &[("content-length", "0")]),
+                end(),
+                resp(200, "OK", &[("content-length", "0")]),
+                end(),
+                closed()
+            ]
         );
     }
 }

@@ -2933,3 +2933,96 @@ fn sm_date_on_error_responses() {
         )
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 / 9110 rules audited in docs/conformance.md (server role)
+// ---------------------------------------------------------------------------------------
+
+// 9110 §9.3.6: a CONNECT request has no content. A Content-Length other than 0, or a
+// Transfer-Encoding, is refused: what follows the head must never be read two ways.
+reject! {
+    connect_with_content_length: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 10\r\n\r\n0123456789"
+        => [] 400, "a CONNECT request has no content";
+    connect_with_content_length_smuggling_a_request: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 35\r\n\r\n"
+        => [] 400, "a CONNECT request has no content";
+    connect_http10_with_content_length: b"CONNECT foo.bar.com:443 HTTP/1.0\r\nUser-agent: Mozilla/1.1N\r\nContent-Length: 10\r\n\r\nblarfcicle"
+        => [] 400, "a CONNECT request has no content";
+    connect_with_chunked: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        => [] 400, "a CONNECT request has no content";
+    connect_with_equal_content_lengths: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 1, 1\r\n\r\nx"
+        => [] 400, "a CONNECT request has no content";
+    connect_with_unknown_coding: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: gzip\r\n\r\n"
+        => [] 501, "unsupported transfer coding";
+    connect_with_invalid_content_length: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: x\r\n\r\n"
+        => [] 400, "invalid Content-Length";
+    connect_with_cl_and_te: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n"
+        => [] 400, "a CONNECT request has no content";
+
+    // §6.1: chunked applied twice, whatever lies between.
+    te_chunked_twice_around_another: post("Transfer-Encoding: chunked, gzip, chunked\r\n")
+        => [] 400, "chunked applied more than once";
+}
+
+accept! {
+    // Content-Length: 0 says what both readings agree on: nothing.
+    connect_with_content_length_zero: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: 0\r\n\r\n\x16\x03\x01"
+        => [req("CONNECT", "a:443", V11, &[("host", "a:443"), ("content-length", "0")]), end(),
+            Ev::Switched(b"\x16\x03\x01".to_vec())];
+    connect_http10_without_host: b"CONNECT a:443 HTTP/1.0\r\n\r\ntunnel"
+        => [req("CONNECT", "a:443", V10, &[]), end(), Ev::Switched(b"tunnel".to_vec())];
+    // §6.3(6): a request without Content-Length or Transfer-Encoding has no content,
+    // whatever its method.
+    post_without_framing_has_no_body: b"POST / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("POST", "/", V11, &[("host", "a")]), end(), get("/2"), end(), Ev::Closed];
+    // §6.3: a GET may have content; its framing is read like any other.
+    get_with_content_length: b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "a"), ("content-length", "3")]), data(b"abc"), end(), get("/2"), end(), Ev::Closed];
+    // §3.2.2: absolute-form wins over Host, which is still checked for shape.
+    absolute_form_with_other_host: b"GET http://b/x HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "http://b/x", V11, &[("host", "a")]), end(), Ev::Closed];
+}
+
+/// 9110 §7.8: an Upgrade in an HTTP/1.0 request is ignored: reading is not held for an
+/// answer (an HTTP/1.1 one pauses: `sm_upgrade_awaiting_answer_is_paused`).
+#[test]
+fn upgrade_in_http10_ignored() {
+    let mut conn = conn_with(
+        b"GET / HTTP/1.0\r\nConnection: keep-alive, upgrade\r\nUpgrade: websocket\r\n\r\n",
+    );
+    assert_eq!(
+        nexts(&mut conn, 3),
+        [
+            E(req(
+                "GET",
+                "/",
+                V10,
+                &[
+                    ("connection", "keep-alive, upgrade"),
+                    ("upgrade", "websocket")
+                ]
+            )),
+            E(end()),
+            NeedData
+        ]
+    );
+}
+
+/// RFC 9112 §6.1, 9110 §8.6: no Content-Length or Transfer-Encoding in a 1xx, from the
+/// caller or from us; a refused 1xx writes nothing and fails the sending side.
+#[test]
+fn sm_1xx_refuses_framing_fields() {
+    for field in [("content-length", "0"), ("transfer-encoding", "chunked")] {
+        let mut conn = conn_with(EXPECT);
+        assert_eq!(nexts(&mut conn, 1), [E(expect_req())]);
+        assert_local(
+            inform(&mut conn, 100, &[field]),
+            "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
+        );
+    }
+    let mut conn = conn_with(UPGRADE);
+    assert_eq!(nexts(&mut conn, 2), [E(upgrade_req()), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "websocket")]).unwrap(),
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
+    );
+}

@@ -82,6 +82,8 @@ pub struct ClientConn {
     /// Requests sent (at least their heads) whose final response is not complete.
     pending: VecDeque<RequestInfo>,
     keep_alive: bool,
+    /// Bytes of empty lines skipped before the current status line.
+    leading: usize,
 }
 
 impl Default for ClientConn {
@@ -105,6 +107,7 @@ impl ClientConn {
             send: Send::Idle,
             pending: VecDeque::new(),
             keep_alive: true,
+            leading: 0,
         }
     }
 
@@ -465,8 +468,27 @@ impl ClientConn {
                     return Ok(Step::Event(Event::NeedData));
                 }
                 Recv::Head(scanner) => {
+                    // RFC 9112 §2.2 asks a server to skip empty lines before a request
+                    // line; a client is as robust before a status line (llhttp and h11
+                    // are): a stray CRLF after a body is not a response. Bounded, like
+                    // the server's, by the head limit.
+                    while let [b'\r', b'\n', ..] = self.buf.pending() {
+                        self.buf.consume(2);
+                        self.leading += 2;
+                        if self.leading > self.limits.max_head {
+                            return Err(Error::bad("too many empty lines before the status line"));
+                        }
+                    }
                     let pending = self.buf.pending();
                     match pending.first() {
+                        Some(b'\r') if pending.len() == 1 => {
+                            if self.buf.eof() {
+                                return Err(Error::closed(
+                                    "peer closed connection in the middle of a response head",
+                                ));
+                            }
+                            return Ok(Step::Event(Event::NeedData));
+                        }
                         None if self.buf.eof() => {
                             if !self.pending.is_empty() {
                                 return Err(Error::closed(format!(
@@ -484,7 +506,7 @@ impl ClientConn {
                         Some(b'H') => {}
                         Some(_) => return Err(Error::bad("invalid status line")),
                     }
-                    let max = self.limits.max_head;
+                    let max = self.limits.max_head.saturating_sub(self.leading).max(1);
                     let fast = if scanner.is_fresh() {
                         try_response(pending, max, &self.limits)
                     } else {
@@ -493,7 +515,9 @@ impl ClientConn {
                     let (len, head) = match fast {
                         Some(parsed) => parsed,
                         None => {
-                            let Some(len) = scanner.scan(pending, max, max, HeadKind::Response)?
+                            let limit = self.limits.max_head;
+                            let Some(len) =
+                                scanner.scan(pending, max, limit, HeadKind::Response)?
                             else {
                                 if self.buf.eof() {
                                     return Err(Error::closed(
@@ -506,6 +530,7 @@ impl ClientConn {
                         }
                     };
                     self.buf.consume(len);
+                    self.leading = 0;
                     let Some(request) = self.pending.front_mut() else {
                         return Err(Error::bad("data received with no request outstanding"));
                     };

@@ -133,12 +133,12 @@ impl Survey {
         }
     }
 
-    /// Whether Transfer-Encoding says chunked, checked.
-    fn chunked(&self, headers: &Headers) -> Result<bool, Error> {
+    /// What Transfer-Encoding says, checked.
+    fn coding(&self, headers: &Headers) -> Result<Coding, Error> {
         match self.transfer_encoding.count {
-            0 => Ok(false),
-            1 => transfer_encoding_is_chunked(self.transfer_encoding.single(headers).into_iter()),
-            _ => transfer_encoding_is_chunked(headers.get_all("transfer-encoding")),
+            0 => Ok(Coding::Absent),
+            1 => transfer_coding(self.transfer_encoding.single(headers).into_iter()),
+            _ => transfer_coding(headers.get_all("transfer-encoding")),
         }
     }
 }
@@ -174,12 +174,26 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// Transfer-Encoding: the only coding we implement is `chunked`, and it must be final and
-/// appear once. An unknown coding gets 501 (RFC 9112 §6.1), a malformed list 400.
-fn transfer_encoding_is_chunked<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<bool, Error> {
+/// What a Transfer-Encoding field (all its lines together) says, once checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coding {
+    /// No Transfer-Encoding field.
+    Absent,
+    /// chunked is the final coding (applied once); `others`: other codings come before it.
+    Chunked { others: bool },
+    /// Codings of which none is chunked, or chunked followed by others (`after_chunked`).
+    NotChunked { after_chunked: bool },
+}
+
+/// Transfer-Encoding: a list of codings, checked for shape. chunked may be applied only
+/// once and takes no parameters; an empty list is invalid. Which codings are acceptable
+/// is decided by [`chunked_only`].
+fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding, Error> {
     let mut present = false;
     let mut chunked = 0;
-    let mut unknown = false;
+    let mut others = false;
+    let mut after_chunked = false;
+    let mut last_chunked = false;
     for value in values {
         present = true;
         for item in value.split(|&b| b == b',') {
@@ -196,32 +210,51 @@ fn transfer_encoding_is_chunked<'a>(values: impl Iterator<Item = &'a [u8]>) -> R
             if name.is_empty() || !valid_parameters(params) {
                 return Err(Error::bad("malformed Transfer-Encoding"));
             }
-            if name.eq_ignore_ascii_case(b"chunked") {
+            last_chunked = name.eq_ignore_ascii_case(b"chunked");
+            if last_chunked {
                 if !params.is_empty() {
                     return Err(Error::bad("chunked takes no parameters"));
                 }
                 chunked += 1;
-            } else if chunked > 0 {
-                // A coding after chunked: the length cannot be determined (RFC 9112 §6.3).
-                return Err(Error::bad("chunked is not the final transfer coding"));
             } else {
-                unknown = true;
+                others = true;
+                after_chunked |= chunked > 0;
             }
         }
     }
     if !present {
-        return Ok(false);
+        return Ok(Coding::Absent);
+    }
+    if chunked == 0 && !others {
+        return Err(Error::bad("empty Transfer-Encoding"));
     }
     if chunked > 1 {
         return Err(Error::bad("chunked applied more than once"));
     }
-    if unknown {
-        return Err(Error::remote("unsupported transfer coding", 501));
+    Ok(if last_chunked {
+        Coding::Chunked { others }
+    } else {
+        Coding::NotChunked { after_chunked }
+    })
+}
+
+/// Whether a message's Transfer-Encoding is chunked: the only coding we implement is
+/// `chunked`, and it must be final (RFC 9112 §6.3(4): else 400). An unknown coding gets
+/// 501 (§6.1). In a response too: its length would be determined (chunked, or by the
+/// close), but its content could not be decoded, and handing over coded bytes as the
+/// content would be worse than refusing it (above the core, 501 is "unsupported
+/// response"); the connection is not used again either way.
+fn chunked_only(coding: Coding) -> Result<bool, Error> {
+    match coding {
+        Coding::Absent => Ok(false),
+        Coding::Chunked { others: false } => Ok(true),
+        Coding::NotChunked {
+            after_chunked: true,
+        } => Err(Error::bad("chunked is not the final transfer coding")),
+        Coding::Chunked { others: true } | Coding::NotChunked { .. } => {
+            Err(Error::remote("unsupported transfer coding", 501))
+        }
     }
-    if chunked == 0 {
-        return Err(Error::bad("empty Transfer-Encoding"));
-    }
-    Ok(true)
 }
 
 /// `*( OWS ";" OWS name "=" ( token / quoted-string ) )`
@@ -331,9 +364,16 @@ pub(crate) struct RequestFraming {
 }
 
 /// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2).
+///
+/// A CONNECT request has no content (RFC 9110 §9.3.6): once the tunnel is accepted, the
+/// bytes after its head belong to it. A Content-Length other than 0, or a
+/// Transfer-Encoding, on CONNECT is refused (400, and the connection closes): read as a
+/// body (h11) or as the tunnel (llhttp), the same bytes would be taken two ways by two
+/// parsers, and after a refused CONNECT the second way makes them the next request.
 pub(crate) fn request_framing(
     headers: &Headers,
     version: Version,
+    connect: bool,
     max_body: Option<u64>,
 ) -> Result<RequestFraming, Error> {
     let http11 = version == Version::HTTP_11;
@@ -351,7 +391,10 @@ pub(crate) fn request_framing(
         return Err(Error::bad("invalid Host header field"));
     }
     let length = survey.content_length(headers)?;
-    let chunked = survey.chunked(headers)?;
+    let chunked = chunked_only(survey.coding(headers)?)?;
+    if connect && (chunked || length.is_some_and(|n| n > 0)) {
+        return Err(Error::bad("a CONNECT request has no content"));
+    }
     let framing = if chunked {
         if !http11 {
             return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
@@ -403,7 +446,7 @@ pub(crate) fn response_framing(
 ) -> Result<(Framing, bool), Error> {
     let survey = headers.survey();
     let length = survey.content_length(headers)?;
-    let chunked = survey.chunked(headers)?;
+    let chunked = chunked_only(survey.coding(headers)?)?;
     if chunked && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
     }
@@ -417,14 +460,11 @@ pub(crate) fn response_framing(
     {
         return Ok((Framing::None, survey.close));
     }
-    let framing = if chunked {
-        Framing::Chunked
-    } else {
-        match length {
-            Some(0) => Framing::None,
-            Some(n) => Framing::Length(n),
-            None => Framing::UntilClose,
-        }
+    let framing = match (chunked, length) {
+        (true, _) => Framing::Chunked,
+        (false, Some(0)) => Framing::None,
+        (false, Some(n)) => Framing::Length(n),
+        (false, None) => Framing::UntilClose,
     };
     Ok((framing, survey.close))
 }

@@ -361,7 +361,12 @@ impl ServerConn {
 
     fn start_request(&mut self, head: &RequestHead) -> Result<(), Error> {
         let is_connect = head.method == Method::CONNECT;
-        let rf = request_framing(&head.headers, head.version, self.limits.max_body)?;
+        let rf = request_framing(
+            &head.headers,
+            head.version,
+            is_connect,
+            self.limits.max_body,
+        )?;
         self.leading = 0;
         self.version = head.version;
         self.keep_alive = rf.keep_alive;
