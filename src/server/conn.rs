@@ -71,7 +71,7 @@ pub(crate) enum Next {
     Wait(Interest, Wait),
     /// Call the handler with this request (the session comes from
     /// [`Conn::take_session`]), then give the response to [`Conn::respond`].
-    Handle(Box<Call>),
+    Handle(Call),
     /// Everything is written: close after a lingering wait. Our side is shut down, and what
     /// the client still sends is read and dropped until it closes or the linger time ends,
     /// so that unread bytes do not turn the close into a reset that loses the response
@@ -492,11 +492,11 @@ impl Conn {
         if framing.is_none() || stream.conn().body_framing().is_none() {
             self.request_since = None;
             self.phase = Phase::Handler(None);
-            return Some(Next::Handle(Box::new(Call {
+            return Some(Next::Handle(Call {
                 head,
                 framing: framing.unwrap_or(Framing::None),
                 feed: None,
-            })));
+            }));
         }
         let framing = framing.unwrap_or(Framing::None);
         let waiting = stream.conn().client_waiting_for_continue();
@@ -513,7 +513,7 @@ impl Conn {
             // The client sends the body only after a 100, and the 100 goes out only if
             // the handler reads: it is called at once.
             self.phase = Phase::Handler(call.feed.clone());
-            return Some(Next::Handle(call));
+            return Some(Next::Handle(*call));
         }
         self.phase = Phase::Prefetch(call);
         None
@@ -532,7 +532,7 @@ impl Conn {
                     return None;
                 };
                 self.phase = Phase::Handler(call.feed.clone());
-                Some(Next::Handle(call))
+                Some(Next::Handle(*call))
             }
             Err(e) => {
                 let stream = self.stream();

@@ -360,7 +360,7 @@ impl Group {
                     let session = slot.conn.take_session();
                     // No deadline while the handler works (`expire` keeps it).
                     slot.wait = Wait::Handler;
-                    guard = self.call_handler(guard, index, *call, session);
+                    guard = self.call_handler(guard, index, call, session);
                 }
                 Next::Wait(interest, wait) if !(state.stopping && wait == Wait::Idle) => {
                     if interest != slot.interest {
