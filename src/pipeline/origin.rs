@@ -50,11 +50,9 @@ fn bad(url: &str, why: impl fmt::Display) -> UrlError {
 impl Origin {
     /// An origin from its parts.
     pub fn new(https: bool, host: impl Into<String>, port: u16) -> Self {
-        Self {
-            https,
-            host: host.into().to_ascii_lowercase(),
-            port,
-        }
+        let mut host = host.into();
+        host.make_ascii_lowercase();
+        Self { https, host, port }
     }
 
     /// Splits an absolute `http://` or `https://` URL into its origin and the request
@@ -62,10 +60,17 @@ impl Origin {
     /// information, other schemes, a missing host, a bad port and characters not allowed
     /// in a request target are refused.
     pub fn parse_url(url: &str) -> Result<(Self, String), UrlError> {
-        let (https, rest) = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => (false, rest),
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (true, rest),
-            _ => return Err(bad(url, "only http:// and https:// URLs are supported")),
+        // A prefix test, not a substring search: a crawl parses every URL of its list.
+        let prefixed = |scheme: &str| {
+            url.get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        };
+        let (https, rest) = if prefixed("http://") {
+            (false, &url[7..])
+        } else if prefixed("https://") {
+            (true, &url[8..])
+        } else {
+            return Err(bad(url, "only http:// and https:// URLs are supported"));
         };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, rest) = rest.split_at(end);
@@ -107,8 +112,28 @@ impl Origin {
                 Some((host, port)) => (host, parse_port(url, port, default_port)?),
                 None => (authority, default_port),
             };
-            let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%".contains(c);
-            if !host.chars().all(allowed) {
+            let allowed = |b: u8| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'-' | b'.'
+                            | b'_'
+                            | b'~'
+                            | b'!'
+                            | b'$'
+                            | b'&'
+                            | b'\''
+                            | b'('
+                            | b')'
+                            | b'*'
+                            | b'+'
+                            | b','
+                            | b';'
+                            | b'='
+                            | b'%'
+                    )
+            };
+            if !host.bytes().all(allowed) {
                 return Err(bad(url, "the host holds characters a host name may not"));
             }
             (host.to_owned(), port)
