@@ -72,7 +72,10 @@ impl Origin {
         } else {
             return Err(bad(url, "only http:// and https:// URLs are supported"));
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
         let (authority, rest) = rest.split_at(end);
         let rest = rest.split('#').next().unwrap_or("");
         let target = match rest.as_bytes().first() {
