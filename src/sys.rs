@@ -1,10 +1,11 @@
 //! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
-//! socket for its peer's credentials, and reading the open-files limit.
+//! socket for its peer's credentials, reading the open-files limit, and setting a socket's
+//! receive low-water mark.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
-//! and std has no getrlimit; libc's `poll`, `getsockopt(SO_PEERCRED)` and `getrlimit` are
-//! the smallest correct tools. Each is a single call on a stack value that lives for the
-//! whole call.
+//! std has no getrlimit, and neither socket2 nor rustix sets `SO_RCVLOWAT`; libc's `poll`,
+//! `getsockopt(SO_PEERCRED)`, `getrlimit` and `setsockopt(SO_RCVLOWAT)` are the smallest
+//! correct tools. Each is a single call on a stack value that lives for the whole call.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -112,4 +113,28 @@ pub(crate) fn open_files_soft_limit() -> io::Result<Option<u64>> {
     #[allow(clippy::useless_conversion)]
     let soft = u64::from(limit.rlim_cur);
     Ok(Some(soft))
+}
+
+/// Sets a socket's receive low-water mark (`SO_RCVLOWAT`): poll(2) reports it readable only
+/// once `bytes` are waiting (or at the end of input, or on an error). On Linux, TCP also
+/// grows the receive buffer to hold twice that. Used while a large body streams in, to wake
+/// up less often; `bytes` must never exceed what is certain to arrive.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_recv_lowat(fd: RawFd, bytes: u32) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `value` is a valid c_int on our stack that outlives the call, and the length
+    // passed is its size; setsockopt only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
