@@ -11,13 +11,16 @@ use crate::error::Error;
 use crate::{Interest, PollNeeded, Progress};
 
 /// The size of the copy loop's buffer (TLS, chunk framing, bytes the core buffered, and
-/// every platform without splice(2)). Chosen by measurement (BENCHMARKS.md, "Body read
-/// sizes"): a buffer that stays in the cache beats a larger one.
+/// every platform without splice(2)). Measured (BENCHMARKS.md, issue 11, "Body read
+/// sizes"): 32 to 256 KiB read at the same rate within the noise here, 16 KiB slower; the
+/// smallest of the fast ones keeps the buffer in the cache and the memory small.
 pub(crate) const COPY_BUFFER: usize = 64 * 1024;
 
-/// The most moved by one splice(2) from the socket, and the capacity asked of the pipe.
+/// The most moved by one splice(2) from the socket, and the capacity asked of the pipe (the
+/// most an unprivileged process may ask by default). With the low-water mark of
+/// `stream.rs`, the fastest of the pipe sizes measured (BENCHMARKS.md, issue 11).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-const SPLICE_PIECE: usize = 256 * 1024;
+const SPLICE_PIECE: usize = 1024 * 1024;
 
 /// Writes the rest of the response body to a file descriptor: a regular file, `/dev/null`,
 /// a pipe, a socket. `Ready` with the number of bytes written, once the body has ended (the

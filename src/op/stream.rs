@@ -497,7 +497,8 @@ impl ClientStream {
 
 /// The receive low-water mark while splicing a large body: poll(2) reports the socket
 /// readable once this much has arrived (or what is left of the body, if less). Chosen by
-/// measurement (BENCHMARKS.md, "Body read sizes"): fewer, larger wake-ups.
+/// measurement (BENCHMARKS.md, issue 11, "Body read sizes"): fewer, larger wake-ups; a
+/// splice-to-`/dev/null` loop took 0.37 s per GiB with it against 0.93 s without.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const SPLICE_LOWAT: usize = 128 * 1024;
 
