@@ -1,10 +1,12 @@
 //! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
-//! socket for its peer's credentials, and reading and raising the open-files limit.
+//! socket for its peer's credentials, reading and raising the open-files limit, and setting
+//! a socket's receive low-water mark.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
-//! and std has no getrlimit; libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit` and
-//! `setrlimit` are the smallest correct tools. Each is a single call on a stack value that lives for the
-//! whole call.
+//! std has no getrlimit or setrlimit, and neither socket2 nor rustix sets `SO_RCVLOWAT`;
+//! libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit`, `setrlimit` and
+//! `setsockopt(SO_RCVLOWAT)` are the smallest correct tools. Each is a single call on a stack
+//! value that lives for the whole call.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -146,4 +148,28 @@ pub(crate) fn raise_open_files_soft_limit(want: u64) -> io::Result<Option<u64>> 
         return Err(io::Error::last_os_error());
     }
     Ok(limit_value(limit.rlim_cur))
+}
+
+/// Sets a socket's receive low-water mark (`SO_RCVLOWAT`): poll(2) reports it readable only
+/// once `bytes` are waiting (or at the end of input, or on an error). On Linux, TCP also
+/// grows the receive buffer to hold twice that. Used while a large body streams in, to wake
+/// up less often; `bytes` must never exceed what is certain to arrive.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_recv_lowat(fd: RawFd, bytes: u32) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `value` is a valid c_int on our stack that outlives the call, and the length
+    // passed is its size; setsockopt only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVLOWAT,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

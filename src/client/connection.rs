@@ -13,7 +13,7 @@ use crate::blocking;
 use crate::body::{Body, Kind};
 use crate::error::Error;
 use crate::op::{
-    ClientStream, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,
+    ClientStream, CopyBody, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,
 };
 use crate::proto::{BodyLength, ChunkExtension, Framing};
 use crate::Progress;
@@ -561,6 +561,20 @@ impl Connection {
     /// Reads the rest of the body (dugong's `readall`).
     pub fn read_all(&mut self) -> Result<Vec<u8>, Error> {
         let mut op = ReadAll::new();
+        self.run(|s| op.resume(s))
+    }
+
+    /// Writes the rest of the body to a file descriptor (a file, `/dev/null`, a pipe, a
+    /// socket; `&mut File` will do) and returns how many bytes it had, as
+    /// [`op::CopyBody`](crate::op::CopyBody) does: on Linux over clear text the bytes go
+    /// from the socket to `dest` with splice(2), never through user memory; otherwise through
+    /// a 64 KiB buffer. A body cut short is an error ([`Error::ConnectionClosed`]) after
+    /// what arrived was written; a destination that fails is an [`Error::Io`].
+    ///
+    /// A non-blocking destination that is full is waited for like the socket, at most the
+    /// timeout each time.
+    pub fn copy_body_to(&mut self, dest: impl std::os::fd::AsFd) -> Result<u64, Error> {
+        let mut op = CopyBody::new(dest);
         self.run(|s| op.resume(s))
     }
 

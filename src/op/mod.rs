@@ -24,6 +24,7 @@
 //! | [`ReadBody`] | reads body bytes into your buffer | the count, `0` at the end |
 //! | [`ReadAll`] | reads the rest of the body | the bytes |
 //! | [`Discard`] | reads the rest of the body and drops it | the count |
+//! | [`CopyBody`] | writes the rest of the body to a file descriptor (splice(2) on Linux) | the count |
 //!
 //! The server side, on a [`ServerStream`] (for a server loop of your own; the embedded
 //! [`Server`](crate::server::Server) does this for you):
@@ -86,6 +87,7 @@
 //! The [`guide`](crate::guide) walks through it with mio and with poll(2).
 
 mod connect;
+mod copy;
 pub(crate) mod date;
 pub(crate) mod link;
 mod read;
@@ -94,6 +96,7 @@ pub(crate) mod server;
 mod stream;
 
 pub use connect::Connect;
+pub use copy::CopyBody;
 pub use read::{Discard, ReadAll, ReadBody, ReadResponse};
 pub use send::{FinishBody, Flush, RequestBody, SendRequest, WriteBody};
 pub use server::{FlushResponse, ReadRequest, ReadRequestBody, SendResponse, ServerStream};
