@@ -184,6 +184,34 @@ fn reading_a_request_is_pending_until_the_client_sends() {
     assert!(run(WAIT, || next.resume(&mut stream)).unwrap().is_none());
 }
 
+/// A request that arrived after a short read is read at the first `resume`: a loop of
+/// one's own (edge-triggered, say) that was told the socket is readable must find the
+/// request, not a `Pending` that waits for an edge already taken.
+#[test]
+fn a_request_that_came_after_a_short_read_is_read_at_once() {
+    let (listener, addr) = listen();
+    let client = thread::spawn(move || TcpStream::connect(addr).unwrap());
+    let (socket, _) = listener.accept().unwrap();
+    let mut peer = client.join().unwrap();
+    let mut stream = ServerStream::new(Transport::from_tcp(socket).unwrap());
+    peer.write_all(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let mut read = ReadRequest::new();
+    let head = run(WAIT, || read.resume(&mut stream)).unwrap().unwrap();
+    assert_eq!(head.target(), "/first");
+    // The second request is in the socket before the server looks again.
+    peer.write_all(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let mut send = SendResponse::new(StatusCode::NO_CONTENT, HeaderMap::new(), "");
+    run(WAIT, || send.resume(&mut stream)).unwrap();
+    let mut next = ReadRequest::new();
+    match next.resume(&mut stream).unwrap() {
+        pollhttp::Progress::Ready(Some(head)) => assert_eq!(head.target(), "/second"),
+        other => panic!("the second request was there, got {other:?}"),
+    }
+}
+
 /// Reads from `socket` until the server closes.
 fn read_to_close(socket: &mut TcpStream) -> String {
     let mut got = Vec::new();

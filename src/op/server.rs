@@ -76,6 +76,9 @@ pub struct ServerStream {
     /// The last read from a plain socket was short: the socket had nothing more then, so
     /// the next read can be skipped (see `fill`).
     drained: bool,
+    /// Whether short reads are noted at all: only for a loop that calls
+    /// [`forget_drained`](Self::forget_drained) whenever its poller reports the socket.
+    skip_reads: bool,
 }
 
 impl ServerStream {
@@ -105,6 +108,7 @@ impl ServerStream {
             send_date: true,
             read_size: FIRST_READ_SIZE,
             drained: false,
+            skip_reads: false,
         }
     }
 
@@ -238,9 +242,11 @@ impl ServerStream {
         }
         // A short read from a stream socket took everything it held: reading again at
         // once would only say so (EAGAIN), one system call per request for a client that
-        // sends one at a time. Once only, so that a caller woken by the poller reads for
-        // real; anything that arrived since the short read makes the socket readable
-        // again, edge or level (nginx and tokio do the same).
+        // sends one at a time. Anything that arrives later makes the socket readable again
+        // (nginx and tokio skip that read too). Only for the server's own loop, which
+        // forgets the short read whenever the poller reports the socket: a loop of a
+        // user's that took an edge-triggered event and then found the read skipped would
+        // wait for an edge that already came.
         let skip = std::mem::take(&mut self.drained);
         let space = self.conn.receive_space(self.read_size);
         let room = space.len();
@@ -256,7 +262,7 @@ impl ServerStream {
                 if n == room {
                     self.read_size = (self.read_size * 2).min(READ_SIZE);
                 } else {
-                    self.drained = matches!(self.link, Link::Plain(_));
+                    self.drained = self.skip_reads && matches!(self.link, Link::Plain(_));
                 }
             }
             Ok(None) => {
@@ -277,6 +283,12 @@ impl ServerStream {
     /// poller, or may have been): the next read is not skipped.
     pub(crate) fn forget_drained(&mut self) {
         self.drained = false;
+    }
+
+    /// Skips the read that follows a short one (see `fill`); the caller promises to call
+    /// [`forget_drained`](Self::forget_drained) each time its poller reports the socket.
+    pub(crate) fn skip_reads_after_short_ones(&mut self) {
+        self.skip_reads = true;
     }
 
     /// Bytes queued and not yet written.

@@ -195,7 +195,9 @@ impl Conn {
         notices: Arc<Notices>,
     ) -> Self {
         let (handshake, stream, fd) = match stream_or_handshake {
-            Ok(stream) => {
+            Ok(mut stream) => {
+                // The loop calls `woken` (forgetting a short read) for each event.
+                stream.skip_reads_after_short_ones();
                 let fd = stream.as_raw_fd();
                 (None, Some(stream), fd)
             }
