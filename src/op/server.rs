@@ -20,6 +20,8 @@ const READ_SIZE: usize = 32 * 1024;
 /// ...and at first this much: reads double while they fill the space, so a connection with
 /// one small request at a time zeroes and holds little memory.
 const FIRST_READ_SIZE: usize = 4 * 1024;
+/// The output buffer's first allocation.
+const FIRST_OUT_SIZE: usize = 512;
 /// Responses queued past this much are written before more is read, so a client that
 /// pipelines a great many requests does not make us hold all their responses.
 const FLUSH_AT: usize = 64 * 1024;
@@ -188,6 +190,11 @@ impl ServerStream {
         if self.written == self.out.len() {
             self.out.clear();
             self.written = 0;
+        }
+        if self.out.capacity() == 0 {
+            // A response head and a short body at once, not in five growing steps (the
+            // buffer is given back between requests).
+            self.out.reserve(FIRST_OUT_SIZE);
         }
     }
 
