@@ -1535,6 +1535,52 @@ fn body_timeout_while_the_handler_reads() {
     assert!(!rest.contains("200 OK"));
 }
 
+/// Handlers that wait for long request bodies always get a thread to stand in on their
+/// loop, whatever `max_blocked_handlers` says: only the loop brings a body in, so without
+/// one every such handler (and the server with them) would wait for ever.
+#[test]
+fn uploads_past_the_blocked_handler_budget_all_complete() {
+    let _g = shared();
+    let server = start(
+        tcp(
+            |_: &mut Session, mut request: Request<'_>| match request.body.read_all() {
+                Ok(body) => Response::text(StatusCode::OK, body.len().to_string()),
+                Err(e) => Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+            },
+        )
+        .workers(1)
+        .max_blocked_handlers(0),
+    );
+    let addr = tcp_addr(&server);
+    let (tx, rx) = mpsc::channel();
+    for i in 0..4 {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let n = 300_000 + i * 1000;
+            let mut raw = Raw::tcp(addr);
+            raw.send(
+                format!("PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: {n}\r\n\r\n").as_bytes(),
+            );
+            // In pieces, so that each handler starts before its body is all there.
+            let body = pattern(n);
+            for piece in body.chunks(50_000) {
+                raw.send(piece);
+                thread::sleep(Duration::from_millis(20));
+            }
+            let r = raw.response(false);
+            let _ = tx.send((n, r.status, r.text()));
+        });
+    }
+    for _ in 0..4 {
+        let Ok((n, status, text)) = rx.recv_timeout(Duration::from_secs(30)) else {
+            // A server stuck for good cannot be stopped either: leave it.
+            std::mem::forget(server);
+            panic!("an upload got no answer in 30 s: the server is stuck");
+        };
+        assert_eq!((status, text), (200, n.to_string()));
+    }
+}
+
 /// A reader body of `n` zero bytes that says when it is dropped.
 struct Zeros {
     left: u64,

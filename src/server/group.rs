@@ -75,17 +75,30 @@ impl Notices {
         let _ = self.waker.wake();
     }
 
-    /// The calling handler is about to wait: if it holds the loop's turn, another thread
-    /// takes the loop now.
+    /// The calling handler is about to wait for its request body: if it holds the loop's
+    /// turn, another thread takes the loop now, whatever `max_blocked_handlers` says. Only
+    /// the loop can bring the body in, so a handler that waited for it with no thread on
+    /// the loop would wait for ever (and every handler after it, on its own body); the
+    /// client's rates and deadlines bound this wait instead.
     pub(crate) fn handler_blocks(&self) {
         if let Some(busy) = INLINE.with(Cell::get) {
-            self.cover(busy);
+            self.cover(busy, usize::MAX);
         }
     }
 
+    /// For the watchdog: another thread on the loop while the handler `busy` runs, within
+    /// the budget of `max_blocked_handlers` (else later ticks try again).
+    pub(crate) fn cover_within_budget(&self, busy: u64) {
+        let Some(group) = self.group.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let budget = group.config.workers + group.config.max_blocked_handlers;
+        self.cover(busy, budget);
+    }
+
     /// Starts another thread on the loop while the handler `busy` runs, once per handler
-    /// call, if the thread budget allows (else later ticks try again).
-    pub(crate) fn cover(&self, busy: u64) {
+    /// call, if fewer than `max_threads` run the server's loops.
+    fn cover(&self, busy: u64, max_threads: usize) {
         if self.busy.load(Ordering::Acquire) != busy {
             return; // it returned
         }
@@ -96,10 +109,7 @@ impl Notices {
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
             return;
         };
-        if !group
-            .control
-            .add_thread(group.config.workers + group.config.max_blocked_handlers)
-        {
+        if !group.control.add_thread(max_threads) {
             self.covered.store(previous, Ordering::Release);
             return;
         }

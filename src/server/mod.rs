@@ -236,7 +236,9 @@ impl Server {
     /// How many handlers may be blocked at once (default 64) beyond one running per
     /// worker. A handler that blocks delays only its own connection: its worker's other
     /// connections move on in a thread of their own. Past this number, requests wait
-    /// for a blocked handler to return; none is refused or lost.
+    /// for a blocked handler to return; none is refused or lost. A handler waiting for
+    /// its request body is not counted: only its event loop can bring the body in, so it
+    /// always gets a thread to stand in (the client's rates and deadlines bound the wait).
     pub fn max_blocked_handlers(mut self, n: usize) -> Self {
         self.config.max_blocked_handlers = n;
         self

@@ -188,7 +188,7 @@ fn watch(control: &Control, groups: &[Arc<Group>]) {
             let running = group.notices.running();
             if running.is_some() && running == *last {
                 if let Some(busy) = running {
-                    group.notices.cover(busy);
+                    group.notices.cover_within_budget(busy);
                 }
             }
             *last = running;
