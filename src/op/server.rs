@@ -26,6 +26,12 @@ const FIRST_OUT_SIZE: usize = 512;
 /// pipelines a great many requests does not make us hold all their responses.
 const FLUSH_AT: usize = 64 * 1024;
 
+thread_local! {
+    /// Where a connection with no buffer of its own reads (see `ServerStream::fill`).
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+}
+
 /// What [`ServerStream::pull_body`] got.
 #[derive(Debug)]
 pub(crate) enum BodyPiece {
@@ -255,17 +261,35 @@ impl ServerStream {
         // user's that took an edge-triggered event and then found the read skipped would
         // wait for an edge that already came.
         let skip = std::mem::take(&mut self.drained);
-        let space = self.conn.receive_space(self.read_size);
-        let room = space.len();
         let read = if skip {
             Ok(None)
+        } else if self.conn.buffer_capacity() == 0 {
+            // No buffer (an idle connection gives it back): read into this thread's
+            // scratch space and keep only what came, rather than allocate and zero a
+            // buffer of `read_size` for a request of a few hundred bytes each time.
+            let (link, conn, read_size) = (&mut self.link, &mut self.conn, self.read_size);
+            SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let room = read_size.min(scratch.len());
+                let read = link.read_once(&mut scratch[..room])?;
+                if let Some(n) = read.filter(|&n| n > 0) {
+                    // Cannot fail: nothing was received after an end of input.
+                    let _ = conn.receive(&scratch[..n]);
+                }
+                Ok(read.map(|n| (n, room)))
+            })
         } else {
-            self.link.read_once(space)
+            let space = self.conn.receive_space(self.read_size);
+            let room = space.len();
+            let read = self.link.read_once(space);
+            if let Ok(Some(n)) = read {
+                self.conn.receive_commit(n);
+            }
+            read.map(|read| read.map(|n| (n, room)))
         };
         match read {
-            Ok(Some(0)) => self.conn.receive_eof(),
-            Ok(Some(n)) => {
-                self.conn.receive_commit(n);
+            Ok(Some((0, _))) => self.conn.receive_eof(),
+            Ok(Some((n, room))) => {
                 if n == room {
                     self.read_size = (self.read_size * 2).min(READ_SIZE);
                 } else {
