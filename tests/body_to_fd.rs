@@ -400,4 +400,41 @@ mod tls {
         }
         assert!(conn.tls_info().is_some());
     }
+
+    /// Over TLS the copy loop meets a body cut short as splice does: an error, and the
+    /// file holds what came, nothing else.
+    #[test]
+    fn a_body_cut_short_over_tls_is_an_error() {
+        let pki = TestPki::new();
+        let sent = 1024 * 1024 + 5;
+        let server = TempServer::tls(pki.server_tls(), pki.client_tls(), move |_, _| {
+            // Announces 3 MiB, has 1 MiB: the server closes the connection after it.
+            let short = std::io::Cursor::new(pattern(sent));
+            Response::new(StatusCode::OK, Body::reader(short, 3 * 1024 * 1024))
+        })
+        .unwrap();
+        let mut conn = server.client().connect().unwrap();
+        conn.set_timeout(Some(WAIT));
+        let file = TempFile::new("tls-short");
+        let mut out = File::create(&file.0).unwrap();
+        let mut response = conn.get("/short", HeaderMap::new()).unwrap();
+        assert_eq!(response.status, 200);
+        match response.body.copy_to(&mut out) {
+            Err(e) => {
+                assert!(
+                    matches!(e, Error::ConnectionClosed { .. }),
+                    "not a connection closed: {e:?}"
+                );
+            }
+            Ok(n) => panic!("a body cut short copied as complete: {n} bytes"),
+        }
+        drop(out);
+        let written = file.contents();
+        assert!(
+            !written.is_empty() && written.len() <= sent,
+            "{}",
+            written.len()
+        );
+        assert!(pattern(sent).starts_with(&written), "the file differs");
+    }
 }
