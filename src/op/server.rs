@@ -349,6 +349,17 @@ impl ServerStream {
         into: &mut Vec<u8>,
         max: usize,
     ) -> Result<Progress<BodyPiece>, Error> {
+        self.next_body_piece(max, |data| into.extend_from_slice(data))
+    }
+
+    /// The next piece of the request body, at most `max` bytes, handed to `take`; what
+    /// [`pull_body`](Self::pull_body) and [`ReadRequestBody`] share. A client waiting for
+    /// `100 Continue` gets it first: whoever asks for the body wants it sent.
+    fn next_body_piece(
+        &mut self,
+        max: usize,
+        take: impl FnOnce(&[u8]),
+    ) -> Result<Progress<BodyPiece>, Error> {
         self.check()?;
         if self.conn.client_waiting_for_continue() {
             self.compact();
@@ -358,7 +369,7 @@ impl ServerStream {
         loop {
             match self.conn.next_event_max(max) {
                 Ok(Event::Data(data)) => {
-                    into.extend_from_slice(data);
+                    take(data);
                     return Ok(Progress::Ready(BodyPiece::Data(data.len())));
                 }
                 Ok(Event::End(trailers)) => {
@@ -492,32 +503,13 @@ impl<B: AsMut<[u8]>> ReadRequestBody<B> {
         if buf.is_empty() || stream.conn.body_framing().is_none() {
             return Ok(Progress::Ready(0));
         }
-        if stream.conn.client_waiting_for_continue() {
-            stream.compact();
-            stream.conn.send_informational(
-                StatusCode::CONTINUE,
-                &HeaderMap::new(),
-                &mut stream.out,
-            )?;
-        }
-        loop {
-            match stream.conn.next_event_max(buf.len()) {
-                Ok(Event::Data(data)) => {
-                    buf[..data.len()].copy_from_slice(data);
-                    return Ok(Progress::Ready(data.len()));
-                }
-                Ok(Event::End(_)) => return Ok(Progress::Ready(0)),
-                Ok(Event::NeedData) => {}
-                Ok(other) => {
-                    let e = Error::local(format!("unexpected event {other:?} in a request body"));
-                    return Err(stream.fail(e));
-                }
-                Err(e) => return Err(request_error(e)),
-            }
-            if let Progress::Pending(p) = stream.fill()? {
-                return Ok(Progress::Pending(p));
-            }
-        }
+        let piece = stream.next_body_piece(buf.len(), |data| {
+            buf[..data.len()].copy_from_slice(data);
+        })?;
+        Ok(piece.map(|piece| match piece {
+            BodyPiece::Data(n) => n,
+            BodyPiece::End(_) => 0,
+        }))
     }
 }
 
