@@ -2025,22 +2025,7 @@ mod conformance {
     /// Runs `input` through a client with `limits` whole, byte by byte and split at every
     /// point; all must agree.
     fn events_with(limits: Limits, input: &[u8]) -> Vec<Ev> {
-        let run = |cuts: &[usize]| {
-            let mut d = ClientDriver::new(ClientConn::with_limits(limits), Method::GET);
-            let mut prev = 0;
-            for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-                d.feed(&input[prev..cut]);
-                prev = cut;
-            }
-            d.finish()
-        };
-        let whole = run(&[]);
-        let bytewise: Vec<usize> = (1..input.len()).collect();
-        assert_eq!(whole, run(&bytewise), "byte-at-a-time differs");
-        for k in 1..input.len() {
-            assert_eq!(whole, run(&[k]), "split at {k} differs");
-        }
-        whole
+        events_all_splits_with(Role::Client, &Method::GET, limits, input)
     }
 
     /// The empty lines are bounded by the head limit, and count against it.

@@ -142,22 +142,7 @@ fn rejected(input: &[u8], before: Vec<Ev>, status: u16, message: &str) {
 
 /// `server_events` with other limits: whole, byte by byte and every split must agree.
 fn server_events_with(limits: Limits, input: &[u8]) -> Vec<Ev> {
-    let run = |cuts: &[usize]| {
-        let mut d = ServerDriver::new(ServerConn::with_limits(limits));
-        let mut prev = 0;
-        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-            d.feed(&input[prev..cut]);
-            prev = cut;
-        }
-        d.finish()
-    };
-    let whole = run(&[]);
-    let bytewise: Vec<usize> = (1..input.len()).collect();
-    assert_eq!(whole, run(&bytewise), "byte-at-a-time differs");
-    for k in 1..input.len() {
-        assert_eq!(whole, run(&[k]), "split at {k} differs");
-    }
-    whole
+    events_all_splits_with(Role::Server, &http::Method::GET, limits, input)
 }
 
 // ---------------------------------------------------------------------------------------

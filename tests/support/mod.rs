@@ -3,7 +3,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
-use pollhttp::proto::{BodyLength, ClientConn, Error, Event, Headers, ResponseHead, ServerConn};
+use pollhttp::proto::{
+    BodyLength, ClientConn, Error, Event, Headers, Limits, ResponseHead, ServerConn,
+};
 
 pub type Fields = Vec<(String, Vec<u8>)>;
 
@@ -308,13 +310,29 @@ pub enum Role {
 
 /// Feeds `input` in the given pieces (sizes cycle) and returns the events.
 pub fn run_pieces(role: Role, method: &Method, input: &[u8], cuts: &[usize]) -> Vec<Ev> {
+    run_pieces_with(role, method, None, input, cuts)
+}
+
+/// [`run_pieces`] with these limits (`None`: the role's defaults).
+pub fn run_pieces_with(
+    role: Role,
+    method: &Method,
+    limits: Option<Limits>,
+    input: &[u8],
+    cuts: &[usize],
+) -> Vec<Ev> {
     enum D {
         S(ServerDriver),
         C(ClientDriver),
     }
     let mut d = match role {
-        Role::Server => D::S(ServerDriver::new(ServerConn::new())),
-        Role::Client => D::C(ClientDriver::new(ClientConn::new(), method.clone())),
+        Role::Server => D::S(ServerDriver::new(
+            limits.map_or_else(ServerConn::new, ServerConn::with_limits),
+        )),
+        Role::Client => D::C(ClientDriver::new(
+            limits.map_or_else(ClientConn::new, ClientConn::with_limits),
+            method.clone(),
+        )),
     };
     let mut at = 0;
     let mut prev = 0;
@@ -337,21 +355,36 @@ pub fn run_pieces(role: Role, method: &Method, input: &[u8], cuts: &[usize]) -> 
 /// Runs `input` whole, one byte at a time, and split in two at every point (every third
 /// point past 2 KiB), asserts every way gives the same events, and returns them.
 pub fn events_all_splits(role: Role, method: &Method, input: &[u8]) -> Vec<Ev> {
-    let whole = run_pieces(role, method, input, &[]);
+    let stride = if input.len() > 2048 { 3 } else { 1 };
+    agreeing_splits(input, stride, |cuts| run_pieces(role, method, input, cuts))
+}
+
+/// [`events_all_splits`] with these limits, split at every point whatever the length.
+pub fn events_all_splits_with(
+    role: Role,
+    method: &Method,
+    limits: Limits,
+    input: &[u8],
+) -> Vec<Ev> {
+    agreeing_splits(input, 1, |cuts| {
+        run_pieces_with(role, method, Some(limits), input, cuts)
+    })
+}
+
+/// `run` whole, byte by byte, and split in two at every `stride`-th point: all must agree.
+fn agreeing_splits(input: &[u8], stride: usize, run: impl Fn(&[usize]) -> Vec<Ev>) -> Vec<Ev> {
+    let whole = run(&[]);
     let bytewise_cuts: Vec<usize> = (1..input.len()).collect();
-    let bytewise = run_pieces(role, method, input, &bytewise_cuts);
     assert_eq!(
         whole,
-        bytewise,
+        run(&bytewise_cuts),
         "byte-at-a-time differs from whole for {:?}",
         String::from_utf8_lossy(input)
     );
-    let step = if input.len() > 2048 { 3 } else { 1 };
-    for k in (1..input.len()).step_by(step) {
-        let split = run_pieces(role, method, input, &[k]);
+    for k in (1..input.len()).step_by(stride) {
         assert_eq!(
             whole,
-            split,
+            run(&[k]),
             "split at {k} differs for {:?}",
             String::from_utf8_lossy(input)
         );
