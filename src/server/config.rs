@@ -19,6 +19,10 @@ pub type OnConnect = dyn Fn(&mut Session) -> bool + Send + Sync;
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// As long as anything waits here: a wait with no deadline of its own (a handler at work,
+/// a rate of 0).
+pub(crate) const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The default total time for a request's head and body to arrive.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default number of handlers that may be blocked at once beyond the workers.
@@ -45,6 +49,15 @@ impl MinDataRate {
             bytes_per_second,
             grace,
         }
+    }
+
+    /// How long `bytes` may take at this rate: the grace, or longer if the bytes need it
+    /// (a rate of 0 allows as long as anything can wait).
+    pub(crate) fn allowance(&self, bytes: u64) -> Duration {
+        if self.bytes_per_second == 0 {
+            return NO_DEADLINE;
+        }
+        Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64).max(self.grace)
     }
 }
 

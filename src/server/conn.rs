@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-use super::config::{Config, MinDataRate};
+use super::config::{Config, MinDataRate, NO_DEADLINE};
 use super::feed::Feed;
 use super::group::Notices;
 use super::response::Response;
@@ -36,8 +36,6 @@ const DRAIN_AT_MOST: u64 = 256 * 1024;
 const LINGER: Duration = Duration::from_secs(2);
 /// How much of a reader body to read at a time.
 const PIECE: usize = 64 * 1024;
-/// A wait with no deadline of its own (the handler is working).
-const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// What the connection waits for when it goes back to the poller; each has its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,13 +135,7 @@ impl Transfer {
     /// time those bytes would take at the rate.
     fn rate_deadline(&mut self, rate: MinDataRate, now: Instant) -> Instant {
         self.waiting_since = Some(now);
-        let allowed = if rate.bytes_per_second == 0 {
-            NO_DEADLINE
-        } else {
-            Duration::from_secs_f64(self.bytes as f64 / rate.bytes_per_second as f64)
-                .max(rate.grace)
-        };
-        now + allowed.saturating_sub(self.waited)
+        now + rate.allowance(self.bytes).saturating_sub(self.waited)
     }
 }
 
@@ -296,12 +288,7 @@ impl Conn {
             }
         }
         let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
-        let allowed = if rate.bytes_per_second == 0 {
-            NO_DEADLINE
-        } else {
-            Duration::from_secs_f64(pending as f64 / rate.bytes_per_second as f64).max(rate.grace)
-        };
-        let deadline = now + allowed;
+        let deadline = now + rate.allowance(pending);
         self.write_due = Some((deadline, self.transfer.bytes + pending));
         deadline
     }

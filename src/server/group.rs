@@ -29,7 +29,7 @@ use http::StatusCode;
 use mio::unix::SourceFd;
 use mio::{Events, Poll, Token, Waker};
 
-use super::config::Config;
+use super::config::{Config, NO_DEADLINE};
 use super::conn::{Call, Conn, Next, Wait};
 use super::pool::Control;
 use super::request::Request;
@@ -486,7 +486,7 @@ impl Group {
                 self.close(state, index);
             } else {
                 slot.wait = Wait::Handler;
-                slot.deadline = now + Duration::from_secs(365 * 24 * 3600);
+                slot.deadline = now + NO_DEADLINE;
             }
         }
     }
