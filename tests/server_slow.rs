@@ -822,12 +822,13 @@ fn slowloris_byte(k: usize) -> Vec<u8> {
     vec![*START.get(k).unwrap_or(&b'a')]
 }
 
-#[test]
-fn slowloris_heads_get_408_at_the_head_timeout() {
+/// Slowloris against a server set up by `configure`: each attacker is closed with 408 at
+/// `timeout` from its first byte, probes are answered meanwhile, and no trickled head
+/// reaches the handler.
+fn slowloris_closed_at(configure: impl FnOnce(Server) -> Server, timeout: Duration) {
     let _g = serial();
     let mut verdict = Verdict::default();
-    let head_timeout = Duration::from_millis(1500);
-    let (server, addr, seen) = app_server(|s| s.head_timeout(head_timeout));
+    let (server, addr, seen) = app_server(configure);
     let attacks = attack_while_probing(
         addr,
         move || trickle(addr, b"", slowloris_byte, Duration::from_millis(200)),
@@ -836,8 +837,8 @@ fn slowloris_heads_get_408_at_the_head_timeout() {
     );
     check_closed(
         &attacks,
-        head_timeout - Duration::from_millis(50),
-        head_timeout + SLACK,
+        timeout - Duration::from_millis(50),
+        timeout + SLACK,
         |s| s == 408,
         "408",
         &mut verdict,
@@ -857,28 +858,16 @@ fn slowloris_heads_get_408_at_the_head_timeout() {
 }
 
 #[test]
+fn slowloris_heads_get_408_at_the_head_timeout() {
+    let head_timeout = Duration::from_millis(1500);
+    slowloris_closed_at(|s| s.head_timeout(head_timeout), head_timeout);
+}
+
+#[test]
 fn request_timeout_bounds_a_trickled_head() {
-    let _g = serial();
-    let mut verdict = Verdict::default();
     // The head timeout stays 10 s: the request timeout comes first.
     let request_timeout = Duration::from_millis(1500);
-    let (server, addr, _) = app_server(|s| s.request_timeout(request_timeout));
-    let attacks = attack_while_probing(
-        addr,
-        move || trickle(addr, b"", slowloris_byte, Duration::from_millis(200)),
-        None,
-        &mut verdict,
-    );
-    check_closed(
-        &attacks,
-        request_timeout - Duration::from_millis(50),
-        request_timeout + SLACK,
-        |s| s == 408,
-        "408",
-        &mut verdict,
-    );
-    stop(server, &mut verdict);
-    verdict.done();
+    slowloris_closed_at(|s| s.request_timeout(request_timeout), request_timeout);
 }
 
 // ---------------------------------------------------------------------------------------
