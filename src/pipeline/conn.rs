@@ -97,6 +97,8 @@ pub(crate) struct Conn<T> {
     in_flight: VecDeque<InFlight<T>>,
     read: Read,
     flushing: bool,
+    /// Requests in flight not yet wholly written (so none of them can be answered yet).
+    unsent: usize,
     pub(crate) sent: u64,
     pub(crate) answered: u64,
     /// Requests to send on this connection at most (`None`: no cap known).
@@ -132,6 +134,7 @@ impl<T> Conn<T> {
             in_flight: VecDeque::new(),
             read: Read::Head(ReadResponse::new()),
             flushing: false,
+            unsent: 0,
             sent: 0,
             answered: 0,
             cap,
@@ -230,29 +233,21 @@ impl<T> Conn<T> {
             return Err(self.end(Ending::TimedOut, Some(Error::Timeout)));
         }
         let mut interest = None::<Interest>;
+        let mut write_blocked = false;
         loop {
             let room = self.room(allow.depth);
             let batch = allow.batch.min(depth_under_cap(allow.depth, self.cap));
             if !queue.is_empty() && (room >= batch || self.in_flight.is_empty()) {
                 self.fill(queue, allow, now, done)?;
             }
-            let Stage::Open(stream) = &mut self.stage else {
-                return Ok(());
-            };
-            if (self.flushing || stream.unflushed() > 0) && !self.send_failed {
-                match Flush::new().resume(stream) {
-                    Ok(Progress::Ready(())) => self.flushing = false,
-                    Ok(Progress::Pending(need)) => {
-                        self.flushing = true;
-                        interest = Some(need.interest);
-                    }
-                    // A response sent before the server stopped reading may still come:
-                    // the read side decides how the connection ended.
-                    Err(_) => {
-                        self.send_failed = true;
-                        self.flushing = false;
-                    }
-                }
+            // Queued requests wait until the responses already here are read, so that all
+            // they made room for go out in one write (a write per few responses doubled
+            // the system calls of both sides); they go at once when nothing written awaits
+            // an answer, or when half the depth waits.
+            let nothing_awaited = self.unsent >= self.in_flight.len();
+            let half = (depth_under_cap(allow.depth, self.cap) / 2).max(1);
+            if !write_blocked && (nothing_awaited || self.unsent >= half) {
+                write_blocked |= self.flush(&mut interest);
             }
             if self.in_flight.is_empty() {
                 self.interest = interest.unwrap_or(Interest::READABLE);
@@ -260,6 +255,9 @@ impl<T> Conn<T> {
             }
             match self.read_one(signals, done) {
                 Ok(Some(need)) => {
+                    if !write_blocked {
+                        self.flush(&mut interest);
+                    }
                     self.interest = need | interest.unwrap_or(need);
                     return Ok(());
                 }
@@ -269,6 +267,36 @@ impl<T> Conn<T> {
                     }
                 }
                 Err(ended) => return Err(ended),
+            }
+        }
+    }
+
+    /// Writes what is queued; true when the socket would block (its interest is added to
+    /// `interest`). A failed write is remembered: the read side decides how the
+    /// connection ended, since responses sent before the server stopped reading may
+    /// still come.
+    fn flush(&mut self, interest: &mut Option<Interest>) -> bool {
+        let Stage::Open(stream) = &mut self.stage else {
+            return false;
+        };
+        if !(self.flushing || stream.unflushed() > 0) || self.send_failed {
+            return false;
+        }
+        match Flush::new().resume(stream) {
+            Ok(Progress::Ready(())) => {
+                self.flushing = false;
+                self.unsent = 0;
+                false
+            }
+            Ok(Progress::Pending(need)) => {
+                self.flushing = true;
+                *interest = Some(need.interest);
+                true
+            }
+            Err(_) => {
+                self.send_failed = true;
+                self.flushing = false;
+                false
             }
         }
     }
@@ -328,6 +356,7 @@ impl<T> Conn<T> {
             self.sent += 1;
             let deadline = allow.request_timeout.map(|t| now + t);
             self.in_flight.push_back(InFlight { entry, deadline });
+            self.unsent += 1;
             self.flushing = true;
         }
         Ok(())
@@ -419,6 +448,7 @@ impl<T> Conn<T> {
             if let Some((head, body, body_len)) = finished {
                 self.read = Read::Head(ReadResponse::new());
                 let front = self.in_flight.pop_front().expect("a response is due");
+                self.unsent = self.unsent.min(self.in_flight.len());
                 if !front.entry.request.repeatable {
                     self.unrepeatable_in_flight -= 1;
                 }
@@ -453,6 +483,7 @@ impl<T> Conn<T> {
             Stage::Connecting { .. } => None,
         };
         self.unrepeatable_in_flight = 0;
+        self.unsent = 0;
         Box::new(Ended {
             ending,
             error,
