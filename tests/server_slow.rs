@@ -13,7 +13,9 @@
 //! - handlers that block (sleep) delay only their own connection: other connections are
 //!   answered, pipelined responses stay in order, 100-continue goes out, and past
 //!   `max_blocked_handlers` requests wait their turn, none lost;
-//! - honest slow peers (32 KiB/s up and down) succeed under the default rates.
+//! - honest slow peers (32 KiB/s up and down) succeed under the default rates;
+//! - response bodies whose code blocks (a reader, a chunk iterator) and an `on_connect`
+//!   hook that blocks delay only their own connection.
 //!
 //! Every test checks everything it can and then fails with the list of what went wrong,
 //! so a failure says at once which expectations a server does not meet. The tests run one
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pollhttp::client::Client;
 use pollhttp::io::Address;
-use pollhttp::server::{Body, MinDataRate, Request, Response, RunningServer, Server};
+use pollhttp::server::{Body, Chunk, MinDataRate, Request, Response, RunningServer, Server};
 
 /// How soon a probe's `GET /` on a fresh connection must be answered during an attack.
 const PROMPT: Duration = Duration::from_secs(1);
@@ -100,6 +102,9 @@ struct Seen {
     most_sleeping: AtomicUsize,
     /// `/big` response bodies the server dropped (finished or given up).
     readers_dropped: AtomicUsize,
+    /// Response bodies of `/blocking-*` whose code is blocking now, and the most at once.
+    blocking_bodies: AtomicUsize,
+    most_blocking_bodies: AtomicUsize,
     /// Every request's target, in the order the handlers were called.
     targets: Mutex<Vec<String>>,
 }
@@ -147,6 +152,40 @@ impl Drop for Xs {
     }
 }
 
+/// `part1 ` at once, then `part2` after blocking its thread for `sleep`.
+struct BlockingParts {
+    sleep: Duration,
+    next: usize,
+    seen: Arc<Seen>,
+}
+
+impl BlockingParts {
+    fn next_part(&mut self) -> Option<&'static [u8]> {
+        self.next += 1;
+        match self.next {
+            1 => Some(b"part1 "),
+            2 => {
+                let seen = &self.seen;
+                let now = seen.blocking_bodies.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most_blocking_bodies.fetch_max(now, Ordering::SeqCst);
+                thread::sleep(self.sleep);
+                seen.blocking_bodies.fetch_sub(1, Ordering::SeqCst);
+                Some(b"part2")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Read for BlockingParts {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // Each part fits the server's buffer whole.
+        let part = self.next_part().unwrap_or_default();
+        buf[..part.len()].copy_from_slice(part);
+        Ok(part.len())
+    }
+}
+
 /// FNV-1a, 64 bits: what `/upload` answers for the body it read.
 fn fnv(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -166,6 +205,8 @@ fn pattern(n: usize) -> Vec<u8> {
 /// - `/big/N` → N bytes of `x` from a reader
 /// - `/sleep/MS` → `slept MS` after blocking MS milliseconds
 /// - `/n/K` → `K`
+/// - `/blocking-reader/MS`, `/blocking-chunks/MS` → `part1 part2`, from a reader (with a
+///   length) or a chunk iterator that blocks MS milliseconds before `part2`
 fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
     let path = request.path().to_owned();
     seen.targets.lock().unwrap().push(request.target.clone());
@@ -212,6 +253,26 @@ fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
         thread::sleep(Duration::from_millis(ms));
         seen.sleeping.fetch_sub(1, Ordering::SeqCst);
         return Response::text(StatusCode::OK, format!("slept {ms}"));
+    }
+    if let Some((kind, ms)) = path
+        .strip_prefix("/blocking-")
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(kind, ms)| Some((kind.to_owned(), ms.parse::<u64>().ok()?)))
+    {
+        let mut parts = BlockingParts {
+            sleep: Duration::from_millis(ms),
+            next: 0,
+            seen: Arc::clone(seen),
+        };
+        return match kind.as_str() {
+            "reader" => Response::new(StatusCode::OK, Body::reader(parts, 11)),
+            _ => Response::new(
+                StatusCode::OK,
+                Body::chunks(std::iter::from_fn(move || {
+                    parts.next_part().map(|p| Chunk::new(p.to_vec()))
+                })),
+            ),
+        };
     }
     if let Some(k) = path.strip_prefix("/n/") {
         return Response::text(StatusCode::OK, k.to_owned());
@@ -1268,5 +1329,131 @@ fn honest_slow_peers_succeed_under_the_default_rates() {
     verdict.check(complete == 1, || {
         format!("the handler read {complete} bodies to their end, expected 1")
     });
+    verdict.done();
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Response bodies and hooks that block.
+
+/// What [`fetch_in_background`] got: the status and body, and how long it took.
+type Fetched = (io::Result<(StatusCode, Vec<u8>)>, Duration);
+
+/// `GET target` with our client (which decodes chunked bodies), on a connection of its
+/// own.
+fn fetch_in_background(addr: SocketAddr, target: &str) -> JoinHandle<Fetched> {
+    let target = target.to_owned();
+    thread::spawn(move || {
+        let t = Instant::now();
+        let result = Client::new(Address::Tcp(addr))
+            .with_timeout(Some(Duration::from_secs(15)))
+            .connect()
+            .and_then(|mut conn| {
+                let mut r = conn.request(Method::GET, &target, HeaderMap::new(), ())?;
+                let status = r.status;
+                Ok((status, r.body.read_all()?))
+            })
+            .map_err(io::Error::other);
+        (result, t.elapsed())
+    })
+}
+
+#[test]
+fn response_bodies_that_block_delay_only_their_own_connection() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let sleep = Duration::from_millis(3000);
+    let targets: Vec<String> = ["reader", "reader", "chunks", "chunks"]
+        .iter()
+        .map(|kind| format!("/blocking-{kind}/{}", sleep.as_millis()))
+        .collect();
+    let fetches: Vec<_> = targets
+        .iter()
+        .map(|t| fetch_in_background(addr, t))
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.blocking_bodies) >= 1);
+    verdict.check(started, || "no response body started blocking".into());
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(2000));
+    probe.finish(&mut verdict);
+    for (target, fetch) in targets.iter().zip(fetches) {
+        let (result, took) = fetch.join().expect("a fetch");
+        println!("{target}: {result:?} after {took:?}");
+        match result {
+            Ok((status, body)) => verdict.check(
+                status == StatusCode::OK && body == b"part1 part2" && took <= sleep + SLACK,
+                || {
+                    format!(
+                        "{target}: {status} {:?} after {took:?}, expected 200 \"part1 part2\" \
+                         within {:?}",
+                        String::from_utf8_lossy(&body),
+                        sleep + SLACK
+                    )
+                },
+            ),
+            Err(e) => verdict.check(false, || format!("{target}: failed after {took:?}: {e}")),
+        }
+    }
+    let most = Seen::get(&seen.most_blocking_bodies);
+    verdict.check(most == targets.len(), || {
+        format!(
+            "at most {most} of the {} blocking response bodies blocked at once, expected all",
+            targets.len()
+        )
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+#[test]
+fn an_on_connect_hook_that_blocks_delays_only_its_own_connection() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let sleep = Duration::from_millis(3000);
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let in_hook = Arc::new(AtomicUsize::new(0));
+    let (hooked2, in_hook2) = (Arc::clone(&hooked), Arc::clone(&in_hook));
+    let (server, addr, _seen) = app_server(move |s| {
+        s.on_connect(move |_session| {
+            // The first two connections' hooks block (a slow lookup); the rest return at
+            // once.
+            if hooked2.fetch_add(1, Ordering::SeqCst) < 2 {
+                in_hook2.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(sleep);
+                in_hook2.fetch_sub(1, Ordering::SeqCst);
+            }
+            true
+        })
+    });
+    let slow: Vec<_> = (0..2)
+        .map(|_| ask_in_background(addr, "/", Duration::from_secs(15)))
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    while in_hook.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5)); // poll interval
+    }
+    verdict.check(in_hook.load(Ordering::SeqCst) == 2, || {
+        format!(
+            "{} of the 2 blocking hooks were blocking at once",
+            in_hook.load(Ordering::SeqCst)
+        )
+    });
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(2000));
+    probe.finish(&mut verdict);
+    for (i, answer) in slow.into_iter().enumerate() {
+        let answer = answer.join().expect("a slow connection");
+        check_answer(
+            &format!("connection {i} behind a blocking hook"),
+            &answer,
+            "hello",
+            sleep + SLACK,
+            &mut verdict,
+        );
+    }
+    verdict.check(hooked.load(Ordering::SeqCst) >= 2 + MIN_PROBES, || {
+        format!("the hook ran {} times", hooked.load(Ordering::SeqCst))
+    });
+    stop(server, &mut verdict);
     verdict.done();
 }

@@ -1,9 +1,12 @@
 //! One server connection as an event-loop state machine over the op layer's
 //! [`ServerStream`]: reading request heads and bodies, writing responses, under the
 //! timeouts and minimum data rates. Nothing here waits: when the socket has nothing to
-//! give or take, [`Conn::drive`] says what to wait for and the loop moves on. The handler
-//! is not called from here: `drive` hands its request to the loop ([`Next::Handle`]), and
-//! the loop gives the response back ([`Conn::respond`]).
+//! give or take, [`Conn::drive`] says what to wait for and the loop moves on. No user code
+//! runs here, since it may block: `drive` hands the loop the request for its handler
+//! ([`Next::Handle`], answered by [`Conn::respond`]), the connection for its `on_connect`
+//! hook ([`Next::Admit`], answered by [`Conn::admitted`]), and a response body whose next
+//! piece must be produced ([`Next::Produce`], answered by [`Conn::produced`]); the loop
+//! runs each with its lock released, as it runs handlers.
 
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
@@ -19,7 +22,7 @@ use super::feed::Feed;
 use super::group::Notices;
 use super::response::Response;
 use super::session::Session;
-use crate::body::{ChunkIter, Kind};
+use crate::body::{Chunk, ChunkIter, Kind};
 use crate::error::Error;
 use crate::op::server::BodyPiece;
 use crate::op::{ReadRequest, ServerStream};
@@ -70,6 +73,12 @@ pub(crate) enum Next {
     /// Call the handler with this request (the session comes from
     /// [`Conn::take_session`]), then give the response to [`Conn::respond`].
     Handle(Call),
+    /// Call the `on_connect` hook (the session comes from [`Conn::take_session`]), then
+    /// give its verdict to [`Conn::admitted`].
+    Admit,
+    /// Produce the next piece of this response body ([`Pump::produce`]), then give it
+    /// back to [`Conn::produced`].
+    Produce(Box<Pump>),
     /// Everything is written: close after a lingering wait. Our side is shut down, and what
     /// the client still sends is read and dropped until it closes or the linger time ends,
     /// so that unread bytes do not turn the close into a reset that loses the response
@@ -90,6 +99,9 @@ enum Phase {
     Handler(Option<Arc<Feed>>),
     /// A response body is produced and written as the client takes it.
     Respond(Box<Pump>),
+    /// User code runs for this connection off the loop (its `on_connect` hook, or the code
+    /// of its response body): only what is already queued is written meanwhile.
+    Away,
     /// The response is queued: what comes after it.
     Answered,
     /// Reading and dropping the rest of a request body the handler left.
@@ -98,13 +110,44 @@ enum Phase {
     Closing,
 }
 
-/// A response body being produced.
-struct Pump {
+/// A response body being produced: by the body's code off the loop ([`Pump::produce`],
+/// a piece at a time), and queued on the loop ([`Pump::emit`]).
+pub(crate) struct Pump {
     source: Source,
     trailers: Option<HeaderMap>,
     /// Chunk extensions and trailers are dropped (an HTTP/1.0 client, data until close).
     plain: bool,
     piece: Vec<u8>,
+    /// What the last `produce` got, not queued yet.
+    produced: Produced,
+}
+
+/// A piece of a response body between [`Pump::produce`] and [`Pump::emit`].
+enum Produced {
+    Nothing,
+    /// `piece[..n]`.
+    Data(usize),
+    Chunk(Chunk),
+    End,
+    Failed(io::Error),
+}
+
+/// What [`Pump::emit`] did.
+enum Emitted {
+    /// A piece is queued.
+    Piece,
+    /// The body is complete, and ended.
+    Done,
+    /// Nothing is waiting: the body's code must produce the next piece.
+    Needs,
+}
+
+impl std::fmt::Debug for Pump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pump")
+            .field("plain", &self.plain)
+            .finish_non_exhaustive()
+    }
 }
 
 enum Source {
@@ -230,9 +273,10 @@ impl Conn {
         self.session.take()
     }
 
-    /// Whether a handler is working for this connection.
+    /// Whether user code (its handler, hook or response body) is working for this
+    /// connection: it must not close under it.
     pub(crate) fn in_handler(&self) -> bool {
-        matches!(self.phase, Phase::Handler(_))
+        matches!(self.phase, Phase::Handler(_) | Phase::Away)
     }
 
     /// Whether the connection has nothing in progress (for a graceful stop).
@@ -387,15 +431,14 @@ impl Conn {
         }
         if !self.connected {
             self.connected = true;
-            if let (Some(on_connect), Some(session)) = (&config.on_connect, &mut self.session) {
-                let accepted = catch_unwind(AssertUnwindSafe(|| on_connect(session)));
-                if !matches!(accepted, Ok(true)) {
-                    return Next::Close;
-                }
+            if config.on_connect.is_some() && self.session.is_some() {
+                self.phase = Phase::Away;
+                return Next::Admit;
             }
         }
         loop {
             let next = match &mut self.phase {
+                Phase::Away => return self.away(),
                 Phase::Head => self.read_head(config),
                 Phase::Prefetch(_) => self.prefetch(),
                 Phase::Handler(feed) => {
@@ -411,6 +454,31 @@ impl Conn {
                 return next;
             }
         }
+    }
+
+    /// While user code runs off the loop: what is queued goes out as the client takes it.
+    fn away(&mut self) -> Next {
+        if let Some(stream) = self.stream.as_mut().filter(|s| s.queued() > 0) {
+            let before = stream.queued();
+            let flushed = stream.flush();
+            self.transfer.bytes += (before - stream.queued()) as u64;
+            if let Ok(Progress::Pending(need)) = flushed {
+                return Next::Wait(need.interest, Wait::Handler);
+            }
+        }
+        Next::Wait(Interest::READABLE, Wait::Handler)
+    }
+
+    /// The `on_connect` hook's verdict; `false`: close the connection now.
+    pub(crate) fn admitted(&mut self, session: Box<Session>, accepted: bool) -> bool {
+        self.session = Some(session);
+        self.phase = Phase::Head;
+        accepted
+    }
+
+    /// A response body's next piece, produced off the loop.
+    pub(crate) fn produced(&mut self, pump: Box<Pump>) {
+        self.phase = Phase::Respond(pump);
     }
 
     fn stream(&mut self) -> &mut ServerStream {
@@ -654,7 +722,8 @@ impl Conn {
         }
     }
 
-    /// Produces and writes a streamed response body.
+    /// Writes a streamed response body, and asks for its next piece when what was
+    /// produced is queued and the client has taken most of it.
     fn pump(&mut self) -> Option<Next> {
         let Some(stream) = self.stream.as_mut() else {
             return Some(Next::Close);
@@ -664,12 +733,29 @@ impl Conn {
         };
         loop {
             if stream.queued() < FLUSH_AT {
-                match pump.produce(stream) {
-                    Ok(true) => {
+                match pump.emit(stream) {
+                    Ok(Emitted::Piece) => continue,
+                    Ok(Emitted::Done) => {
                         self.phase = Phase::Answered;
                         return None;
                     }
-                    Ok(false) => continue,
+                    Ok(Emitted::Needs) => {
+                        // What is queued goes out while the body's code works (it may
+                        // block: a pipe, a stream of events).
+                        let before = stream.queued();
+                        if before > 0 {
+                            let flushed = stream.flush();
+                            self.transfer.bytes += (before - stream.queued()) as u64;
+                            if flushed.is_err() {
+                                return Some(Next::Close);
+                            }
+                        }
+                        let Phase::Respond(pump) = std::mem::replace(&mut self.phase, Phase::Away)
+                        else {
+                            return None;
+                        };
+                        return Some(Next::Produce(pump));
+                    }
                     Err(e) => {
                         log::debug!("a response body failed: {e}");
                         let _ = stream.flush();
@@ -842,67 +928,88 @@ fn queue_response(
         trailers: if plain { None } else { body.trailers },
         plain,
         piece: Vec::new(),
+        produced: Produced::Nothing,
     })))
 }
 
 impl Pump {
-    /// Queues the next piece of the body. `Ok(true)`: the body is complete (and ended).
-    fn produce(&mut self, stream: &mut ServerStream) -> io::Result<bool> {
-        let done = match &mut self.source {
+    /// Runs the body's code for its next piece: one read of at most 64 KiB, or one
+    /// chunk. It may block, so the loop calls it with its lock released; a panic in the
+    /// body's code fails the body.
+    pub(crate) fn produce(&mut self) {
+        if !matches!(self.produced, Produced::Nothing) {
+            return;
+        }
+        let produced = catch_unwind(AssertUnwindSafe(|| self.read_source()));
+        self.produced = produced.unwrap_or_else(|_| {
+            Produced::Failed(io::Error::other("the response body's code panicked"))
+        });
+    }
+
+    fn read_source(&mut self) -> Produced {
+        let result = match &mut self.source {
             Source::Reader(reader, left) => {
-                if *left == 0 {
-                    true
-                } else {
-                    let want = PIECE.min(usize::try_from(*left).unwrap_or(PIECE));
-                    let got = read_piece(reader.as_mut(), &mut self.piece, want)?;
-                    if got == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!("the response body reader ended {left} bytes short"),
-                        ));
-                    }
-                    stream
-                        .queue_data(&self.piece[..got])
-                        .map_err(io::Error::from)?;
-                    *left -= got as u64;
-                    false
+                let want = PIECE.min(usize::try_from(*left).unwrap_or(PIECE));
+                match read_piece(reader.as_mut(), &mut self.piece, want) {
+                    Ok(0) => Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the response body reader ended {left} bytes short"),
+                    )),
+                    other => other.map(Produced::Data),
                 }
             }
-            Source::ChunkedReader(reader) => {
-                let got = read_piece(reader.as_mut(), &mut self.piece, PIECE)?;
-                if got > 0 {
-                    stream
-                        .queue_data(&self.piece[..got])
-                        .map_err(io::Error::from)?;
-                }
-                got == 0
-            }
+            Source::ChunkedReader(reader) => read_piece(reader.as_mut(), &mut self.piece, PIECE)
+                .map(|got| match got {
+                    0 => Produced::End,
+                    n => Produced::Data(n),
+                }),
             Source::Chunks(chunks) => match chunks.next() {
-                None => true,
-                Some(chunk) => {
-                    let chunk = chunk?;
-                    let extensions: Vec<ChunkExtension<'_>> = if self.plain {
-                        Vec::new()
-                    } else {
-                        chunk
-                            .extensions
-                            .iter()
-                            .map(|(n, v)| (n.as_str(), v.as_deref()))
-                            .collect()
-                    };
-                    stream
-                        .queue_chunk(&chunk.data, &extensions)
-                        .map_err(io::Error::from)?;
-                    false
-                }
+                None => Ok(Produced::End),
+                Some(chunk) => chunk.map(Produced::Chunk),
             },
         };
-        if done {
-            stream
-                .queue_end(self.trailers.as_ref())
-                .map_err(io::Error::from)?;
+        result.unwrap_or_else(Produced::Failed)
+    }
+
+    /// Queues what [`produce`](Self::produce) got (on the loop: no user code runs here).
+    fn emit(&mut self, stream: &mut ServerStream) -> io::Result<Emitted> {
+        if let (Source::Reader(_, 0), Produced::Nothing) = (&self.source, &self.produced) {
+            self.produced = Produced::End;
         }
-        Ok(done)
+        match std::mem::replace(&mut self.produced, Produced::Nothing) {
+            Produced::Nothing => Ok(Emitted::Needs),
+            Produced::Data(n) => {
+                stream
+                    .queue_data(&self.piece[..n])
+                    .map_err(io::Error::from)?;
+                if let Source::Reader(_, left) = &mut self.source {
+                    *left -= n as u64;
+                }
+                Ok(Emitted::Piece)
+            }
+            Produced::Chunk(chunk) => {
+                let extensions: Vec<ChunkExtension<'_>> = if self.plain {
+                    Vec::new()
+                } else {
+                    chunk
+                        .extensions
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_deref()))
+                        .collect()
+                };
+                stream
+                    .queue_chunk(&chunk.data, &extensions)
+                    .map_err(io::Error::from)?;
+                Ok(Emitted::Piece)
+            }
+            Produced::End => {
+                stream
+                    .queue_end(self.trailers.as_ref())
+                    .map_err(io::Error::from)?;
+                Ok(Emitted::Done)
+            }
+            Produced::Failed(e) => Err(e),
+        }
     }
 }
 

@@ -372,6 +372,24 @@ impl Group {
                     slot.wait = Wait::Handler;
                     guard = self.call_handler(guard, index, call, session);
                 }
+                Next::Admit => {
+                    let session = slot.conn.take_session();
+                    slot.wait = Wait::Handler;
+                    let (guard_back, accepted) = self.admit(guard, index, session);
+                    guard = guard_back;
+                    if !accepted {
+                        self.close(&mut guard, index);
+                        return guard;
+                    }
+                }
+                Next::Produce(mut pump) => {
+                    slot.wait = Wait::Handler;
+                    guard = self.released(guard, || pump.produce()).0;
+                    match guard.slots.get_mut(index) {
+                        Some(Some(slot)) => slot.conn.produced(pump),
+                        _ => return guard,
+                    }
+                }
                 Next::Wait(interest, wait) if !(state.stopping && wait == Wait::Idle) => {
                     if interest != slot.interest {
                         let fd = slot.conn.fd();
@@ -415,33 +433,21 @@ impl Group {
         }
     }
 
-    /// Calls the handler with the loop released; returns with the loop taken again and
-    /// the response given to the connection.
-    fn call_handler<'g>(
+    /// Runs user code (a handler, a hook, a response body's code) with the loop released,
+    /// so that another thread can take the loop over if it blocks; returns with the loop
+    /// taken again.
+    fn released<'g, R>(
         self: &'g Arc<Self>,
         mut guard: MutexGuard<'g, LoopState>,
-        index: usize,
-        call: Call,
-        session: Option<Box<Session>>,
-    ) -> MutexGuard<'g, LoopState> {
-        let Some(mut session) = session else {
-            return guard;
-        };
+        work: impl FnOnce() -> R,
+    ) -> (MutexGuard<'g, LoopState>, R) {
         guard.calls += 1;
         let busy = guard.calls << 1 | 1;
         self.notices.busy.store(busy, Ordering::Release);
         INLINE.with(|c| c.set(Some(busy)));
         drop(guard);
 
-        let method = call.head.method().clone();
-        let request = Request::new(call.head, call.framing, call.feed);
-        let handler = &self.config.handler;
-        let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut session, request)));
-        let response = outcome.unwrap_or_else(|_| {
-            log::error!("a handler panicked ({method}); answering 500 and closing");
-            session.close = true;
-            Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-        });
+        let result = work();
 
         INLINE.with(|c| c.set(None));
         let _ = self.notices.busy.compare_exchange(
@@ -450,11 +456,61 @@ impl Group {
             Ordering::AcqRel,
             Ordering::Relaxed,
         );
-        let mut guard = self.acquire();
+        (self.acquire(), result)
+    }
+
+    /// Calls the handler with the loop released; returns with the loop taken again and
+    /// the response given to the connection.
+    fn call_handler<'g>(
+        self: &'g Arc<Self>,
+        guard: MutexGuard<'g, LoopState>,
+        index: usize,
+        call: Call,
+        session: Option<Box<Session>>,
+    ) -> MutexGuard<'g, LoopState> {
+        let Some(mut session) = session else {
+            return guard;
+        };
+        let handler = &self.config.handler;
+        let (mut guard, response) = self.released(guard, || {
+            let method = call.head.method().clone();
+            let request = Request::new(call.head, call.framing, call.feed);
+            let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut session, request)));
+            outcome.unwrap_or_else(|_| {
+                log::error!("a handler panicked ({method}); answering 500 and closing");
+                session.close = true;
+                Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            })
+        });
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.respond(session, response);
         }
         guard
+    }
+
+    /// Calls the `on_connect` hook with the loop released (it may look things up, or
+    /// block); returns with the loop taken again and whether the connection stays. A hook
+    /// that panics refuses the connection.
+    fn admit<'g>(
+        self: &'g Arc<Self>,
+        guard: MutexGuard<'g, LoopState>,
+        index: usize,
+        session: Option<Box<Session>>,
+    ) -> (MutexGuard<'g, LoopState>, bool) {
+        let (Some(mut session), Some(hook)) = (session, self.config.on_connect.as_ref()) else {
+            return (guard, false);
+        };
+        let (mut guard, accepted) = self.released(guard, || {
+            matches!(
+                catch_unwind(AssertUnwindSafe(|| hook(&mut session))),
+                Ok(true)
+            )
+        });
+        let accepted = match guard.slots.get_mut(index) {
+            Some(Some(slot)) => slot.conn.admitted(session, accepted),
+            _ => false,
+        };
+        (guard, accepted)
     }
 
     /// Closes the connection in `index`, unless its handler is working (it closes when the

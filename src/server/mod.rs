@@ -11,8 +11,11 @@
 //! - **Request bodies** are received by the loop: a body is read ahead of its handler
 //!   (whole, or its first 64 KiB, then as the handler reads, at most 64 KiB ahead), so the
 //!   handler's [`RequestBody`] reads never wait on the network in the loop's place.
-//! - **Responses** are written by the loop as the client takes them; a reader body is read
-//!   as the socket drains (it should be quick to read: memory, a file).
+//! - **Responses** are written by the loop as the client takes them. A reader or chunk
+//!   body is produced as the socket drains, a piece at a time (one read of at most 64 KiB,
+//!   or one chunk), by its code running like a handler, with the loop released: a body
+//!   that blocks (a pipe, a slow query, a stream of events) delays only its own
+//!   connection. What was produced goes out before the next piece is asked for.
 //! - **Deadlines and rates.** The head timeout (408) runs from a head's first byte; a
 //!   request's head and body must arrive within [`Server::request_timeout`]; request bodies
 //!   and responses must keep up a minimum rate ([`MinDataRate`], Kestrel's 240 B/s after
@@ -152,9 +155,10 @@ impl Server {
         self
     }
 
-    /// Calls `hook` for each new connection (after the TLS handshake); `false` closes it.
-    /// It runs on the event loop, before any request: keep it quick (a lookup, a check of
-    /// the peer's certificate or credentials), since the loop's other connections wait.
+    /// Calls `hook` for each new connection (after the TLS handshake), before any request;
+    /// `false` closes it, and so does a hook that panics. It runs like a handler, with the
+    /// loop released: a hook that blocks (a lookup of the peer, a query) delays only its
+    /// own connection.
     pub fn on_connect(
         mut self,
         hook: impl Fn(&mut Session) -> bool + Send + Sync + 'static,
