@@ -151,7 +151,7 @@ fn which(method: &Method, path: &str) -> Route {
 }
 
 fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
-    match which(&request.method, request.path()) {
+    match which(request.method(), request.path()) {
         Route::Hello => Response::text(StatusCode::OK, "Hello, world!"),
         Route::Document(n) => Response::new(StatusCode::OK, format!("document {n}\n"))
             .with_header("content-type", "text/html"),

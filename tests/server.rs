@@ -147,8 +147,8 @@ fn app(seen: &Seen, session: &mut Session, mut request: Request<'_>) -> Response
     seen.calls.fetch_add(1, Ordering::SeqCst);
     let path = request.path().to_owned();
     seen.paths.lock().unwrap().push(path.clone());
-    let method = request.method.clone();
-    let target = request.target.clone();
+    let method = request.method().clone();
+    let target = request.target().to_owned();
     match path.as_str() {
         "/echo" => {
             let framing = framing_name(request.body.framing());
@@ -159,6 +159,32 @@ fn app(seen: &Seen, session: &mut Session, mut request: Request<'_>) -> Response
                     .with_header("x-method", method.as_str()),
                 Err(e) => Response::text(StatusCode::BAD_REQUEST, format!("body: {e}")),
             }
+        }
+        "/head" => {
+            // The head as the handler sees it: each accessor, each field in order, a
+            // lookup, a repeated field, and the HeaderMap built on demand.
+            let mut lines = vec![format!(
+                "{} {} {:?} path={} query={:?}",
+                request.method(),
+                request.target(),
+                request.version(),
+                request.path(),
+                request.query()
+            )];
+            for (name, value) in request.headers().iter() {
+                lines.push(format!("{name}: {}", String::from_utf8_lossy(value)));
+            }
+            let twice: Vec<String> = request
+                .headers()
+                .get_all("x-twice")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            lines.push(format!(
+                "get(host)={:?} get_all(x-twice)={twice:?} map={}",
+                request.headers().get("host").map(String::from_utf8_lossy),
+                request.headers().to_header_map().len()
+            ));
+            Response::text(StatusCode::OK, lines.join("\n"))
         }
         "/empty" => Response::new(StatusCode::OK, Body::empty()),
         "/bytes" => Response::new(StatusCode::OK, "hello, bytes"),
@@ -844,6 +870,34 @@ fn requests_trickling_in_byte_by_byte() {
     assert_eq!(
         raw.response(false).text(),
         default_answer("GET", "/t/3", "")
+    );
+}
+
+#[test]
+fn the_handler_sees_the_head_as_sent() {
+    let _g = shared();
+    let (server, _) = app_server(|s| s);
+    let mut raw = Raw::tcp(tcp_addr(&server));
+    raw.send(
+        b"GET /head?a=1&b HTTP/1.1\r\nHost: example.test:8080\r\nX-Twice: one\r\n\
+          User-Agent: raw test/1.0\r\nx-twice:  two \r\nAccept: */*\r\n\r\n\
+          GET /head HTTP/1.0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        raw.response(false).text(),
+        "GET /head?a=1&b HTTP/1.1 path=/head query=Some(\"a=1&b\")\n\
+         host: example.test:8080\n\
+         x-twice: one\n\
+         user-agent: raw test/1.0\n\
+         x-twice: two\n\
+         accept: */*\n\
+         get(host)=Some(\"example.test:8080\") get_all(x-twice)=[\"one\", \"two\"] map=5"
+    );
+    assert_eq!(
+        raw.response(false).text(),
+        "GET /head HTTP/1.0 path=/head query=None\n\
+         connection: close\n\
+         get(host)=None get_all(x-twice)=[] map=1"
     );
 }
 

@@ -209,7 +209,10 @@ fn pattern(n: usize) -> Vec<u8> {
 ///   length) or a chunk iterator that blocks MS milliseconds before `part2`
 fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
     let path = request.path().to_owned();
-    seen.targets.lock().unwrap().push(request.target.clone());
+    seen.targets
+        .lock()
+        .unwrap()
+        .push(request.target().to_owned());
     if path == "/" {
         return Response::text(StatusCode::OK, "hello");
     }

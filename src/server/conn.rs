@@ -901,7 +901,9 @@ fn queue_response(
         Kind::Following(n) | Kind::Reader(_, n) => BodyLength::Known(*n),
         Kind::ChunkedReader(_) | Kind::Chunks(_) => BodyLength::Unknown,
     };
-    let framing = stream.queue_response(status, reason.as_deref(), &headers, length)?;
+    let framing = stream.queue_response(status, reason.as_deref(), &headers, length);
+    super::response::recycle_map(headers);
+    let framing = framing?;
     if framing == Framing::None {
         // HEAD, 204, 304, or an empty body: the response is complete.
         return Ok(None);

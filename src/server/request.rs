@@ -7,7 +7,7 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Version};
 
 use super::feed::Feed;
-use crate::proto::{Framing, RequestHead};
+use crate::proto::{Framing, Headers, RequestHead};
 
 /// A request, as a handler receives it: method, target, headers, and a body to read
 /// (degu's `request`).
@@ -19,16 +19,14 @@ use crate::proto::{Framing, RequestHead};
 /// body; a handler that answers without reading gives the final status instead (and the
 /// connection closes after it). A body left unread is read and dropped after the response
 /// if it is short, else the connection is closed: never misread as a request.
+///
+/// The head is kept as it was parsed (its bytes, and where each part lies in them), so a
+/// request costs no map and no copies until the handler asks: [`headers`](Self::headers)
+/// looks fields up in place, [`Headers::to_header_map`] builds an `http::HeaderMap` for a
+/// handler that wants one.
 #[derive(Debug)]
 pub struct Request<'c> {
-    /// The method.
-    pub method: Method,
-    /// The request target as sent (`/path?query`, or absolute-form, `*`, authority-form).
-    pub target: String,
-    /// `HTTP/1.1` or `HTTP/1.0`.
-    pub version: Version,
-    /// The header fields (names lowercase).
-    pub headers: HeaderMap,
+    head: RequestHead,
     /// The body.
     pub body: RequestBody<'c>,
 }
@@ -36,10 +34,7 @@ pub struct Request<'c> {
 impl Request<'_> {
     pub(crate) fn new(head: RequestHead, framing: Framing, feed: Option<Arc<Feed>>) -> Self {
         Self {
-            method: head.method().clone(),
-            target: head.target().to_owned(),
-            version: head.version(),
-            headers: head.headers().to_header_map(),
+            head,
             body: RequestBody {
                 feed,
                 framing,
@@ -50,9 +45,43 @@ impl Request<'_> {
         }
     }
 
+    /// The method.
+    pub fn method(&self) -> &Method {
+        self.head.method()
+    }
+
+    /// The request target as sent (`/path?query`, or absolute-form, `*`, authority-form).
+    pub fn target(&self) -> &str {
+        self.head.target()
+    }
+
+    /// `HTTP/1.1` or `HTTP/1.0`.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The header fields, in the order received (names lowercase):
+    ///
+    /// ```no_run
+    /// # use pollhttp::server::{Response, Server};
+    /// # use http::StatusCode;
+    /// # let _ = Server::bind(([127, 0, 0, 1], 0), |_session, request| {
+    /// let agent = request.headers().get("user-agent").unwrap_or(b"");
+    /// Response::text(StatusCode::OK, format!("{} bytes of user agent", agent.len()))
+    /// # });
+    /// ```
+    pub fn headers(&self) -> &Headers {
+        self.head.headers()
+    }
+
+    /// The whole head, as the protocol core parsed it.
+    pub fn head(&self) -> &RequestHead {
+        &self.head
+    }
+
     /// The path: the target up to `?` (an absolute-form target's path).
     pub fn path(&self) -> &str {
-        let target = self.target.as_str();
+        let target = self.target();
         if target.starts_with('/') {
             // Origin-form, the usual: no scheme to look for.
             return target.split(['?', '#']).next().unwrap_or(target);
@@ -68,7 +97,7 @@ impl Request<'_> {
 
     /// The query: what follows `?` in the target, if anything does.
     pub fn query(&self) -> Option<&str> {
-        let rest = self.target.split_once('?')?.1;
+        let rest = self.target().split_once('?')?.1;
         Some(rest.split('#').next().unwrap_or(rest))
     }
 }

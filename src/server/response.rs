@@ -1,9 +1,34 @@
 //! [`Response`]: what a handler returns.
 
+use std::cell::Cell;
+
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::body::Body;
+
+/// A sent response's field map is kept (emptied) for the next response this thread
+/// makes, up to this many fields: building and dropping a map cost two allocations and
+/// their frees per response, a tenth of a small pipelined exchange.
+const SPARE_FIELDS_AT_MOST: usize = 32;
+
+thread_local! {
+    static SPARE_MAP: Cell<Option<HeaderMap>> = const { Cell::new(None) };
+}
+
+/// An empty field map: this thread's spare one if it has one (its memory kept).
+fn empty_map() -> HeaderMap {
+    SPARE_MAP.with(Cell::take).unwrap_or_default()
+}
+
+/// Keeps a sent response's field map, emptied, for this thread's next response.
+pub(crate) fn recycle_map(mut map: HeaderMap) {
+    if map.capacity() == 0 || map.capacity() > SPARE_FIELDS_AT_MOST {
+        return;
+    }
+    map.clear();
+    SPARE_MAP.with(|spare| spare.set(Some(map)));
+}
 
 /// A response, as a handler returns it: status, reason (the standard phrase unless given),
 /// headers, and a [`Body`] (none, bytes, a reader with a length, chunked from a reader or
@@ -28,7 +53,7 @@ impl Response {
         Self {
             status,
             reason: None,
-            headers: HeaderMap::new(),
+            headers: empty_map(),
             body: body.into(),
         }
     }
