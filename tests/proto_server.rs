@@ -2070,6 +2070,86 @@ fn sm_101_without_upgrade_is_local_error_and_sticky() {
     assert!(!conn.response_due());
 }
 
+/// 9110 §7.8: a 101 names the protocol switched to in an Upgrade field. Without one it is
+/// the caller's error, sticky like the others, and writes nothing: on the wire, through the
+/// driver, then on `ServerConn` directly.
+#[test]
+fn sm_101_without_an_upgrade_field_is_local_error() {
+    const NO_FIELD: &str = "101 without an Upgrade field";
+    let table: [(&[u8], Vec<Ev>); 3] = [
+        (UPGRADE, vec![upgrade_req(), end(), err(0, NO_FIELD)]),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhiPRI",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[("host", "a"), ("upgrade", "h2c"), ("content-length", "2")],
+                ),
+                data(b"hi"),
+                end(),
+                err(0, NO_FIELD),
+            ],
+        ),
+        (
+            &cat(&[UPGRADE_EXPECT, b"hello"]),
+            vec![
+                upgrade_expect_req(),
+                data(b"hello"),
+                end(),
+                err(0, NO_FIELD),
+            ],
+        ),
+    ];
+    for (input, want) in table {
+        let (events, written) = exchange_with(input, None, false);
+        assert_eq!(events, want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(written, "", "input {:?}", String::from_utf8_lossy(input));
+    }
+    // Names that are not `Upgrade` do not count, nor does `upgrade` as a connection option.
+    for fields in [
+        &[][..],
+        &[("connection", "upgrade")],
+        &[("upgrade-insecure-requests", "1")],
+        &[("x-upgrade", "websocket")],
+    ] {
+        let mut conn = conn_with(UPGRADE);
+        assert_eq!(nexts(&mut conn, 3), [E(upgrade_req()), E(end()), Paused]);
+        let mut out = b"before".to_vec();
+        let e = conn.send_informational(
+            StatusCode::SWITCHING_PROTOCOLS,
+            &header_map(fields),
+            &mut out,
+        );
+        assert_local(e, NO_FIELD);
+        assert_eq!(out, b"before", "{fields:?}: nothing written");
+        assert_local(
+            inform(&mut conn, 101, &[("upgrade", "websocket")]),
+            NO_FIELD,
+        );
+        assert_local(respond(&mut conn, 426, &[], BodyLength::None), NO_FIELD);
+        assert!(conn.must_close());
+        assert!(!conn.response_due());
+    }
+}
+
+const UPGRADE_EXPECT: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+
+fn upgrade_expect_req() -> Ev {
+    req(
+        "POST",
+        "/up",
+        V11,
+        &[
+            ("host", "a"),
+            ("upgrade", "h2c"),
+            ("expect", "100-continue"),
+            ("content-length", "5"),
+        ],
+    )
+}
+
 #[test]
 fn sm_1xx_to_http10_is_local_error() {
     let mut conn =
@@ -2497,10 +2577,20 @@ const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 /// The events and the responses written for `input`, fed whole, one byte at a time and
 /// split at every point (all must agree) to a connection given `date`.
 fn exchange(input: &[u8], date: Option<HttpDate>) -> (Vec<Ev>, String) {
+    exchange_with(input, date, true)
+}
+
+/// [`exchange`], the driver's 101s with their `Upgrade` field or (false) without.
+fn exchange_with(
+    input: &[u8],
+    date: Option<HttpDate>,
+    upgrade_field_in_101: bool,
+) -> (Vec<Ev>, String) {
     let run = |cuts: &[usize]| {
         let mut conn = ServerConn::new();
         conn.set_date(date);
         let mut d = ServerDriver::new(conn);
+        d.upgrade_field_in_101 = upgrade_field_in_101;
         let mut prev = 0;
         for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
             d.feed(&input[prev..cut]);
@@ -2632,7 +2722,7 @@ exchange! {
     date_not_on_a_101:
         b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
         => [req("GET", "/ws", V11, &[("host", "a"), ("connection", "upgrade"), ("upgrade", "websocket")]), end(), Ev::Switched(Vec::new())],
-           ["HTTP/1.1 101 Switching Protocols\r\n\r\n".to_owned()];
+           ["HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n".to_owned()];
     date_on_each_pipelined_response:
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("/1"), end(), get("/2"), end(), get("/3"), end(), Ev::Closed],

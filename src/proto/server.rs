@@ -425,7 +425,8 @@ impl ServerConn {
     }
 
     /// Sends a 1xx response: 100 Continue, 101 Switching Protocols (which needs an
-    /// upgrade request whose body is complete) or another informational status.
+    /// upgrade request whose body is complete, and an `Upgrade` field in `headers` naming
+    /// the protocol switched to) or another informational status.
     pub fn send_informational(
         &mut self,
         status: StatusCode,
@@ -589,7 +590,10 @@ impl ServerConn {
     ) -> Result<(), Error> {
         let start = out.len();
         write_status_line(code, reason, out);
-        if let Err(e) = write_fields_with_framing(headers, field, connection, date.as_ref(), out) {
+        let switching = code == 101;
+        if let Err(e) =
+            write_fields_with_framing(headers, field, connection, date.as_ref(), switching, out)
+        {
             out.truncate(start);
             return self.fail(e);
         }
