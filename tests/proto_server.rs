@@ -2071,8 +2071,8 @@ fn sm_101_without_upgrade_is_local_error_and_sticky() {
 }
 
 /// 9110 §7.8: a 101 names the protocol switched to in an Upgrade field. Without one it is
-/// the caller's error, sticky like the others, and writes nothing: on the wire, through the
-/// driver, then on `ServerConn` directly.
+/// the caller's error, sticky like the others, and writes nothing (not even the 100 that
+/// would go before it): on the wire, through the driver, then on `ServerConn` directly.
 #[test]
 fn sm_101_without_an_upgrade_field_is_local_error() {
     const NO_FIELD: &str = "101 without an Upgrade field";
@@ -2148,6 +2148,139 @@ fn upgrade_expect_req() -> Ev {
             ("content-length", "5"),
         ],
     )
+}
+
+/// 9110 §7.8 (and §10.1.1, §15.2.2): to a request with both Upgrade and `Expect:
+/// 100-continue`, a 100 goes before the 101; the core writes it when the caller has not,
+/// also when the client sent its body without waiting. On the wire, through the driver
+/// (whose 101 names the first protocol offered), then on `ServerConn` directly.
+#[test]
+fn sm_100_goes_before_101_when_both_were_asked_for() {
+    const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
+    fn switching(protocol: &str) -> String {
+        format!("HTTP/1.1 101 Switching Protocols\r\nupgrade: {protocol}\r\n\r\n")
+    }
+    let table: [(&[u8], Vec<Ev>, String); 5] = [
+        // The body sent at once, without waiting for the 100.
+        (
+            &cat(&[UPGRADE_EXPECT, b"helloPRI * HTTP/2.0\r\n"]),
+            vec![
+                upgrade_expect_req(),
+                data(b"hello"),
+                end(),
+                Ev::Switched(b"PRI * HTTP/2.0\r\n".to_vec()),
+            ],
+            format!("{CONTINUE}{}", switching("h2c")),
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: foo, 100-CONTINUE\r\nUpgrade: websocket, h2c\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            vec![
+                req(
+                    "PUT",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("expect", "foo, 100-CONTINUE"),
+                        ("upgrade", "websocket, h2c"),
+                        ("transfer-encoding", "chunked"),
+                    ],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            format!("{CONTINUE}{}", switching("websocket")),
+        ),
+        // Asked for without a body (which a client must not do): asked for all the same.
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nUpgrade: websocket\r\n\r\n",
+            vec![
+                req(
+                    "GET",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("expect", "100-continue"),
+                        ("upgrade", "websocket"),
+                    ],
+                ),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            format!("{CONTINUE}{}", switching("websocket")),
+        ),
+        // Not asked for: the 101 alone.
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[("host", "a"), ("upgrade", "h2c"), ("content-length", "2")],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            switching("h2c"),
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nExpect: 100-continuex\r\nContent-Length: 2\r\n\r\nhi",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("upgrade", "h2c"),
+                        ("expect", "100-continuex"),
+                        ("content-length", "2"),
+                    ],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            switching("h2c"),
+        ),
+    ];
+    for (input, want, responses) in table {
+        let (events, written) = exchange(input, None);
+        assert_eq!(events, want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            written,
+            responses,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // A 100 the caller sent is not repeated.
+    let mut conn = conn_with(UPGRADE_EXPECT);
+    assert_eq!(nexts(&mut conn, 2), [E(upgrade_expect_req()), NeedData]);
+    assert_eq!(inform(&mut conn, 100, &[]).unwrap(), CONTINUE);
+    conn.receive(b"hello").unwrap();
+    assert_eq!(nexts(&mut conn, 2), [E(data(b"hello")), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "h2c")]).unwrap(),
+        switching("h2c")
+    );
+    // Another 1xx is not a 100.
+    let mut conn = conn_with(&cat(&[UPGRADE_EXPECT, b"hello"]));
+    assert_eq!(nexts(&mut conn, 1), [E(upgrade_expect_req())]);
+    assert_eq!(
+        inform(&mut conn, 103, &[("link", "</s.css>")]).unwrap(),
+        "HTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\n"
+    );
+    assert_eq!(nexts(&mut conn, 2), [E(data(b"hello")), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "h2c")]).unwrap(),
+        format!("{CONTINUE}{}", switching("h2c"))
+    );
+    assert_eq!(next(&mut conn), E(Ev::Switched(Vec::new())));
 }
 
 #[test]
