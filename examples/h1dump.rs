@@ -9,8 +9,9 @@
 //! one `data` event per run of data, so the output does not depend on `--split`.
 //!
 //! As a server it answers each complete request with an empty 200, accepting every upgrade
-//! (101 for `Upgrade`, 200 for CONNECT). As a client it behaves as if it had pipelined one
-//! request (method `--method`, offering `Upgrade: h2c`) per response in the input.
+//! (101 for `Upgrade`, naming the first protocol offered; 200 for CONNECT). As a client it
+//! behaves as if it had pipelined one request (method `--method`, offering `Upgrade: h2c`)
+//! per response in the input.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -126,8 +127,33 @@ enum Outcome {
 
 struct Server {
     conn: ServerConn,
-    upgrade: bool,
+    /// The protocol to switch to, when the request offers an upgrade.
+    upgrade: Option<HeaderValue>,
     connect: bool,
+}
+
+/// The protocol a 101 to these request fields switches to, which it must name (RFC 9110
+/// §7.8): the first one their `Upgrade` lists (the field as it is if it lists none); `None`
+/// without an `Upgrade` field.
+fn offered_protocol(headers: &Headers) -> Option<HeaderValue> {
+    fn trim_ows(mut s: &[u8]) -> &[u8] {
+        while let [b' ' | b'\t', rest @ ..] = s {
+            s = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = s {
+            s = rest;
+        }
+        s
+    }
+    let first = headers.get("upgrade")?;
+    let protocol = headers
+        .get_all("upgrade")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(trim_ows)
+        .find(|p| !p.is_empty())
+        .unwrap_or(first);
+    // The core admitted the value, so it converts; an empty field would do all the same.
+    Some(HeaderValue::from_bytes(protocol).unwrap_or(HeaderValue::from_static("")))
 }
 
 impl Server {
@@ -136,7 +162,7 @@ impl Server {
             match self.conn.next_event() {
                 Ok(Event::NeedData) | Ok(Event::Paused) => return Outcome::More,
                 Ok(Event::Request(head)) => {
-                    self.upgrade = head.headers().contains("upgrade");
+                    self.upgrade = offered_protocol(head.headers());
                     self.connect = head.method() == Method::CONNECT;
                     p.line(format!(
                         "{{\"event\":\"request\",\"method\":{},\"target\":{},\"version\":\"{}\",\"headers\":{}}}",
@@ -183,13 +209,16 @@ impl Server {
     fn answer(&mut self) -> Result<(), Error> {
         let mut sink = Vec::new();
         let none = HeaderMap::new();
-        if self.upgrade
-            && self
+        if let Some(protocol) = self.upgrade.take() {
+            let mut fields = HeaderMap::new();
+            fields.insert(http::header::UPGRADE, protocol);
+            if self
                 .conn
-                .send_informational(StatusCode::SWITCHING_PROTOCOLS, &none, &mut sink)
+                .send_informational(StatusCode::SWITCHING_PROTOCOLS, &fields, &mut sink)
                 .is_ok()
-        {
-            return Ok(());
+            {
+                return Ok(());
+            }
         }
         let body = if self.connect {
             BodyLength::None
@@ -331,7 +360,7 @@ fn main() -> ExitCode {
     let mut role = if args.server {
         Role::Server(Server {
             conn: ServerConn::new(),
-            upgrade: false,
+            upgrade: None,
             connect: false,
         })
     } else {

@@ -2070,6 +2070,219 @@ fn sm_101_without_upgrade_is_local_error_and_sticky() {
     assert!(!conn.response_due());
 }
 
+/// 9110 §7.8: a 101 names the protocol switched to in an Upgrade field. Without one it is
+/// the caller's error, sticky like the others, and writes nothing (not even the 100 that
+/// would go before it): on the wire, through the driver, then on `ServerConn` directly.
+#[test]
+fn sm_101_without_an_upgrade_field_is_local_error() {
+    const NO_FIELD: &str = "101 without an Upgrade field";
+    let table: [(&[u8], Vec<Ev>); 3] = [
+        (UPGRADE, vec![upgrade_req(), end(), err(0, NO_FIELD)]),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhiPRI",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[("host", "a"), ("upgrade", "h2c"), ("content-length", "2")],
+                ),
+                data(b"hi"),
+                end(),
+                err(0, NO_FIELD),
+            ],
+        ),
+        (
+            &cat(&[UPGRADE_EXPECT, b"hello"]),
+            vec![
+                upgrade_expect_req(),
+                data(b"hello"),
+                end(),
+                err(0, NO_FIELD),
+            ],
+        ),
+    ];
+    for (input, want) in table {
+        let (events, written) = exchange_with(input, None, false);
+        assert_eq!(events, want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(written, "", "input {:?}", String::from_utf8_lossy(input));
+    }
+    // Names that are not `Upgrade` do not count, nor does `upgrade` as a connection option.
+    for fields in [
+        &[][..],
+        &[("connection", "upgrade")],
+        &[("upgrade-insecure-requests", "1")],
+        &[("x-upgrade", "websocket")],
+    ] {
+        let mut conn = conn_with(UPGRADE);
+        assert_eq!(nexts(&mut conn, 3), [E(upgrade_req()), E(end()), Paused]);
+        let mut out = b"before".to_vec();
+        let e = conn.send_informational(
+            StatusCode::SWITCHING_PROTOCOLS,
+            &header_map(fields),
+            &mut out,
+        );
+        assert_local(e, NO_FIELD);
+        assert_eq!(out, b"before", "{fields:?}: nothing written");
+        assert_local(
+            inform(&mut conn, 101, &[("upgrade", "websocket")]),
+            NO_FIELD,
+        );
+        assert_local(respond(&mut conn, 426, &[], BodyLength::None), NO_FIELD);
+        assert!(conn.must_close());
+        assert!(!conn.response_due());
+    }
+}
+
+const UPGRADE_EXPECT: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+
+fn upgrade_expect_req() -> Ev {
+    req(
+        "POST",
+        "/up",
+        V11,
+        &[
+            ("host", "a"),
+            ("upgrade", "h2c"),
+            ("expect", "100-continue"),
+            ("content-length", "5"),
+        ],
+    )
+}
+
+/// 9110 §7.8 (and §10.1.1, §15.2.2): to a request with both Upgrade and `Expect:
+/// 100-continue`, a 100 goes before the 101; the core writes it when the caller has not,
+/// also when the client sent its body without waiting. On the wire, through the driver
+/// (whose 101 names the first protocol offered), then on `ServerConn` directly.
+#[test]
+fn sm_100_goes_before_101_when_both_were_asked_for() {
+    const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
+    fn switching(protocol: &str) -> String {
+        format!("HTTP/1.1 101 Switching Protocols\r\nupgrade: {protocol}\r\n\r\n")
+    }
+    let table: [(&[u8], Vec<Ev>, String); 5] = [
+        // The body sent at once, without waiting for the 100.
+        (
+            &cat(&[UPGRADE_EXPECT, b"helloPRI * HTTP/2.0\r\n"]),
+            vec![
+                upgrade_expect_req(),
+                data(b"hello"),
+                end(),
+                Ev::Switched(b"PRI * HTTP/2.0\r\n".to_vec()),
+            ],
+            format!("{CONTINUE}{}", switching("h2c")),
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nHost: a\r\nExpect: foo, 100-CONTINUE\r\nUpgrade: websocket, h2c\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            vec![
+                req(
+                    "PUT",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("expect", "foo, 100-CONTINUE"),
+                        ("upgrade", "websocket, h2c"),
+                        ("transfer-encoding", "chunked"),
+                    ],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            format!("{CONTINUE}{}", switching("websocket")),
+        ),
+        // Asked for without a body (which a client must not do): asked for all the same.
+        (
+            b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nUpgrade: websocket\r\n\r\n",
+            vec![
+                req(
+                    "GET",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("expect", "100-continue"),
+                        ("upgrade", "websocket"),
+                    ],
+                ),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            format!("{CONTINUE}{}", switching("websocket")),
+        ),
+        // Not asked for: the 101 alone.
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nContent-Length: 2\r\n\r\nhi",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[("host", "a"), ("upgrade", "h2c"), ("content-length", "2")],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            switching("h2c"),
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nExpect: 100-continuex\r\nContent-Length: 2\r\n\r\nhi",
+            vec![
+                req(
+                    "POST",
+                    "/",
+                    V11,
+                    &[
+                        ("host", "a"),
+                        ("upgrade", "h2c"),
+                        ("expect", "100-continuex"),
+                        ("content-length", "2"),
+                    ],
+                ),
+                data(b"hi"),
+                end(),
+                Ev::Switched(Vec::new()),
+            ],
+            switching("h2c"),
+        ),
+    ];
+    for (input, want, responses) in table {
+        let (events, written) = exchange(input, None);
+        assert_eq!(events, want, "input {:?}", String::from_utf8_lossy(input));
+        assert_eq!(
+            written,
+            responses,
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // A 100 the caller sent is not repeated.
+    let mut conn = conn_with(UPGRADE_EXPECT);
+    assert_eq!(nexts(&mut conn, 2), [E(upgrade_expect_req()), NeedData]);
+    assert_eq!(inform(&mut conn, 100, &[]).unwrap(), CONTINUE);
+    conn.receive(b"hello").unwrap();
+    assert_eq!(nexts(&mut conn, 2), [E(data(b"hello")), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "h2c")]).unwrap(),
+        switching("h2c")
+    );
+    // Another 1xx is not a 100.
+    let mut conn = conn_with(&cat(&[UPGRADE_EXPECT, b"hello"]));
+    assert_eq!(nexts(&mut conn, 1), [E(upgrade_expect_req())]);
+    assert_eq!(
+        inform(&mut conn, 103, &[("link", "</s.css>")]).unwrap(),
+        "HTTP/1.1 103 Early Hints\r\nlink: </s.css>\r\n\r\n"
+    );
+    assert_eq!(nexts(&mut conn, 2), [E(data(b"hello")), E(end())]);
+    assert_eq!(
+        inform(&mut conn, 101, &[("upgrade", "h2c")]).unwrap(),
+        format!("{CONTINUE}{}", switching("h2c"))
+    );
+    assert_eq!(next(&mut conn), E(Ev::Switched(Vec::new())));
+}
+
 #[test]
 fn sm_1xx_to_http10_is_local_error() {
     let mut conn =
@@ -2497,10 +2710,20 @@ const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 /// The events and the responses written for `input`, fed whole, one byte at a time and
 /// split at every point (all must agree) to a connection given `date`.
 fn exchange(input: &[u8], date: Option<HttpDate>) -> (Vec<Ev>, String) {
+    exchange_with(input, date, true)
+}
+
+/// [`exchange`], the driver's 101s with their `Upgrade` field or (false) without.
+fn exchange_with(
+    input: &[u8],
+    date: Option<HttpDate>,
+    upgrade_field_in_101: bool,
+) -> (Vec<Ev>, String) {
     let run = |cuts: &[usize]| {
         let mut conn = ServerConn::new();
         conn.set_date(date);
         let mut d = ServerDriver::new(conn);
+        d.upgrade_field_in_101 = upgrade_field_in_101;
         let mut prev = 0;
         for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
             d.feed(&input[prev..cut]);
@@ -2632,7 +2855,7 @@ exchange! {
     date_not_on_a_101:
         b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
         => [req("GET", "/ws", V11, &[("host", "a"), ("connection", "upgrade"), ("upgrade", "websocket")]), end(), Ev::Switched(Vec::new())],
-           ["HTTP/1.1 101 Switching Protocols\r\n\r\n".to_owned()];
+           ["HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n".to_owned()];
     date_on_each_pipelined_response:
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("/1"), end(), get("/2"), end(), get("/3"), end(), Ev::Closed],

@@ -292,7 +292,7 @@ impl ClientConn {
         out.extend_from_slice(target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
         if let Err(e) =
-            write_fields_with_framing(headers, field, ConnectionField::Nothing, None, out)
+            write_fields_with_framing(headers, field, ConnectionField::Nothing, None, false, out)
         {
             out.truncate(start);
             return self.fail(e);

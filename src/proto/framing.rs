@@ -432,6 +432,8 @@ pub(crate) struct RequestInfo {
     pub(crate) head: bool,
     pub(crate) connect: bool,
     pub(crate) upgrade: bool,
+    /// The request asked for 100-continue, and: (client) no 100, body data or final
+    /// response has ended the wait yet; (server) no 100 has been sent for it.
     pub(crate) expect_continue: bool,
 }
 

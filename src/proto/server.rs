@@ -425,7 +425,10 @@ impl ServerConn {
     }
 
     /// Sends a 1xx response: 100 Continue, 101 Switching Protocols (which needs an
-    /// upgrade request whose body is complete) or another informational status.
+    /// upgrade request whose body is complete, and an `Upgrade` field in `headers` naming
+    /// the protocol switched to) or another informational status. A 101 to a request that
+    /// also asked for 100-continue is preceded by a 100 if none was sent yet (RFC 9110
+    /// §7.8), even when the client sent its body without waiting.
     pub fn send_informational(
         &mut self,
         status: StatusCode,
@@ -460,8 +463,23 @@ impl ServerConn {
         };
         // 1xx responses say nothing about the connection, and need no date.
         let ours = (field, ConnectionField::Nothing, None);
-        self.write_head((status.as_u16(), reason), headers, ours, out)?;
+        let start = out.len();
+        // RFC 9110 §7.8: when both were asked for, a 100 goes before the 101.
+        if status == StatusCode::SWITCHING_PROTOCOLS && request.expect_continue {
+            write_status_line(100, default_reason(StatusCode::CONTINUE), out);
+            out.extend_from_slice(b"\r\n");
+        }
+        if let Err(e) = self.write_head((status.as_u16(), reason), headers, ours, out) {
+            // Nor the 100 written for it.
+            out.truncate(start);
+            return Err(e);
+        }
         self.waiting_for_continue = false;
+        if status == StatusCode::CONTINUE {
+            if let Some(request) = &mut self.request {
+                request.expect_continue = false;
+            }
+        }
         if status == StatusCode::SWITCHING_PROTOCOLS {
             self.switch();
         }
@@ -589,7 +607,10 @@ impl ServerConn {
     ) -> Result<(), Error> {
         let start = out.len();
         write_status_line(code, reason, out);
-        if let Err(e) = write_fields_with_framing(headers, field, connection, date.as_ref(), out) {
+        let switching = code == 101;
+        if let Err(e) =
+            write_fields_with_framing(headers, field, connection, date.as_ref(), switching, out)
+        {
             out.truncate(start);
             return self.fail(e);
         }

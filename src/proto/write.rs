@@ -1,6 +1,6 @@
 //! Serializing message heads.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING, UPGRADE};
 use http::HeaderMap;
 
 use super::date::HttpDate;
@@ -54,14 +54,15 @@ pub(crate) fn lists_token(headers: &HeaderMap, name: &http::HeaderName, token: &
         .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// Which of the fields we may add the caller gave: one walk over the map instead of a hash
-/// lookup for each (most maps hold a field or two, often none).
+/// Which of the fields we may add, or require, the caller gave: one walk over the map
+/// instead of a hash lookup for each (most maps hold a field or two, often none).
 #[derive(Debug, Default, Clone, Copy)]
 struct CallerFields {
     length: bool,
     te: bool,
     connection: bool,
     date: bool,
+    upgrade: bool,
 }
 
 impl CallerFields {
@@ -76,6 +77,8 @@ impl CallerFields {
                 found.connection = true;
             } else if name == DATE {
                 found.date = true;
+            } else if name == UPGRADE {
+                found.upgrade = true;
             }
         }
         found
@@ -95,15 +98,20 @@ pub(crate) enum ConnectionField {
 
 /// Writes the caller's fields, then ours: the framing field (unless the caller already
 /// gave the same one), the connection option unless the caller's `Connection` already
-/// lists it, and `date` if the caller gave no `Date`.
+/// lists it, and `date` if the caller gave no `Date`. `switching`: the head is a 101,
+/// which must carry the caller's `Upgrade` field (RFC 9110 §7.8).
 pub(crate) fn write_fields_with_framing(
     headers: &HeaderMap,
     framing: FramingField,
     connection: ConnectionField,
     date: Option<&HttpDate>,
+    switching: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let caller = CallerFields::survey(headers);
+    if switching && !caller.upgrade {
+        return Err(Error::local("101 without an Upgrade field"));
+    }
     let write_ours = match framing {
         FramingField::Nothing {
             allow_caller_length,

@@ -96,15 +96,42 @@ enum Flow {
 }
 
 /// Drives a `ServerConn` like h1dump: an empty 200 for each complete request, every
-/// upgrade accepted (101, or 200 for CONNECT).
+/// upgrade accepted (101 naming the first protocol offered, or 200 for CONNECT).
 pub struct ServerDriver {
     pub conn: ServerConn,
     pub events: Vec<Ev>,
     /// Responses the driver wrote.
     pub written: Vec<u8>,
-    upgrade: bool,
+    /// Whether the 101 carries its `Upgrade` field (true by default); false to see the core
+    /// refuse the 101 without it.
+    pub upgrade_field_in_101: bool,
+    /// The protocol to switch to, when the request offers an upgrade.
+    upgrade: Option<HeaderValue>,
     connect: bool,
     stopped: bool,
+}
+
+/// The protocol a 101 to these request fields switches to: the first one their `Upgrade`
+/// lists (the field as it is if it lists none); `None` without an `Upgrade` field.
+fn offered_protocol(headers: &Headers) -> Option<HeaderValue> {
+    fn trim_ows(mut s: &[u8]) -> &[u8] {
+        while let [b' ' | b'\t', rest @ ..] = s {
+            s = rest;
+        }
+        while let [rest @ .., b' ' | b'\t'] = s {
+            s = rest;
+        }
+        s
+    }
+    let first = headers.get("upgrade")?;
+    let protocol = headers
+        .get_all("upgrade")
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(trim_ows)
+        .find(|p| !p.is_empty())
+        .unwrap_or(first);
+    // The core admitted the value, so it is a valid HeaderValue.
+    Some(HeaderValue::from_bytes(protocol).unwrap())
 }
 
 impl ServerDriver {
@@ -113,7 +140,8 @@ impl ServerDriver {
             conn,
             events: Vec::new(),
             written: Vec::new(),
-            upgrade: false,
+            upgrade_field_in_101: true,
+            upgrade: None,
             connect: false,
             stopped: false,
         }
@@ -124,7 +152,7 @@ impl ServerDriver {
             match self.conn.next_event() {
                 Ok(Event::NeedData) | Ok(Event::Paused) => return Flow::More,
                 Ok(Event::Request(h)) => {
-                    self.upgrade = h.headers().contains("upgrade");
+                    self.upgrade = offered_protocol(h.headers());
                     self.connect = h.method() == Method::CONNECT;
                     self.events.push(Ev::Request {
                         method: h.method().to_string(),
@@ -137,15 +165,19 @@ impl ServerDriver {
                 Ok(Event::End(t)) => {
                     self.events.push(Ev::End(fields(&t)));
                     let none = HeaderMap::new();
-                    let switched = self.upgrade
-                        && self
-                            .conn
+                    let switched = self.upgrade.clone().is_some_and(|protocol| {
+                        let mut fields = HeaderMap::new();
+                        if self.upgrade_field_in_101 {
+                            fields.insert(http::header::UPGRADE, protocol);
+                        }
+                        self.conn
                             .send_informational(
                                 StatusCode::SWITCHING_PROTOCOLS,
-                                &none,
+                                &fields,
                                 &mut self.written,
                             )
-                            .is_ok();
+                            .is_ok()
+                    });
                     if !switched {
                         let body = if self.connect {
                             BodyLength::None
