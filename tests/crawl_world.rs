@@ -964,6 +964,39 @@ fn urls_from_stdin() {
 /// exit status is 1. (The contract keeps exit 2 for usage errors, the command line; a
 /// list is data, every line of which is reported: one bad line in a long list does not stop
 /// the crawl.) A `--urls` file that cannot be read is a usage error.
+/// A list longer than the slices the crawl submits at a time (2,048), over three of our
+/// servers (one closing every 100 requests), with 404s and lines that are not URLs spread
+/// through it: every line is reported exactly once with its outcome, and the servers saw
+/// each URL once.
+#[test]
+fn urls_long_list_each_line_once() {
+    let servers = [Own::start(None), Own::start(Some(100)), Own::start(None)];
+    let wants: Vec<(String, Want)> = (0..6000u64)
+        .map(|i| {
+            let own = &servers[(i % 3) as usize];
+            if i % 997 == 13 {
+                (format!("not a url {i}"), Want::NotAUrl)
+            } else if i % 500 == 7 {
+                (own.url(&format!("/nope.html?i={i}")), Want::Status(404))
+            } else {
+                (
+                    own.url(&format!("/d{}.html?i={i}", i % 100 + 1)),
+                    Want::Status(200),
+                )
+            }
+        })
+        .collect();
+    let urls: Vec<String> = wants.iter().map(|(u, _)| u.clone()).collect();
+    let list = crawl_list(&urls, &["--method", "GET"]);
+    check_list(&list, &wants, "a list of 6,000 lines over 3 origins");
+    let requested = wants
+        .iter()
+        .filter(|(_, w)| !matches!(w, Want::NotAUrl))
+        .count() as u64;
+    let handled: u64 = servers.iter().map(Own::handled).sum();
+    assert_eq!(handled, requested, "requests the servers handled");
+}
+
 #[test]
 fn urls_malformed_line_is_an_error_for_that_line() {
     let own = Own::start(None);

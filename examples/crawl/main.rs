@@ -17,7 +17,10 @@
 //! (at most 3 attempts); a request without its response after `--timeout` seconds (default
 //! 30) fails that attempt. `--output FILE` writes one JSON object per URL, in completion
 //! order. Progress goes to stderr every 2 s on long runs. The last line on stdout is
-//! exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: 2xx responses). Exit
+//! exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: 2xx responses; the time
+//! runs from reading the list, or from the first request made, to the last answer: the
+//! requests are made and submitted a slice at a time inside the loop, so the first are on
+//! the wire while the rest of a long list is still being parsed). Exit
 //! status: 0 when every URL got a response, 1 when any ended in an error, 2 for a usage
 //! error.
 
@@ -283,24 +286,14 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
         output,
     };
     let mut fetcher: Fetcher<u64> = Fetcher::new(config);
-    let request = Request::new(args.method.clone(), "/").body_mode(BodyMode::Discard);
+    let template = Request::new(args.method.clone(), "/").body_mode(BodyMode::Discard);
 
-    let (work, n) = match &args.urls {
+    // The clock runs from reading the list (or from the start of one origin's crawl):
+    // making the requests and parsing the URLs are part of the crawl.
+    let (work, origin, start) = match &args.urls {
         Some(source) => {
-            let urls = read_urls(source)?;
-            let n = urls.len() as u64;
-            for (i, url) in urls.iter().enumerate() {
-                if let Err(e) = fetcher.submit_url(url, request.clone(), i as u64) {
-                    // Reported as this URL's error, like any other.
-                    report.errors += 1;
-                    report.first_error.get_or_insert_with(|| e.to_string());
-                    if let Some(out) = &mut report.output {
-                        write_line(out, url, None, Some(&e.to_string()), 0)
-                            .map_err(|e| format!("--output: {e}"))?;
-                    }
-                }
-            }
-            (Work::List(urls), n)
+            let start = Instant::now();
+            (Work::List(read_urls(source)?), None, start)
         }
         None => {
             let url = match &args.url {
@@ -321,12 +314,6 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
             let targets: Vec<String> = (1..=args.paths)
                 .map(|i| format!("{prefix}/d{i}.html"))
                 .collect();
-            for i in 0..args.n {
-                let target = &targets[(i % args.paths) as usize];
-                let request =
-                    Request::new(args.method.clone(), target.as_str()).body_mode(BodyMode::Discard);
-                fetcher.submit(&origin, request, i);
-            }
             // The scheme and authority, as given: each request's URL is this + its target.
             let authority_end = url
                 .find("://")
@@ -334,16 +321,86 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
                 .and_then(|s| url[s..].find(['/', '?', '#']).map(|p| s + p))
                 .unwrap_or(url.len());
             let base = url[..authority_end].to_owned();
-            (Work::Origin { base, targets }, args.n)
+            (Work::Origin { base, targets }, Some(origin), Instant::now())
         }
     };
-
-    let start = Instant::now();
-    crawl(&mut fetcher, &work, &mut report, n, start)?;
+    let n = match &work {
+        Work::List(urls) => urls.len() as u64,
+        Work::Origin { .. } => args.n,
+    };
+    let mut submitter = Submitter {
+        next: 0,
+        n,
+        origin,
+        template,
+    };
+    crawl(&mut fetcher, &work, &mut submitter, &mut report, start)?;
     if let Some(out) = &mut report.output {
         out.flush().map_err(|e| format!("--output: {e}"))?;
     }
     Ok((n, report, start.elapsed()))
+}
+
+/// Hands the fetcher its requests from inside the loop, a slice at a time, so that the
+/// first are on the wire while the rest are still being made (a long list's URLs parsed),
+/// and no more than [`Submitter::AHEAD`] wait in the fetcher.
+struct Submitter {
+    /// The next request's tag.
+    next: u64,
+    n: u64,
+    /// The one origin, unless this is a list.
+    origin: Option<Origin>,
+    template: Request,
+}
+
+impl Submitter {
+    /// Requests submitted per turn of the loop at most.
+    const SLICE: u64 = 2048;
+    /// Requests waiting in the fetcher at most.
+    const AHEAD: usize = 16 * 1024;
+
+    fn can_submit(&self, fetcher: &Fetcher<u64>) -> bool {
+        self.next < self.n && fetcher.unfinished() < Self::AHEAD
+    }
+
+    fn is_done(&self) -> bool {
+        self.next == self.n
+    }
+
+    /// Submits the next slice. A list URL that cannot be requested is that URL's error.
+    fn top_up(
+        &mut self,
+        fetcher: &mut Fetcher<u64>,
+        work: &Work,
+        report: &mut Report,
+    ) -> Result<(), String> {
+        let end = self.n.min(self.next + Self::SLICE);
+        while self.next < end && fetcher.unfinished() < Self::AHEAD {
+            let i = self.next;
+            self.next += 1;
+            match (work, &self.origin) {
+                (Work::List(urls), _) => {
+                    let url = &urls[i as usize];
+                    if let Err(e) = fetcher.submit_url(url, self.template.clone(), i) {
+                        report.errors += 1;
+                        report.first_error.get_or_insert_with(|| e.to_string());
+                        if let Some(out) = &mut report.output {
+                            write_line(out, url, None, Some(&e.to_string()), 0)
+                                .map_err(|e| format!("--output: {e}"))?;
+                        }
+                    }
+                }
+                (Work::Origin { targets, .. }, Some(origin)) => {
+                    let target = targets[(i % targets.len() as u64) as usize].as_str();
+                    let request = Request::new(self.template.method().clone(), target)
+                        .body_mode(BodyMode::Discard);
+                    fetcher.submit(origin, request, i);
+                }
+                (Work::Origin { .. }, None) => unreachable!("one origin is crawled with it"),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The event loop: mio, edge-triggered, one registration per descriptor for both
@@ -351,13 +408,15 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
 fn crawl(
     fetcher: &mut Fetcher<u64>,
     work: &Work,
+    submitter: &mut Submitter,
     report: &mut Report,
-    n: u64,
     start: Instant,
 ) -> Result<(), String> {
     let mut poll = Poll::new().map_err(|e| e.to_string())?;
     let mut events = Events::with_capacity(256);
     let mut last_report = start;
+    let n = submitter.n;
+    submitter.top_up(fetcher, work, report)?;
     fetcher.resume();
     loop {
         while let Some(done) = fetcher.next_completed() {
@@ -365,17 +424,23 @@ fn crawl(
                 .record(work, &done)
                 .map_err(|e| format!("--output: {e}"))?;
         }
-        if fetcher.unfinished() == 0 {
+        if fetcher.unfinished() == 0 && submitter.is_done() {
             return Ok(());
         }
         for change in fetcher.take_changes() {
             follow(&poll, change).map_err(|e| format!("registering a socket: {e}"))?;
         }
-        poll.poll(&mut events, fetcher.timeout())
-            .map_err(|e| e.to_string())?;
+        // With more to submit, only look at what is ready now.
+        let timeout = if submitter.can_submit(fetcher) {
+            Some(Duration::ZERO)
+        } else {
+            fetcher.timeout()
+        };
+        poll.poll(&mut events, timeout).map_err(|e| e.to_string())?;
         for event in &events {
             fetcher.mark_ready(event.token().0 as RawFd);
         }
+        submitter.top_up(fetcher, work, report)?;
         fetcher.resume();
         if last_report.elapsed() >= Duration::from_secs(2) {
             last_report = Instant::now();

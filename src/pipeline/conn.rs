@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use http::HeaderMap;
+
 use super::error::FetchError;
 use super::policy::{depth_under_cap, keep_alive_max, Ending};
 use super::request::{BodyMode, Request, Response};
@@ -53,12 +55,15 @@ pub(crate) struct Ended<T> {
 
 /// What the pipeline lets a connection send.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Allowance {
+pub(crate) struct Allowance<'a> {
     /// Requests in flight at most.
     pub(crate) depth: usize,
     /// Queue more only when this much room is free (so requests go out in batches).
     pub(crate) batch: usize,
     pub(crate) request_timeout: Option<Duration>,
+    /// The header fields of a request that has none of its own: `Host` alone (one map per
+    /// origin, not a copy per request).
+    pub(crate) host_only: &'a HeaderMap,
 }
 
 /// Things the pipeline learns from a connection as it goes.
@@ -219,7 +224,7 @@ impl<T> Conn<T> {
     pub(crate) fn drive(
         &mut self,
         queue: &mut VecDeque<Entry<T>>,
-        allow: Allowance,
+        allow: Allowance<'_>,
         now: Instant,
         signals: &mut Signals,
         done: &mut Done<'_, T>,
@@ -306,7 +311,7 @@ impl<T> Conn<T> {
     fn fill(
         &mut self,
         queue: &mut VecDeque<Entry<T>>,
-        allow: Allowance,
+        allow: Allowance<'_>,
         now: Instant,
         done: &mut Done<'_, T>,
     ) -> Result<(), Box<Ended<T>>> {
@@ -332,8 +337,13 @@ impl<T> Conn<T> {
                 Some(body) => BodyLength::Known(body.len() as u64),
                 None => BodyLength::None,
             };
+            let headers = if request.headers.is_empty() {
+                allow.host_only
+            } else {
+                &request.headers
+            };
             let queued = stream
-                .queue_request(&request.method, &request.target, &request.headers, body)
+                .queue_request(&request.method, &request.target, headers, body)
                 .and_then(|_| match &request.body {
                     Some(body) if !body.is_empty() => stream.queue_data(body),
                     _ => Ok(()),

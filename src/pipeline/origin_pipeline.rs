@@ -135,9 +135,8 @@ impl<T> OriginPipeline<T> {
         if let Err(e) = check(&request) {
             return self.finish(entry(request), Err(FetchError::Invalid(e)), shared);
         }
-        if request.headers.is_empty() {
-            request.headers = self.host_only.clone();
-        } else {
+        // A request without fields of its own is written with `host_only` (see `Allowance`).
+        if !request.headers.is_empty() {
             request.set_host(&self.host);
         }
         self.queue.push_back(entry(request));
@@ -245,6 +244,7 @@ impl<T> OriginPipeline<T> {
             depth,
             batch: shared.config.batch(depth),
             request_timeout: shared.config.request_timeout,
+            host_only: &self.host_only,
         };
         let mut signals = Signals::default();
         let conn = &mut self.conns[i];
