@@ -275,7 +275,7 @@ impl Conn {
 
     /// Whether user code (its handler, hook or response body) is working for this
     /// connection: it must not close under it.
-    pub(crate) fn in_handler(&self) -> bool {
+    pub(crate) fn running_user_code(&self) -> bool {
         matches!(self.phase, Phase::Handler(_) | Phase::Away)
     }
 

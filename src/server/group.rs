@@ -518,7 +518,7 @@ impl Group {
     fn close(&self, state: &mut LoopState, index: usize) {
         if state.slots[index]
             .as_ref()
-            .is_some_and(|s| s.conn.in_handler())
+            .is_some_and(|s| s.conn.running_user_code())
         {
             return;
         }
