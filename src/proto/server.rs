@@ -13,9 +13,7 @@ use super::framing::{request_framing, valid_reason, Framing, RequestInfo};
 use super::head::RequestHead;
 use super::limits::Limits;
 use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
-use super::write::{
-    lists_token, write_decimal, write_fields_with_framing, ConnectionField, FramingField,
-};
+use super::write::{lists_token, write_fields_with_framing, ConnectionField, FramingField};
 use super::BodyLength;
 
 /// Where reading the peer's requests stands.
@@ -674,10 +672,16 @@ enum Step {
     Data(usize),
 }
 
+/// `HTTP/1.1 CODE REASON\r\n`; `code` has three digits (an `http::StatusCode`'s).
 pub(crate) fn write_status_line(code: u16, reason: &str, out: &mut Vec<u8>) {
+    debug_assert!(
+        (100..=999).contains(&code),
+        "a status code has three digits"
+    );
+    let digit = |d: u16| b'0' + (d % 10) as u8;
+    out.reserve(15 + reason.len());
     out.extend_from_slice(b"HTTP/1.1 ");
-    write_decimal(u64::from(code), out);
-    out.push(b' ');
+    out.extend_from_slice(&[digit(code / 100), digit(code / 10), digit(code), b' ']);
     out.extend_from_slice(reason.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
