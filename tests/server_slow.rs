@@ -760,8 +760,25 @@ const RESPONSE_RATE: MinDataRate = MinDataRate::new(64 * 1024, Duration::from_mi
 /// Asks for `/big/HUGE`, reads `trickle` bytes every 250 ms (or nothing) until `check_at`,
 /// then reads everything as fast as it can: a server that gave up on it has closed, and
 /// what is left is short of the response.
-fn slow_reader(addr: SocketAddr, trickle: Option<usize>, check_at: Duration) -> Attack {
-    let mut s = TcpStream::connect(addr).expect("connect");
+/// A client that asks for a huge body and then reads nothing, or `trickle` bytes every
+/// 250 ms; with `window`, through a receive buffer that small (as slowhttptest's slow read
+/// does, so the server's kernel holds most of what the server sent).
+fn slow_reader(
+    addr: SocketAddr,
+    trickle: Option<usize>,
+    window: Option<usize>,
+    check_at: Duration,
+) -> Attack {
+    let mut s = match window {
+        None => TcpStream::connect(addr).expect("connect"),
+        Some(size) => {
+            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                .expect("a socket");
+            socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
+            socket.connect(&addr.into()).expect("connect");
+            socket.into()
+        }
+    };
     s.set_nodelay(true).unwrap();
     let t0 = Instant::now();
     let request = get(&format!("/big/{HUGE}"));
@@ -847,7 +864,7 @@ fn slow_readers_are_cut_off_by_the_minimum_response_rate() {
         addr,
         move || {
             let trickle = (n.fetch_add(1, Ordering::SeqCst) % 2 == 1).then_some(100);
-            slow_reader(addr, trickle, check_at)
+            slow_reader(addr, trickle, None, check_at)
         },
         Some(check_at),
         &mut verdict,
@@ -873,6 +890,39 @@ fn slow_readers_are_cut_off_by_the_minimum_response_rate() {
             ATTACKERS - Seen::get(&seen.readers_dropped)
         )
     });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// A slow reader behind a small receive window leaves most of what the server wrote in the
+/// server's kernel: closed the usual way, the kernel would go on sending it those bytes,
+/// a few at a time, long after the server gave up (slowhttptest saw its connections open
+/// for minutes). The server resets instead: the client gets no more than its own buffer
+/// held, then the reset.
+#[test]
+fn slow_readers_behind_a_small_window_are_reset() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, _seen) = app_server(|s| s.min_response_rate(Some(RESPONSE_RATE)));
+    let check_at = RESPONSE_RATE.grace + SLACK;
+    let window = 4096;
+    let attacks = attack_while_probing(
+        addr,
+        move || slow_reader(addr, Some(100), Some(window), check_at),
+        Some(check_at),
+        &mut verdict,
+    );
+    for (i, a) in attacks.iter().enumerate() {
+        // Its own buffer (the kernel doubles SO_RCVBUF) and what the trickle took, at most.
+        let most = 64 * 1024;
+        verdict.check(a.end == End::Reset && a.taken < most, || {
+            format!(
+                "slow reader {i} behind a {window}-byte window: {:?} after {} bytes of the \
+                 response, expected a reset within {most} bytes",
+                a.end, a.taken
+            )
+        });
+    }
     stop(server, &mut verdict);
     verdict.done();
 }

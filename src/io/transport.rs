@@ -106,6 +106,18 @@ impl Transport {
         }
     }
 
+    /// Makes the coming close a reset, dropping what is still queued to send (`SO_LINGER`
+    /// with a zero timeout; TCP only). For a peer given up on: closed the usual way, a
+    /// client that does not read would keep the kernel sending it the queued bytes
+    /// (megabytes, a few at a time) long after the close, and would not see it closed.
+    pub fn abort(&self) -> io::Result<()> {
+        match &self.inner {
+            Inner::Tcp(_) => self.sock().set_linger(Some(std::time::Duration::ZERO)),
+            // A Unix socket keeps no queue of its own: what was sent is the peer's already.
+            Inner::Unix(_) => Ok(()),
+        }
+    }
+
     /// Takes the pending socket error (`SO_ERROR`), if any.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match &self.inner {

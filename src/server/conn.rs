@@ -359,6 +359,14 @@ impl Conn {
                 false
             }
             (Wait::Handler, _) => false,
+            (Wait::Respond, _) => {
+                // A client that does not take its response: reset, so that the kernel
+                // does not go on trickling the queued response to it after the close.
+                if let Some(stream) = &self.stream {
+                    let _ = stream.transport().abort();
+                }
+                true
+            }
             _ => true,
         }
     }

@@ -20,7 +20,9 @@
 //!   request's head and body must arrive within [`Server::request_timeout`]; request bodies
 //!   and responses must keep up a minimum rate ([`MinDataRate`], Kestrel's 240 B/s after
 //!   5 s by default) or the connection is closed; idle connections close after the idle
-//!   timeout.
+//!   timeout. A client cut off while a response waits for it is reset rather than closed
+//!   (`SO_LINGER` 0): the response bytes still queued in the kernel are dropped, not sent
+//!   on to it a few at a time after the close.
 //! - **Blocking handlers.** A handler runs on its loop's thread with the loop released, so
 //!   one that returns at once costs no thread hand-off. One that blocks (it waits for its
 //!   body, sleeps, calls a database) is noticed, at once when it waits for its body or by a
