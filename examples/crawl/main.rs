@@ -285,6 +285,11 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
         first_error: None,
         output,
     };
+    let ahead = config
+        .depth
+        .saturating_mul(config.connections)
+        .saturating_mul(2)
+        .max(16 * 1024);
     let mut fetcher: Fetcher<u64> = Fetcher::new(config);
     let template = Request::new(args.method.clone(), "/").body_mode(BodyMode::Discard);
 
@@ -333,6 +338,7 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
         n,
         origin,
         template,
+        ahead,
     };
     crawl(&mut fetcher, &work, &mut submitter, &mut report, start)?;
     if let Some(out) = &mut report.output {
@@ -343,7 +349,7 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
 
 /// Hands the fetcher its requests from inside the loop, a slice at a time, so that the
 /// first are on the wire while the rest are still being made (a long list's URLs parsed),
-/// and no more than [`Submitter::AHEAD`] wait in the fetcher.
+/// and no more than `ahead` wait in the fetcher.
 struct Submitter {
     /// The next request's tag.
     next: u64,
@@ -351,16 +357,17 @@ struct Submitter {
     /// The one origin, unless this is a list.
     origin: Option<Origin>,
     template: Request,
+    /// Requests waiting in the fetcher at most: twice what one origin's connections
+    /// may have in flight, and at least 16,384.
+    ahead: usize,
 }
 
 impl Submitter {
     /// Requests submitted per turn of the loop at most.
     const SLICE: u64 = 2048;
-    /// Requests waiting in the fetcher at most.
-    const AHEAD: usize = 16 * 1024;
 
     fn can_submit(&self, fetcher: &Fetcher<u64>) -> bool {
-        self.next < self.n && fetcher.unfinished() < Self::AHEAD
+        self.next < self.n && fetcher.unfinished() < self.ahead
     }
 
     fn is_done(&self) -> bool {
@@ -375,7 +382,7 @@ impl Submitter {
         report: &mut Report,
     ) -> Result<(), String> {
         let end = self.n.min(self.next + Self::SLICE);
-        while self.next < end && fetcher.unfinished() < Self::AHEAD {
+        while self.next < end && fetcher.unfinished() < self.ahead {
             let i = self.next;
             self.next += 1;
             match (work, &self.origin) {
