@@ -10,7 +10,7 @@ use std::ops::Range;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
 
 use super::chars::lowercase_in;
-use super::framing::Survey;
+use super::framing::{list_items, Survey};
 
 /// Positions of one field inside the head's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +114,22 @@ impl Headers {
             .iter()
             .filter(move |f| f.is(&self.raw, name))
             .map(move |f| slice(&self.raw, f.value))
+    }
+
+    /// The elements of a list-valued field `name` (give it in lowercase) over all its
+    /// lines, in order: split at commas, optional whitespace trimmed, empty elements
+    /// skipped (RFC 9110 §5.6.1).
+    ///
+    /// ```
+    /// use pollhttp::proto::{ServerConn, Event};
+    /// let mut conn = ServerConn::new();
+    /// conn.receive(b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: , websocket\r\nupgrade: h2c \r\n\r\n");
+    /// let Ok(Event::Request(req)) = conn.next_event() else { panic!() };
+    /// let offered: Vec<&[u8]> = req.headers().list("upgrade").collect();
+    /// assert_eq!(offered, [&b"websocket"[..], b"h2c"]);
+    /// ```
+    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.get_all(name).flat_map(list_items)
     }
 
     /// True when `name` (lowercase) is present.

@@ -114,24 +114,10 @@ pub struct ServerDriver {
 /// The protocol a 101 to these request fields switches to: the first one their `Upgrade`
 /// lists (the field as it is if it lists none); `None` without an `Upgrade` field.
 fn offered_protocol(headers: &Headers) -> Option<HeaderValue> {
-    fn trim_ows(mut s: &[u8]) -> &[u8] {
-        while let [b' ' | b'\t', rest @ ..] = s {
-            s = rest;
-        }
-        while let [rest @ .., b' ' | b'\t'] = s {
-            s = rest;
-        }
-        s
-    }
     let first = headers.get("upgrade")?;
-    let protocol = headers
-        .get_all("upgrade")
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(trim_ows)
-        .find(|p| !p.is_empty())
-        .unwrap_or(first);
+    let protocol = headers.list("upgrade").next().unwrap_or(first);
     // The core admitted the value, so it is a valid HeaderValue.
-    Some(HeaderValue::from_bytes(protocol).unwrap())
+    HeaderValue::from_bytes(protocol).ok()
 }
 
 impl ServerDriver {
