@@ -166,7 +166,11 @@ fn start_server() -> std::io::Result<RunningServer> {
 /// What is crawled: the URL of each request, by its tag.
 enum Work {
     /// One origin: request `i` is `base` + `targets[i % K]`.
-    Origin { base: String, targets: Vec<String> },
+    Origin {
+        origin: Origin,
+        base: String,
+        targets: Vec<String>,
+    },
     /// A list: request `i` is `urls[i]`.
     List(Vec<String>),
 }
@@ -174,7 +178,7 @@ enum Work {
 impl Work {
     fn url(&self, i: u64) -> String {
         match self {
-            Self::Origin { base, targets } => {
+            Self::Origin { base, targets, .. } => {
                 format!("{base}{}", targets[(i % targets.len() as u64) as usize])
             }
             Self::List(urls) => urls[i as usize].clone(),
@@ -295,10 +299,10 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
 
     // The clock runs from reading the list (or from the start of one origin's crawl):
     // making the requests and parsing the URLs are part of the crawl.
-    let (work, origin, start) = match &args.urls {
+    let (work, start) = match &args.urls {
         Some(source) => {
             let start = Instant::now();
-            (Work::List(read_urls(source)?), None, start)
+            (Work::List(read_urls(source)?), start)
         }
         None => {
             let url = match &args.url {
@@ -326,7 +330,12 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
                 .and_then(|s| url[s..].find(['/', '?', '#']).map(|p| s + p))
                 .unwrap_or(url.len());
             let base = url[..authority_end].to_owned();
-            (Work::Origin { base, targets }, Some(origin), Instant::now())
+            let work = Work::Origin {
+                origin,
+                base,
+                targets,
+            };
+            (work, Instant::now())
         }
     };
     let n = match &work {
@@ -336,7 +345,6 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
     let mut submitter = Submitter {
         next: 0,
         n,
-        origin,
         template,
         ahead,
     };
@@ -354,8 +362,6 @@ struct Submitter {
     /// The next request's tag.
     next: u64,
     n: u64,
-    /// The one origin, unless this is a list.
-    origin: Option<Origin>,
     template: Request,
     /// Requests waiting in the fetcher at most: twice what one origin's connections
     /// may have in flight, and at least 16,384.
@@ -385,8 +391,8 @@ impl Submitter {
         while self.next < end && fetcher.unfinished() < self.ahead {
             let i = self.next;
             self.next += 1;
-            match (work, &self.origin) {
-                (Work::List(urls), _) => {
+            match work {
+                Work::List(urls) => {
                     let url = &urls[i as usize];
                     if let Err(e) = fetcher.submit_url(url, self.template.clone(), i) {
                         report.errors += 1;
@@ -397,13 +403,14 @@ impl Submitter {
                         }
                     }
                 }
-                (Work::Origin { targets, .. }, Some(origin)) => {
+                Work::Origin {
+                    origin, targets, ..
+                } => {
                     let target = targets[(i % targets.len() as u64) as usize].as_str();
                     let request = Request::new(self.template.method().clone(), target)
                         .body_mode(BodyMode::Discard);
                     fetcher.submit(origin, request, i);
                 }
-                (Work::Origin { .. }, None) => unreachable!("one origin is crawled with it"),
             }
         }
         Ok(())
