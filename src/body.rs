@@ -66,7 +66,8 @@ pub(crate) enum Kind<'a> {
 /// ```
 pub struct Body<'a> {
     pub(crate) kind: Kind<'a>,
-    pub(crate) trailers: Option<HeaderMap>,
+    /// Boxed: most bodies have none, and a `Body` moves with every response.
+    pub(crate) trailers: Option<Box<HeaderMap>>,
 }
 
 impl<'a> Body<'a> {
@@ -126,7 +127,7 @@ impl<'a> Body<'a> {
 
     /// Trailer fields after the last chunk (chunked bodies only).
     pub fn with_trailers(mut self, trailers: HeaderMap) -> Self {
-        self.trailers = Some(trailers);
+        self.trailers = Some(Box::new(trailers));
         self
     }
 

@@ -433,7 +433,7 @@ impl Connection {
     /// Sends what is queued and what the body holds or reads (not a `following` body: the
     /// caller writes it).
     fn send_body(&mut self, body: &mut Body<'_>) -> Result<(), Error> {
-        let trailers = body.trailers.take();
+        let trailers = body.trailers.take().map(|t| *t);
         match &mut body.kind {
             Kind::Empty | Kind::Following(_) => self.run(|s| Flush::new().resume(s)),
             Kind::Bytes(bytes) => {

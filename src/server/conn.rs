@@ -935,7 +935,11 @@ fn queue_response(
     };
     Ok(Some(Box::new(Pump {
         source,
-        trailers: if plain { None } else { body.trailers },
+        trailers: if plain {
+            None
+        } else {
+            body.trailers.map(|t| *t)
+        },
         plain,
         piece: Vec::new(),
         produced: Produced::Nothing,

@@ -131,7 +131,11 @@ impl Feed {
     /// Handler side: reads into `buf`, waiting on this thread while the loop gets more.
     /// `Ok(0)` at the real end only. Before it first waits, the handler's event loop is
     /// handed to another thread, since this one is about to block.
-    pub(crate) fn read(&self, buf: &mut [u8], trailers: &mut HeaderMap) -> io::Result<usize> {
+    pub(crate) fn read(
+        &self,
+        buf: &mut [u8],
+        trailers: &mut Option<Box<HeaderMap>>,
+    ) -> io::Result<usize> {
         let mut first_wait = true;
         let mut state = self.lock();
         state.hold = false;
@@ -153,7 +157,9 @@ impl Feed {
             }
             match &mut state.ending {
                 Some(Ending::Complete(t)) => {
-                    *trailers = std::mem::take(t);
+                    if !t.is_empty() {
+                        *trailers = Some(Box::new(std::mem::take(t)));
+                    }
                     return Ok(0);
                 }
                 Some(Ending::Failed(kind, message)) => {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderMap, Method, Version};
 
@@ -39,7 +39,7 @@ impl Request<'_> {
                 feed,
                 framing,
                 done: framing == Framing::None,
-                trailers: HeaderMap::new(),
+                trailers: None,
                 _connection: PhantomData,
             },
         }
@@ -110,7 +110,8 @@ pub struct RequestBody<'c> {
     feed: Option<Arc<Feed>>,
     framing: Framing,
     done: bool,
-    trailers: HeaderMap,
+    /// Boxed, and only once there are some: a request moves into its handler.
+    trailers: Option<Box<HeaderMap>>,
     /// The body belongs to one exchange on one connection.
     _connection: PhantomData<&'c mut ()>,
 }
@@ -143,7 +144,10 @@ impl RequestBody<'_> {
 
     /// The trailer fields of a chunked body, once it has been read to its end.
     pub fn trailers(&self) -> &HeaderMap {
-        &self.trailers
+        static NONE: OnceLock<HeaderMap> = OnceLock::new();
+        self.trailers
+            .as_deref()
+            .unwrap_or_else(|| NONE.get_or_init(HeaderMap::new))
     }
 }
 
