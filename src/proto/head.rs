@@ -24,6 +24,27 @@ fn slice(raw: &[u8], (from, to): (u32, u32)) -> &[u8] {
 }
 
 impl FieldSpan {
+    /// How a span is kept after the head's bytes: four `u32`s in native byte order.
+    const LEN: usize = 16;
+
+    fn encode(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        let parts = [self.name.0, self.name.1, self.value.0, self.value.1];
+        for (chunk, part) in out.chunks_exact_mut(4).zip(parts) {
+            chunk.copy_from_slice(&part.to_ne_bytes());
+        }
+        out
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let part =
+            |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+        Self {
+            name: (part(0), part(4)),
+            value: (part(8), part(12)),
+        }
+    }
+
     /// Whether this field's name is `name` (lengths compared before any bytes).
     fn is(&self, raw: &[u8], name: &str) -> bool {
         (self.name.1 - self.name.0) as usize == name.len()
@@ -44,26 +65,41 @@ impl FieldSpan {
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
+    /// The head's bytes, then the span of each field ([`FieldSpan::LEN`] bytes each): one
+    /// allocation for a head.
     raw: Box<[u8]>,
-    fields: Vec<FieldSpan>,
+    /// Where the spans start: the length of the head's bytes.
+    head_len: u32,
     survey: Survey,
 }
 
 impl Headers {
-    /// Fields at `fields` in `raw`: lowercases the names in place and notes the fields
-    /// that decide framing, in one pass.
-    pub(crate) fn index(mut raw: Box<[u8]>, fields: Vec<FieldSpan>) -> Self {
+    /// A copy of `head` with the fields at `fields`: lowercases the names and notes the
+    /// fields that decide framing, in one pass.
+    pub(crate) fn index(head: &[u8], fields: &[FieldSpan]) -> Self {
+        let mut raw = Vec::with_capacity(head.len() + fields.len() * FieldSpan::LEN);
+        raw.extend_from_slice(head);
         let mut survey = Survey::default();
         for (i, f) in fields.iter().enumerate() {
             let name = f.name.0 as usize..f.name.1 as usize;
             lowercase_in(&mut raw, name.clone());
             survey.note(i, &raw[name], slice(&raw, f.value));
         }
+        for f in fields {
+            raw.extend_from_slice(&f.encode());
+        }
         Self {
-            raw,
-            fields,
+            raw: raw.into_boxed_slice(),
+            head_len: head.len() as u32,
             survey,
         }
+    }
+
+    /// The fields' spans, in order.
+    fn spans(&self) -> impl Iterator<Item = FieldSpan> + '_ {
+        self.raw[self.head_len as usize..]
+            .chunks_exact(FieldSpan::LEN)
+            .map(FieldSpan::decode)
     }
 
     pub(crate) fn survey(&self) -> &Survey {
@@ -71,22 +107,22 @@ impl Headers {
     }
 
     pub(crate) fn raw(&self) -> &[u8] {
-        &self.raw
+        &self.raw[..self.head_len as usize]
     }
 
     /// The number of fields (a repeated name counts each time).
     pub fn len(&self) -> usize {
-        self.fields.len()
+        (self.raw.len() - self.head_len as usize) / FieldSpan::LEN
     }
 
     /// True when there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.len() == 0
     }
 
     /// All fields in the order received: lowercase name, value bytes.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(move |f| {
+        self.spans().map(move |f| {
             // Names were checked to be tokens (ASCII) by the parser.
             let name = std::str::from_utf8(slice(&self.raw, f.name)).unwrap_or("");
             (name, slice(&self.raw, f.value))
@@ -95,14 +131,14 @@ impl Headers {
 
     /// Field `i` as raw bytes (no UTF-8 check of the name).
     pub(crate) fn field(&self, i: usize) -> (&[u8], &[u8]) {
-        let f = &self.fields[i];
+        let at = self.head_len as usize + i * FieldSpan::LEN;
+        let f = FieldSpan::decode(&self.raw[at..at + FieldSpan::LEN]);
         (slice(&self.raw, f.name), slice(&self.raw, f.value))
     }
 
     /// The first value of `name` (give it in lowercase).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
+        self.spans()
             .find(|f| f.is(&self.raw, name))
             .map(|f| slice(&self.raw, f.value))
     }
@@ -110,8 +146,7 @@ impl Headers {
     /// Every value of `name` (give it in lowercase), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         // Compared as bytes: no UTF-8 check per field and lookup.
-        self.fields
-            .iter()
+        self.spans()
             .filter(move |f| f.is(&self.raw, name))
             .map(move |f| slice(&self.raw, f.value))
     }
@@ -139,7 +174,7 @@ impl Headers {
 
     /// The fields as an `http::HeaderMap`.
     pub fn to_header_map(&self) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.fields.len());
+        let mut map = HeaderMap::with_capacity(self.len());
         for (name, value) in self.iter() {
             // The parser admitted only tokens and field-vchars, which `http` accepts too.
             if let (Ok(n), Ok(v)) = (

@@ -181,17 +181,17 @@ fn parse_fields(
 
 /// The positions of httparse's fields in the head whose bytes start at `base`.
 fn field_spans(fields: &[httparse::Header<'_>], base: usize) -> Vec<FieldSpan> {
-    fields
-        .iter()
-        .map(|f| {
-            let name = f.name.as_ptr() as usize - base;
-            let value = f.value.as_ptr() as usize - base;
-            FieldSpan {
-                name: (name as u32, (name + f.name.len()) as u32),
-                value: (value as u32, (value + f.value.len()) as u32),
-            }
-        })
-        .collect()
+    fields.iter().map(|f| field_span(f, base)).collect()
+}
+
+/// The position of one of httparse's fields in the head whose bytes start at `base`.
+fn field_span(f: &httparse::Header<'_>, base: usize) -> FieldSpan {
+    let name = f.name.as_ptr() as usize - base;
+    let value = f.value.as_ptr() as usize - base;
+    FieldSpan {
+        name: (name as u32, (name + f.name.len()) as u32),
+        value: (value as u32, (value + f.value.len()) as u32),
+    }
 }
 
 /// The end of the first line (the index of its CR).
@@ -235,7 +235,7 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     })
 }
 
-fn request_head(line: RequestLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> RequestHead {
+fn request_head(line: RequestLine, raw: &[u8], fields: &[FieldSpan]) -> RequestHead {
     RequestHead {
         method: line.method,
         target: line.target.start as u32..line.target.end as u32,
@@ -250,15 +250,14 @@ pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, 
     let line_end = first_line_end(&raw);
     let line = parse_request_line(&raw[..line_end])?;
     let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
-    Ok(request_head(line, raw, fields))
+    Ok(request_head(line, &raw, &fields))
 }
 
 /// The fast path for a request head that arrived whole: see [`whole_head`].
 pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, RequestHead)> {
-    let (line_end, len, fields) = whole_head(buf, max, limits)?;
+    let (line_end, len, spans) = whole_head(buf, max, limits)?;
     let line = parse_request_line(&buf[..line_end]).ok()?;
-    let raw: Box<[u8]> = buf[..len].into();
-    Some((len, request_head(line, raw, fields)))
+    Some((len, request_head(line, &buf[..len], spans.as_slice())))
 }
 
 /// The fast path, for the usual head that is complete in the buffer at the first look:
@@ -269,13 +268,13 @@ pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(us
 /// path decides, so what is reported never depends on how the bytes arrived.
 ///
 /// Returns the index of the CR ending the first line, the head's length and the fields.
-fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, Vec<FieldSpan>)> {
+fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, FastSpans)> {
     let lf = memchr(b'\n', &buf[..buf.len().min(max)])?;
     if lf == 0 || buf[lf - 1] != b'\r' {
         return None;
     }
-    let mut slots = [httparse::EMPTY_HEADER; 16];
-    let slots = &mut slots[..limits.max_headers.min(16)];
+    let mut slots = [httparse::EMPTY_HEADER; FAST_FIELDS];
+    let slots = &mut slots[..limits.max_headers.min(FAST_FIELDS)];
     let section = &buf[lf + 1..];
     let Ok(httparse::Status::Complete((section_len, fields))) =
         httparse::parse_headers(section, slots)
@@ -298,7 +297,32 @@ fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, 
     if !(starts_ok && blank_ok) {
         return None;
     }
-    Some((lf - 1, len, field_spans(fields, base)))
+    let mut spans = FastSpans {
+        spans: [FieldSpan {
+            name: (0, 0),
+            value: (0, 0),
+        }; FAST_FIELDS],
+        len: fields.len(),
+    };
+    for (span, field) in spans.spans.iter_mut().zip(fields.iter()) {
+        *span = field_span(field, base);
+    }
+    Some((lf - 1, len, spans))
+}
+
+/// The fast path takes heads of at most this many fields.
+const FAST_FIELDS: usize = 16;
+
+/// The fast path's field spans, on the stack: the head's one allocation is its copy.
+struct FastSpans {
+    spans: [FieldSpan; FAST_FIELDS],
+    len: usize,
+}
+
+impl FastSpans {
+    fn as_slice(&self) -> &[FieldSpan] {
+        &self.spans[..self.len]
+    }
 }
 
 /// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only,
@@ -391,7 +415,7 @@ fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     })
 }
 
-fn response_head(line: StatusLine, raw: Box<[u8]>, fields: Vec<FieldSpan>) -> ResponseHead {
+fn response_head(line: StatusLine, raw: &[u8], fields: &[FieldSpan]) -> ResponseHead {
     ResponseHead {
         status: line.status,
         reason: line.reason.start as u32..line.reason.end as u32,
@@ -406,7 +430,7 @@ pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead
     let line_end = first_line_end(&raw);
     let line = parse_status_line(&raw[..line_end])?;
     let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
-    Ok(response_head(line, raw, fields))
+    Ok(response_head(line, &raw, &fields))
 }
 
 /// The fast path for a response head that arrived whole: see [`whole_head`].
@@ -415,10 +439,9 @@ pub(crate) fn try_response(
     max: usize,
     limits: &Limits,
 ) -> Option<(usize, ResponseHead)> {
-    let (line_end, len, fields) = whole_head(buf, max, limits)?;
+    let (line_end, len, spans) = whole_head(buf, max, limits)?;
     let line = parse_status_line(&buf[..line_end]).ok()?;
-    let raw: Box<[u8]> = buf[..len].into();
-    Some((len, response_head(line, raw, fields)))
+    Some((len, response_head(line, &buf[..len], spans.as_slice())))
 }
 
 /// Parses a complete trailer section (`raw` ends with the blank line).
@@ -432,5 +455,5 @@ pub(crate) fn parse_trailers(
     }
     let mut raw: Box<[u8]> = raw.into();
     let fields = parse_fields(&mut raw, 0, limits, allow_fold)?;
-    Ok(Headers::index(raw, fields))
+    Ok(Headers::index(&raw, &fields))
 }
