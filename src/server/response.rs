@@ -86,3 +86,28 @@ impl Response {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recycled_map_comes_back_empty_and_a_large_one_is_not_kept() {
+        let sent = Response::text(StatusCode::OK, "a").with_header("x-one", "1");
+        assert_eq!(sent.headers.len(), 2);
+        let capacity = sent.headers.capacity();
+        recycle_map(sent.headers);
+        let next = Response::new(StatusCode::OK, "b");
+        assert!(next.headers.is_empty(), "{:?}", next.headers);
+        assert_eq!(
+            next.headers.capacity(),
+            capacity,
+            "the spare map's memory is kept"
+        );
+
+        let mut large = HeaderMap::with_capacity(SPARE_FIELDS_AT_MOST * 4);
+        large.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        recycle_map(large);
+        assert_eq!(Response::new(StatusCode::OK, "c").headers.capacity(), 0);
+    }
+}
