@@ -3,6 +3,7 @@
 //! connections from your own loop; the embedded [`Server`](crate::server::Server) does the
 //! same work for you.
 
+use std::cell::Cell;
 use std::os::fd::{AsRawFd, RawFd};
 
 use http::{HeaderMap, StatusCode};
@@ -26,10 +27,26 @@ const FIRST_OUT_SIZE: usize = 512;
 /// pipelines a great many requests does not make us hold all their responses.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// A released buffer larger than this is freed rather than kept for the next connection.
+const SPARE_AT_MOST: usize = 2 * READ_SIZE;
+
 thread_local! {
     /// Where a connection with no buffer of its own reads (see `ServerStream::fill`).
     static SCRATCH: std::cell::RefCell<Box<[u8]>> =
         std::cell::RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+    /// The receive and output memory the last connection on this thread to go idle gave
+    /// back (see `ServerStream::release_buffers`): the next one to get a request uses it
+    /// rather than allocate and free its own, once per request when clients send one
+    /// request at a time, while idle connections still hold none.
+    static SPARE_INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    static SPARE_OUTPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Keeps `buffer` in `slot` for the next connection, unless it is large.
+fn keep_spare(slot: &'static std::thread::LocalKey<Cell<Vec<u8>>>, buffer: Vec<u8>) {
+    if buffer.capacity() > 0 && buffer.capacity() <= SPARE_AT_MOST {
+        slot.with(|spare| spare.set(buffer));
+    }
 }
 
 /// What [`ServerStream::pull_body`] got.
@@ -198,9 +215,12 @@ impl ServerStream {
             self.written = 0;
         }
         if self.out.capacity() == 0 {
-            // A response head and a short body at once, not in five growing steps (the
-            // buffer is given back between requests).
-            self.out.reserve(FIRST_OUT_SIZE);
+            // The memory an idle connection gave back, or room for a response head and
+            // a short body at once, not in five growing steps.
+            self.out = SPARE_OUTPUT.with(Cell::take);
+            if self.out.capacity() == 0 {
+                self.out.reserve(FIRST_OUT_SIZE);
+            }
         }
     }
 
@@ -261,12 +281,18 @@ impl ServerStream {
         // user's that took an edge-triggered event and then found the read skipped would
         // wait for an edge that already came.
         let skip = std::mem::take(&mut self.drained);
+        if !skip && self.conn.buffer_capacity() == 0 {
+            let spare = SPARE_INPUT.with(Cell::take);
+            if spare.capacity() > 0 {
+                self.conn.adopt_buffer(spare);
+            }
+        }
         let read = if skip {
             Ok(None)
         } else if self.conn.buffer_capacity() == 0 {
-            // No buffer (an idle connection gives it back): read into this thread's
-            // scratch space and keep only what came, rather than allocate and zero a
-            // buffer of `read_size` for a request of a few hundred bytes each time.
+            // No buffer, and no spare (another connection holds it): read into this
+            // thread's scratch space and keep only what came, rather than allocate and
+            // zero a buffer of `read_size` for a request of a few hundred bytes.
             let (link, conn, read_size) = (&mut self.link, &mut self.conn, self.read_size);
             SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
@@ -332,11 +358,16 @@ impl ServerStream {
         &mut self.conn
     }
 
-    /// Between requests: frees the buffers (an idle connection holds none).
+    /// Between requests: gives the buffers back (an idle connection holds none), to this
+    /// thread's spares or to the allocator.
     pub(crate) fn release_buffers(&mut self) {
-        self.conn.release_buffer();
+        if let Some(input) = self.conn.take_buffer() {
+            keep_spare(&SPARE_INPUT, input);
+        }
         if self.queued() == 0 {
-            self.out = Vec::new();
+            let mut output = std::mem::take(&mut self.out);
+            output.clear();
+            keep_spare(&SPARE_OUTPUT, output);
             self.written = 0;
         }
         self.read_size = FIRST_READ_SIZE;

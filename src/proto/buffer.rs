@@ -6,8 +6,9 @@ const COMPACT_AFTER: usize = 4096;
 /// Above this size an emptied buffer gives its memory back.
 const KEEP_AT_MOST: usize = 256 * 1024;
 
-/// `data[start..end]` holds received, unconsumed bytes; `data[end..]` is zeroed space kept
-/// for the next read, so reading into it does not zero it again every time.
+/// `data[start..end]` holds received, unconsumed bytes; `data[end..]` is initialized space
+/// (zeros, or bytes of an earlier read) kept for the next read, so reading into it does not
+/// zero it again every time.
 #[derive(Debug, Default)]
 pub(crate) struct RecvBuf {
     data: Vec<u8>,
@@ -108,6 +109,27 @@ impl RecvBuf {
         self.data.capacity()
     }
 
+    /// Takes the memory out if nothing is buffered, for another buffer to adopt: its
+    /// space stays initialized (not zeroed again), and no byte of it is ever read before
+    /// a read has written it.
+    pub(crate) fn take_storage(&mut self) -> Option<Vec<u8>> {
+        if self.start != self.end || self.data.capacity() == 0 {
+            return None;
+        }
+        self.start = 0;
+        self.end = 0;
+        Some(std::mem::take(&mut self.data))
+    }
+
+    /// Uses `storage` (from `take_storage`) as the buffer's memory, if it holds none.
+    pub(crate) fn adopt_storage(&mut self, storage: Vec<u8>) {
+        if self.data.capacity() == 0 && self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            self.data = storage;
+        }
+    }
+
     /// Gives the memory back if nothing is buffered (an idle connection needs none).
     pub(crate) fn release(&mut self) {
         if self.start == self.end {
@@ -156,5 +178,40 @@ mod tests {
         assert_eq!(buf.pending(), &expected[..]);
         assert_eq!(buf.take_all(), expected);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn storage_moves_only_from_an_empty_buffer_to_one_without_memory() {
+        let mut first = RecvBuf::default();
+        assert!(
+            first.take_storage().is_none(),
+            "no memory held: nothing to give"
+        );
+        first.push(b"GET / HTTP/1.1\r\n");
+        assert!(
+            first.take_storage().is_none(),
+            "bytes wait: the memory stays"
+        );
+        first.consume(first.len());
+        let storage = first.take_storage().expect("empty, with memory");
+        let capacity = storage.capacity();
+        assert!(capacity > 0);
+        assert_eq!(first.capacity(), 0);
+        assert!(first.is_empty());
+
+        // A buffer holding memory of its own keeps it...
+        let mut busy = RecvBuf::default();
+        busy.push(b"x");
+        busy.adopt_storage(Vec::with_capacity(64));
+        assert_eq!(busy.pending(), b"x");
+        // ...one without takes the storage, and the old bytes in it are never pending.
+        let mut second = RecvBuf::default();
+        second.adopt_storage(storage);
+        assert_eq!(second.capacity(), capacity);
+        assert!(second.is_empty());
+        let space = second.spare(4);
+        space[..2].copy_from_slice(b"ab");
+        second.commit(2);
+        assert_eq!(second.pending(), b"ab");
     }
 }

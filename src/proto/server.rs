@@ -193,6 +193,18 @@ impl ServerConn {
         self.buf.release();
     }
 
+    /// Takes the receive buffer's memory if it holds nothing, so that the next connection
+    /// to read can [`adopt_buffer`](Self::adopt_buffer) it instead of allocating its own.
+    pub(crate) fn take_buffer(&mut self) -> Option<Vec<u8>> {
+        self.buf.take_storage()
+    }
+
+    /// Uses `buffer` (from another connection's [`take_buffer`](Self::take_buffer)) as the
+    /// receive buffer's memory, if this one holds none.
+    pub(crate) fn adopt_buffer(&mut self, buffer: Vec<u8>) {
+        self.buf.adopt_storage(buffer);
+    }
+
     /// True when the connection must be closed: the exchange is over and keep-alive is off,
     /// or a side failed.
     pub fn must_close(&self) -> bool {
