@@ -361,15 +361,17 @@ pub(crate) struct RequestFraming {
     pub(crate) keep_alive: bool,
     pub(crate) expect_continue: bool,
     pub(crate) upgrade: bool,
+    /// A CONNECT with framing fields: the connection closes after any answer but a 2xx.
+    pub(crate) close_unless_tunnel: bool,
 }
 
 /// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2).
 ///
-/// A CONNECT request has no content (RFC 9110 §9.3.6): once the tunnel is accepted, the
-/// bytes after its head belong to it. A Content-Length other than 0, or a
-/// Transfer-Encoding, on CONNECT is refused (400, and the connection closes): read as a
-/// body (h11) or as the tunnel (llhttp), the same bytes would be taken two ways by two
-/// parsers, and after a refused CONNECT the second way makes them the next request.
+/// A CONNECT request has no content (RFC 9110 §9.3.6): whatever its framing fields say,
+/// the bytes after its head belong to the tunnel once it is accepted (as llhttp reads
+/// them). A CONNECT that carried a Content-Length other than 0 or a Transfer-Encoding is
+/// marked `close_unless_tunnel`: refused, it ends the connection, since a front end that
+/// counted those bytes as content would otherwise have them read here as the next request.
 pub(crate) fn request_framing(
     headers: &Headers,
     version: Version,
@@ -392,16 +394,16 @@ pub(crate) fn request_framing(
     }
     let length = survey.content_length(headers)?;
     let chunked = chunked_only(survey.coding(headers)?)?;
-    if connect && (chunked || length.is_some_and(|n| n > 0)) {
-        return Err(Error::bad("a CONNECT request has no content"));
+    if chunked && !http11 {
+        return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
     }
-    let framing = if chunked {
-        if !http11 {
-            return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
-        }
-        if length.is_some() {
-            return Err(Error::bad("both Content-Length and Transfer-Encoding"));
-        }
+    if chunked && length.is_some() {
+        return Err(Error::bad("both Content-Length and Transfer-Encoding"));
+    }
+    let close_unless_tunnel = connect && (chunked || length.is_some_and(|n| n > 0));
+    let framing = if connect {
+        Framing::None
+    } else if chunked {
         Framing::Chunked
     } else {
         match length {
@@ -423,6 +425,7 @@ pub(crate) fn request_framing(
         keep_alive: (http11 || survey.keep_alive) && !survey.close,
         expect_continue: http11 && survey.expect_continue,
         upgrade: http11 && survey.upgrade,
+        close_unless_tunnel,
     })
 }
 

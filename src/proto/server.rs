@@ -70,6 +70,9 @@ pub struct ServerConn {
     request: Option<RequestInfo>,
     version: Version,
     keep_alive: bool,
+    /// The request is a CONNECT whose framing fields were ignored: any answer but a 2xx
+    /// (the tunnel) ends the connection.
+    close_unless_tunnel: bool,
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
@@ -99,6 +102,7 @@ impl ServerConn {
             request: None,
             version: Version::HTTP_11,
             keep_alive: true,
+            close_unless_tunnel: false,
             waiting_for_continue: false,
             leading: 0,
             date: None,
@@ -380,6 +384,7 @@ impl ServerConn {
         self.leading = 0;
         self.version = head.version;
         self.keep_alive = rf.keep_alive;
+        self.close_unless_tunnel = rf.close_unless_tunnel;
         self.waiting_for_continue = rf.expect_continue && rf.framing != Framing::None;
         self.request = Some(RequestInfo {
             head: head.method == Method::HEAD,
@@ -536,6 +541,9 @@ impl ServerConn {
         let http11 = request.is_some() && self.version == Version::HTTP_11;
         let head = request.is_some_and(|r| r.head);
         let switching = request.is_some_and(|r| r.connect) && status.is_success();
+        if self.close_unless_tunnel && !switching {
+            self.keep_alive = false;
+        }
         let (field, framing) = if switching {
             if !matches!(body, BodyLength::None | BodyLength::Known(0)) {
                 return self.fail(Error::local("a 2xx response to CONNECT has no body"));
