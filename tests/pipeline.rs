@@ -778,6 +778,75 @@ fn many_origins_in_one_loop_with_connection_and_depth_limits() {
     assert!(stats.connections >= 4000 / 50, "{stats:?}");
 }
 
+/// `max_connections` holds over all origins: twelve origins (spellings of 127.0.0.1 the
+/// resolver reads alike) on one server that answers the first request of each connection
+/// after 20 ms and closes it (so connections overlap and churn; the server counts a
+/// connection off before it answers, so its count is never above ours). With a cap of 3,
+/// the server never holds more than 3 at once, and the origins that wait for room are all
+/// answered; in a poll(2) loop and a mio loop (where an ended connection's descriptor stays
+/// open until the next `resume`, and counts).
+#[test]
+fn max_connections_holds_over_all_origins() {
+    let live = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (origin, _) = {
+        let most = most.clone();
+        scripted(move |_, mut stream| {
+            let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            let targets = read_requests(&mut stream, &mut Vec::new());
+            thread::sleep(Duration::from_millis(20));
+            live.fetch_sub(1, Ordering::SeqCst);
+            if let Some(target) = targets.first() {
+                respond(&mut stream, "connection: close\r\n", target);
+            }
+        })
+    };
+    let hosts = [
+        "127.0.0.1",
+        "127.1",
+        "127.0.1",
+        "0177.0.0.1",
+        "0177.1",
+        "0x7f.0.0.1",
+        "0x7f.1",
+        "127.00.0.1",
+        "127.0.00.1",
+        "127.0.0.01",
+        "127.000.0.1",
+        "127.0.000.1",
+    ];
+    for mio in [false, true] {
+        most.store(0, Ordering::SeqCst);
+        let mut config = Config::default();
+        config.max_connections = Some(3);
+        config.connections = 2;
+        let mut fetcher = Fetcher::new(config);
+        for (i, host) in hosts.iter().enumerate() {
+            let origin = Origin::new(false, *host, origin.port);
+            for k in 0..4 {
+                fetcher.submit(&origin, Request::get(format!("/{i}/{k}")), i * 4 + k);
+            }
+        }
+        let done = if mio {
+            run_mio(&mut fetcher)
+        } else {
+            run_poll(&mut fetcher)
+        };
+        assert_eq!(ok_statuses(&done), vec![200; 48], "mio: {mio}");
+        for c in &done {
+            let body = &c.result.as_ref().unwrap().body;
+            assert_eq!(body, format!("/{}/{}", c.tag / 4, c.tag % 4).as_bytes());
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            (1..=3).contains(&most),
+            "mio: {mio}: {most} connections at once"
+        );
+        assert_eq!(fetcher.stats().errors, 0);
+    }
+}
+
 #[cfg(feature = "testing")]
 #[test]
 fn https_origins_with_a_request_cap() {

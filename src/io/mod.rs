@@ -47,6 +47,7 @@
 
 mod address;
 mod connect;
+pub(crate) mod descriptors;
 mod resolve;
 mod transport;
 

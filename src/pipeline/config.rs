@@ -25,6 +25,13 @@ pub struct Config {
     /// its successor opens at once, so the pipeline does not run dry at every cap (at
     /// most one such connection beside each counted one).
     pub connections: usize,
+    /// Connections open at once over all origins at most. `None` (the default): seven
+    /// eighths of the process's soft limit on open files when the fetcher is made (896
+    /// under the common limit of 1,024), at most 16,384. Origins that need a connection
+    /// past it wait for one to close. A connection that cannot be opened because the
+    /// process has no descriptor left (EMFILE) is not the server's failure: the cap comes
+    /// down to the connections open, and the origin waits the same way.
+    pub max_connections: Option<usize>,
     /// Requests in flight per connection at most (default 1024). A server seen to
     /// mishandle pipelining gets 1; a connection with a known request cap above 8 keeps
     /// at most seven eighths of it in flight (so it goes on writing in batches).
@@ -49,6 +56,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             connections: 1,
+            max_connections: None,
             depth: 1024,
             max_attempts: 3,
             request_timeout: Some(Duration::from_secs(30)),

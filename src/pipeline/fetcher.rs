@@ -198,19 +198,37 @@ impl<T> Fetcher<T> {
             }
             self.schedule(key);
         }
-        while let Some(key) = self.scheduled.pop() {
-            let pipeline = &mut self.pipelines[key];
-            pipeline.scheduled = false;
-            if pipeline.needs_addresses() {
-                self.look_up(key);
-            }
-            let pipeline = &mut self.pipelines[key];
-            pipeline.drive(&mut self.shared, now);
-            if let Some(deadline) = pipeline.next_deadline() {
-                if pipeline.timer.map_or(true, |t| deadline < t) {
-                    pipeline.timer = Some(deadline);
-                    self.timers.push(Reverse((deadline, key)));
+        loop {
+            while let Some(key) = self.scheduled.pop() {
+                let pipeline = &mut self.pipelines[key];
+                pipeline.scheduled = false;
+                if pipeline.needs_addresses() {
+                    self.look_up(key);
                 }
+                let pipeline = &mut self.pipelines[key];
+                pipeline.drive(&mut self.shared, now);
+                if let Some(deadline) = pipeline.next_deadline() {
+                    if pipeline.timer.map_or(true, |t| deadline < t) {
+                        pipeline.timer = Some(deadline);
+                        self.timers.push(Reverse((deadline, key)));
+                    }
+                }
+            }
+            // Connections closed: the origins waiting for room take it, in turn. One that
+            // finds none again waits again, so this ends.
+            let mut woken = false;
+            let mut room = self.shared.room();
+            while room > 0 {
+                let Some(key) = self.shared.waiting_for_room.pop_front() else {
+                    break;
+                };
+                self.pipelines[key].waiting_for_room = false;
+                self.schedule(key);
+                woken = true;
+                room -= 1;
+            }
+            if !woken {
+                break;
             }
         }
     }
@@ -332,7 +350,9 @@ impl<T> Fetcher<T> {
     /// ready: a connect or a response overdue, a back-off over; or now, when work is
     /// waiting for `resume`.
     pub fn next_deadline(&self) -> Option<Instant> {
-        if !self.scheduled.is_empty() || self.resolver_ready {
+        let room_at_next_resume =
+            !self.shared.waiting_for_room.is_empty() && self.shared.watches.held() > 0;
+        if !self.scheduled.is_empty() || self.resolver_ready || room_at_next_resume {
             return Some(Instant::now());
         }
         let lookups = self.lookups.values().filter_map(|(_, deadline)| *deadline);

@@ -55,6 +55,16 @@
 //! A connection with nothing left to send is closed at once rather than kept idle: a
 //! pipeline never sends on a connection a server may be closing for idleness.
 //!
+//! # Descriptors
+//!
+//! All origins together open at most [`Config::max_connections`] connections at once: by
+//! default seven eighths of the process's limit on open files (896 under the common soft
+//! limit of 1,024). A list over thousands of hosts would otherwise run out of descriptors,
+//! and each connect would fail with EMFILE. Origins past the cap wait, in turn, for a
+//! connection to close. If a connect fails with EMFILE all the same (other code holds the
+//! descriptors), the cap comes down to what the fetcher holds, and the origin waits too:
+//! a request is never charged for a shortage of this process's.
+//!
 //! # Driving it
 //!
 //! See [`Fetcher`]: a poll(2) loop follows [`Fetcher::wants`], an edge-triggered mio or

@@ -20,24 +20,53 @@ use crate::error::Error;
 use crate::io::Address;
 use crate::tls::ClientTls;
 
+/// How long an origin waits before trying again to open a connection that failed for want
+/// of a descriptor, if none of ours closes first.
+const NO_DESCRIPTOR_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// What the engines of one loop share: the configuration, the descriptors, the finished
-/// requests, the counts.
+/// requests, the counts, and the connections open over all origins.
 #[derive(Debug)]
 pub(crate) struct Shared<T> {
     pub(crate) config: Config,
     pub(crate) watches: Watches,
     pub(crate) done: VecDeque<Completed<T>>,
     pub(crate) stats: Stats,
+    /// Connections open (or opening) over all origins (with the ended ones whose
+    /// descriptors `watches` still holds)...
+    pub(crate) open: usize,
+    /// ...and the most there may be (`Config::max_connections`, lowered on EMFILE).
+    pub(crate) max_open: usize,
+    /// Origins (their keys) that need a connection and wait for one to close, in turn.
+    pub(crate) waiting_for_room: VecDeque<usize>,
 }
 
 impl<T> Shared<T> {
     pub(crate) fn new(config: Config) -> Self {
+        let max_open = config
+            .max_connections
+            .unwrap_or_else(crate::io::descriptors::connections_within_current_limit)
+            .max(1);
         Self {
             config,
             watches: Watches::default(),
             done: VecDeque::new(),
             stats: Stats::default(),
+            open: 0,
+            max_open,
+            waiting_for_room: VecDeque::new(),
         }
+    }
+
+    /// Descriptors our connections take now: those open or opening, and those ended but
+    /// not closed yet (see `Watches::held`).
+    pub(crate) fn descriptors(&self) -> usize {
+        self.open + self.watches.held()
+    }
+
+    /// How many more connections may open now.
+    pub(crate) fn room(&self) -> usize {
+        self.max_open.saturating_sub(self.descriptors())
     }
 }
 
@@ -96,6 +125,8 @@ pub(crate) struct OriginPipeline<T> {
     pub(crate) scheduled: bool,
     /// The earliest deadline the owner holds a timer for.
     pub(crate) timer: Option<Instant>,
+    /// Waiting in `Shared::waiting_for_room` for a connection to close elsewhere.
+    pub(crate) waiting_for_room: bool,
 }
 
 impl<T> OriginPipeline<T> {
@@ -120,6 +151,7 @@ impl<T> OriginPipeline<T> {
             dirty: false,
             scheduled: false,
             timer: None,
+            waiting_for_room: false,
         }
     }
 
@@ -230,7 +262,7 @@ impl<T> OriginPipeline<T> {
                     self.not_before = None;
                 }
                 Err(e) => {
-                    let conn = self.conns.swap_remove(i);
+                    let conn = self.take_conn(i, shared);
                     if let Some(fd) = conn.fd {
                         shared.watches.remove(fd, None);
                     }
@@ -274,7 +306,7 @@ impl<T> OriginPipeline<T> {
                     // Nothing left for it: close it now rather than leave it to a server
                     // timeout (a pipeline never sends on a connection that sat idle, so
                     // it never races a server closing one).
-                    let mut conn = self.conns.swap_remove(i);
+                    let mut conn = self.take_conn(i, shared);
                     let ended = *conn.end(Ending::Announced, None);
                     if let Some(fd) = conn.fd {
                         shared.watches.remove(fd, ended.stream);
@@ -284,10 +316,24 @@ impl<T> OriginPipeline<T> {
                 true
             }
             Err(ended) => {
-                let conn = self.conns.swap_remove(i);
+                let conn = self.take_conn(i, shared);
                 self.connection_ended(*ended, conn.fd, shared, now);
                 false
             }
+        }
+    }
+
+    /// Removes connection `i`, which no longer counts against `max_connections`.
+    fn take_conn(&mut self, i: usize, shared: &mut Shared<T>) -> Conn<T> {
+        shared.open -= 1;
+        self.conns.swap_remove(i)
+    }
+
+    /// Waits, in turn with other origins, for a connection to close somewhere.
+    fn wait_for_room(&mut self, shared: &mut Shared<T>) {
+        if !self.waiting_for_room {
+            self.waiting_for_room = true;
+            shared.waiting_for_room.push_back(self.key);
         }
     }
 
@@ -372,6 +418,17 @@ impl<T> OriginPipeline<T> {
     /// charge the waiting requests an attempt.
     fn connect_failed(&mut self, e: Error, shared: &mut Shared<T>, now: Instant) {
         shared.stats.connect_failures += 1;
+        let no_descriptor =
+            matches!(&e, Error::Io(io) if crate::io::descriptors::out_of_descriptors(io));
+        if no_descriptor && shared.descriptors() > 0 {
+            // This process has no descriptor left: not the server's doing, and nothing to
+            // charge the requests for. Open no more than we hold now (other code holds
+            // the rest), and try again when one closes, or after a short wait.
+            shared.max_open = shared.max_open.min(shared.descriptors());
+            self.not_before = Some(now + NO_DESCRIPTOR_WAIT);
+            self.wait_for_room(shared);
+            return;
+        }
         let Addresses::Known(addresses) = &self.addresses else {
             return;
         };
@@ -424,6 +481,10 @@ impl<T> OriginPipeline<T> {
             {
                 return;
             }
+            if shared.room() == 0 {
+                self.wait_for_room(shared);
+                return;
+            }
             let depth = self.habits.depth(shared.config.depth);
             let room: usize = self
                 .conns
@@ -448,6 +509,7 @@ impl<T> OriginPipeline<T> {
                 self.habits.requests_per_connection,
             );
             self.conns.push(conn);
+            shared.open += 1;
             let i = self.conns.len() - 1;
             self.drive_conn(i, shared, now);
         }

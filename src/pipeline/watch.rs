@@ -78,6 +78,12 @@ impl Watches {
     pub(crate) fn close_reported(&mut self) {
         self.reported.clear();
     }
+
+    /// Ended streams still open (their descriptors still taken), until the caller has
+    /// seen them removed and `resume` runs again.
+    pub(crate) fn held(&self) -> usize {
+        self.ended.len() + self.reported.len()
+    }
 }
 
 #[cfg(test)]

@@ -61,28 +61,13 @@ impl MinDataRate {
     }
 }
 
-/// The default cap on open connections, on a system that allows more descriptors.
-pub(crate) const MAX_CONNECTIONS: usize = 16_384;
+pub(crate) use crate::io::descriptors::connections_within as default_max_connections;
 
 /// The soft limit on open files the server raises itself to at start (within the hard
 /// limit) when no `max_connections` is set: the least that gives the default cap of
-/// [`MAX_CONNECTIONS`].
+/// [`MAX_CONNECTIONS`](crate::io::descriptors::MAX_CONNECTIONS) (see
+/// [`default_max_connections`]).
 pub(crate) const OPEN_FILES_WANTED: u64 = 18_724;
-
-/// The default cap on open connections for this soft limit on open files (`None`: no
-/// limit): seven eighths of it, at most [`MAX_CONNECTIONS`]. The eighth left over is room
-/// for everything else that needs a descriptor while the connections are all open: the
-/// listener and pollers, files and sockets the handlers open, and new connections to be
-/// refused cleanly (accepted, then closed) instead of failing in accept(2) with EMFILE.
-pub(crate) fn default_max_connections(open_files: Option<u64>) -> usize {
-    let Some(soft) = open_files else {
-        return MAX_CONNECTIONS;
-    };
-    let room = soft - soft / 8;
-    usize::try_from(room)
-        .unwrap_or(usize::MAX)
-        .clamp(1, MAX_CONNECTIONS)
-}
 
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -125,27 +110,10 @@ impl std::fmt::Debug for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::descriptors::MAX_CONNECTIONS;
 
     #[test]
-    fn default_max_connections_leaves_an_eighth_of_the_descriptors() {
-        let cases = [
-            (None, 16_384),
-            (Some(u64::MAX), 16_384),
-            (Some(1_048_576), 16_384),
-            (Some(20_000), 16_384),
-            (Some(18_724), 16_384),
-            (Some(18_723), 16_383),
-            (Some(16_384), 14_336),
-            (Some(4_096), 3_584),
-            (Some(1_024), 896),
-            (Some(256), 224),
-            (Some(8), 7),
-            (Some(1), 1),
-            (Some(0), 1),
-        ];
-        for (soft, want) in cases {
-            assert_eq!(default_max_connections(soft), want, "{soft:?}");
-        }
+    fn the_open_files_wanted_are_the_least_that_give_the_default_cap() {
         assert_eq!(
             default_max_connections(Some(OPEN_FILES_WANTED)),
             MAX_CONNECTIONS
