@@ -206,6 +206,8 @@ fn app(seen: &Seen, session: &mut Session, mut request: Request<'_>) -> Response
         "/304-body" => Response::new(StatusCode::NOT_MODIFIED, "a body a 304 cannot have"),
         "/ignore" => Response::text(StatusCode::OK, "ignored"),
         "/panic" => panic!("this handler panics on purpose"),
+        // No tunnels here: every CONNECT is refused.
+        _ if method == Method::CONNECT => Response::text(StatusCode::FORBIDDEN, "no tunnels"),
         "/dated" => Response::text(StatusCode::OK, "dated").with_header("date", OLD_DATE),
         "/close" => {
             session.close();
@@ -1274,6 +1276,19 @@ fn battery() -> Vec<Vector> {
             431,
         ),
     ];
+    // A CONNECT has no content (RFC 9110 §9.3.6): its Content-Length is ignored, the
+    // handler is called, and its refusal closes the connection, so the bytes a front end
+    // may have counted as content never become a request here.
+    v.push(Vector {
+        name: "CONNECT with Content-Length",
+        bytes: format!(
+            "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: {}\r\n\r\n{SMUGGLED}",
+            SMUGGLED.len()
+        )
+        .into_bytes(),
+        status: 403,
+        calls: 1,
+    });
     // Chunked bodies: the head is good, so the handler runs, reads, fails and answers
     // 400; nothing after the bad body may be taken for a request.
     v.extend([
