@@ -105,6 +105,9 @@ struct Seen {
     /// Response bodies of `/blocking-*` whose code is blocking now, and the most at once.
     blocking_bodies: AtomicUsize,
     most_blocking_bodies: AtomicUsize,
+    /// `/drop-blocks/*` response bodies being dropped now, and those dropped.
+    dropping: AtomicUsize,
+    dropped: AtomicUsize,
     /// Every request's target, in the order the handlers were called.
     targets: Mutex<Vec<String>>,
 }
@@ -186,6 +189,35 @@ impl Read for BlockingParts {
     }
 }
 
+/// `n` bytes of `x`, from a reader or as chunks, whose `Drop` blocks its thread for
+/// `sleep` (a child process waited for, a cursor closed), counted in [`Seen::dropping`]
+/// and [`Seen::dropped`].
+struct DropBlocks {
+    left: u64,
+    sleep: Duration,
+    seen: Arc<Seen>,
+}
+
+impl Read for DropBlocks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        buf[..n].fill(b'x');
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Drop for DropBlocks {
+    fn drop(&mut self) {
+        self.seen.dropping.fetch_add(1, Ordering::SeqCst);
+        thread::sleep(self.sleep);
+        self.seen.dropping.fetch_sub(1, Ordering::SeqCst);
+        self.seen.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// FNV-1a, 64 bits: what `/upload` answers for the body it read.
 fn fnv(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -207,6 +239,8 @@ fn pattern(n: usize) -> Vec<u8> {
 /// - `/n/K` → `K`
 /// - `/blocking-reader/MS`, `/blocking-chunks/MS` → `part1 part2`, from a reader (with a
 ///   length) or a chunk iterator that blocks MS milliseconds before `part2`
+/// - `/drop-blocks/reader/MS/N`, `/drop-blocks/chunked/MS/N` → N bytes of `x` from a reader
+///   with a length, or chunked from one, whose `Drop` blocks MS milliseconds
 fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
     let path = request.path().to_owned();
     seen.targets
@@ -276,6 +310,23 @@ fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
                 })),
             ),
         };
+    }
+    if let Some(rest) = path.strip_prefix("/drop-blocks/") {
+        let parts: Vec<&str> = rest.split('/').collect();
+        if let [kind, ms, n] = parts[..] {
+            let (Ok(ms), Ok(n)) = (ms.parse::<u64>(), n.parse::<u64>()) else {
+                return Response::text(StatusCode::NOT_FOUND, "not found");
+            };
+            let body = DropBlocks {
+                left: n,
+                sleep: Duration::from_millis(ms),
+                seen: Arc::clone(seen),
+            };
+            return match kind {
+                "reader" => Response::new(StatusCode::OK, Body::reader(body, n)),
+                _ => Response::new(StatusCode::OK, Body::chunked_reader(body)),
+            };
+        }
     }
     if let Some(k) = path.strip_prefix("/n/") {
         return Response::text(StatusCode::OK, k.to_owned());
@@ -1453,6 +1504,63 @@ fn response_bodies_that_block_delay_only_their_own_connection() {
             "at most {most} of the {} blocking response bodies blocked at once, expected all",
             targets.len()
         )
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// A response body whose `Drop` blocks delays only its own response: read to its end (a
+/// reader with a length, a chunked one), it is dropped off the loop like its reads run, so
+/// its last piece waits for the drop; left by its client midway, it is dropped on a thread
+/// of its own. Meanwhile a probe is answered at once.
+#[test]
+fn response_bodies_whose_drop_blocks_delay_only_their_own_response() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let sleep = Duration::from_millis(3000);
+    let whole: Vec<String> = ["reader", "chunked"]
+        .iter()
+        .map(|kind| format!("/drop-blocks/{kind}/{}/11", sleep.as_millis()))
+        .collect();
+    let fetches: Vec<_> = whole.iter().map(|t| fetch_in_background(addr, t)).collect();
+    // A client that reads the first bytes of a large body, then leaves.
+    let left = thread::spawn(move || -> io::Result<()> {
+        let mut peer = Peer::connect(addr)?;
+        let target = format!("/drop-blocks/reader/{}/100000000", sleep.as_millis());
+        peer.send(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())?;
+        peer.fill()?;
+        Ok(())
+    });
+    verdict.check(left.join().expect("the client that leaves").is_ok(), || {
+        "the client that leaves got nothing".into()
+    });
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.dropping) >= 1);
+    verdict.check(started, || "no response body was being dropped".into());
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(2000));
+    probe.finish(&mut verdict);
+    for (target, fetch) in whole.iter().zip(fetches) {
+        let (result, took) = fetch.join().expect("a fetch");
+        println!("{target}: {result:?} after {took:?}");
+        match result {
+            Ok((status, body)) => verdict.check(
+                status == StatusCode::OK && body == b"xxxxxxxxxxx" && took <= sleep + SLACK,
+                || {
+                    format!(
+                        "{target}: {status} {:?} after {took:?}, expected 200 and 11 x's \
+                         within {:?}",
+                        String::from_utf8_lossy(&body),
+                        sleep + SLACK
+                    )
+                },
+            ),
+            Err(e) => verdict.check(false, || format!("{target}: failed after {took:?}: {e}")),
+        }
+    }
+    let all = seen.wait_for(3 * sleep + SLACK, |s| Seen::get(&s.dropped) == 3);
+    verdict.check(all, || {
+        format!("{} of the 3 bodies were dropped", Seen::get(&seen.dropped))
     });
     stop(server, &mut verdict);
     verdict.done();

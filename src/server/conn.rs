@@ -155,6 +155,9 @@ enum Source {
     Reader(Box<dyn Read + Send>, u64),
     ChunkedReader(Box<dyn Read + Send>),
     Chunks(ChunkIter<'static>),
+    /// The body's code gave all it will (or failed) and is dropped; for a reader with a
+    /// length, this many bytes it gave are still to be queued.
+    Spent(u64),
 }
 
 /// What the current transfer (a request body or a response) has done, for its minimum
@@ -691,6 +694,7 @@ impl Conn {
             feed.abandon();
         }
         if self.dead {
+            drop_body_off_loop(response.body.kind);
             self.phase = Phase::Closing;
             return;
         }
@@ -901,7 +905,12 @@ fn queue_response(
     } = response;
     let no_body = status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
     // These carry no body, whatever the handler gave.
-    let kind = if no_body { Kind::Empty } else { body.kind };
+    let kind = if no_body {
+        drop_body_off_loop(body.kind);
+        Kind::Empty
+    } else {
+        body.kind
+    };
     let length = match &kind {
         Kind::Empty if no_body => BodyLength::None,
         Kind::Empty => BodyLength::Known(0),
@@ -911,9 +920,16 @@ fn queue_response(
     };
     let framing = stream.queue_response(status, reason.as_deref(), &headers, length);
     super::response::recycle_map(headers);
-    let framing = framing?;
+    let framing = match framing {
+        Ok(framing) => framing,
+        Err(e) => {
+            drop_body_off_loop(kind);
+            return Err(e);
+        }
+    };
     if framing == Framing::None {
         // HEAD, 204, 304, or an empty body: the response is complete.
+        drop_body_off_loop(kind);
         return Ok(None);
     }
     // An HTTP/1.0 client gets a chunked body as plain data up to the close: extensions
@@ -958,6 +974,22 @@ impl Pump {
         self.produced = produced.unwrap_or_else(|_| {
             Produced::Failed(io::Error::other("the response body's code panicked"))
         });
+        let finished = match (&self.source, &self.produced) {
+            (Source::Spent(_), _) => false,
+            (_, Produced::End | Produced::Failed(_)) => true,
+            (Source::Reader(_, left), Produced::Data(n)) => *n as u64 >= *left,
+            _ => false,
+        };
+        if finished {
+            // Dropping the body's code is running it too (its `Drop` may block): here,
+            // off the loop, like its reads, before its last piece is queued.
+            let left = match &self.source {
+                Source::Reader(_, left) => *left,
+                _ => 0,
+            };
+            let spent = std::mem::replace(&mut self.source, Source::Spent(left));
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(spent)));
+        }
     }
 
     fn read_source(&mut self) -> Produced {
@@ -981,13 +1013,16 @@ impl Pump {
                 None => Ok(Produced::End),
                 Some(chunk) => chunk.map(Produced::Chunk),
             },
+            Source::Spent(_) => Ok(Produced::End),
         };
         result.unwrap_or_else(Produced::Failed)
     }
 
     /// Queues what [`produce`](Self::produce) got (on the loop: no user code runs here).
     fn emit(&mut self, stream: &mut ServerStream) -> io::Result<Emitted> {
-        if let (Source::Reader(_, 0), Produced::Nothing) = (&self.source, &self.produced) {
+        if let (Source::Reader(_, 0) | Source::Spent(0), Produced::Nothing) =
+            (&self.source, &self.produced)
+        {
             self.produced = Produced::End;
         }
         match std::mem::replace(&mut self.produced, Produced::Nothing) {
@@ -996,7 +1031,7 @@ impl Pump {
                 stream
                     .queue_data(&self.piece[..n])
                     .map_err(io::Error::from)?;
-                if let Source::Reader(_, left) = &mut self.source {
+                if let Source::Reader(_, left) | Source::Spent(left) = &mut self.source {
                     *left -= n as u64;
                 }
                 Ok(Emitted::Piece)
@@ -1023,6 +1058,28 @@ impl Pump {
                 Ok(Emitted::Done)
             }
             Produced::Failed(e) => Err(e),
+        }
+    }
+}
+
+/// A streamed body's code goes to the reaper, unread (see `Pump`'s `Drop`); other bodies
+/// are plain data.
+fn drop_body_off_loop(kind: Kind<'static>) {
+    if matches!(
+        kind,
+        Kind::Reader(..) | Kind::ChunkedReader(_) | Kind::Chunks(_)
+    ) {
+        super::reaper::drop_off_loop(kind);
+    }
+}
+
+impl Drop for Pump {
+    /// A pump is dropped on the loop. Its body's code, if not spent yet (its client went
+    /// away first), goes to the reaper: its `Drop` may block.
+    fn drop(&mut self) {
+        let source = std::mem::replace(&mut self.source, Source::Spent(0));
+        if !matches!(source, Source::Spent(_)) {
+            super::reaper::drop_off_loop(source);
         }
     }
 }

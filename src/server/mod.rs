@@ -15,7 +15,10 @@
 //!   body is produced as the socket drains, a piece at a time (one read of at most 64 KiB,
 //!   or one chunk), by its code running like a handler, with the loop released: a body
 //!   that blocks (a pipe, a slow query, a stream of events) delays only its own
-//!   connection. What was produced goes out before the next piece is asked for.
+//!   connection. What was produced goes out before the next piece is asked for. Dropping
+//!   the body's reader or chunks is its code too (a `Drop` may wait for a child process or
+//!   close a cursor): done the same way once it has given its last piece, and on a thread
+//!   of its own when its client went away first.
 //! - **Deadlines and rates.** The head timeout (408) runs from a head's first byte; a
 //!   request's head and body must arrive within [`Server::request_timeout`]; request bodies
 //!   and responses must keep up a minimum rate ([`MinDataRate`], Kestrel's 240 B/s after
@@ -62,6 +65,7 @@ mod feed;
 mod group;
 mod listener;
 mod pool;
+mod reaper;
 mod request;
 mod response;
 mod session;
