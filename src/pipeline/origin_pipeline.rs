@@ -32,8 +32,7 @@ pub(crate) struct Shared<T> {
     pub(crate) watches: Watches,
     pub(crate) done: VecDeque<Completed<T>>,
     pub(crate) stats: Stats,
-    /// Connections open (or opening) over all origins (with the ended ones whose
-    /// descriptors `watches` still holds)...
+    /// Connections open (or opening) over all origins...
     pub(crate) open: usize,
     /// ...and the most there may be (`Config::max_connections`, lowered on EMFILE).
     pub(crate) max_open: usize,
@@ -481,10 +480,6 @@ impl<T> OriginPipeline<T> {
             {
                 return;
             }
-            if shared.room() == 0 {
-                self.wait_for_room(shared);
-                return;
-            }
             let depth = self.habits.depth(shared.config.depth);
             let room: usize = self
                 .conns
@@ -493,6 +488,10 @@ impl<T> OriginPipeline<T> {
                 .map(|c| c.room(depth))
                 .sum();
             if !self.conns.is_empty() && self.queue.len() <= room {
+                return;
+            }
+            if shared.room() == 0 {
+                self.wait_for_room(shared);
                 return;
             }
             let address = addresses[self.next_address % addresses.len()].clone();
