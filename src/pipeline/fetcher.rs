@@ -20,6 +20,11 @@ use crate::{Interest, PollNeeded};
 /// The owner key of the resolver's descriptor.
 const RESOLVER: usize = usize::MAX;
 
+/// Names the fetcher's own resolver looks up at once. A list over many hosts waits for
+/// its lookups: with 20 ms each, 500 hosts took 2.5 s at 4 at once (the resolver's
+/// default), 0.33 s at 32. curl's threaded resolver runs one lookup per transfer.
+const LOOKUPS_AT_ONCE: usize = 32;
+
 /// Requests to any number of origins (`http` and `https`), driven from your loop: at most
 /// [`connections`](Config::connections) connections per origin, each with at most
 /// [`depth`](Config::depth) requests in flight, names resolved without blocking, requests
@@ -100,7 +105,8 @@ impl<T> Fetcher<T> {
     }
 
     /// Uses this resolver (your own lookup function, a number of threads) instead of the
-    /// system's, made at the first lookup.
+    /// system's, made at the first lookup with up to 32 helper threads (32 names looked
+    /// up at once, for lists over many hosts).
     pub fn with_resolver(mut self, resolver: Resolver) -> Self {
         self.resolver = Some(resolver);
         self.shared.watches.add(
@@ -236,7 +242,7 @@ impl<T> Fetcher<T> {
     fn look_up(&mut self, key: usize) {
         let resolver = match &mut self.resolver {
             Some(resolver) => resolver,
-            None => match Resolver::new() {
+            None => match Resolver::new().map(|r| r.threads(LOOKUPS_AT_ONCE)) {
                 Ok(resolver) => {
                     self.shared.watches.add(resolver.as_raw_fd(), RESOLVER);
                     self.resolver.insert(resolver)
