@@ -206,7 +206,12 @@ fn app(seen: &Seen, session: &mut Session, mut request: Request<'_>) -> Response
         "/304-body" => Response::new(StatusCode::NOT_MODIFIED, "a body a 304 cannot have"),
         "/ignore" => Response::text(StatusCode::OK, "ignored"),
         "/panic" => panic!("this handler panics on purpose"),
-        // No tunnels here: every CONNECT is refused.
+        // A handler that says yes to a tunnel, and one that says yes to an upgrade.
+        "tunnel:443" if method == Method::CONNECT => Response::text(StatusCode::OK, "go ahead"),
+        "/switch" => Response::new(StatusCode::SWITCHING_PROTOCOLS, ())
+            .with_header("upgrade", "h2c")
+            .with_header("connection", "upgrade"),
+        // No other tunnels: CONNECT is refused.
         _ if method == Method::CONNECT => Response::text(StatusCode::FORBIDDEN, "no tunnels"),
         "/dated" => Response::text(StatusCode::OK, "dated").with_header("date", OLD_DATE),
         "/close" => {
@@ -754,6 +759,37 @@ fn no_body_in_204_and_304() {
         assert_eq!(r.body.read_all().unwrap(), b"");
     }
     assert!(conn.is_reusable());
+}
+
+/// The server relays no tunnel and switches to no other protocol: a handler's 2xx to
+/// CONNECT, or its 101, is answered 500, and the connection goes on as after any refused
+/// switch (was: nothing sent, and the connection closed).
+#[test]
+fn a_handler_that_says_yes_to_a_switch_gets_a_500() {
+    let _g = shared();
+    let (server, seen) = app_server(|s| s);
+    for ask in [
+        "CONNECT tunnel:443 HTTP/1.1\r\nHost: tunnel:443\r\n\r\n",
+        "GET /switch HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n",
+        "GET /switch HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let before = seen.calls();
+        let mut raw = Raw::tcp(tcp_addr(&server));
+        raw.send(format!("{ask}{}", get("/bytes")).as_bytes());
+        let r = raw.response(false);
+        assert_eq!(r.status, 500, "{ask:?}: {}", r.text());
+        assert_eq!(
+            r.text(),
+            "this server does not switch protocols or relay tunnels"
+        );
+        let next = raw.response(false);
+        assert_eq!(
+            next.text(),
+            "hello, bytes",
+            "{ask:?}: the connection goes on"
+        );
+        assert_eq!(seen.calls() - before, 2, "{ask:?}");
+    }
 }
 
 #[test]

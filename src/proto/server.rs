@@ -238,6 +238,11 @@ impl ServerConn {
         matches!(self.send, Send::Respond | Send::Body(_))
     }
 
+    /// Whether the response due answers a CONNECT (a 2xx to it would switch to a tunnel).
+    pub(crate) fn answering_connect(&self) -> bool {
+        matches!(self.send, Send::Respond) && self.request.is_some_and(|r| r.connect)
+    }
+
     /// After [`Event::Switched`]: the bytes that followed the request, which belong to the
     /// new protocol.
     pub fn take_trailing(&mut self) -> Vec<u8> {

@@ -698,6 +698,10 @@ impl Conn {
             self.phase = Phase::Closing;
             return;
         }
+        let response = match self.stream.as_ref() {
+            Some(stream) => no_switch(stream, response),
+            None => response,
+        };
         let last = self.last;
         let Some(stream) = self.stream.as_mut() else {
             return;
@@ -890,6 +894,27 @@ fn send_error(stream: &mut ServerStream, status: StatusCode, message: &str) {
         let _ = stream.queue_data(body.as_bytes());
         let _ = stream.queue_end(None);
     }
+}
+
+/// The server relays no tunnel and switches to no other protocol: a handler's 2xx to a
+/// CONNECT, or its 101, becomes a 500 that says so (the connection goes on, as after any
+/// refused CONNECT or Upgrade), rather than a response the client would take as a switch.
+fn no_switch(stream: &ServerStream, response: Response) -> Response {
+    let switch = (stream.conn().answering_connect() && response.status.is_success())
+        || response.status == StatusCode::SWITCHING_PROTOCOLS;
+    if !switch {
+        return response;
+    }
+    log::warn!(
+        "a handler answered {} to a protocol switch; this server relays no tunnel and \
+         speaks only HTTP/1: answering 500",
+        response.status
+    );
+    drop_body_off_loop(response.body.kind);
+    Response::text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "this server does not switch protocols or relay tunnels",
+    )
 }
 
 /// Queues a handler's response: all of it, or its head and a [`Pump`] for the body.

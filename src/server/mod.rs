@@ -51,7 +51,9 @@
 //! Protocol errors get their status (400, 413, 414, 431, 501, 505) and the connection is
 //! closed; a head that does not arrive in time gets 408, and so does a short body that
 //! stops coming before its handler was called; a handler that panics gives 500, that
-//! connection closes, and the server goes on.
+//! connection closes, and the server goes on. The server relays no tunnel and switches to
+//! no other protocol: a handler's 2xx to a CONNECT, or its 101, is answered 500 (logged),
+//! and the connection goes on as after any refused switch.
 //!
 //! Every final response carries a `Date` (RFC 9110 §6.6.1; a handler's own `date` is
 //! kept), formatted at most once a second on each thread. Connections persist as RFC 9112
