@@ -189,32 +189,26 @@ impl Read for BlockingParts {
     }
 }
 
-/// `n` bytes of `x`, from a reader or as chunks, whose `Drop` blocks its thread for
-/// `sleep` (a child process waited for, a cursor closed), counted in [`Seen::dropping`]
-/// and [`Seen::dropped`].
+/// [`Xs`] whose `Drop` first blocks its thread for `sleep` (a child process waited for, a
+/// cursor closed), counted in [`Seen::dropping`] and [`Seen::dropped`].
 struct DropBlocks {
-    left: u64,
+    xs: Xs,
     sleep: Duration,
-    seen: Arc<Seen>,
 }
 
 impl Read for DropBlocks {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = buf
-            .len()
-            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-        buf[..n].fill(b'x');
-        self.left -= n as u64;
-        Ok(n)
+        self.xs.read(buf)
     }
 }
 
 impl Drop for DropBlocks {
     fn drop(&mut self) {
-        self.seen.dropping.fetch_add(1, Ordering::SeqCst);
+        let seen = &self.xs.seen;
+        seen.dropping.fetch_add(1, Ordering::SeqCst);
         thread::sleep(self.sleep);
-        self.seen.dropping.fetch_sub(1, Ordering::SeqCst);
-        self.seen.dropped.fetch_add(1, Ordering::SeqCst);
+        seen.dropping.fetch_sub(1, Ordering::SeqCst);
+        seen.dropped.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -318,9 +312,11 @@ fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
                 return Response::text(StatusCode::NOT_FOUND, "not found");
             };
             let body = DropBlocks {
-                left: n,
+                xs: Xs {
+                    left: n,
+                    seen: Arc::clone(seen),
+                },
                 sleep: Duration::from_millis(ms),
-                seen: Arc::clone(seen),
             };
             return match kind {
                 "reader" => Response::new(StatusCode::OK, Body::reader(body, n)),

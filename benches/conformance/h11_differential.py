@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 from collections import Counter, OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import http_parser_corpus as hp  # noqa: E402
 import llhttp_corpus as ll  # noqa: E402
+from h1dump_io import latin1, run_h1dump  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -105,22 +105,6 @@ def http_parser_inputs(path, rev):
 
 
 # ------------------------------------------------------------------------ our side
-
-
-def run_h1dump(h1dump, role, method, data, split):
-    cmd = [h1dump, "--role", role]
-    if method:
-        cmd += ["--method", method]
-    if split:
-        cmd += ["--split", str(split)]
-    out = subprocess.run(cmd, input=data, capture_output=True, timeout=1200)
-    if out.returncode != 0:
-        raise RuntimeError("h1dump failed (%d): %s" % (out.returncode, out.stderr.decode()))
-    return out.stdout.decode("ascii")
-
-
-def latin1(s):
-    return s.encode("latin-1")
 
 
 def new_msg(kind):

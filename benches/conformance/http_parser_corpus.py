@@ -49,6 +49,9 @@ import re
 import subprocess
 import sys
 
+import h1dump_io  # noqa: E402
+from h1dump_io import latin1, run_h1dump  # noqa: E402
+
 HOST = b"Host: http-parser.invalid\r\n"
 HOST_FIELD = (b"host", b"http-parser.invalid")
 
@@ -544,36 +547,8 @@ def args_is_type(toks, i):
 # ------------------------------------------------------------------------ our side
 
 
-def run_h1dump(h1dump, role, method, data, split):
-    cmd = [h1dump, "--role", role]
-    if method:
-        cmd += ["--method", method]
-    if split:
-        cmd += ["--split", str(split)]
-    out = subprocess.run(cmd, input=data, capture_output=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError("h1dump failed (%d): %s" % (out.returncode, out.stderr.decode()))
-    return out.stdout.decode("ascii")
-
-
-REQUEST_LINE = re.compile(rb"(?:^|(?<=\n))[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!-~]+ HTTP/1\.1\r\n")
-
-
 def add_host(data):
-    """The input with a Host field after every HTTP/1.1 request line, when it has none at
-    all; and the offsets (in the original) where it went in."""
-    if re.search(rb"(?i)(^|\n)host[ \t]*:", data):
-        return data, []
-    points = [m.end() for m in REQUEST_LINE.finditer(data)]
-    out, last = b"", 0
-    for p in points:
-        out += data[last:p] + HOST
-        last = p
-    return out + data[last:], points
-
-
-def latin1(s):
-    return s.encode("latin-1")
+    return h1dump_io.add_host(data, HOST)
 
 
 def new_msg():

@@ -1,0 +1,37 @@
+"""What the corpus scripts share: running `h1dump` on an input, and a Host field for the
+HTTP/1.1 requests that have none (the core refuses those, RFC 9112 §3.2)."""
+import re
+import subprocess
+
+REQUEST_LINE = re.compile(rb"(?:^|(?<=\n))[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!-~]+ HTTP/1\.1\r\n")
+
+
+def run_h1dump(h1dump, role, method, data, split, timeout=1200):
+    """h1dump's output (one JSON event a line) for `data` in `role`, fed whole (`split` 0)
+    or `split` bytes at a time."""
+    cmd = [h1dump, "--role", role]
+    if method:
+        cmd += ["--method", method]
+    if split:
+        cmd += ["--split", str(split)]
+    out = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError("h1dump failed (%d): %s" % (out.returncode, out.stderr.decode()))
+    return out.stdout.decode("ascii")
+
+
+def add_host(data, host_line):
+    """`data` with `host_line` after every HTTP/1.1 request line, when it has no Host field
+    at all; and the offsets (in the original) where it went in."""
+    if re.search(rb"(?i)(^|\n)host[ \t]*:", data):
+        return data, []
+    points = [m.end() for m in REQUEST_LINE.finditer(data)]
+    out, last = b"", 0
+    for p in points:
+        out += data[last:p] + host_line
+        last = p
+    return out + data[last:], points
+
+
+def latin1(s):
+    return s.encode("latin-1")
