@@ -1013,7 +1013,7 @@ impl Pump {
                 _ => 0,
             };
             let spent = std::mem::replace(&mut self.source, Source::Spent(left));
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(spent)));
+            super::reaper::drop_catching(spent);
         }
     }
 

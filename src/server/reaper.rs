@@ -22,8 +22,7 @@ pub(crate) fn drop_off_loop(value: impl Send + 'static) {
             .name("pollhttp-reaper".into())
             .spawn(move || {
                 for value in doomed {
-                    // A `Drop` that panics must not end the thread for the next ones.
-                    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+                    drop_catching(value);
                 }
             });
         match started {
@@ -40,6 +39,14 @@ pub(crate) fn drop_off_loop(value: impl Send + 'static) {
         if let Err(returned) = queue.send(value) {
             drop(returned.0);
         }
+    }
+}
+
+/// Drops `value` here; a `Drop` that panics is logged, and does not end the thread (a
+/// loop's, or the reaper's with the values after it).
+pub(crate) fn drop_catching(value: impl Send) {
+    if catch_unwind(AssertUnwindSafe(move || drop(value))).is_err() {
+        log::warn!("a response body's code panicked as it was dropped");
     }
 }
 
