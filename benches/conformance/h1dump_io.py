@@ -35,3 +35,26 @@ def add_host(data, host_line):
 
 def latin1(s):
     return s.encode("latin-1")
+
+
+def mark(plain, hosted):
+    """A case's verdict as a report shows it: as is, and with a Host field supplied."""
+    if plain["agree"]:
+        return "ok " if hosted["agree"] else "ok [but not with Host supplied]"
+    return "XX " if not hosted["agree"] else "XX [host]"
+
+
+def print_ours(plain, hosted, host_added):
+    """Our side of a case in a report: what we gave, how it differs, and the same with a
+    Host field supplied when that was tried and changed something."""
+    print("      %s" % plain["ours"])
+    for d in plain["diffs"]:
+        print("      differs: %s" % d)
+    if plain["late"]:
+        print("      once the head is ended with CRLF CRLF: %s" % plain["late"])
+    if host_added and not (plain["agree"] and hosted["agree"]):
+        print("      with Host supplied: %s%s" % (
+            "agrees" if hosted["agree"] else hosted["ours"],
+            " (once the head is ended: %s)" % hosted["late"] if hosted["late"] else ""))
+        for d in hosted["diffs"]:
+            print("        differs: %s" % d)

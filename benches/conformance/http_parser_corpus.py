@@ -784,9 +784,7 @@ def main():
             quiet = p["agree"] and h["agree"] and not p["late"]
             if quiet and not args.verbose:
                 continue
-            mark = ("ok " if h["agree"] else "ok [but not with Host supplied]") \
-                if p["agree"] else ("XX " if not h["agree"] else "XX [host]")
-            print("  %s %s%s" % (mark, r["case"],
+            print("  %s %s%s" % (h1dump_io.mark(p, h), r["case"],
                                  "  (--method %s)" % r["method"] if r["method"] else ""))
             if quiet:
                 continue
@@ -794,17 +792,7 @@ def main():
             print("      input: %r%s" % (shown[:300], " ... (%d bytes)" % len(shown)
                                          if len(shown) > 300 else ""))
             print("      http-parser %s" % r["http_parser"])
-            print("      %s" % p["ours"])
-            for d in p["diffs"]:
-                print("      differs: %s" % d)
-            if p["late"]:
-                print("      once the head is ended with CRLF CRLF: %s" % p["late"])
-            if r["host_added"] and not (p["agree"] and h["agree"]):
-                print("      with Host supplied: %s%s" % (
-                    "agrees" if h["agree"] else h["ours"],
-                    " (once the head is ended: %s)" % h["late"] if h["late"] else ""))
-                for d in h["diffs"]:
-                    print("        differs: %s" % d)
+            h1dump_io.print_ours(p, h, r["host_added"])
         print()
 
     def figure(rows, key):

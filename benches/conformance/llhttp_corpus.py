@@ -476,26 +476,14 @@ def main():
         p, h = r["plain"], r["hosted"]
         if p["agree"] and h["agree"] and not args.verbose and not p["late"]:
             continue
-        mark = ("ok " if h["agree"] else "ok [but not with Host supplied]") if p["agree"] \
-            else ("XX " if not h["agree"] else "XX [host]")
-        print("  %s %s  [%s%s]  %s" % (mark, r["case"], r["type"],
+        print("  %s %s  [%s%s]  %s" % (h1dump_io.mark(p, h), r["case"], r["type"],
                                       ", --method " + r["method"] if r["method"] else "",
                                       r["title"]))
         if p["agree"] and h["agree"] and not p["late"]:
             continue
         print("      input: %r" % r["input"].encode("latin-1"))
         print("      %s" % r["llhttp"])
-        print("      %s" % p["ours"])
-        for d in p["diffs"]:
-            print("      differs: %s" % d)
-        if p["late"]:
-            print("      once the head is ended with CRLF CRLF: %s" % p["late"])
-        if r["host_added"] and not (p["agree"] and h["agree"]):
-            print("      with Host supplied: %s%s" % (
-                "agrees" if h["agree"] else h["ours"],
-                " (once the head is ended: %s)" % h["late"] if h["late"] else ""))
-            for d in h["diffs"]:
-                print("        differs: %s" % d)
+        h1dump_io.print_ours(p, h, r["host_added"])
     print()
 
     def figure(key, label):
