@@ -45,6 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import http_parser_corpus as hp  # noqa: E402
 import llhttp_corpus as ll  # noqa: E402
+import h1dump_io  # noqa: E402
 from h1dump_io import latin1, run_h1dump  # noqa: E402
 
 
@@ -336,13 +337,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
     args = ap.parse_args()
 
-    h1dump = args.h1dump
-    if h1dump is None:
-        root = os.path.dirname(os.path.dirname(HERE))
-        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-        h1dump = os.path.join(target, "debug", "examples", "h1dump")
-    if not os.access(h1dump, os.X_OK):
-        sys.exit("no h1dump at %s: run `cargo build --example h1dump` first" % h1dump)
+    h1dump = h1dump_io.find_h1dump(args.h1dump)
 
     l_inputs, l_commit, l_skipped = llhttp_inputs(args.llhttp, args.rev)
     p_inputs, p_commit = http_parser_inputs(args.http_parser, args.rev)

@@ -1,9 +1,24 @@
 """What the corpus scripts share: running `h1dump` on an input, and a Host field for the
 HTTP/1.1 requests that have none (the core refuses those, RFC 9112 §3.2)."""
+import os
 import re
 import subprocess
+import sys
 
 REQUEST_LINE = re.compile(rb"(?:^|(?<=\n))[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!-~]+ HTTP/1\.1\r\n")
+
+
+def find_h1dump(given):
+    """The h1dump binary: `given`, or the debug build under $CARGO_TARGET_DIR (or the
+    repository's target/); exits with a hint when there is none."""
+    h1dump = given
+    if h1dump is None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
+        h1dump = os.path.join(target, "debug", "examples", "h1dump")
+    if not os.access(h1dump, os.X_OK):
+        sys.exit("no h1dump at %s: run `cargo build --example h1dump` first" % h1dump)
+    return h1dump
 
 
 def run_h1dump(h1dump, role, method, data, split, timeout=1200):

@@ -399,13 +399,7 @@ def main():
     ap.add_argument("--json", help="write every case's result to this file")
     args = ap.parse_args()
 
-    h1dump = args.h1dump
-    if h1dump is None:
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(root, "target"))
-        h1dump = os.path.join(target, "debug", "examples", "h1dump")
-    if not os.access(h1dump, os.X_OK):
-        sys.exit("no h1dump at %s: run `cargo build --example h1dump` first" % h1dump)
+    h1dump = h1dump_io.find_h1dump(args.h1dump)
 
     corpus = Corpus(args.llhttp, args.rev)
     results, skipped, decode_errors = [], OrderedDict(), []
