@@ -32,7 +32,7 @@ pub enum Error {
         message: String,
     },
     /// A well-formed response this library does not handle: an HTTP version other than
-    /// 1.x, or a transfer coding other than `chunked`.
+    /// 1.x.
     UnsupportedResponse {
         /// What is unsupported.
         message: String,
@@ -130,9 +130,9 @@ fn io_is_temporary(e: &io::Error) -> bool {
 }
 
 impl From<proto::Error> for Error {
-    /// A peer closing mid-message becomes [`Error::ConnectionClosed`]; a version or
-    /// transfer coding we do not speak becomes [`Error::UnsupportedResponse`]; anything
-    /// else stays a protocol error.
+    /// A peer closing mid-message becomes [`Error::ConnectionClosed`]; a version we do not
+    /// speak (505) becomes [`Error::UnsupportedResponse`]; anything else stays a protocol
+    /// error.
     fn from(e: proto::Error) -> Self {
         match e {
             proto::Error::RemoteClosed { message } => Self::ConnectionClosed {
@@ -141,7 +141,7 @@ impl From<proto::Error> for Error {
             proto::Error::RemoteProtocol {
                 message,
                 status_hint,
-            } if status_hint == 505 || status_hint == 501 => Self::UnsupportedResponse {
+            } if status_hint == 505 => Self::UnsupportedResponse {
                 message: message.into_owned(),
             },
             e => Self::Proto(e),

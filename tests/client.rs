@@ -1246,15 +1246,32 @@ fn http_2_status_line_is_an_unsupported_response() {
 }
 
 #[test]
-fn unknown_transfer_coding_is_an_unsupported_response() {
+fn codings_other_than_chunked_are_handed_over_still_applied() {
+    // RFC 9112 §6.3(4): chunked final frames the body (and is decoded); anything else
+    // ends with the close. The other codings stay applied, as the field says.
     let peer = answer_and_close(
         1,
-        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n3\r\n\x1f\x8b\x08\r\n0\r\n\r\n",
     );
     let mut conn = connect(&peer);
-    let e = conn.get("/", no_headers()).unwrap_err();
-    assert!(matches!(e, Error::UnsupportedResponse { .. }), "{e:?}");
+    let mut response = conn.get("/", no_headers()).unwrap();
+    assert_eq!(response.headers["transfer-encoding"], "gzip, chunked");
+    assert_eq!(response.body.framing(), Framing::Chunked);
+    assert_eq!(response.body.read_all().unwrap(), b"\x1f\x8b\x08");
+    drop(response);
+    let peer2 = answer_and_close(
+        1,
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n\x1f\x8b\x08\x00",
+    );
+    let mut conn2 = connect(&peer2);
+    let mut response = conn2.get("/", no_headers()).unwrap();
+    assert_eq!(response.body.framing(), Framing::UntilClose);
+    assert_eq!(response.body.read_all().unwrap(), b"\x1f\x8b\x08\x00");
+    drop(response);
+    drop(conn);
+    drop(conn2);
     peer.join();
+    peer2.join();
 }
 
 #[test]

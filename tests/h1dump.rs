@@ -189,21 +189,30 @@ fn server_vectors() -> Vec<Vector> {
             ],
         ),
         server(
-            "Connection: close discards what follows",
+            "data after a request with Connection: close is an error, once it is answered",
             &b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n"[..],
             &[
                 r#"{"event":"request","method":"GET","target":"/","version":"1.1","headers":[["host","a"],["connection","close"]]}"#,
+                r#"{"event":"end","trailers":[]}"#,
+                r#"{"event":"error","status_hint":400,"message":"data after a request that closed the connection"}"#,
+            ],
+        ),
+        server(
+            "empty lines after a request with Connection: close are skipped",
+            &b"GET / HTTP/1.0\r\n\r\n\r\n\n\r\n"[..],
+            &[
+                r#"{"event":"request","method":"GET","target":"/","version":"1.0","headers":[]}"#,
                 r#"{"event":"end","trailers":[]}"#,
                 r#"{"event":"closed"}"#,
             ],
         ),
         server(
-            "leading CRLFs skipped; HTTP/1.0 closes after its exchange",
+            "leading CRLFs skipped; HTTP/1.0 closes after its exchange, so no request follows",
             &b"\r\n\r\nGET / HTTP/1.0\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n"[..],
             &[
                 r#"{"event":"request","method":"GET","target":"/","version":"1.0","headers":[]}"#,
                 r#"{"event":"end","trailers":[]}"#,
-                r#"{"event":"closed"}"#,
+                r#"{"event":"error","status_hint":400,"message":"data after a request that closed the connection"}"#,
             ],
         ),
         server(
@@ -356,7 +365,7 @@ fn client_vectors() -> Vec<Vector> {
             ],
         ),
         client(
-            "pipelined: 204 and 304 have no body; close discards the rest",
+            "pipelined: 204 and 304 have no body; data after a close is an error",
             None,
             &b"HTTP/1.1 204 No Content\r\n\r\n\
                HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\n\
@@ -366,6 +375,17 @@ fn client_vectors() -> Vec<Vector> {
                 r#"{"event":"end","trailers":[]}"#,
                 r#"{"event":"response","status":304,"reason":"Not Modified","version":"1.1","headers":[["content-length","4"]]}"#,
                 r#"{"event":"end","trailers":[]}"#,
+                r#"{"event":"response","status":200,"reason":"OK","version":"1.1","headers":[["connection","close"],["content-length","2"]]}"#,
+                r#"{"event":"data","data":"ok"}"#,
+                r#"{"event":"end","trailers":[]}"#,
+                r#"{"event":"error","status_hint":400,"message":"data after a response that closed the connection"}"#,
+            ],
+        ),
+        client(
+            "empty lines after a response with Connection: close are skipped",
+            None,
+            &b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok\r\n\r\n"[..],
+            &[
                 r#"{"event":"response","status":200,"reason":"OK","version":"1.1","headers":[["connection","close"],["content-length","2"]]}"#,
                 r#"{"event":"data","data":"ok"}"#,
                 r#"{"event":"end","trailers":[]}"#,

@@ -264,16 +264,21 @@ accept! {
         => [req("POST", "/1", V11, &[("host", "a"), ("content-length", "3")]), data(b"GET"), end(),
             req("POST", "/2", V11, &[("host", "a"), ("transfer-encoding", "chunked")]), data(b"GET"), end(),
             get("/3"), end(), Ev::Closed];
-    connection_close_discards_the_rest: b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+    // RFC 9112 §9.6: a client that sent `close` sends no further requests; what follows
+    // is an error (llhttp and h11 agree), reported once the request is answered. Empty
+    // lines are skipped, as before a request line.
+    connection_close_then_empty_lines_only: b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n\r\n\r\n\n"
         => [req("GET", "/1", V11, &[("host", "a"), ("connection", "close")]), end(), Ev::Closed];
+    connection_close_then_a_request_is_an_error: b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "/1", V11, &[("host", "a"), ("connection", "close")]), end(), after_close()];
     connection_close_in_a_list_any_case: b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
-        => [req("GET", "/1", V11, &[("host", "a"), ("connection", "keep-alive, CLOSE")]), end(), Ev::Closed];
+        => [req("GET", "/1", V11, &[("host", "a"), ("connection", "keep-alive, CLOSE")]), end(), after_close()];
     http10_keep_alive_persists_until_a_request_without_it: b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\nGET /3 HTTP/1.0\r\n\r\n"
-        => [req("GET", "/1", V10, &[("connection", "keep-alive")]), end(), req("GET", "/2", V10, &[]), end(), Ev::Closed];
+        => [req("GET", "/1", V10, &[("connection", "keep-alive")]), end(), req("GET", "/2", V10, &[]), end(), after_close()];
     http10_without_keep_alive_closes: b"GET /1 HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-        => [req("GET", "/1", V10, &[]), end(), Ev::Closed];
-    garbage_after_close_request_is_discarded: b"GET / HTTP/1.0\r\n\r\n\x16\x03\x01 garbage \0\r\n"
-        => [req("GET", "/", V10, &[]), end(), Ev::Closed];
+        => [req("GET", "/1", V10, &[]), end(), after_close()];
+    garbage_after_close_request_is_an_error: b"GET / HTTP/1.0\r\n\r\n\x16\x03\x01 garbage \0\r\n"
+        => [req("GET", "/", V10, &[]), end(), after_close()];
     upgrade_switches_with_trailing_bytes: b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello GET / HTTP/1.1\r\n\r\n"
         => [req("GET", "/ws", V11, &[("host", "a"), ("connection", "upgrade"), ("upgrade", "websocket")]), end(),
             Ev::Switched(b"\x81\x05hello GET / HTTP/1.1\r\n\r\n".to_vec())];
@@ -1045,6 +1050,17 @@ fn next(conn: &mut ServerConn) -> Got {
     }
 }
 
+/// Bytes after a request that itself closed the connection.
+fn after_close() -> Ev {
+    Ev::Error(400, AFTER_CLOSE.to_owned())
+}
+
+fn after_close_got() -> Got {
+    E(after_close())
+}
+
+const AFTER_CLOSE: &str = "data after a request that closed the connection";
+
 /// `n` events.
 fn nexts(conn: &mut ServerConn, n: usize) -> Vec<Got> {
     (0..n).map(|_| next(conn)).collect()
@@ -1205,7 +1221,7 @@ fn sm_keep_alive_response_has_no_connection_field() {
 }
 
 #[test]
-fn sm_http10_client_gets_close_and_rest_discarded() {
+fn sm_http10_client_gets_close_and_what_follows_is_an_error() {
     let mut conn = conn_with(b"GET / HTTP/1.0\r\n\r\nGET /2 HTTP/1.0\r\n\r\n");
     assert_eq!(
         nexts(&mut conn, 3),
@@ -1222,18 +1238,15 @@ fn sm_http10_client_gets_close_and_rest_discarded() {
     send(&mut conn, b"hi").unwrap();
     finish(&mut conn).unwrap();
     assert!(conn.must_close());
-    assert_eq!(next(&mut conn), NeedData);
-    assert_eq!(conn.buffered(), 0, "the pipelined request was discarded");
-    conn.receive(b"more junk \0\r\n").unwrap();
-    assert_eq!(next(&mut conn), NeedData);
-    assert_eq!(conn.buffered(), 0);
+    assert_eq!(next(&mut conn), after_close_got());
+    assert_eq!(next(&mut conn), after_close_got(), "the error stays");
+    assert!(conn.must_close());
     conn.receive_eof();
-    assert_eq!(next(&mut conn), E(Ev::Closed));
-    assert_eq!(next(&mut conn), E(Ev::Closed));
+    assert_eq!(next(&mut conn), after_close_got());
 }
 
 #[test]
-fn sm_connection_close_request_gets_close_and_rest_discarded() {
+fn sm_connection_close_request_gets_close_and_what_follows_is_an_error() {
     let mut conn = conn_with(&cat(&[
         b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
         GET2,
@@ -1255,9 +1268,20 @@ fn sm_connection_close_request_gets_close_and_rest_discarded() {
     let (_, head) = respond(&mut conn, 204, &[], BodyLength::None).unwrap();
     assert_eq!(head, "HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n");
     assert!(conn.must_close());
+    assert_eq!(next(&mut conn), after_close_got());
+}
+
+#[test]
+fn sm_empty_lines_after_a_close_request_then_eof_close() {
+    let mut conn = conn_with(b"GET / HTTP/1.0\r\n\r\n\r\n");
+    nexts(&mut conn, 2);
+    respond(&mut conn, 204, &[], BodyLength::None).unwrap();
     assert_eq!(next(&mut conn), NeedData);
-    conn.receive_eof();
-    assert_eq!(next(&mut conn), E(Ev::Closed));
+    conn.receive(b"\n\r").unwrap();
+    assert_eq!(next(&mut conn), NeedData);
+    assert_eq!(conn.buffered(), 0);
+    conn.receive(b"\r\nX").unwrap();
+    assert_eq!(next(&mut conn), after_close_got());
 }
 
 #[test]
@@ -1271,8 +1295,13 @@ fn sm_our_connection_close_closes_once() {
     );
     assert!(!conn.is_keep_alive());
     assert!(conn.must_close());
+    // Our decision, not the client's: its pipelined requests are dropped unread, no error.
     assert_eq!(next(&mut conn), NeedData);
     assert_eq!(conn.buffered(), 0);
+    conn.receive(b"GET /3 HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(next(&mut conn), NeedData);
+    conn.receive_eof();
+    assert_eq!(next(&mut conn), E(Ev::Closed));
 }
 
 #[test]
@@ -2871,7 +2900,7 @@ const KA: &[(&str, &str)] = &[("connection", "keep-alive")];
 exchange! {
     ka_http10_persists_then_closes_without_it:
         b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\nGET /3 HTTP/1.0\r\n\r\n"
-        => [get10("/1", KA), end(), get10("/2", &[]), end(), Ev::Closed],
+        => [get10("/1", KA), end(), get10("/2", &[]), end(), after_close()],
            [ok_keep_alive(), ok_close()];
     ka_http10_pipelined_three:
         b"GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
@@ -2892,23 +2921,23 @@ exchange! {
            [ok_keep_alive(), ok_close()];
     ka_http10_close_in_the_same_list_wins:
         b"GET /1 HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-        => [get10("/1", &[("connection", "keep-alive, close")]), end(), Ev::Closed],
+        => [get10("/1", &[("connection", "keep-alive, close")]), end(), after_close()],
            [ok_close()];
     ka_http10_close_in_another_field_wins:
         b"GET /1 HTTP/1.0\r\nConnection: close\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
-        => [get10("/1", &[("connection", "close"), ("connection", "keep-alive")]), end(), Ev::Closed],
+        => [get10("/1", &[("connection", "close"), ("connection", "keep-alive")]), end(), after_close()],
            [ok_close()];
     ka_http10_lookalike_tokens_close:
         b"GET /1 HTTP/1.0\r\nConnection: keep-alives, keepalive, \"keep-alive\"\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
-        => [get10("/1", &[("connection", "keep-alives, keepalive, \"keep-alive\"")]), end(), Ev::Closed],
+        => [get10("/1", &[("connection", "keep-alives, keepalive, \"keep-alive\"")]), end(), after_close()],
            [ok_close()];
     ka_http10_keep_alive_field_alone_closes:
         b"GET /1 HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
-        => [get10("/1", &[("keep-alive", "timeout=5")]), end(), Ev::Closed],
+        => [get10("/1", &[("keep-alive", "timeout=5")]), end(), after_close()],
            [ok_close()];
     ka_http10_keep_alive_elsewhere_closes:
         b"GET /1 HTTP/1.0\r\nX-Connection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
-        => [get10("/1", &[("x-connection", "keep-alive")]), end(), Ev::Closed],
+        => [get10("/1", &[("x-connection", "keep-alive")]), end(), after_close()],
            [ok_close()];
     ka_http10_head:
         b"HEAD /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n"
@@ -2924,7 +2953,7 @@ exchange! {
            [ok(), ok()];
     ka_versions_mixed:
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /4 HTTP/1.1\r\nHost: a\r\n\r\n"
-        => [get("/1"), end(), get10("/2", KA), end(), req("GET", "/3", V11, &[("host", "a"), ("connection", "close")]), end(), Ev::Closed],
+        => [get("/1"), end(), get10("/2", KA), end(), req("GET", "/3", V11, &[("host", "a"), ("connection", "close")]), end(), after_close()],
            [ok(), ok_keep_alive(), ok_close()];
     date_on_a_head_response:
         b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"

@@ -572,11 +572,11 @@ fn mutate(input: &mut Vec<u8>, mutations: &[Mutation]) {
 const SERVER_SEEDS: &[&[u8]] = &[
     b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
     b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01",
-    b"\r\n\r\nGET / HTTP/1.0\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n",
+    b"\r\n\r\nGET / HTTP/1.0\r\n\r\n\r\n\n",
     b"PUT /u HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 ; a=b;c=\"d\\\"\"\r\nhello\r\n0\r\nx-t: 1\r\n\r\n",
     b"GET /caf%C3%A9 HTTP/1.1\r\nHost: a\r\nX: caf\xe9 \t au lait\r\n\r\n",
-    b"OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n\r\n",
     b"GET http://a/b HTTP/1.1\r\nHost: a\r\nContent-Length: 2, 2\r\n\r\nhiGET / HTTP/1.1\r\nHost: a\r\n\r\n",
 ];
 
@@ -586,7 +586,7 @@ const CLIENT_SEEDS: &[(&str, &[u8])] = &[
     ("GET", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX: a\r\n b\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n0\r\nT: 1\r\n\r\n"),
     ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n"),
     ("GET", b"HTTP/1.0 200 OK\r\n\r\nuntil close"),
-    ("GET", b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nokjunk"),
+    ("GET", b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok\r\n"),
 ];
 
 /// Fragments of HTTP, glued at random.

@@ -292,7 +292,12 @@ def classify(inp, h, u, diffs):
     if ue and "missing Host" in ue and not he:
         return "Host: repeated or malformed Host refused by us only"
     if "expecting EOF" in he and not ue:
-        return "Data after a close exchange: h11 error, we discard"
+        # Errors are ours only where the peer's own message closed (RFC 9112 §9.6); bytes
+        # after a close we decided (an HTTP/1.0 response), or empty lines, are dropped.
+        return "Data after a close we decided, or empty lines after any: h11 error, we discard"
+    if he and "Transfer-Encoding" in he and not ue and role == "client":
+        return ("Response coding other than final chunked: h11 refuses, we read until the "
+                "close (RFC 9112 §6.3(4))")
     if he.startswith("RemoteProtocolError: no request line received") or \
             he.startswith("LocalProtocolError: no response line received") or \
             (he and "no re" in he and "line received" in he):

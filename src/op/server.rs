@@ -445,8 +445,7 @@ impl ServerStream {
 }
 
 /// A request the core refused: [`Error::Proto`] with its status hint (a transfer coding
-/// or version we do not speak is the client's request problem here, 501 or 505, not an
-/// unsupported response), or [`Error::ConnectionClosed`] if the client closed mid-request.
+/// or version we do not speak is the client's request problem here, 501 or 505), or [`Error::ConnectionClosed`] if the client closed mid-request.
 fn request_error(e: crate::proto::Error) -> Error {
     match e {
         crate::proto::Error::RemoteClosed { .. } => e.into(),

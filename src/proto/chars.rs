@@ -103,6 +103,12 @@ pub(crate) fn lowercase_in(buf: &mut [u8], range: std::ops::Range<usize>) {
     }
 }
 
+/// Only CR and LF bytes (or none): what may follow a message that closed the connection
+/// without being taken as another (RFC 9112 §2.2's robustness; llhttp skips the same).
+pub(crate) fn only_line_ends(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == b'\r' || b == b'\n')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

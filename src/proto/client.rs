@@ -7,6 +7,7 @@ use http::{HeaderMap, Method, Version};
 
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
 use super::buffer::RecvBuf;
+use super::chars::only_line_ends;
 use super::error::Error;
 use super::event::Event;
 use super::framing::{response_framing, valid_target, Framing, RequestInfo};
@@ -23,8 +24,12 @@ enum Recv {
     /// A 101 or a 2xx to CONNECT was just reported; `Switched` comes next.
     SwitchNext,
     Switched,
-    /// The last response said the connection closes: later bytes are not responses.
-    Discard,
+    /// The connection closes after the last response: later bytes are not responses.
+    /// `peer_closed`: that response said so itself, and a server that says so sends
+    /// nothing more (RFC 9112 §9.6), so anything but empty lines is an error.
+    Discard {
+        peer_closed: bool,
+    },
     Closed,
     Error(Error),
 }
@@ -47,11 +52,15 @@ enum Send {
 /// request head may only follow once the previous request's body is complete.
 ///
 /// A response that closes the connection (`Connection: close`, HTTP/1.0, a body delimited
-/// by the close) ends the exchange: later bytes are ignored, end of input gives
-/// [`Event::Closed`], and any requests still counted by
+/// by the close) ends the exchange: end of input gives [`Event::Closed`], and any requests
+/// still counted by
 /// [`responses_pending`](Self::responses_pending) were never answered (retry them on a new
 /// connection). End of input with requests pending and no such response is
-/// [`Error::RemoteClosed`].
+/// [`Error::RemoteClosed`]. Bytes after a response that closed by its own fields are an
+/// error (RFC 9112 §9.6: the server sends nothing more), empty lines excepted; after a
+/// close only we decided (an HTTP/1.0 response with `keep-alive`, a `close` we sent), they
+/// are dropped. Transfer codings other than chunked are not decoded: such a response is
+/// framed by RFC 9112 §6.3(4) and its content handed over with them still applied.
 ///
 /// ```
 /// use pollhttp::proto::{BodyLength, ClientConn, Event};
@@ -82,6 +91,8 @@ pub struct ClientConn {
     /// Requests sent (at least their heads) whose final response is not complete.
     pending: VecDeque<RequestInfo>,
     keep_alive: bool,
+    /// The final response being read ends the connection by its own fields.
+    response_closes: bool,
     /// Bytes of empty lines skipped before the current status line.
     leading: usize,
 }
@@ -107,6 +118,7 @@ impl ClientConn {
             send: Send::Idle,
             pending: VecDeque::new(),
             keep_alive: true,
+            response_closes: false,
             leading: 0,
         }
     }
@@ -458,7 +470,12 @@ impl ClientConn {
                     }
                 }
                 Recv::Closed => return Ok(Step::Event(Event::Closed)),
-                Recv::Discard => {
+                Recv::Discard { peer_closed } => {
+                    if *peer_closed && !only_line_ends(self.buf.pending()) {
+                        return Err(Error::bad(
+                            "data after a response that closed the connection",
+                        ));
+                    }
                     let n = self.buf.len();
                     self.buf.consume(n);
                     if self.buf.eof() {
@@ -556,6 +573,7 @@ impl ClientConn {
                     let (framing, close) =
                         response_framing(&head.headers, head.version, head.status, *request)?;
                     request.expect_continue = false;
+                    self.response_closes = close;
                     let tunnel = request.connect && (200..300).contains(&head.status);
                     // A body delimited by the close ends the connection too, and so does
                     // an accepted tunnel.
@@ -583,7 +601,9 @@ impl ClientConn {
                             self.recv = if self.keep_alive {
                                 Recv::Head(HeadScanner::default())
                             } else {
-                                Recv::Discard
+                                Recv::Discard {
+                                    peer_closed: self.response_closes,
+                                }
                             };
                             return Ok(Step::Event(Event::End(trailers)));
                         }

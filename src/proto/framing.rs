@@ -238,12 +238,9 @@ fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding,
     })
 }
 
-/// Whether a message's Transfer-Encoding is chunked: the only coding we implement is
+/// Whether a request's Transfer-Encoding is chunked: the only coding we implement is
 /// `chunked`, and it must be final (RFC 9112 §6.3(4): else 400). An unknown coding gets
-/// 501 (§6.1). In a response too: its length would be determined (chunked, or by the
-/// close), but its content could not be decoded, and handing over coded bytes as the
-/// content would be worse than refusing it (above the core, 501 is "unsupported
-/// response"); the connection is not used again either way.
+/// 501 (§6.1). Responses are framed by [`response_framing`] instead.
 fn chunked_only(coding: Coding) -> Result<bool, Error> {
     match coding {
         Coding::Absent => Ok(false),
@@ -440,9 +437,17 @@ pub(crate) struct RequestInfo {
     pub(crate) expect_continue: bool,
 }
 
-/// Decides the framing of a final response (RFC 9112 §6.3), and whether it lists the
-/// `close` connection option. Content-Length and Transfer-Encoding are checked even where
-/// they do not frame the body.
+/// Decides the framing of a final response (RFC 9112 §6.3), and whether the response
+/// itself ends the connection (§9.3: it lists the `close` option, or is HTTP/1.0 without
+/// `keep-alive`). Content-Length and Transfer-Encoding are checked even where they do not
+/// frame the body.
+///
+/// A Transfer-Encoding whose final coding is chunked frames the body as chunked; any other
+/// (`gzip`, `chunked, gzip`, a name we do not know) as ending with the close (§6.3(4)).
+/// Only chunked is decoded: the codings before or instead of it stay applied to the
+/// content, as the field says (like Content-Encoding, which is the caller's to decode too).
+/// Refused: Transfer-Encoding with Content-Length (§6.3(3): a smuggling sign), in an
+/// HTTP/1.0 response (§6.1: faulty framing), and chunked applied twice.
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
@@ -450,12 +455,14 @@ pub(crate) fn response_framing(
     request: RequestInfo,
 ) -> Result<(Framing, bool), Error> {
     let survey = headers.survey();
+    let closes = survey.close || (version == Version::HTTP_10 && !survey.keep_alive);
     let length = survey.content_length(headers)?;
-    let chunked = chunked_only(survey.coding(headers)?)?;
-    if chunked && length.is_some() {
+    let coding = survey.coding(headers)?;
+    let coded = coding != Coding::Absent;
+    if coded && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
     }
-    if chunked && version != Version::HTTP_11 {
+    if coded && version != Version::HTTP_11 {
         return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
     }
     if request.head
@@ -463,15 +470,16 @@ pub(crate) fn response_framing(
         || status == 304
         || (request.connect && (200..300).contains(&status))
     {
-        return Ok((Framing::None, survey.close));
+        return Ok((Framing::None, closes));
     }
-    let framing = match (chunked, length) {
-        (true, _) => Framing::Chunked,
-        (false, Some(0)) => Framing::None,
-        (false, Some(n)) => Framing::Length(n),
-        (false, None) => Framing::UntilClose,
+    let framing = match (coding, length) {
+        (Coding::Chunked { .. }, _) => Framing::Chunked,
+        (Coding::NotChunked { .. }, _) => Framing::UntilClose,
+        (Coding::Absent, Some(0)) => Framing::None,
+        (Coding::Absent, Some(n)) => Framing::Length(n),
+        (Coding::Absent, None) => Framing::UntilClose,
     };
-    Ok((framing, survey.close))
+    Ok((framing, closes))
 }
 
 /// A request target we may send: visible ASCII, not empty.

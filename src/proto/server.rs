@@ -5,7 +5,7 @@ use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
 use super::buffer::RecvBuf;
-use super::chars::is_tchar;
+use super::chars::{is_tchar, only_line_ends};
 use super::date::HttpDate;
 use super::error::Error;
 use super::event::Event;
@@ -25,7 +25,13 @@ enum Recv {
     /// The request is complete; the next waits for our response.
     Done,
     /// The connection will close after this exchange: later bytes are not requests.
-    Discard,
+    /// `peer_closed`: the request said so itself (`close`, or HTTP/1.0 without
+    /// `keep-alive`), and a client that says so sends nothing more (RFC 9112 §9.6), so
+    /// anything but empty lines is an error; after our own decision to close, pipelined
+    /// requests are dropped unread.
+    Discard {
+        peer_closed: bool,
+    },
     Switched,
     Closed,
     Error(Error),
@@ -55,7 +61,9 @@ enum Send {
 /// `Connection: close`; an HTTP/1.0 one only when the request says `Connection:
 /// keep-alive` and the response can be delimited without closing (HTTP/1.0 has no chunked
 /// coding), and that response then says `connection: keep-alive`. `connection: close` is
-/// added to the response when we must close.
+/// added to the response when we must close. Once that response is sent, bytes after a
+/// request that itself closed are an error (RFC 9112 §9.6: the client sends nothing more),
+/// empty lines excepted; where only our response closes, pipelined requests are dropped.
 ///
 /// The core reads no clock: a `Date` field is added to final responses only once
 /// [`set_date`](Self::set_date) gave one (the embedded server and
@@ -70,6 +78,8 @@ pub struct ServerConn {
     request: Option<RequestInfo>,
     version: Version,
     keep_alive: bool,
+    /// The request being answered ends the connection by its own fields.
+    request_closes: bool,
     /// The request is a CONNECT whose framing fields were ignored: any answer but a 2xx
     /// (the tunnel) ends the connection.
     close_unless_tunnel: bool,
@@ -102,6 +112,7 @@ impl ServerConn {
             request: None,
             version: Version::HTTP_11,
             keep_alive: true,
+            request_closes: false,
             close_unless_tunnel: false,
             waiting_for_continue: false,
             leading: 0,
@@ -214,7 +225,10 @@ impl ServerConn {
     pub fn must_close(&self) -> bool {
         !self.response_due()
             && (matches!(self.send, Send::Error(_))
-                || matches!(self.recv, Recv::Discard | Recv::Closed | Recv::Error(_)))
+                || matches!(
+                    self.recv,
+                    Recv::Discard { .. } | Recv::Closed | Recv::Error(_)
+                ))
     }
 
     /// True while the client sent `Expect: 100-continue` and has had neither a 100 nor a
@@ -278,7 +292,12 @@ impl ServerConn {
                 Recv::Error(e) => return Err(e.clone()),
                 Recv::Switched => return Ok(Step::Event(Event::Switched)),
                 Recv::Closed => return Ok(Step::Event(Event::Closed)),
-                Recv::Discard => {
+                Recv::Discard { peer_closed } => {
+                    if *peer_closed && !only_line_ends(self.buf.pending()) {
+                        return Err(Error::bad(
+                            "data after a request that closed the connection",
+                        ));
+                    }
                     let n = self.buf.len();
                     self.buf.consume(n);
                     return Ok(Step::Event(if self.buf.eof() {
@@ -389,6 +408,7 @@ impl ServerConn {
         self.leading = 0;
         self.version = head.version;
         self.keep_alive = rf.keep_alive;
+        self.request_closes = !rf.keep_alive;
         self.close_unless_tunnel = rf.close_unless_tunnel;
         self.waiting_for_continue = rf.expect_continue && rf.framing != Framing::None;
         self.request = Some(RequestInfo {
@@ -420,7 +440,9 @@ impl ServerConn {
             }
             Recv::Done | Recv::Head(_) if sent => {
                 self.keep_alive = false;
-                self.recv = Recv::Discard;
+                self.recv = Recv::Discard {
+                    peer_closed: self.request_closes,
+                };
             }
             _ => {}
         }
