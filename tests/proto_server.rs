@@ -1305,6 +1305,22 @@ fn sm_our_connection_close_closes_once() {
 }
 
 #[test]
+fn sm_our_connection_close_found_among_many_fields() {
+    // Past a handful of fields the lookup hashes the name instead of walking the map:
+    // both ways must find the option.
+    for n in [0, 3, 7, 8, 9, 20] {
+        let mut conn = conn_with(&cat(&[GET1, GET2]));
+        nexts(&mut conn, 2);
+        let names: Vec<String> = (0..n).map(|i| format!("x-field-{i}")).collect();
+        let mut fields: Vec<(&str, &str)> = names.iter().map(|name| (name.as_str(), "v")).collect();
+        fields.push(("connection", "keep-alive, Close"));
+        let (_, head) = respond(&mut conn, 204, &fields, BodyLength::None).unwrap();
+        assert!(conn.must_close(), "{n} other fields");
+        assert_eq!(head.matches("onnection").count(), 1, "{head}");
+    }
+}
+
+#[test]
 fn sm_connection_close_added_once_when_we_must_close() {
     let mut conn = conn_with(b"GET / HTTP/1.0\r\n\r\n");
     nexts(&mut conn, 2);

@@ -1,7 +1,7 @@
 //! Serializing message heads.
 
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING, UPGRADE};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 
 use super::date::HttpDate;
 use super::error::Error;
@@ -47,12 +47,18 @@ pub(crate) fn write_fields(headers: &HeaderMap, out: &mut Vec<u8>) {
 
 /// True when a `Connection` field of `headers` lists `token`.
 pub(crate) fn lists_token(headers: &HeaderMap, name: &http::HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .flat_map(|v| list_items(v.as_bytes()))
-        .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    let lists = |v: &HeaderValue| {
+        list_items(v.as_bytes()).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    };
+    // Most maps hold a field or two: a walk costs less than hashing the name.
+    if headers.len() <= SMALL_MAP {
+        return headers.iter().any(|(n, v)| n == name && lists(v));
+    }
+    headers.get_all(name).iter().any(lists)
 }
+
+/// Up to this many fields, looking a name up by walking the map is the cheaper way.
+const SMALL_MAP: usize = 8;
 
 /// Which of the fields we may add, or require, the caller gave: one walk over the map
 /// instead of a hash lookup for each (most maps hold a field or two, often none).
