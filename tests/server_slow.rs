@@ -1160,6 +1160,71 @@ fn blocking_handlers_delay_only_their_own_connection() {
     verdict.done();
 }
 
+/// The voluntary context switches of this process's threads named `name` (Linux: as
+/// `/proc/self/task/*/comm` gives it, 15 bytes at most), by thread id.
+fn switches_of_threads_named(name: &str) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let path = task.expect("a task").path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        let switches = status
+            .lines()
+            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|n| n.trim().parse().ok());
+        if let Some(n) = switches {
+            found.push((path.display().to_string(), n));
+        }
+    }
+    found
+}
+
+#[test]
+fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    // A second without user code: the watchdog parks (it woke every 5 ms for ever).
+    let answer = ask(addr, "/", WAIT);
+    check_answer("first request", &answer, "hello", WAIT, &mut verdict);
+    thread::sleep(Duration::from_millis(1500));
+    let before = switches_of_threads_named("pollhttp-watchd");
+    thread::sleep(Duration::from_millis(1000));
+    let after = switches_of_threads_named("pollhttp-watchd");
+    verdict.check(!before.is_empty(), || "no watchdog thread found".into());
+    for (task, n) in &after {
+        let then = before
+            .iter()
+            .find(|(t, _)| t == task)
+            .map_or(0, |(_, n)| *n);
+        let woke = n.saturating_sub(then);
+        println!("watchdog {task}: {woke} wake-ups in 1 s of idleness");
+        verdict.check(woke <= 20, || {
+            format!("the watchdog woke {woke} times in 1 s of idleness (it sleeps in 5 ms ticks)")
+        });
+    }
+    // Parked, it must still notice a handler that blocks: neighbours are answered.
+    let sleeper = ask_in_background(addr, "/sleep/2000", Duration::from_secs(15));
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(1200));
+    probe.finish(&mut verdict);
+    let answer = sleeper.join().expect("the sleeper");
+    check_answer(
+        "sleeper",
+        &answer,
+        "slept 2000",
+        Duration::from_secs(2) + SLACK,
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn pipelined_responses_stay_in_order_while_handlers_block() {
     let _g = serial();

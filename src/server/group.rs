@@ -129,6 +129,11 @@ impl Notices {
         }
     }
 
+    /// For the watchdog: how many times user code has started with the loop released.
+    pub(crate) fn calls(&self) -> u64 {
+        self.busy.load(Ordering::SeqCst) >> 1
+    }
+
     /// For the watchdog: the handler running now with the loop released, if any.
     pub(crate) fn running(&self) -> Option<u64> {
         let busy = self.busy.load(Ordering::Acquire);
@@ -443,7 +448,9 @@ impl Group {
     ) -> (MutexGuard<'g, LoopState>, R) {
         guard.calls += 1;
         let busy = guard.calls << 1 | 1;
-        self.notices.busy.store(busy, Ordering::Release);
+        // `SeqCst` with the watchdog's parking flag: it sees this start, or we see it parked.
+        self.notices.busy.store(busy, Ordering::SeqCst);
+        self.control.user_code_starts();
         INLINE.with(|c| c.set(Some(busy)));
         drop(guard);
 

@@ -30,7 +30,9 @@
 //!   one that returns at once costs no thread hand-off. One that blocks (it waits for its
 //!   body, sleeps, calls a database) is noticed, at once when it waits for its body or by a
 //!   watchdog within a few milliseconds, and another thread takes the loop over; when the
-//!   handler returns, its thread takes the loop back. It delays only its own connection's
+//!   handler returns, its thread takes the loop back. After a second with no handler
+//!   running, the watchdog sleeps until one starts: an idle server wakes only for its
+//!   timers, a few times a second. It delays only its own connection's
 //!   responses, which stay in order. At most [`Server::max_blocked_handlers`] threads stand
 //!   in; past that, requests wait their turn (none is refused or lost).
 //!

@@ -29,6 +29,8 @@ const WAKER: Token = Token(1);
 /// How often the watchdog looks for handlers that block: the longest a blocking handler
 /// holds up its neighbours is about two of these.
 const WATCH: Duration = Duration::from_millis(5);
+/// A second of ticks with no user code: the watchdog parks.
+const QUIET_TICKS_BEFORE_PARKING: u32 = 200;
 
 /// What the threads and the handle share.
 #[derive(Debug)]
@@ -43,11 +45,16 @@ pub(crate) struct Control {
     waker: Waker,
     /// Each group's notices, to wake it.
     groups: OnceLock<Vec<Arc<Notices>>>,
+    /// The watchdog's thread, to unpark it.
+    watchdog: OnceLock<thread::Thread>,
+    /// The watchdog sleeps until user code starts: the server was idle.
+    watchdog_parked: AtomicBool,
 }
 
 impl Control {
     pub(crate) fn stop(&self) -> io::Result<()> {
         self.stop.store(true, Ordering::SeqCst);
+        self.wake_watchdog();
         self.waker.wake()?;
         for notices in self.groups.get().into_iter().flatten() {
             notices.wake();
@@ -57,6 +64,20 @@ impl Control {
 
     pub(crate) fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
+    }
+
+    /// User code is starting (its `busy` value already stored, `SeqCst`): a parked
+    /// watchdog must watch again, or a handler that blocks would never be covered.
+    pub(crate) fn user_code_starts(&self) {
+        if self.watchdog_parked.load(Ordering::SeqCst) {
+            self.wake_watchdog();
+        }
+    }
+
+    fn wake_watchdog(&self) {
+        if let Some(watchdog) = self.watchdog.get() {
+            watchdog.unpark();
+        }
     }
 
     pub(crate) fn connection_closed(&self) {
@@ -104,6 +125,8 @@ pub(crate) fn run(
         exited: Condvar::new(),
         waker: Waker::new(accept_poll.registry(), WAKER)?,
         groups: OnceLock::new(),
+        watchdog: OnceLock::new(),
+        watchdog_parked: AtomicBool::new(false),
     });
     let mut groups = Vec::new();
     let mut inboxes = Vec::new();
@@ -142,6 +165,7 @@ pub(crate) fn run(
             .name("pollhttp-watchdog".into())
             .spawn(move || watch(&control, &groups))?
     };
+    let _ = control.watchdog.set(watchdog.thread().clone());
     ready(Arc::clone(&control));
 
     let max_connections = config.max_connections.unwrap_or_else(|| {
@@ -179,12 +203,16 @@ pub(crate) fn run(
 }
 
 /// Every tick, has another thread take over a loop whose handler has run since the last
-/// tick.
+/// tick. After a second without user code it parks until some starts
+/// ([`Control::user_code_starts`]): an idle server does not wake 200 times a second.
 fn watch(control: &Control, groups: &[Arc<Group>]) {
     let mut seen = vec![None; groups.len()];
+    let mut calls: Vec<u64> = groups.iter().map(|g| g.notices.calls()).collect();
+    let mut quiet_ticks = 0;
     while !control.stopping() {
         thread::sleep(WATCH);
-        for (group, last) in groups.iter().zip(&mut seen) {
+        let mut quiet = true;
+        for ((group, last), last_calls) in groups.iter().zip(&mut seen).zip(&mut calls) {
             let running = group.notices.running();
             if running.is_some() && running == *last {
                 if let Some(busy) = running {
@@ -192,7 +220,26 @@ fn watch(control: &Control, groups: &[Arc<Group>]) {
                 }
             }
             *last = running;
+            let now = group.notices.calls();
+            quiet &= running.is_none() && now == *last_calls;
+            *last_calls = now;
         }
+        quiet_ticks = if quiet { quiet_ticks + 1 } else { 0 };
+        if quiet_ticks < QUIET_TICKS_BEFORE_PARKING {
+            continue;
+        }
+        quiet_ticks = 0;
+        // Parked, then a last look: user code that started before the flag was seen has
+        // changed its group's count (both sides `SeqCst`), and any later start unparks.
+        control.watchdog_parked.store(true, Ordering::SeqCst);
+        let unchanged = groups
+            .iter()
+            .zip(&calls)
+            .all(|(group, last)| group.notices.calls() == *last);
+        if unchanged && !control.stopping() {
+            thread::park();
+        }
+        control.watchdog_parked.store(false, Ordering::SeqCst);
     }
 }
 
