@@ -24,42 +24,24 @@ status is then 1.
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 
-from h1dump_io import add_host, find_h1dump, run_h1dump
+from h1dump_io import Source, add_host, find_h1dump, run_h1dump
 
 ITEM = re.compile(r"^(\d+)\. (.*)$")
 PAYLOAD = re.compile(r"^\s*- Payload: `(.*)`\s*$")
 HEADING = re.compile(r"^#+ (.*)$")
 
 
-class Garden:
+class Garden(Source):
     """The Garden's TROPHIES.md, from a checkout or a bare git directory."""
 
     def __init__(self, path, rev):
-        self.path = path
-        self.rev = rev
-        self.is_checkout = os.path.isfile(os.path.join(path, "TROPHIES.md"))
-        self.git = ["git", "-C", path] if self.is_checkout else ["git", "--git-dir", path]
-
-    def commit(self):
-        try:
-            out = subprocess.run(self.git + ["log", "-1", "--format=%H %cs", self.rev],
-                                 capture_output=True, text=True, check=True)
-            return out.stdout.strip()
-        except (subprocess.CalledProcessError, FileNotFoundError):
-            return "unknown"
+        super().__init__(path, rev, "TROPHIES.md")
 
     def trophies(self):
-        if self.is_checkout:
-            with open(os.path.join(self.path, "TROPHIES.md"), encoding="utf-8") as f:
-                return f.read()
-        out = subprocess.run(self.git + ["show", "%s:TROPHIES.md" % self.rev],
-                             capture_output=True, check=True)
-        return out.stdout.decode("utf-8")
+        return self.read_bytes("TROPHIES.md").decode("utf-8")
 
 
 def unescape(text):

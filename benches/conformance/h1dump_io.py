@@ -8,6 +8,34 @@ import sys
 REQUEST_LINE = re.compile(rb"(?:^|(?<=\n))[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!-~]+ HTTP/1\.1\r\n")
 
 
+class Source:
+    """A project's files, from a checkout (a directory where `marker` exists) or a bare git
+    directory, read at `rev`."""
+
+    def __init__(self, path, rev, marker):
+        self.path = path
+        self.rev = rev
+        self.is_checkout = os.path.exists(os.path.join(path, marker))
+        self.git = ["git", "-C", path] if self.is_checkout else ["git", "--git-dir", path]
+
+    def commit(self):
+        """`HASH DATE` of `rev`, or "unknown" (a checkout that is not a git one)."""
+        try:
+            out = subprocess.run(self.git + ["log", "-1", "--format=%H %cs", self.rev],
+                                 capture_output=True, text=True, check=True)
+            return out.stdout.strip()
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            return "unknown"
+
+    def read_bytes(self, name):
+        if self.is_checkout:
+            with open(os.path.join(self.path, name), "rb") as f:
+                return f.read()
+        out = subprocess.run(self.git + ["show", "%s:%s" % (self.rev, name)],
+                             capture_output=True, check=True)
+        return out.stdout
+
+
 def find_h1dump(given):
     """The h1dump binary: `given`, or the debug build under $CARGO_TARGET_DIR (or the
     repository's target/); exits with a hint when there is none."""

@@ -44,13 +44,11 @@ be identical; any case where they differ is listed first, as a bug of ours.
 
 import argparse
 import json
-import os
 import re
-import subprocess
 import sys
 
 import h1dump_io  # noqa: E402
-from h1dump_io import latin1, run_h1dump  # noqa: E402
+from h1dump_io import Source, latin1, run_h1dump  # noqa: E402
 
 HOST = b"Host: http-parser.invalid\r\n"
 HOST_FIELD = (b"host", b"http-parser.invalid")
@@ -59,30 +57,14 @@ HOST_FIELD = (b"host", b"http-parser.invalid")
 # ---------------------------------------------------------------------------- corpus
 
 
-class Corpus:
+class Corpus(Source):
     """http-parser's sources, from a checkout or a bare git directory."""
 
     def __init__(self, path, rev):
-        self.path = path
-        self.rev = rev
-        self.is_checkout = os.path.isfile(os.path.join(path, "test.c"))
-        self.git = ["git", "-C", path] if self.is_checkout else ["git", "--git-dir", path]
-
-    def commit(self):
-        try:
-            out = subprocess.run(self.git + ["log", "-1", "--format=%H %cs", self.rev],
-                                 capture_output=True, text=True, check=True)
-            return out.stdout.strip()
-        except (subprocess.CalledProcessError, FileNotFoundError):
-            return "unknown"
+        super().__init__(path, rev, "test.c")
 
     def read(self, name):
-        if self.is_checkout:
-            with open(os.path.join(self.path, name), "rb") as f:
-                return f.read()
-        out = subprocess.run(self.git + ["show", "%s:%s" % (self.rev, name)],
-                             capture_output=True, check=True)
-        return out.stdout
+        return self.read_bytes(name)
 
 
 # ------------------------------------------------------------------- C tokenizer

@@ -41,7 +41,7 @@ import sys
 from collections import OrderedDict
 
 import h1dump_io  # noqa: E402
-from h1dump_io import latin1, run_h1dump  # noqa: E402
+from h1dump_io import Source, latin1, run_h1dump  # noqa: E402
 
 DEFAULT_TYPES = {"request", "response", "request-finish", "response-finish"}
 
@@ -49,29 +49,11 @@ DEFAULT_TYPES = {"request", "response", "request-finish", "response-finish"}
 # ---------------------------------------------------------------------------- corpus
 
 
-class Corpus:
+class Corpus(Source):
     """llhttp's test files, from a checkout or a bare git directory."""
 
     def __init__(self, path, rev):
-        self.path = path
-        self.rev = rev
-        self.is_checkout = os.path.isdir(os.path.join(path, "test", "request"))
-        if self.is_checkout:
-            self.git = ["git", "-C", path]
-        else:
-            self.git = ["git", "--git-dir", path]
-
-    def commit(self):
-        try:
-            out = subprocess.run(
-                self.git + ["log", "-1", "--format=%H %cs", self.rev],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            return out.stdout.strip()
-        except (subprocess.CalledProcessError, FileNotFoundError):
-            return "unknown"
+        super().__init__(path, rev, os.path.join("test", "request"))
 
     def files(self):
         if self.is_checkout:
@@ -89,13 +71,7 @@ class Corpus:
         return sorted(n for n in out.stdout.split() if n.endswith(".md"))
 
     def read(self, name):
-        if self.is_checkout:
-            with open(os.path.join(self.path, name), encoding="utf-8") as f:
-                return f.read()
-        out = subprocess.run(
-            self.git + ["show", "%s:%s" % (self.rev, name)], capture_output=True, check=True
-        )
-        return out.stdout.decode("utf-8")
+        return self.read_bytes(name).decode("utf-8")
 
 
 HEADING = re.compile(r"^#{1,6}\s+(.*)$")
