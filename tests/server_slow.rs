@@ -15,7 +15,8 @@
 //!   `max_blocked_handlers` requests wait their turn, none lost;
 //! - honest slow peers (32 KiB/s up and down) succeed under the default rates;
 //! - response bodies whose code blocks (a reader, a chunk iterator) and an `on_connect`
-//!   hook that blocks delay only their own connection.
+//!   hook that blocks delay only their own connection;
+//! - a client that takes a long body as fast as it is written does not hold the loop.
 //!
 //! Every test checks everything it can and then fails with the list of what went wrong,
 //! so a failure says at once which expectations a server does not meet. The tests run one
@@ -503,6 +504,11 @@ impl Probe {
 
     /// Stops probing; every probe must have been answered within [`PROMPT`].
     fn finish(self, verdict: &mut Verdict) {
+        self.finish_within(verdict, PROMPT);
+    }
+
+    /// As [`finish`](Self::finish), with each probe answered within `within`.
+    fn finish_within(self, verdict: &mut Verdict, within: Duration) {
         self.stop.store(true, Ordering::SeqCst);
         let results = self.thread.join().expect("the probe thread");
         let times: Vec<String> = results
@@ -522,12 +528,12 @@ impl Probe {
         let slow: Vec<&String> = results
             .iter()
             .zip(&times)
-            .filter(|((t, r), _)| r.is_err() || *t > PROMPT)
+            .filter(|((t, r), _)| r.is_err() || *t > within)
             .map(|(_, s)| s)
             .collect();
         verdict.check(slow.is_empty(), || {
             format!(
-                "{} of {} probes (GET / on a fresh connection) not answered within {PROMPT:?} \
+                "{} of {} probes (GET / on a fresh connection) not answered within {within:?} \
                  during the attack: {slow:?}",
                 slow.len(),
                 results.len()
@@ -1221,6 +1227,48 @@ fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
         Duration::from_secs(2) + SLACK,
         &mut verdict,
     );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+#[test]
+fn a_client_taking_a_long_body_at_full_speed_does_not_hold_up_the_others() {
+    // Such a client never lets a write wait: without turns, the one loop would write its
+    // body until the end before looking at anyone else.
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, _seen) = app_server(|s| s);
+    let done = Arc::new(AtomicBool::new(false));
+    let done2 = Arc::clone(&done);
+    let reader = thread::spawn(move || -> io::Result<u64> {
+        let mut peer = Peer::connect(addr)?;
+        peer.send(get("/big/1000000000000").as_bytes())?;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut took = 0u64;
+        while !done2.load(Ordering::SeqCst) {
+            match peer.s.read(&mut buf)? {
+                0 => break,
+                n => took += n as u64,
+            }
+        }
+        Ok(took)
+    });
+    thread::sleep(Duration::from_millis(300));
+    let probe = Probe::start(addr);
+    thread::sleep(Duration::from_millis(2000));
+    // Within a tenth of a second, not the attacks' second: the loop is busy, not stuck, so
+    // without turns a probe would wait for the body's writes (0.1-0.5 s seen), not for ever.
+    probe.finish_within(&mut verdict, Duration::from_millis(100));
+    done.store(true, Ordering::SeqCst);
+    match reader.join().expect("the reader") {
+        Ok(took) => {
+            println!("the fast reader took {} MB meanwhile", took / 1_000_000);
+            verdict.check(took > 10_000_000, || {
+                format!("the fast reader took only {took} bytes: it was not taking the body")
+            });
+        }
+        Err(e) => verdict.check(false, || format!("the fast reader failed: {e}")),
+    }
     stop(server, &mut verdict);
     verdict.done();
 }

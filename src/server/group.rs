@@ -40,6 +40,9 @@ use crate::Interest;
 pub(crate) const WAKER: Token = Token(0);
 /// Connection slots start here.
 const FIRST_SLOT: usize = 1;
+/// The most response body pieces (64 KiB each) one connection writes before the other
+/// ready connections get their turn (nginx's `sendfile_max_chunk` is 2 MiB).
+const PIECES_PER_TURN: usize = 8;
 /// How often deadlines are checked.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -252,10 +255,13 @@ impl Group {
             if self.wanted.load(Ordering::SeqCst) > 0 || guard.finished {
                 return;
             }
-            if guard.ready.is_empty() {
-                self.poll_once(&mut guard);
-            }
-            while let Some(index) = guard.ready.pop_front() {
+            // Waits only when nothing is ready; a connection sent to the back of the queue
+            // (its turn used up) waits for what the poller has meanwhile.
+            self.poll_once(&mut guard);
+            for _ in 0..guard.ready.len() {
+                let Some(index) = guard.ready.pop_front() else {
+                    break;
+                };
                 guard = self.advance(guard, index);
                 if self.wanted.load(Ordering::SeqCst) > 0 {
                     break;
@@ -268,7 +274,7 @@ impl Group {
     fn poll_once(&self, state: &mut LoopState) {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let now = Instant::now();
-        let timeout = if posted_before {
+        let timeout = if posted_before || !state.ready.is_empty() {
             Duration::ZERO
         } else {
             state.next_tick.saturating_duration_since(now)
@@ -359,6 +365,7 @@ impl Group {
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.woken();
         }
+        let mut pieces = 0;
         loop {
             let state = &mut *guard;
             let Some(Some(slot)) = state.slots.get_mut(index) else {
@@ -389,6 +396,14 @@ impl Group {
                 }
                 Next::Produce(mut pump) => {
                     slot.wait = Wait::Handler;
+                    pieces += 1;
+                    if pieces > PIECES_PER_TURN {
+                        // A client that takes a long body as fast as it is written would
+                        // hold the loop to the end: the others get their turn first.
+                        slot.conn.produced(pump);
+                        state.ready.push_back(index);
+                        return guard;
+                    }
                     guard = self.released(guard, || pump.produce()).0;
                     match guard.slots.get_mut(index) {
                         Some(Some(slot)) => slot.conn.produced(pump),
