@@ -229,7 +229,7 @@ fn pattern(n: usize) -> Vec<u8> {
 /// - `GET /` → `hello` (the probe)
 /// - `/upload` → reads the body: `200 got LEN HASH`, or `500` if reading it failed
 /// - `/echo` → the body back (`500` if reading it failed)
-/// - `/big/N` → N bytes of `x` from a reader
+/// - `/big/N` → N bytes of `x` from a reader; `/memory/N` → the same from memory
 /// - `/sleep/MS` → `slept MS` after blocking MS milliseconds
 /// - `/n/K` → `K`
 /// - `/blocking-reader/MS`, `/blocking-chunks/MS` → `part1 part2`, from a reader (with a
@@ -327,6 +327,12 @@ fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
     }
     if let Some(k) = path.strip_prefix("/n/") {
         return Response::text(StatusCode::OK, k.to_owned());
+    }
+    if let Some(n) = path
+        .strip_prefix("/memory/")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        return Response::new(StatusCode::OK, vec![b'x'; n]);
     }
     Response::text(StatusCode::NOT_FOUND, "not found")
 }
@@ -1231,28 +1237,64 @@ fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
     verdict.done();
 }
 
-#[test]
-fn a_client_taking_a_long_body_at_full_speed_does_not_hold_up_the_others() {
-    // Such a client never lets a write wait: without turns, the one loop would write its
-    // body until the end before looking at anyone else.
-    let _g = serial();
-    let mut verdict = Verdict::default();
-    let (server, addr, _seen) = app_server(|s| s);
-    let done = Arc::new(AtomicBool::new(false));
-    let done2 = Arc::clone(&done);
-    let reader = thread::spawn(move || -> io::Result<u64> {
+/// A client that takes `target` as fast as the server writes it, again and again on one
+/// connection, until `done`; the bytes it took.
+fn fast_reader(
+    addr: SocketAddr,
+    target: &str,
+    length: u64,
+    done: Arc<AtomicBool>,
+) -> JoinHandle<io::Result<u64>> {
+    let request = get(target);
+    thread::spawn(move || {
         let mut peer = Peer::connect(addr)?;
-        peer.send(get("/big/1000000000000").as_bytes())?;
         let mut buf = vec![0u8; 1 << 20];
         let mut took = 0u64;
-        while !done2.load(Ordering::SeqCst) {
-            match peer.s.read(&mut buf)? {
-                0 => break,
-                n => took += n as u64,
+        while !done.load(Ordering::SeqCst) {
+            peer.send(request.as_bytes())?;
+            // The head, then the body: the response ends `length` bytes after the head.
+            let mut left = None;
+            while left != Some(0) && !done.load(Ordering::SeqCst) {
+                let n = peer.s.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(took);
+                }
+                took += n as u64;
+                let body = match left {
+                    Some(_) => n,
+                    None => {
+                        let end = find(&buf[..n], b"\r\n\r\n").expect("a head in one read");
+                        left = Some(length);
+                        n - (end + 4)
+                    }
+                };
+                left = left.map(|l| l - body as u64);
             }
         }
         Ok(took)
-    });
+    })
+}
+
+#[test]
+fn a_client_taking_a_long_body_at_full_speed_does_not_hold_up_the_others() {
+    // Such a client never lets a write wait: without turns, the one loop would write its
+    // body until the end before looking at anyone else. Bodies from a reader and from
+    // memory both.
+    for (target, length) in [
+        ("/big/1000000000000", 1_000_000_000_000),
+        ("/memory/500000000", 500_000_000),
+    ] {
+        fast_reader_against_probes(target, length);
+    }
+}
+
+fn fast_reader_against_probes(target: &str, length: u64) {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, _seen) = app_server(|s| s);
+    println!("{target}:");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = fast_reader(addr, target, length, Arc::clone(&done));
     thread::sleep(Duration::from_millis(300));
     let probe = Probe::start(addr);
     thread::sleep(Duration::from_millis(2000));

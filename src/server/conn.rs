@@ -8,6 +8,7 @@
 //! piece must be produced ([`Next::Produce`], answered by [`Conn::produced`]); the loop
 //! runs each with its lock released, as it runs handlers.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,6 +40,13 @@ const DRAIN_AT_MOST: u64 = 256 * 1024;
 const LINGER: Duration = Duration::from_secs(2);
 /// How much of a reader body to read at a time.
 const PIECE: usize = 64 * 1024;
+/// A body in memory up to this long is queued whole with its head; a longer one a piece
+/// at a time, like a reader's.
+const INLINE_BODY: usize = 64 * 1024;
+/// The most response body pieces a connection queues before the loop's other ready
+/// connections get their turn (512 KiB of a reader's or a long in-memory body; nginx's
+/// `sendfile_max_chunk` is 2 MiB).
+pub(crate) const PIECES_PER_TURN: usize = 8;
 
 /// What the connection waits for when it goes back to the poller; each has its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +87,9 @@ pub(crate) enum Next {
     /// Produce the next piece of this response body ([`Pump::produce`]), then give it
     /// back to [`Conn::produced`].
     Produce(Box<Pump>),
+    /// Its turn is over ([`PIECES_PER_TURN`] body pieces written): drive it again after
+    /// the other ready connections.
+    Yield,
     /// Everything is written: close after a lingering wait. Our side is shut down, and what
     /// the client still sends is read and dropped until it closes or the linger time ends,
     /// so that unread bytes do not turn the close into a reset that loses the response
@@ -111,7 +122,8 @@ enum Phase {
 }
 
 /// A response body being produced: by the body's code off the loop ([`Pump::produce`],
-/// a piece at a time), and queued on the loop ([`Pump::emit`]).
+/// a piece at a time), and queued on the loop ([`Pump::emit`]); or a long body already in
+/// memory, queued a piece at a time.
 pub(crate) struct Pump {
     source: Source,
     trailers: Option<HeaderMap>,
@@ -151,6 +163,8 @@ impl std::fmt::Debug for Pump {
 }
 
 enum Source {
+    /// A body in memory, longer than [`INLINE_BODY`], and how much of it is queued.
+    Bytes(Cow<'static, [u8]>, usize),
     /// This many bytes left to read from the reader.
     Reader(Box<dyn Read + Send>, u64),
     ChunkedReader(Box<dyn Read + Send>),
@@ -213,6 +227,8 @@ pub(crate) struct Conn {
     write_due: Option<(Instant, u64)>,
     /// Closed under a running handler (its response goes nowhere).
     dead: bool,
+    /// Response body pieces queued since the loop last came to this connection.
+    turn_pieces: usize,
     notices: Arc<Notices>,
     slot: usize,
 }
@@ -255,6 +271,7 @@ impl Conn {
             last: false,
             request_since: None,
             transfer: Transfer::default(),
+            turn_pieces: 0,
             write_due: None,
             dead: false,
             notices,
@@ -413,6 +430,7 @@ impl Conn {
     /// The loop was woken for this connection (its socket, or its handler): what the
     /// socket holds is unknown again.
     pub(crate) fn woken(&mut self) {
+        self.turn_pieces = 0;
         if let Some(stream) = &mut self.stream {
             stream.forget_drained();
         }
@@ -750,7 +768,25 @@ impl Conn {
         loop {
             if stream.queued() < FLUSH_AT {
                 match pump.emit(stream) {
-                    Ok(Emitted::Piece) => continue,
+                    Ok(Emitted::Piece) => {
+                        self.turn_pieces += 1;
+                        if self.turn_pieces < PIECES_PER_TURN {
+                            continue;
+                        }
+                        // A client that takes the body as fast as it is written would
+                        // hold the loop to the end: what is queued goes out, then the
+                        // other ready connections get their turn.
+                        let before = stream.queued();
+                        match stream.flush() {
+                            Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
+                            Ok(Progress::Pending(need)) => {
+                                self.transfer.bytes += (before - stream.queued()) as u64;
+                                return Some(Next::Wait(need.interest, Wait::Respond));
+                            }
+                            Err(_) => return Some(Next::Close),
+                        }
+                        return Some(Next::Yield);
+                    }
                     Ok(Emitted::Done) => {
                         self.phase = Phase::Answered;
                         return None;
@@ -965,11 +1001,13 @@ fn queue_response(
             stream.queue_end(None)?;
             return Ok(None);
         }
-        Kind::Bytes(bytes) => {
+        Kind::Bytes(bytes) if bytes.len() <= INLINE_BODY => {
             stream.queue_data(&bytes)?;
             stream.queue_end(None)?;
             return Ok(None);
         }
+        // Not copied into the output at once: written a piece at a time, in turns.
+        Kind::Bytes(bytes) => Source::Bytes(bytes, 0),
         Kind::Reader(reader, n) => Source::Reader(reader, n),
         Kind::ChunkedReader(reader) => Source::ChunkedReader(reader),
         Kind::Chunks(chunks) => Source::Chunks(chunks),
@@ -1038,13 +1076,24 @@ impl Pump {
                 None => Ok(Produced::End),
                 Some(chunk) => chunk.map(Produced::Chunk),
             },
-            Source::Spent(_) => Ok(Produced::End),
+            // Queued by `emit` without being produced.
+            Source::Bytes(..) | Source::Spent(_) => Ok(Produced::End),
         };
         result.unwrap_or_else(Produced::Failed)
     }
 
     /// Queues what [`produce`](Self::produce) got (on the loop: no user code runs here).
     fn emit(&mut self, stream: &mut ServerStream) -> io::Result<Emitted> {
+        if let Source::Bytes(bytes, queued) = &mut self.source {
+            let piece = &bytes[*queued..bytes.len().min(*queued + PIECE)];
+            if piece.is_empty() {
+                stream.queue_end(None).map_err(io::Error::from)?;
+                return Ok(Emitted::Done);
+            }
+            stream.queue_data(piece).map_err(io::Error::from)?;
+            *queued += piece.len();
+            return Ok(Emitted::Piece);
+        }
         if let (Source::Reader(_, 0) | Source::Spent(0), Produced::Nothing) =
             (&self.source, &self.produced)
         {
@@ -1103,7 +1152,8 @@ impl Drop for Pump {
     /// away first), goes to the reaper: its `Drop` may block.
     fn drop(&mut self) {
         let source = std::mem::replace(&mut self.source, Source::Spent(0));
-        if !matches!(source, Source::Spent(_)) {
+        // Memory is freed here; the body's code (its `Drop` may block) goes to the reaper.
+        if !matches!(source, Source::Spent(_) | Source::Bytes(..)) {
             super::reaper::drop_off_loop(source);
         }
     }

@@ -40,9 +40,6 @@ use crate::Interest;
 pub(crate) const WAKER: Token = Token(0);
 /// Connection slots start here.
 const FIRST_SLOT: usize = 1;
-/// The most response body pieces (64 KiB each) one connection writes before the other
-/// ready connections get their turn (nginx's `sendfile_max_chunk` is 2 MiB).
-const PIECES_PER_TURN: usize = 8;
 /// How often deadlines are checked.
 const TICK: Duration = Duration::from_millis(250);
 
@@ -365,7 +362,6 @@ impl Group {
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.woken();
         }
-        let mut pieces = 0;
         loop {
             let state = &mut *guard;
             let Some(Some(slot)) = state.slots.get_mut(index) else {
@@ -394,16 +390,14 @@ impl Group {
                         return guard;
                     }
                 }
+                Next::Yield => {
+                    // Still busy, so no deadline: back in turn after the others.
+                    slot.wait = Wait::Handler;
+                    state.ready.push_back(index);
+                    return guard;
+                }
                 Next::Produce(mut pump) => {
                     slot.wait = Wait::Handler;
-                    pieces += 1;
-                    if pieces > PIECES_PER_TURN {
-                        // A client that takes a long body as fast as it is written would
-                        // hold the loop to the end: the others get their turn first.
-                        slot.conn.produced(pump);
-                        state.ready.push_back(index);
-                        return guard;
-                    }
                     guard = self.released(guard, || pump.produce()).0;
                     match guard.slots.get_mut(index) {
                         Some(Some(slot)) => slot.conn.produced(pump),

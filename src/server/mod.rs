@@ -26,9 +26,11 @@
 //!   timeout. A client cut off while a response waits for it is reset rather than closed
 //!   (`SO_LINGER` 0): the response bytes still queued in the kernel are dropped, not sent
 //!   on to it a few at a time after the close.
-//! - **Turns.** A streamed response body goes out a piece at a time (64 KiB from a reader,
-//!   or one chunk), and after eight pieces the loop's other ready connections get their
-//!   turn: a client that takes a long body as fast as it is written does not hold the loop.
+//! - **Turns.** A streamed response body goes out a piece at a time (64 KiB from a reader
+//!   or from a body in memory longer than 64 KiB, or one chunk), and after eight pieces
+//!   the loop's other ready connections get their turn: a client that takes a long body
+//!   as fast as it is written does not hold the loop. A long body in memory is written
+//!   from where it is, not copied first.
 //! - **Blocking handlers.** A handler runs on its loop's thread with the loop released, so
 //!   one that returns at once costs no thread hand-off. One that blocks (it waits for its
 //!   body, sleeps, calls a database) is noticed, at once when it waits for its body or by a
