@@ -781,6 +781,7 @@ impl Conn {
                             Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
                             Ok(Progress::Pending(need)) => {
                                 self.transfer.bytes += (before - stream.queued()) as u64;
+                                pump.client_is_slow();
                                 return Some(Next::Wait(need.interest, Wait::Respond));
                             }
                             Err(_) => return Some(Next::Close),
@@ -792,14 +793,22 @@ impl Conn {
                         return None;
                     }
                     Ok(Emitted::Needs) => {
-                        // What is queued goes out while the body's code works (it may
-                        // block: a pipe, a stream of events).
+                        // What is queued goes out before the body's code works (it may
+                        // block: a pipe, a stream of events). A client slower than its
+                        // body gets no next piece until it has taken this one, and the
+                        // piece's buffer is not kept meanwhile: a slow reader holds about
+                        // one piece of memory, not two or three.
                         let before = stream.queued();
                         if before > 0 {
                             let flushed = stream.flush();
                             self.transfer.bytes += (before - stream.queued()) as u64;
-                            if flushed.is_err() {
-                                return Some(Next::Close);
+                            match flushed {
+                                Ok(Progress::Ready(())) => {}
+                                Ok(Progress::Pending(need)) => {
+                                    pump.client_is_slow();
+                                    return Some(Next::Wait(need.interest, Wait::Respond));
+                                }
+                                Err(_) => return Some(Next::Close),
                             }
                         }
                         let Phase::Respond(pump) = std::mem::replace(&mut self.phase, Phase::Away)
@@ -820,6 +829,7 @@ impl Conn {
                 Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
                 Ok(Progress::Pending(need)) => {
                     self.transfer.bytes += (before - stream.queued()) as u64;
+                    pump.client_is_slow();
                     return Some(Next::Wait(need.interest, Wait::Respond));
                 }
                 Err(_) => return Some(Next::Close),
@@ -1082,10 +1092,19 @@ impl Pump {
         result.unwrap_or_else(Produced::Failed)
     }
 
+    /// The client could not take what was queued: the buffer a reader's pieces are read
+    /// into is freed (allocated again by the next [`produce`](Self::produce)), as it
+    /// would be idle until the client has taken the piece queued.
+    fn client_is_slow(&mut self) {
+        self.piece = Vec::new();
+    }
+
     /// Queues what [`produce`](Self::produce) got (on the loop: no user code runs here).
     fn emit(&mut self, stream: &mut ServerStream) -> io::Result<Emitted> {
         if let Source::Bytes(bytes, queued) = &mut self.source {
-            let piece = &bytes[*queued..bytes.len().min(*queued + PIECE)];
+            // Up to a piece queued in all: a slow client holds no more of it than that.
+            let room = PIECE.saturating_sub(stream.queued()).max(1);
+            let piece = &bytes[*queued..bytes.len().min(*queued + room)];
             if piece.is_empty() {
                 stream.queue_end(None).map_err(io::Error::from)?;
                 return Ok(Emitted::Done);
