@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)
 import http_parser_corpus as hp  # noqa: E402
 import llhttp_corpus as ll  # noqa: E402
 import h1dump_io  # noqa: E402
-from h1dump_io import latin1, run_h1dump  # noqa: E402
+from h1dump_io import latin1, read_events, run_h1dump  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -114,33 +114,21 @@ def new_msg(kind):
 
 
 def ours(output, data):
-    msgs, error, switch_at, closed = [], None, None, False
-    for line in output.splitlines():
-        ev = json.loads(line)
-        kind = ev["event"]
-        if kind in ("request", "response", "informational"):
-            m = new_msg(kind)
-            if kind == "request":
-                m["method"] = latin1(ev["method"])
-                m["target"] = latin1(ev["target"])
-            else:
-                m["status"] = ev["status"]
-            m["version"] = ev["version"]
-            m["headers"] = [(latin1(n), latin1(v)) for n, v in ev["headers"]]
-            msgs.append(m)
-        elif kind == "data" and msgs:
-            msgs[-1]["body"] += latin1(ev["data"])
-        elif kind == "end" and msgs:
-            msgs[-1]["trailers"] = [(latin1(n), latin1(v)) for n, v in ev["trailers"]]
-        elif kind == "switched":
-            switch_at = len(data) - len(latin1(ev["trailing"]))
-        elif kind == "closed":
-            closed = True
-        elif kind == "error":
-            error = "%s (%d)" % (ev["message"], ev["status_hint"])
+    ours = read_events(output, data)
+    msgs = []
+    for m in ours["msgs"]:
+        msg = new_msg(m["kind"])
+        if m["kind"] == "request":
+            msg["method"] = latin1(m["method"])
+            msg["target"] = m["target"]
         else:
-            error = "unexpected event: %s" % line
-    return {"error": error, "msgs": msgs, "switch_at": switch_at, "closed": closed}
+            msg["status"] = m["status"]
+        msg.update(version=m["version"], headers=m["headers"], body=m["body"],
+                   trailers=m["trailers"])
+        msgs.append(msg)
+    # An input that ends mid-message is an error on both sides here.
+    return {"error": ours["error"] or ours["failure"], "msgs": msgs,
+            "switch_at": ours["switch_at"], "closed": ours["closed"]}
 
 
 # ------------------------------------------------------------------------ h11's side

@@ -1,5 +1,6 @@
 """What the corpus scripts share: running `h1dump` on an input, and a Host field for the
 HTTP/1.1 requests that have none (the core refuses those, RFC 9112 §3.2)."""
+import json
 import os
 import re
 import subprocess
@@ -78,6 +79,54 @@ def add_host(data, host_line):
 
 def latin1(s):
     return s.encode("latin-1")
+
+
+def read_events(output, data, first_only=False):
+    """h1dump's output for input `data`, as messages and an ending: each message's kind,
+    method (as printed, or None), target, status, reason, version, header fields, body
+    and trailer fields (bytes throughout); where the connection switched (an offset in
+    `data`), whether it closed, and its error: `eof` for "peer closed connection ..."
+    (the input ended mid-message), `error` for any other; `failure`, either one as
+    "message (status hint)". `first_only`: stop at the end of
+    the first message, and say in `ended` whether it came."""
+    msgs, error, eof, failure, switch_at, closed, ended = [], None, None, None, None, False, False
+    for line in output.splitlines():
+        ev = json.loads(line)
+        kind = ev["event"]
+        if kind in ("request", "response", "informational"):
+            msgs.append({
+                "kind": kind,
+                "method": ev.get("method"),
+                "target": latin1(ev.get("target", "")),
+                "status": ev.get("status"),
+                "reason": latin1(ev.get("reason", "")),
+                "version": ev["version"],
+                "headers": [(latin1(n), latin1(v)) for n, v in ev["headers"]],
+                "body": b"",
+                "trailers": [],
+            })
+        elif kind == "data" and msgs:
+            msgs[-1]["body"] += latin1(ev["data"])
+        elif kind == "end" and msgs:
+            msgs[-1]["trailers"] = [(latin1(n), latin1(v)) for n, v in ev["trailers"]]
+            if first_only:
+                ended = True
+                break
+        elif kind == "switched":
+            switch_at = len(data) - len(latin1(ev["trailing"]))
+            ended = True
+        elif kind == "closed":
+            closed = True
+        elif kind == "error":
+            failure = "%s (%d)" % (ev["message"], ev["status_hint"])
+            if ev["message"].startswith("peer closed connection"):
+                eof = ev["message"]
+            else:
+                error = failure
+        else:
+            error = "unexpected event: %s" % line
+    return {"msgs": msgs, "error": error, "eof": eof, "failure": failure,
+            "switch_at": switch_at, "closed": closed, "ended": ended}
 
 
 def mark(plain, hosted):

@@ -48,7 +48,7 @@ import re
 import sys
 
 import h1dump_io  # noqa: E402
-from h1dump_io import Source, latin1, run_h1dump  # noqa: E402
+from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
 
 HOST = b"Host: http-parser.invalid\r\n"
 HOST_FIELD = (b"host", b"http-parser.invalid")
@@ -533,50 +533,20 @@ def add_host(data):
     return h1dump_io.add_host(data, HOST)
 
 
-def new_msg():
-    return {"method": None, "target": b"", "status": None, "reason": b"", "version": None,
-            "fields": [], "body": b""}
-
-
 def our_outcome(output, data, first_only=False):
-    """Our verdict and messages. first_only: stop at the end of the first message (the
+    """Our verdict and messages, trailers counted with the header fields (http-parser
+    reports both as headers). first_only: stop at the end of the first message (the
     `head` table: http-parser's test looks at nothing after it)."""
-    msgs, error, eof, switch_at, closed, ended = [], None, None, None, False, False
-    for line in output.splitlines():
-        ev = json.loads(line)
-        kind = ev["event"]
-        if kind in ("request", "response", "informational"):
-            m = new_msg()
-            m["method"] = ev.get("method")
-            m["target"] = latin1(ev.get("target", ""))
-            m["status"] = ev.get("status")
-            m["reason"] = latin1(ev.get("reason", ""))
-            m["version"] = ev["version"]
-            m["fields"] = [(latin1(n), latin1(v)) for n, v in ev["headers"]]
-            msgs.append(m)
-        elif kind == "data" and msgs:
-            msgs[-1]["body"] += latin1(ev["data"])
-        elif kind == "end" and msgs:
-            msgs[-1]["fields"] += [(latin1(n), latin1(v)) for n, v in ev["trailers"]]
-            if first_only:
-                ended = True
-                break
-        elif kind == "switched":
-            switch_at = len(data) - len(latin1(ev["trailing"]))
-            ended = True
-        elif kind == "closed":
-            closed = True
-        elif kind == "error":
-            if ev["message"].startswith("peer closed connection"):
-                eof = ev["message"]
-            else:
-                error = "%s (%d)" % (ev["message"], ev["status_hint"])
-        else:
-            error = "unexpected event: %s" % line
-    if first_only and not ended and not error:
-        error = eof or "first message not ended"
-    return {"error": error, "eof": eof, "msgs": msgs, "switch_at": switch_at,
-            "closed": closed}
+    ours = read_events(output, data, first_only)
+    error = ours["error"]
+    if first_only and not ours["ended"] and not error:
+        error = ours["eof"] or "first message not ended"
+    msgs = [{"method": m["method"], "target": m["target"], "status": m["status"],
+             "reason": m["reason"], "version": m["version"],
+             "fields": m["headers"] + m["trailers"], "body": m["body"]}
+            for m in ours["msgs"]]
+    return {"error": error, "eof": ours["eof"], "msgs": msgs,
+            "switch_at": ours["switch_at"], "closed": ours["closed"]}
 
 
 def without_added_host(us, points):

@@ -41,7 +41,7 @@ import sys
 from collections import OrderedDict
 
 import h1dump_io  # noqa: E402
-from h1dump_io import Source, latin1, run_h1dump  # noqa: E402
+from h1dump_io import Source, latin1, read_events, run_h1dump  # noqa: E402
 
 DEFAULT_TYPES = {"request", "response", "request-finish", "response-finish"}
 
@@ -225,42 +225,24 @@ def add_host(data):
 
 
 def our_outcome(output, data, finish):
-    msgs, error, eof_error, switch_at, closed = [], None, None, None, False
-    for line in output.splitlines():
-        ev = json.loads(line)
-        kind = ev["event"]
-        if kind in ("request", "response", "informational"):
-            m = new_msg()
-            m["method"] = latin1(ev.get("method", ""))
-            m["target"] = latin1(ev.get("target", ""))
-            m["status"] = ev.get("status")
-            m["version"] = ev["version"]
-            m["headers"] = [(latin1(n), latin1(v)) for n, v in ev["headers"]]
-            msgs.append(m)
-        elif kind == "data" and msgs:
-            msgs[-1]["body"] += latin1(ev["data"])
-        elif kind == "end" and msgs:
-            msgs[-1]["trailers"] = [(latin1(n), latin1(v)) for n, v in ev["trailers"]]
-        elif kind == "switched":
-            switch_at = len(data) - len(latin1(ev["trailing"]))
-        elif kind == "closed":
-            closed = True
-        elif kind == "error":
-            if ev["message"].startswith("peer closed connection"):
-                eof_error = ev["message"]
-            else:
-                error = "%s (%d)" % (ev["message"], ev["status_hint"])
-        else:
-            error = "unexpected event: %s" % line
-    if eof_error and finish:
-        error = eof_error
+    ours = read_events(output, data)
+    msgs = []
+    for m in ours["msgs"]:
+        msg = new_msg()
+        msg.update(method=latin1(m["method"] or ""), target=m["target"], status=m["status"],
+                   version=m["version"], headers=m["headers"], trailers=m["trailers"],
+                   body=m["body"])
+        msgs.append(msg)
+    error = ours["error"]
+    if ours["eof"] and finish:
+        error = ours["eof"]
     return {
         "verdict": "reject" if error else "accept",
         "error": error,
-        "eof": eof_error,
+        "eof": ours["eof"],
         "msgs": msgs,
-        "switch_at": switch_at,
-        "closed": closed,
+        "switch_at": ours["switch_at"],
+        "closed": ours["closed"],
     }
 
 
