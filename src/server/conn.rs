@@ -776,17 +776,9 @@ impl Conn {
                         // A client that takes the body as fast as it is written would
                         // hold the loop to the end: what is queued goes out, then the
                         // other ready connections get their turn.
-                        let before = stream.queued();
-                        match stream.flush() {
-                            Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
-                            Ok(Progress::Pending(need)) => {
-                                self.transfer.bytes += (before - stream.queued()) as u64;
-                                pump.client_is_slow();
-                                return Some(Next::Wait(need.interest, Wait::Respond));
-                            }
-                            Err(_) => return Some(Next::Close),
-                        }
-                        return Some(Next::Yield);
+                        return Some(
+                            flush_body(stream, &mut self.transfer, pump).unwrap_or(Next::Yield),
+                        );
                     }
                     Ok(Emitted::Done) => {
                         self.phase = Phase::Answered;
@@ -795,20 +787,11 @@ impl Conn {
                     Ok(Emitted::Needs) => {
                         // What is queued goes out before the body's code works (it may
                         // block: a pipe, a stream of events). A client slower than its
-                        // body gets no next piece until it has taken this one, and the
-                        // piece's buffer is not kept meanwhile: a slow reader holds about
-                        // one piece of memory, not two or three.
-                        let before = stream.queued();
-                        if before > 0 {
-                            let flushed = stream.flush();
-                            self.transfer.bytes += (before - stream.queued()) as u64;
-                            match flushed {
-                                Ok(Progress::Ready(())) => {}
-                                Ok(Progress::Pending(need)) => {
-                                    pump.client_is_slow();
-                                    return Some(Next::Wait(need.interest, Wait::Respond));
-                                }
-                                Err(_) => return Some(Next::Close),
+                        // body is waited for, like at every other flush here: it gets no
+                        // next piece while one is still queued for it.
+                        if stream.queued() > 0 {
+                            if let Some(next) = flush_body(stream, &mut self.transfer, pump) {
+                                return Some(next);
                             }
                         }
                         let Phase::Respond(pump) = std::mem::replace(&mut self.phase, Phase::Away)
@@ -824,15 +807,8 @@ impl Conn {
                     }
                 }
             }
-            let before = stream.queued();
-            match stream.flush() {
-                Ok(Progress::Ready(())) => self.transfer.bytes += before as u64,
-                Ok(Progress::Pending(need)) => {
-                    self.transfer.bytes += (before - stream.queued()) as u64;
-                    pump.client_is_slow();
-                    return Some(Next::Wait(need.interest, Wait::Respond));
-                }
-                Err(_) => return Some(Next::Close),
+            if let Some(next) = flush_body(stream, &mut self.transfer, pump) {
+                return Some(next);
             }
         }
     }
@@ -961,6 +937,23 @@ fn no_switch(stream: &ServerStream, response: Response) -> Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         "this server does not switch protocols or relay tunnels",
     )
+}
+
+/// Writes what is queued of a response body, counted for the response rate. `None`: all
+/// of it went out; else what the loop does next: wait for a client slower than its body
+/// (whose pump keeps no read buffer meanwhile), or close.
+fn flush_body(stream: &mut ServerStream, transfer: &mut Transfer, pump: &mut Pump) -> Option<Next> {
+    let before = stream.queued();
+    let flushed = stream.flush();
+    transfer.bytes += (before - stream.queued()) as u64;
+    match flushed {
+        Ok(Progress::Ready(())) => None,
+        Ok(Progress::Pending(need)) => {
+            pump.client_is_slow();
+            Some(Next::Wait(need.interest, Wait::Respond))
+        }
+        Err(_) => Some(Next::Close),
+    }
 }
 
 /// Queues a handler's response: all of it, or its head and a [`Pump`] for the body.
