@@ -98,6 +98,9 @@ mod size {
         seventeen_digits_overflow: b"10000000000000000\r\n" => rejected(b"", 400, TOO_LARGE);
         u64_max_then_eof: b"ffffffffffffffff\r\nabc" =>
             rejected(b"abc", 400, "peer closed connection without sending complete message body: incomplete chunked body (3 bytes of data received, in chunk data, 18446744073709551612 bytes of the current chunk missing)");
+        // The sum of announced sizes passes 2^64 - 1 (picohttpparser's test.c): no overflow.
+        u64_max_after_a_chunk_then_eof: b"6\r\nhello \r\nffffffffffffffff\r\nabcdefg" =>
+            rejected(b"hello abcdefg", 400, "peer closed connection without sending complete message body: incomplete chunked body (13 bytes of data received, in chunk data, 18446744073709551608 bytes of the current chunk missing)");
         u64_max_upper_then_eof: b"FFFFFFFFFFFFFFFF\r\n" =>
             rejected(b"", 400, "peer closed connection without sending complete message body: incomplete chunked body (0 bytes of data received, in chunk data, 18446744073709551615 bytes of the current chunk missing)");
         u64_max_with_ext_then_eof: b"fffffffffffffff0;a=b\r\n" =>

@@ -293,7 +293,8 @@ impl ChunkedDecoder {
                         ));
                     }
                 }
-                self.announced += self.size;
+                // Sizes are peer data: without a limit the sum may pass 2^64 - 1.
+                self.announced = self.announced.saturating_add(self.size);
                 self.state = State::Data(self.size);
             }
         } else {
