@@ -148,6 +148,9 @@ mod accepted {
             [resp(200, "", &[("content-length", "0")]), end(), closed()];
         reason_obs_text: GET, b"HTTP/1.1 200 \xe9t\xe9 \xff\r\nContent-Length: 0\r\n\r\n" =>
             [resp_raw(200, b"\xe9t\xe9 \xff", f(&[("content-length", "0")])), end(), closed()];
+        // Only the first space separates: `reason-phrase` may start with SP (RFC 9112 §4).
+        reason_leading_space_kept: GET, b"HTTP/1.1 200  OK\r\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, " OK", &[("content-length", "0")]), end(), closed()];
         reason_htab_and_spaces_kept: GET, b"HTTP/1.1 404 Not\tFound  \r\nContent-Length: 0\r\n\r\n" =>
             [resp(404, "Not\tFound  ", &[("content-length", "0")]), end(), closed()];
         status_999: GET, b"HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n" =>
@@ -291,6 +294,7 @@ mod rejected {
     const BAD_STATUS_LINE: &str = "malformed status line";
     const BAD_CODE: &str = "malformed status code";
     const BAD_VERSION: &str = "malformed HTTP version";
+    const MULTIPLE_SPACES: &str = "more than one space between the parts of the start line";
 
     resp! {
         // CL + TE, in either order, also where neither frames the body.
@@ -387,7 +391,8 @@ mod rejected {
         status_000: GET, b"HTTP/1.1 000 OK\r\n\r\n" => [err(400, BAD_CODE)];
         status_signed: GET, b"HTTP/1.1 +20 OK\r\n\r\n" => [err(400, BAD_CODE)];
         status_missing: GET, b"HTTP/1.1 \r\n\r\n" => [err(400, BAD_STATUS_LINE)];
-        status_double_space: GET, b"HTTP/1.1  200 OK\r\n\r\n" => [err(400, BAD_CODE)];
+        status_double_space: GET, b"HTTP/1.1  200 OK\r\n\r\n" => [err(400, MULTIPLE_SPACES)];
+        status_spaces_everywhere: GET, b"HTTP/1.1   200   OK\r\n\r\n" => [err(400, MULTIPLE_SPACES)];
         status_tab_separator: GET, b"HTTP/1.1\t200 OK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
         reason_tab_separator: GET, b"HTTP/1.1 200\tOK\r\n\r\n" => [err(400, BAD_STATUS_LINE)];
 

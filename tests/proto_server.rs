@@ -514,8 +514,9 @@ reject! {
     trailer_bare_lf_blank: &chunked(b"0\r\n\n") => [chunked_req()] 400, "bare LF line ending (CRLF required)";
 
     // --- request line shape (§3) ---
-    request_line_double_space_before_target: b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid character in request target";
-    request_line_double_space_before_version: b"GET /  HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "malformed HTTP version";
+    request_line_double_space_before_target: b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "more than one space between the parts of the start line";
+    request_line_double_space_before_version: b"GET /  HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "more than one space between the parts of the start line";
+    request_line_spaces_everywhere: b"GET   /   HTTP/1.0\r\n\r\n" => [] 400, "more than one space between the parts of the start line";
     request_line_tab_after_method: b"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid method in request line";
     request_line_tab_after_target: b"GET /\tHTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid character in request target";
     request_line_vt: b"GET\x0b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid method in request line";

@@ -200,6 +200,10 @@ fn first_line_end(raw: &[u8]) -> usize {
     memchr(b'\n', raw).map_or(raw.len(), |lf| lf.saturating_sub(1))
 }
 
+/// Start lines are split at single spaces (RFC 9112 §3, §4); a parser that split at runs of
+/// whitespace would read some lines differently from us.
+const MULTIPLE_SPACES: &str = "more than one space between the parts of the start line";
+
 /// A parsed request line.
 struct RequestLine {
     method: Method,
@@ -223,8 +227,14 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     if target_end == line.len() {
         return Err(Error::bad("invalid request line"));
     }
+    if target_len == 0 && line[target_start] == b' ' {
+        return Err(Error::bad(MULTIPLE_SPACES));
+    }
     if target_len == 0 || line[target_end] != b' ' {
         return Err(Error::bad("invalid character in request target"));
+    }
+    if line.get(target_end + 1) == Some(&b' ') {
+        return Err(Error::bad(MULTIPLE_SPACES));
     }
     let version = parse_version(&line[target_end + 1..])?;
     check_target_form(&method, &line[target_start..target_end])?;
@@ -387,6 +397,9 @@ struct StatusLine {
 
 /// `HTTP-version SP 3DIGIT [SP reason-phrase]`, without the CRLF.
 fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
+    if line.get(8..10) == Some(b"  ") {
+        return Err(Error::bad(MULTIPLE_SPACES));
+    }
     if line.len() < 12 || line[8] != b' ' {
         return Err(Error::bad("malformed status line"));
     }
