@@ -22,11 +22,11 @@ whose output differs between whole and byte by byte is listed as a bug of ours, 
 status is then 1.
 """
 
-import argparse
 import json
 import re
 import sys
 
+import h1dump_io
 from h1dump_io import Source, add_host, find_h1dump, run_h1dump
 
 ITEM = re.compile(r"^(\d+)\. (.*)$")
@@ -107,11 +107,9 @@ def summary(output):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("garden", help="http-garden checkout or bare git directory")
-    ap.add_argument("--rev", default="HEAD", help="revision to read from a git directory")
-    ap.add_argument("--h1dump", help="h1dump binary (default: the debug build)")
-    ap.add_argument("--verbose", action="store_true", help="also print each payload")
+    ap = h1dump_io.corpus_arguments(
+        __doc__, ("garden", "http-garden checkout or bare git directory"),
+        verbose="also print each payload", json=False)
     args = ap.parse_args()
     h1dump = find_h1dump(args.h1dump)
     garden = Garden(args.garden, args.rev)

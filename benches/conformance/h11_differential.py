@@ -31,7 +31,6 @@ sides). Agreement: both accept with identical messages, or both reject. Our side
 whole and with `--split 1`; the two outputs must be identical.
 """
 
-import argparse
 import json
 import os
 import re
@@ -319,14 +318,9 @@ def classify(inp, h, u, diffs):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("llhttp", help="llhttp checkout or bare git directory")
-    ap.add_argument("http_parser", help="http-parser checkout or bare git directory")
-    ap.add_argument("--rev", default="HEAD", help="revision to read from git directories")
-    ap.add_argument("--h1dump", default=None, help="h1dump binary (default: "
-                    "$CARGO_TARGET_DIR or target/, debug/examples/h1dump)")
-    ap.add_argument("--verbose", action="store_true", help="also list the agreeing cases")
-    ap.add_argument("--json", help="write every case's result to this file")
+    ap = h1dump_io.corpus_arguments(
+        __doc__, ("llhttp", "llhttp checkout or bare git directory"),
+        ("http_parser", "http-parser checkout or bare git directory"))
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
     args = ap.parse_args()
 

@@ -1,5 +1,6 @@
 """What the corpus scripts share: running `h1dump` on an input, and a Host field for the
 HTTP/1.1 requests that have none (the core refuses those, RFC 9112 §3.2)."""
+import argparse
 import json
 import os
 import re
@@ -150,3 +151,19 @@ def print_ours(plain, hosted, host_added):
             " (once the head is ended: %s)" % hosted["late"] if hosted["late"] else ""))
         for d in hosted["diffs"]:
             print("        differs: %s" % d)
+
+
+def corpus_arguments(doc, *sources, verbose="also list the agreeing cases", json=True):
+    """The command line the corpus scripts share: one positional argument for each
+    (name, help) in `sources` (a checkout or bare git directory), then --rev, --h1dump,
+    --verbose and, with `json`, --json. A script adds its own options before parsing."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    for name, text in sources:
+        ap.add_argument(name, help=text)
+    ap.add_argument("--rev", default="HEAD", help="revision to read from a git directory")
+    ap.add_argument("--h1dump", default=None, help="h1dump binary (default: "
+                    "$CARGO_TARGET_DIR or target/, debug/examples/h1dump)")
+    ap.add_argument("--verbose", action="store_true", help=verbose)
+    if json:
+        ap.add_argument("--json", help="write every case's result to this file")
+    return ap

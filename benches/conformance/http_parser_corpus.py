@@ -42,7 +42,6 @@ none (the core refuses those, RFC 9112 §3.2). Whole and byte-by-byte outputs of
 be identical; any case where they differ is listed first, as a bug of ours.
 """
 
-import argparse
 import json
 import re
 import sys
@@ -650,15 +649,10 @@ def judge(h1dump, role, method, fed, points, expect, mode):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("http_parser", help="http-parser checkout or bare git directory")
-    ap.add_argument("--rev", default="HEAD", help="revision to read from a git directory")
-    ap.add_argument("--h1dump", default=None, help="h1dump binary (default: "
-                    "$CARGO_TARGET_DIR or target/, debug/examples/h1dump)")
+    ap = h1dump_io.corpus_arguments(
+        __doc__, ("http_parser", "http-parser checkout or bare git directory"))
     ap.add_argument("--strict", action="store_true", help="read test.c as built with "
                     "HTTP_PARSER_STRICT=1 (test_g); default 0, as test_fast")
-    ap.add_argument("--verbose", action="store_true", help="also list the agreeing cases")
-    ap.add_argument("--json", help="write every case's result to this file")
     args = ap.parse_args()
 
     h1dump = h1dump_io.find_h1dump(args.h1dump)

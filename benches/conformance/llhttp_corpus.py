@@ -32,7 +32,6 @@ reject: agreement. Whole and byte-by-byte outputs of h1dump must be identical; a
 where they differ is listed first, as a bug of ours.
 """
 
-import argparse
 import json
 import os
 import re
@@ -348,13 +347,7 @@ def judge(h1dump, role, method, fed, points, ll, request, finish):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("llhttp", help="llhttp checkout or bare git directory")
-    ap.add_argument("--rev", default="HEAD", help="revision to read from a git directory")
-    ap.add_argument("--h1dump", default=None, help="h1dump binary (default: "
-                    "$CARGO_TARGET_DIR or target/, debug/examples/h1dump)")
-    ap.add_argument("--verbose", action="store_true", help="also list the agreeing cases")
-    ap.add_argument("--json", help="write every case's result to this file")
+    ap = h1dump_io.corpus_arguments(__doc__, ("llhttp", "llhttp checkout or bare git directory"))
     args = ap.parse_args()
 
     h1dump = h1dump_io.find_h1dump(args.h1dump)
