@@ -5,6 +5,9 @@ usage: benches/e2e/wrk_servers.py [--workers 1] [--rounds 3] [--seconds 5] [NAME
 
 Each NAME=COMMAND is another server to compare, started with `{port}` replaced, e.g.
     hyper="$PEERS_BIN/hyper_server {port}" tiny="$PEERS_BIN/tiny_http_server {port}"
+    ceiling="target/release/examples/wrk_ceiling {port}"
+The last is a server that does no HTTP work (benches/e2e/wrk_ceiling.rs): what wrk measures
+against it is the most this machine's client and kernel allow.
 Needs `cargo build --release --example serve` and wrk. Runs, for each server and round:
   (a) wrk -t1 -c50 -dSs http://127.0.0.1:PORT/                       (no pipelining)
   (b) wrk -t1 -c4 -dSs -s tests/peers/pipeline.lua URL -- 16          (16 deep, 4 connections)
