@@ -107,6 +107,11 @@ impl<'a> Body<'a> {
     }
 
     /// A chunked body from an iterator of chunks (with extensions if they have any).
+    ///
+    /// Each chunk goes out as one chunk on the wire, as given (its extensions may describe
+    /// exactly its data), and is copied whole into the connection's output: the embedded
+    /// server takes turns between connections per chunk. For large data, prefer chunks of
+    /// tens of KiB, or [`Body::reader`] or bytes, which it sends 64 KiB at a time.
     pub fn chunks<I>(chunks: I) -> Self
     where
         I: IntoIterator<Item = Chunk>,
