@@ -76,16 +76,15 @@ pub struct Headers {
 impl Headers {
     /// A copy of `head` with the fields at `fields`: lowercases the names and notes the
     /// fields that decide framing, in one pass.
-    pub(crate) fn index(head: &[u8], fields: &[FieldSpan]) -> Self {
+    pub(crate) fn index(head: &[u8], fields: impl ExactSizeIterator<Item = FieldSpan>) -> Self {
         let mut raw = Vec::with_capacity(head.len() + fields.len() * FieldSpan::LEN);
         raw.extend_from_slice(head);
         let mut survey = Survey::default();
-        for (i, f) in fields.iter().enumerate() {
+        for (i, f) in fields.enumerate() {
             let name = f.name.0 as usize..f.name.1 as usize;
             lowercase_in(&mut raw, name.clone());
             survey.note(i, &raw[name], slice(&raw, f.value));
-        }
-        for f in fields {
+            // Within the capacity reserved: the head's bytes do not move.
             raw.extend_from_slice(&f.encode());
         }
         Self {

@@ -245,7 +245,11 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     })
 }
 
-fn request_head(line: RequestLine, raw: &[u8], fields: &[FieldSpan]) -> RequestHead {
+fn request_head(
+    line: RequestLine,
+    raw: &[u8],
+    fields: impl ExactSizeIterator<Item = FieldSpan>,
+) -> RequestHead {
     RequestHead {
         method: line.method,
         target: line.target.start as u32..line.target.end as u32,
@@ -260,14 +264,17 @@ pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, 
     let line_end = first_line_end(&raw);
     let line = parse_request_line(&raw[..line_end])?;
     let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
-    Ok(request_head(line, &raw, &fields))
+    Ok(request_head(line, &raw, fields.into_iter()))
 }
 
 /// The fast path for a request head that arrived whole: see [`whole_head`].
 pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, RequestHead)> {
-    let (line_end, len, spans) = whole_head(buf, max, limits)?;
+    let mut slots = [httparse::EMPTY_HEADER; FAST_FIELDS];
+    let (line_end, len, fields) = whole_head(buf, max, limits, &mut slots)?;
     let line = parse_request_line(&buf[..line_end]).ok()?;
-    Some((len, request_head(line, &buf[..len], spans.as_slice())))
+    let base = buf.as_ptr() as usize;
+    let spans = fields.iter().map(|f| field_span(f, base));
+    Some((len, request_head(line, &buf[..len], spans)))
 }
 
 /// The fast path, for the usual head that is complete in the buffer at the first look:
@@ -277,13 +284,18 @@ pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(us
 /// within `max`. Anything else (incomplete, malformed, large) gives `None` and the careful
 /// path decides, so what is reported never depends on how the bytes arrived.
 ///
-/// Returns the index of the CR ending the first line, the head's length and the fields.
-fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, FastSpans)> {
+/// Returns the index of the CR ending the first line, the head's length and the fields
+/// (in `slots`, which the caller owns so that nothing is copied on the way back).
+fn whole_head<'b, 's>(
+    buf: &'b [u8],
+    max: usize,
+    limits: &Limits,
+    slots: &'s mut [httparse::Header<'b>; FAST_FIELDS],
+) -> Option<(usize, usize, &'s [httparse::Header<'b>])> {
     let lf = memchr(b'\n', &buf[..buf.len().min(max)])?;
     if lf == 0 || buf[lf - 1] != b'\r' {
         return None;
     }
-    let mut slots = [httparse::EMPTY_HEADER; FAST_FIELDS];
     let slots = &mut slots[..limits.max_headers.min(FAST_FIELDS)];
     let section = &buf[lf + 1..];
     let Ok(httparse::Status::Complete((section_len, fields))) =
@@ -307,33 +319,11 @@ fn whole_head(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, usize, 
     if !(starts_ok && blank_ok) {
         return None;
     }
-    let mut spans = FastSpans {
-        spans: [FieldSpan {
-            name: (0, 0),
-            value: (0, 0),
-        }; FAST_FIELDS],
-        len: fields.len(),
-    };
-    for (span, field) in spans.spans.iter_mut().zip(fields.iter()) {
-        *span = field_span(field, base);
-    }
-    Some((lf - 1, len, spans))
+    Some((lf - 1, len, fields))
 }
 
 /// The fast path takes heads of at most this many fields.
 const FAST_FIELDS: usize = 16;
-
-/// The fast path's field spans, on the stack: the head's one allocation is its copy.
-struct FastSpans {
-    spans: [FieldSpan; FAST_FIELDS],
-    len: usize,
-}
-
-impl FastSpans {
-    fn as_slice(&self) -> &[FieldSpan] {
-        &self.spans[..self.len]
-    }
-}
 
 /// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only,
 /// asterisk-form for OPTIONS only.
@@ -428,7 +418,11 @@ fn parse_status_line(line: &[u8]) -> Result<StatusLine, Error> {
     })
 }
 
-fn response_head(line: StatusLine, raw: &[u8], fields: &[FieldSpan]) -> ResponseHead {
+fn response_head(
+    line: StatusLine,
+    raw: &[u8],
+    fields: impl ExactSizeIterator<Item = FieldSpan>,
+) -> ResponseHead {
     ResponseHead {
         status: line.status,
         reason: line.reason.start as u32..line.reason.end as u32,
@@ -443,7 +437,7 @@ pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead
     let line_end = first_line_end(&raw);
     let line = parse_status_line(&raw[..line_end])?;
     let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
-    Ok(response_head(line, &raw, &fields))
+    Ok(response_head(line, &raw, fields.into_iter()))
 }
 
 /// The fast path for a response head that arrived whole: see [`whole_head`].
@@ -452,9 +446,12 @@ pub(crate) fn try_response(
     max: usize,
     limits: &Limits,
 ) -> Option<(usize, ResponseHead)> {
-    let (line_end, len, spans) = whole_head(buf, max, limits)?;
+    let mut slots = [httparse::EMPTY_HEADER; FAST_FIELDS];
+    let (line_end, len, fields) = whole_head(buf, max, limits, &mut slots)?;
     let line = parse_status_line(&buf[..line_end]).ok()?;
-    Some((len, response_head(line, &buf[..len], spans.as_slice())))
+    let base = buf.as_ptr() as usize;
+    let spans = fields.iter().map(|f| field_span(f, base));
+    Some((len, response_head(line, &buf[..len], spans)))
 }
 
 /// Parses a complete trailer section (`raw` ends with the blank line).
@@ -468,5 +465,5 @@ pub(crate) fn parse_trailers(
     }
     let mut raw: Box<[u8]> = raw.into();
     let fields = parse_fields(&mut raw, 0, limits, allow_fold)?;
-    Ok(Headers::index(&raw, &fields))
+    Ok(Headers::index(&raw, fields.into_iter()))
 }
