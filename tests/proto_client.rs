@@ -160,7 +160,12 @@ mod accepted {
 
         obs_fold_replaced_by_spaces: GET,
             b"HTTP/1.1 200 OK\r\nX-Long: a\r\n b\r\n\tc\r\nContent-Length: 0\r\n\r\n" =>
-            [resp(200, "OK", &[("x-long", "a   b  \tc"), ("content-length", "0")]), end(), closed()];
+            [resp(200, "OK", &[("x-long", "a   b   c"), ("content-length", "0")]), end(), closed()];
+        // obs-fold = OWS CRLF RWS: the whitespace around the break becomes SP too (hyper's
+        // tests/client.rs `client_obs_fold_headers`, with its fold option).
+        obs_fold_with_tabs_around_the_break: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nFold: just\t\r\n some\r\n\t folding\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0"), ("fold", "just    some    folding")]), end(), closed()];
 
         informational_100_and_103: GET,
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\nLink: </a.js>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" =>

@@ -137,8 +137,17 @@ fn parse_fields(
             if !allow_fold {
                 return Err(Error::bad("obsolete line folding in a header field"));
             }
-            raw[lf - 1] = b' ';
-            raw[lf] = b' ';
+            // obs-fold = OWS CRLF RWS, and all of it becomes SP: an HTAB on either side
+            // of the line break too. In place, so the spans stay where they are.
+            let mut start = lf - 1;
+            while start > from && matches!(raw[start - 1], b' ' | b'\t') {
+                start -= 1;
+            }
+            let mut end = lf + 1;
+            while matches!(raw.get(end), Some(b' ' | b'\t')) {
+                end += 1;
+            }
+            raw[start..end].fill(b' ');
             folds += 1;
         }
         i = lf + 1 - from;
