@@ -1184,7 +1184,7 @@ def loop_cases(model, fname, call, arg, expect_of, go_of, label_of):
     for elem in elems:
         data = evaluate(node, Env(model, fn, paren, {names[-1]: elem}))
         expect = expect_of(elem, Env(model, fn, body_hi - 1, {names[-1]: elem}))
-        key = (data, json.dumps(jsonable(expect), default=repr))
+        key = (data, json.dumps(h1dump_io.jsonable(expect), default=repr))
         if key in seen:
             continue
         seen.add(key)
@@ -1589,17 +1589,6 @@ def judge(h1dump, c, data, hosted):
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
 
 
-def jsonable(x):
-    """`x` with bytes as Latin-1 strings, for --json and for the dedup of cases."""
-    if isinstance(x, bytes):
-        return x.decode("latin-1")
-    if isinstance(x, dict):
-        return {jsonable(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    return x
-
-
 # ---------------------------------------------------------------------------- main
 
 
@@ -1630,7 +1619,7 @@ def main():
             else (data, [])
         hosted = judge(h1dump, c, fed, True) if points else plain
         results.append(dict(c, input=data.decode("latin-1"), plain=plain, hosted=hosted,
-                            host_added=bool(points), expect=jsonable(c["expect"])))
+                            host_added=bool(points), expect=h1dump_io.jsonable(c["expect"])))
 
     print("Go net/http test vectors: %s (%s at %s)" % (src.commit(), args.go, args.rev))
     for key, _ in readers:

@@ -78,6 +78,15 @@ def add_host(data, host_line):
     return out + data[last:], points
 
 
+def end_head(data):
+    """`data` with what is missing of the CRLF CRLF that ends a head: for an input that
+    stops inside a head, which the core judges only once the head is complete."""
+    for tail, rest in ((b"\r\n\r", b"\n"), (b"\r\n", b"\r\n"), (b"\r", b"\n\r\n")):
+        if data.endswith(tail):
+            return data + rest
+    return data + b"\r\n\r\n"
+
+
 def latin1(s):
     return s.encode("latin-1")
 
@@ -167,3 +176,14 @@ def corpus_arguments(doc, *sources, verbose="also list the agreeing cases", json
     if json:
         ap.add_argument("--json", help="write every case's result to this file")
     return ap
+
+
+def jsonable(x):
+    """`x` with bytes as Latin-1 strings (for --json, and to compare cases)."""
+    if isinstance(x, (bytes, bytearray)):
+        return bytes(x).decode("latin-1")
+    if isinstance(x, dict):
+        return {jsonable(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    return x

@@ -420,14 +420,6 @@ def run(h1dump, role, data, split):
         return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
 
 
-def end_head(data):
-    """`data` with the missing part of the CRLF CRLF that ends a head."""
-    for tail, more in ((b"\r\n\r", b"\n"), (b"\r\n", b"\r\n"), (b"\r", b"\n\r\n")):
-        if data.endswith(tail):
-            return data + more
-    return data + b"\r\n\r\n"
-
-
 def describe(ours, ended):
     if ours["crash"]:
         return "h1dump FAILED: %s" % " / ".join(ours["crash"])
@@ -471,7 +463,7 @@ def judge(h1dump, case, fed, points):
         elif verdict == "error":
             agree = bool(error)
             if not error and not msgs and eof and "head" in eof:
-                probe = read_events(run(h1dump, case["role"], end_head(fed), 0)[0], fed)
+                probe = read_events(run(h1dump, case["role"], h1dump_io.end_head(fed), 0)[0], fed)
                 late = probe["error"] or "accepted"
                 agree = late != "accepted" and "missing Host" not in late
         else:
