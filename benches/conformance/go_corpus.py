@@ -1670,11 +1670,7 @@ def main():
     print("%-42s %6s %14s %16s" % ("file / table", "cases", "as is", "Host supplied"))
 
     def row(label, rows):
-        n = len(rows)
-        a = sum(r["plain"]["agree"] for r in rows)
-        b = sum(r["hosted"]["agree"] for r in rows)
-        print("%-42s %6d %6d %5.1f%% %8d %5.1f%%" % (label, n, a, 100.0 * a / n if n else 0,
-                                                   b, 100.0 * b / n if n else 0))
+        print("%-42s %6d %s" % (label, len(rows), h1dump_io.agreement(rows)))
 
     for key, _ in readers:
         rows = [r for r in results if r["file"] == FILES[key]]

@@ -187,3 +187,37 @@ def jsonable(x):
     if isinstance(x, (list, tuple)):
         return [jsonable(v) for v in x]
     return x
+
+
+def agreement(rows, second="hosted"):
+    """The agreement columns of a summary line: how many of `rows` agree as is, and in
+    the `second` run of each (a Host supplied, or another variant), with percentages."""
+    n = len(rows)
+    a = sum(r["plain"]["agree"] for r in rows)
+    b = sum(r[second]["agree"] for r in rows)
+    return "%6d %5.1f%% %8d %5.1f%%" % (a, 100.0 * a / n if n else 0, b, 100.0 * b / n if n else 0)
+
+
+def report_broken(results, second, label, data=None, unit="run"):
+    """Prints the runs of h1dump that failed, or differed whole and byte by byte (bugs of
+    ours), over the "plain" and `second` run of each case; returns them as (case, run)
+    pairs. `label(case, run)` names a case, `data(case, run)` gives its input bytes (by
+    default the case's "input", a Latin-1 string)."""
+    broken = [(r, j) for r in results for j in {id(r["plain"]): r["plain"],
+                                                id(r[second]): r[second]}.values()
+              if j["crash"] or not j["split_consistent"]]
+    if not broken:
+        return broken
+    print("!!! h1dump FAILED, or WHOLE vs BYTE-BY-BYTE DIFFER (bugs of ours): %d %s(s)"
+          % (len(broken), unit))
+    for r, j in broken:
+        print("  " + label(r, j))
+        shown = data(r, j) if data else r["input"].encode("latin-1")
+        print("    input:     %r" % shown[:300])
+        if j["crash"]:
+            print("    h1dump:    %s" % " / ".join(j["crash"]))
+        else:
+            print("    whole:     %s" % j["whole"].strip().replace("\n", "\n" + " " * 15))
+            print("    --split 1: %s" % j["bytewise"].strip().replace("\n", "\n" + " " * 15))
+    print()
+    return broken

@@ -2158,21 +2158,9 @@ def main():
     for f, line, name, why in skipped:
         print("  %s:%d %s: %s" % (f, line, name, why))
     print()
-    broken = [(r, j) for r in results for j in {id(r["plain"]): r["plain"],
-                                                id(r["hosted"]): r["hosted"]}.values()
-              if j["crash"] or not j["split_consistent"]]
-    if broken:
-        print("!!! h1dump FAILED, or WHOLE vs BYTE-BY-BYTE DIFFER (bugs of ours): %d run(s)"
-              % len(broken))
-        for r, j in broken:
-            print("  %s:%d [%s] %s" % (r["file"], r["line"], r["test"], r["label"]))
-            print("    input:     %r" % r["input"].encode("latin-1")[:300])
-            if j["crash"]:
-                print("    h1dump:    %s" % " / ".join(j["crash"]))
-            else:
-                print("    whole:     %s" % j["whole"].strip().replace("\n", "\n" + " " * 15))
-                print("    --split 1: %s" % j["bytewise"].strip().replace("\n", "\n" + " " * 15))
-        print()
+    broken = h1dump_io.report_broken(
+        results, "hosted",
+        lambda r, j: "%s:%d [%s] %s" % (r["file"], r["line"], r["test"], r["label"]))
 
     def show(r, quiet_ok):
         p, h = r["plain"], r["hosted"]
@@ -2209,11 +2197,7 @@ def main():
     print("%-38s %6s %14s %16s" % ("file", "cases", "as is", "Host supplied"))
 
     def row(label, rows):
-        n = len(rows)
-        a = sum(r["plain"]["agree"] for r in rows)
-        b = sum(r["hosted"]["agree"] for r in rows)
-        print("%-38s %6d %6d %5.1f%% %8d %5.1f%%" % (label, n, a, 100.0 * a / n if n else 0,
-                                                   b, 100.0 * b / n if n else 0))
+        print("%-38s %6d %s" % (label, len(rows), h1dump_io.agreement(rows)))
 
     for key, _ in readers:
         row(FILES[key], [r for r in counted if r["file"] == FILES[key]])

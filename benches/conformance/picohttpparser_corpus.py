@@ -526,21 +526,8 @@ def main():
     print("not run: test_chunked_overhead() (generated inputs; its -1 is a limit on framing "
           "overhead, a policy)")
     print()
-    broken = [(r, j) for r in results for j in {id(r["plain"]): r["plain"],
-                                                id(r["hosted"]): r["hosted"]}.values()
-              if j["crash"] or not j["split_consistent"]]
-    if broken:
-        print("!!! h1dump FAILED, or WHOLE vs BYTE-BY-BYTE DIFFER (bugs of ours): %d run(s)"
-              % len(broken))
-        for r, j in broken:
-            print("  test.c:%d [%s] %s" % (r["line"], r["table"], r["name"]))
-            print("    input:     %r" % r["input"].encode("latin-1")[:300])
-            if j["crash"]:
-                print("    h1dump:    %s" % " / ".join(j["crash"]))
-            else:
-                print("    whole:     %s" % j["whole"].strip().replace("\n", "\n" + " " * 15))
-                print("    --split 1: %s" % j["bytewise"].strip().replace("\n", "\n" + " " * 15))
-        print()
+    broken = h1dump_io.report_broken(
+        results, "hosted", lambda r, j: "test.c:%d [%s] %s" % (r["line"], r["table"], r["name"]))
 
     tables = ["request", "response", "headers (server)", "headers (client)", "chunked"]
     for table in tables:
