@@ -179,6 +179,9 @@ fn parse_decimal(digits: &[u8]) -> Option<u64> {
 pub(crate) enum Coding {
     /// No Transfer-Encoding field.
     Absent,
+    /// The field is there but lists no coding (`Transfer-Encoding: , ,`): an empty list,
+    /// valid by the list grammar (RFC 9110 §5.6.1), in which chunked is not final.
+    Empty,
     /// chunked is the final coding (applied once); `others`: other codings come before it.
     Chunked { others: bool },
     /// Codings of which none is chunked, or chunked followed by others (`after_chunked`).
@@ -186,8 +189,8 @@ pub(crate) enum Coding {
 }
 
 /// Transfer-Encoding: a list of codings, checked for shape. chunked may be applied only
-/// once and takes no parameters; an empty list is invalid. Which codings are acceptable
-/// is decided by [`chunked_only`].
+/// once and takes no parameters. Which codings are acceptable is decided by
+/// [`chunked_only`] for a request and [`response_framing`] for a response.
 fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding, Error> {
     let mut present = false;
     let mut chunked = 0;
@@ -226,7 +229,7 @@ fn transfer_coding<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Coding,
         return Ok(Coding::Absent);
     }
     if chunked == 0 && !others {
-        return Err(Error::bad("empty Transfer-Encoding"));
+        return Ok(Coding::Empty);
     }
     if chunked > 1 {
         return Err(Error::bad("chunked applied more than once"));
@@ -245,6 +248,8 @@ fn chunked_only(coding: Coding) -> Result<bool, Error> {
     match coding {
         Coding::Absent => Ok(false),
         Coding::Chunked { others: false } => Ok(true),
+        // No coding at all, so chunked is not final either (§6.3(4): 400).
+        Coding::Empty => Err(Error::bad("empty Transfer-Encoding")),
         Coding::NotChunked {
             after_chunked: true,
         } => Err(Error::bad("chunked is not the final transfer coding")),
@@ -474,7 +479,8 @@ pub(crate) fn response_framing(
     }
     let framing = match (coding, length) {
         (Coding::Chunked { .. }, _) => Framing::Chunked,
-        (Coding::NotChunked { .. }, _) => Framing::UntilClose,
+        // §6.3(4): chunked is not the final coding (an empty list has none).
+        (Coding::NotChunked { .. } | Coding::Empty, _) => Framing::UntilClose,
         (Coding::Absent, Some(0)) => Framing::None,
         (Coding::Absent, Some(n)) => Framing::Length(n),
         (Coding::Absent, None) => Framing::UntilClose,
