@@ -197,6 +197,11 @@ accept! {
         => [req("GET", "/", V11, &[("host", "a.example:8080")]), end(), Ev::Closed];
     host_ipv6_literal: b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]:80\r\n\r\n"
         => [req("GET", "/", V11, &[("host", "[fe80::1%25eth0]:80")]), end(), Ev::Closed];
+    host_ipv6_with_ipv4_tail: b"GET / HTTP/1.1\r\nHost: [::ffff:192.0.2.1]\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "[::ffff:192.0.2.1]")]), end(), Ev::Closed];
+    // IPvFuture (RFC 3986 §3.2.2) takes sub-delims and `:` (nginx-tests http_host.t).
+    host_ipvfuture_literal: b"GET / HTTP/1.1\r\nHost: [v0123456789aBcDeF.!$&'()*+,;=-._~AbCd:]\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "[v0123456789aBcDeF.!$&'()*+,;=-._~AbCd:]")]), end(), Ev::Closed];
     value_obs_text: b"GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9 \xff\x80\r\n\r\n"
         => [req_raw("GET", "/", V11, &[("host", b"a"), ("x-name", b"caf\xe9 \xff\x80")]), end(), Ev::Closed];
     value_empty: b"GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Blank:   \t \r\n\r\n"
@@ -566,6 +571,11 @@ reject! {
     host_with_userinfo: b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n" => [] 400, "invalid Host header field";
     host_bad_port: b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n" => [] 400, "invalid Host header field";
     host_unclosed_bracket: b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n" => [] 400, "invalid Host header field";
+    host_ipv6_two_double_colons: b"GET / HTTP/1.1\r\nHost: [ab..cd::ef98:0:7654:321]\r\n\r\n" => [] 400, "invalid Host header field";
+    host_ip_literal_empty: b"GET / HTTP/1.1\r\nHost: []\r\n\r\n" => [] 400, "invalid Host header field";
+    host_ip_literal_not_an_address: b"GET / HTTP/1.1\r\nHost: [localhost]\r\n\r\n" => [] 400, "invalid Host header field";
+    host_ipvfuture_without_version: b"GET / HTTP/1.1\r\nHost: [v.abc]\r\n\r\n" => [] 400, "invalid Host header field";
+    host_zone_without_pct25: b"GET / HTTP/1.1\r\nHost: [fe80::1%eth0]\r\n\r\n" => [] 400, "invalid Host header field";
     host_obs_text: b"GET / HTTP/1.1\r\nHost: \xe9\r\n\r\n" => [] 400, "invalid Host header field";
 
     // --- errors after an accepted request: the pipelined one is never seen ---

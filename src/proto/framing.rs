@@ -324,20 +324,49 @@ pub(crate) fn is_qpair_char(b: u8) -> bool {
     matches!(b, b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff)
 }
 
+/// What is inside the brackets of an IP-literal (RFC 3986 §3.2.2): an IPv6 address, with
+/// an optional zone (RFC 6874: `%25` and the zone's name), or an IPvFuture
+/// (`v` 1*HEXDIG `.` 1*( unreserved / sub-delims / `:` )).
+fn valid_ip_literal(literal: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = literal {
+        let Some(dot) = rest.iter().position(|&b| b == b'.') else {
+            return false;
+        };
+        let (version, tail) = (&rest[..dot], &rest[dot + 1..]);
+        return !version.is_empty()
+            && version.iter().all(u8::is_ascii_hexdigit)
+            && !tail.is_empty()
+            && tail
+                .iter()
+                .all(|&b| b == b':' || (b != b'%' && is_reg_name(b)));
+    }
+    let (address, zone) = match literal.iter().position(|&b| b == b'%') {
+        Some(at) => literal.split_at(at),
+        None => (literal, &literal[literal.len()..]),
+    };
+    let zone_ok = match zone {
+        [] => true,
+        [b'%', b'2', b'5', name @ ..] => {
+            !name.is_empty()
+                && name.iter().all(|&b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%')
+                })
+        }
+        _ => false,
+    };
+    zone_ok
+        && std::str::from_utf8(address)
+            .ok()
+            .is_some_and(|text| text.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
 /// Host: a uri-host with an optional port: reg-name, IPv4 or an IP-literal in brackets.
 pub(crate) fn valid_host(value: &[u8]) -> bool {
     let (host, port) = if value.first() == Some(&b'[') {
         let Some(close) = value.iter().position(|&b| b == b']') else {
             return false;
         };
-        let literal = &value[1..close];
-        if literal.is_empty()
-            || !literal.iter().all(|&b| {
-                b.is_ascii_hexdigit()
-                    || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
-                    || b.is_ascii_alphanumeric()
-            })
-        {
+        if !valid_ip_literal(&value[1..close]) {
             return false;
         }
         (&value[..0], &value[close + 1..])
