@@ -972,10 +972,7 @@ def main():
     print("%-26s %6s %14s %16s" % ("", "cases", "as is", "Host supplied"))
     print("%-26s %6d %s" % ("counted", len(counted), h1dump_io.agreement(counted)))
     print("%-26s %6d %s" % ("one parser only (apart)", len(apart), h1dump_io.agreement(apart)))
-    runs = {id(j): j for r in results for j in (r["plain"], r["hosted"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        sum(1 for j in runs.values() if j["split_consistent"] and not j["crash"]),
-        len(broken)))
+    h1dump_io.print_consistency(results)
     if args.json:
         out = []
         for r in results:

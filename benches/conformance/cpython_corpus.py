@@ -2192,10 +2192,7 @@ def main():
     notes = sum(1 for r in results if r["plain"]["note"])
     print("(tests: test methods reading the cases' inputs; a status hint of ours other than "
           "CPython's status, not counted: %d)" % notes)
-    runs = {id(j): j for r in results for j in (r["plain"], r["hosted"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        sum(1 for j in runs.values() if j["split_consistent"] and not j["crash"]),
-        len(broken)))
+    h1dump_io.print_consistency(results)
     if args.json:
         out = []
         for r in results:

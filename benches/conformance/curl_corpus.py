@@ -781,8 +781,7 @@ def main():
         if quiet:
             continue
         shown = r["input"]
-        print("      input: %r%s" % (shown[:300], " ... (%d bytes)" % len(shown)
-                                     if len(shown) > 300 else ""))
+        h1dump_io.print_input(shown)
         print("      curl %s: %s" % (r["command"][:100], curl_says(r)))
         h1dump_io.print_ours(p, p, False)
         for n in p["notes"]:
@@ -817,13 +816,9 @@ def main():
           "as a next response): %d%s" % (len(noted), "".join(" " + r["test"] for r in noted)))
     print("heads with bare LF line ends (made CRLF in the second column): %d of %d cases" % (
         sum(r["crlf_input"] is not None for r in results), len(results)))
-    runs = {id(j): j for r in results for j in (r["plain"], r["crlf"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        len(runs) - len(broken), len(broken)))
+    h1dump_io.print_consistency(results, ("plain", "crlf"))
     if args.json:
-        for r in results:
-            r["plain"].pop("whole", None)
-            r["crlf"].pop("whole", None)
+        h1dump_io.drop_whole(results, ("plain", "crlf"))
         out = [h1dump_io.jsonable(dict(r, input=r["input"], output=r["output"]))
                for r in results]
         with open(args.json, "w") as f:

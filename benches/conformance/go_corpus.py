@@ -1656,8 +1656,7 @@ def main():
         if quiet:
             continue
         shown = r["input"].encode("latin-1")
-        print("      input: %r%s" % (shown[:300], " ... (%d bytes)" % len(shown)
-                                     if len(shown) > 300 else ""))
+        h1dump_io.print_input(shown)
         print("      go: %s" % r["go"])
         h1dump_io.print_ours(p, h, r["host_added"])
         if p["note"]:
@@ -1691,9 +1690,7 @@ def main():
     print("whole vs byte-by-byte: %d runs consistent, %d differ" % (
         sum(1 for j in runs.values() if j["split_consistent"]), len(inconsistent)))
     if args.json:
-        for r in results:
-            for j in (r["plain"], r["hosted"]):
-                j.pop("whole", None)
+        h1dump_io.drop_whole(results)
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=repr)
     return 1 if inconsistent or SKIPPED else 0

@@ -221,3 +221,27 @@ def report_broken(results, second, label, data=None, unit="run"):
             print("    --split 1: %s" % j["bytewise"].strip().replace("\n", "\n" + " " * 15))
     print()
     return broken
+
+
+def print_input(data, indent=6, most=300):
+    """The `input:` line of a case's report: its bytes, cut at `most`."""
+    more = " ... (%d bytes)" % len(data) if len(data) > most else ""
+    print("%sinput: %r%s" % (" " * indent, data[:most], more))
+
+
+def print_consistency(results, runs=("plain", "hosted")):
+    """The summary line of how many distinct runs gave the same events whole and byte by
+    byte (`runs` names the runs of each case; a case may share one run between two).
+    Returns how many differ or failed."""
+    distinct = {id(r[k]): r[k] for r in results for k in runs}.values()
+    good = sum(1 for j in distinct if j["split_consistent"] and not j["crash"])
+    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed"
+          % (good, len(distinct) - good))
+    return len(distinct) - good
+
+
+def drop_whole(results, runs=("plain", "hosted")):
+    """Removes the whole-input output kept on each run (too long for --json)."""
+    for r in results:
+        for k in runs:
+            r[k].pop("whole", None)

@@ -1542,8 +1542,7 @@ def main():
         if quiet:
             return
         shown = r["input"].encode("latin-1")
-        print("      input: %r%s" % (shown[:300], " ... (%d bytes)" % len(shown)
-                                     if len(shown) > 300 else ""))
+        h1dump_io.print_input(shown)
         print("      netty: %s" % r["netty"])
         if r["option"]:
             print("      netty's option: %s" % r["option"])
@@ -1575,13 +1574,9 @@ def main():
     late = [r for r in counted if r["plain"]["agree"] and r["plain"]["late"]]
     print("agreements only once the head (or trailer section) is ended (as is): %d%s" % (
         len(late), "".join(" %s:%d" % (r["file"], r["line"]) for r in late)))
-    runs = {id(j): j for r in results for j in (r["plain"], r["hosted"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        sum(1 for j in runs.values() if j["split_consistent"] and not j["crash"]), len(broken)))
+    h1dump_io.print_consistency(results)
     if args.json:
-        for r in results:
-            for j in (r["plain"], r["hosted"]):
-                j.pop("whole", None)
+        h1dump_io.drop_whole(results)
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=repr)
     return 1 if broken or unread else 0

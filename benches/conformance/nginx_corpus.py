@@ -956,8 +956,7 @@ def main():
         if p["agree"] and h["agree"] and c["agree"] and not p["note"]:
             continue
         shown = r["input"].encode("latin-1")
-        print("      input: %r%s" % (shown[:300], " ... (%d bytes)" % len(shown)
-                                     if len(shown) > 300 else ""))
+        h1dump_io.print_input(shown)
         print("      nginx: %s  (%s)" % (r["nginx"], "; ".join(r["tests"])))
         h1dump_io.print_ours(p, h, r["host_added"])
         if r["crlf_input"]:
@@ -990,20 +989,14 @@ def main():
     same = sum(1 for r in refusals if r["crlf"]["status_hint"] == r["expect"]["status"])
     print("refused where nginx refuses (third run): %d; with nginx's status as our hint: %d" % (
         len(refusals), same))
-    runs = {id(j): j for r in results for j in (r["plain"], r["hosted"], r["crlf"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        sum(1 for j in runs.values() if j["split_consistent"] and not j["crash"]),
-        sum(1 for j in runs.values() if not j["split_consistent"] or j["crash"])))
+    bad = h1dump_io.print_consistency(results, ("plain", "hosted", "crlf")) > 0
     if args.json:
-        for r in results:
-            for j in (r["plain"], r["hosted"], r["crlf"]):
-                j.pop("whole", None)
+        h1dump_io.drop_whole(results, ("plain", "hosted", "crlf"))
         with open(args.json, "w") as f:
             json.dump({"commit": src.commit(), "results": results,
                        "not_run": [{"where": w, "test": l, "why": y} for w, l, y in skipped],
                        "files_not_run": SKIP_FILES, "not_read": unread}, f, indent=1,
                       default=repr)
-    bad = any(not j["split_consistent"] or j["crash"] for j in runs.values())
     return 1 if bad or unread else 0
 
 

@@ -566,14 +566,9 @@ def main():
     late = [r for r in results if r["plain"]["agree"] and r["plain"]["late"]]
     print("agreements only once the head is ended (as is): %d%s" % (
         len(late), "".join(" test.c:%d" % r["line"] for r in late)))
-    runs = {id(j): j for r in results for j in (r["plain"], r["hosted"])}
-    print("whole vs byte-by-byte: %d runs consistent, %d differ or failed" % (
-        sum(1 for j in runs.values() if j["split_consistent"] and not j["crash"]),
-        len(broken)))
+    h1dump_io.print_consistency(results)
     if args.json:
-        for r in results:
-            for j in (r["plain"], r["hosted"]):
-                j.pop("whole", None)
+        h1dump_io.drop_whole(results)
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     return 1 if broken else 0
