@@ -222,7 +222,7 @@ fn server_vectors() -> Vec<Vector> {
         ),
         server(
             "unknown transfer coding",
-            &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"[..],
+            &b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"[..],
             &[r#"{"event":"error","status_hint":501,"message":"unsupported transfer coding"}"#],
         ),
         server(

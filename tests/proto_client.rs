@@ -204,6 +204,18 @@ mod accepted {
             [resp(204, "OK", &[("content-length", "10")]), switched(b"0123")];
         connect_299_ignores_chunked: CONNECT, b"HTTP/1.1 299 Fine\r\nTransfer-Encoding: chunked\r\n\r\n" =>
             [resp(299, "Fine", &[("transfer-encoding", "chunked")]), switched(b"")];
+        // §6.3(2): a client MUST ignore them, so they are not checked either.
+        connect_200_ignores_an_invalid_length: CONNECT, b"HTTP/1.1 200 OK\r\nContent-Length: -0\r\n\r\nx" =>
+            [resp(200, "OK", &[("content-length", "-0")]), switched(b"x")];
+        connect_200_ignores_conflicting_lengths: CONNECT, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "1"), ("content-length", "2")]), switched(b"")];
+        connect_200_ignores_length_with_chunked: CONNECT,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "3"), ("transfer-encoding", "chunked")]), switched(b"0\r\n\r\n")];
+        connect_200_ignores_chunked_twice: CONNECT, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked, chunked")]), switched(b"")];
+        connect_200_http10_ignores_chunked: CONNECT, b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nx" =>
+            [resp10(200, "OK", &[("transfer-encoding", "chunked")]), switched(b"x")];
         connect_407_has_body: CONNECT,
             b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 200 OK\r\n\r\nx" =>
             [resp(407, "Proxy Authentication Required", &[("content-length", "3")]), data(b"abc"), end(),
@@ -326,7 +338,6 @@ mod rejected {
         cl_repeated_conflict: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n" => [err(400, CONFLICT_CL)];
         cl_bad_on_head: HEAD, b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n" => [err(400, BAD_CL)];
         cl_bad_on_304: GET, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 1, 2\r\n\r\n" => [err(400, CONFLICT_CL)];
-        cl_bad_on_connect_200: CONNECT, b"HTTP/1.1 200 OK\r\nContent-Length: -0\r\n\r\n" => [err(400, BAD_CL)];
 
         // Transfer-Encoding that is malformed or applies chunked twice.
         te_chunked_twice: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n" =>

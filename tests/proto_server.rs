@@ -197,6 +197,10 @@ accept! {
         => [req("GET", "/", V11, &[("host", "a.example:8080")]), end(), Ev::Closed];
     host_ipv6_literal: b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]:80\r\n\r\n"
         => [req("GET", "/", V11, &[("host", "[fe80::1%25eth0]:80")]), end(), Ev::Closed];
+    host_pct_encoded: b"GET / HTTP/1.1\r\nHost: caf%C3%A9.example:80\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "caf%C3%A9.example:80")]), end(), Ev::Closed];
+    host_ipv6_zone_pct_encoded: b"GET / HTTP/1.1\r\nHost: [fe80::1%25en%2D1]\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "[fe80::1%25en%2D1]")]), end(), Ev::Closed];
     host_ipv6_with_ipv4_tail: b"GET / HTTP/1.1\r\nHost: [::ffff:192.0.2.1]\r\n\r\n"
         => [req("GET", "/", V11, &[("host", "[::ffff:192.0.2.1]")]), end(), Ev::Closed];
     // IPvFuture (RFC 3986 §3.2.2) takes sub-delims and `:` (nginx-tests http_host.t).
@@ -344,15 +348,15 @@ reject! {
     te_chunked_then_gzip_two_fields: post("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n")
         => [] 400, "chunked is not the final transfer coding";
     te_gzip: post("Transfer-Encoding: gzip\r\n")
-        => [] 501, "unsupported transfer coding";
+        => [] 400, "chunked is not the final transfer coding";
     te_gzip_then_chunked: post("Transfer-Encoding: gzip, chunked\r\n")
         => [] 501, "unsupported transfer coding";
     te_identity: post("Transfer-Encoding: identity\r\n")
-        => [] 501, "unsupported transfer coding";
+        => [] 400, "chunked is not the final transfer coding";
     te_chunkedchunked: post("Transfer-Encoding: chunkedchunked\r\n")
-        => [] 501, "unsupported transfer coding";
+        => [] 400, "chunked is not the final transfer coding";
     te_xchunked: post("Transfer-Encoding: xchunked\r\n")
-        => [] 501, "unsupported transfer coding";
+        => [] 400, "chunked is not the final transfer coding";
     te_chunked_twice_in_list: post("Transfer-Encoding: chunked, chunked\r\n")
         => [] 400, "chunked applied more than once";
     te_chunked_twice_as_fields: post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n")
@@ -577,6 +581,11 @@ reject! {
     host_ipvfuture_without_version: b"GET / HTTP/1.1\r\nHost: [v.abc]\r\n\r\n" => [] 400, "invalid Host header field";
     host_zone_without_pct25: b"GET / HTTP/1.1\r\nHost: [fe80::1%eth0]\r\n\r\n" => [] 400, "invalid Host header field";
     host_obs_text: b"GET / HTTP/1.1\r\nHost: \xe9\r\n\r\n" => [] 400, "invalid Host header field";
+    // pct-encoded is `%` and two hex digits (RFC 3986 §2.1): a lone `%` is no reg-name.
+    host_percent_without_hex: b"GET / HTTP/1.1\r\nHost: %zz\r\n\r\n" => [] 400, "invalid Host header field";
+    host_percent_at_the_end: b"GET / HTTP/1.1\r\nHost: a%\r\n\r\n" => [] 400, "invalid Host header field";
+    host_percent_one_hex_digit: b"GET / HTTP/1.1\r\nHost: a%4:80\r\n\r\n" => [] 400, "invalid Host header field";
+    host_zone_percent_without_hex: b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth%g0]\r\n\r\n" => [] 400, "invalid Host header field";
 
     // --- errors after an accepted request: the pipelined one is never seen ---
     second_request_bad_after_good: b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n"
@@ -1857,7 +1866,7 @@ fn sm_remote_error_status_hints() {
     for (input, code) in [
         (&b"GET / HTTP/2.0\r\n\r\n"[..], 505),
         (
-            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             501,
         ),
     ] {
@@ -3308,6 +3317,8 @@ accept! {
 // Framing fields that are wrong on any request are refused on CONNECT too.
 reject! {
     connect_with_unknown_coding: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: gzip\r\n\r\n"
+        => [] 400, "chunked is not the final transfer coding";
+    connect_with_unknown_coding_then_chunked: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
         => [] 501, "unsupported transfer coding";
     connect_with_invalid_content_length: b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nContent-Length: x\r\n\r\n"
         => [] 400, "invalid Content-Length";

@@ -1203,7 +1203,7 @@ fn bad_requests() {
             "missing Host header field\n",
         ),
         (
-            b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             "501 Not Implemented",
             "unsupported transfer coding\n",
         ),

@@ -1211,16 +1211,21 @@ fn battery() -> Vec<Vector> {
         head_vector(
             "TE unknown",
             &post("Transfer-Encoding: gzip\r\n", chunked0),
-            501,
+            400,
         ),
         head_vector(
             "TE xchunked",
             &post("Transfer-Encoding: xchunked\r\n", chunked0),
-            501,
+            400,
         ),
         head_vector(
             "TE identity",
             &post("Transfer-Encoding: identity\r\n", chunked0),
+            400,
+        ),
+        head_vector(
+            "TE unknown, then chunked",
+            &post("Transfer-Encoding: gzip, chunked\r\n", chunked0),
             501,
         ),
         head_vector(

@@ -250,12 +250,10 @@ fn chunked_only(coding: Coding) -> Result<bool, Error> {
         Coding::Chunked { others: false } => Ok(true),
         // No coding at all, so chunked is not final either (§6.3(4): 400).
         Coding::Empty => Err(Error::bad("empty Transfer-Encoding")),
-        Coding::NotChunked {
-            after_chunked: true,
-        } => Err(Error::bad("chunked is not the final transfer coding")),
-        Coding::Chunked { others: true } | Coding::NotChunked { .. } => {
-            Err(Error::remote("unsupported transfer coding", 501))
-        }
+        // §6.3(4) MUST: without a final chunked the length cannot be known, so 400, even
+        // for a coding we do not know (§6.1's 501 is a SHOULD, for codings that frame).
+        Coding::NotChunked { .. } => Err(Error::bad("chunked is not the final transfer coding")),
+        Coding::Chunked { others: true } => Err(Error::remote("unsupported transfer coding", 501)),
     }
 }
 
@@ -348,8 +346,8 @@ fn valid_ip_literal(literal: &[u8]) -> bool {
         [] => true,
         [b'%', b'2', b'5', name @ ..] => {
             !name.is_empty()
-                && name.iter().all(|&b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'%')
+                && pct_encoded_ok(name, |b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
                 })
         }
         _ => false,
@@ -358,6 +356,27 @@ fn valid_ip_literal(literal: &[u8]) -> bool {
         && std::str::from_utf8(address)
             .ok()
             .is_some_and(|text| text.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+/// Whether `s` is made of bytes that `plain` allows and of pct-encoded triplets (`%`
+/// and two hex digits, RFC 3986 §2.1): a `%` that is not followed by two hex digits is
+/// invalid, not a literal percent sign.
+fn pct_encoded_ok(s: &[u8], plain: impl Fn(u8) -> bool) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let hex = |at: usize| s.get(at).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+        } else if plain(s[i]) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Host: a uri-host with an optional port: reg-name, IPv4 or an IP-literal in brackets.
@@ -376,7 +395,7 @@ pub(crate) fn valid_host(value: &[u8]) -> bool {
             None => (value, &value[value.len()..]),
         }
     };
-    let host_ok = host.iter().all(|&b| is_reg_name(b));
+    let host_ok = pct_encoded_ok(host, |b| b != b'%' && is_reg_name(b));
     let port_ok = match port {
         [] => true,
         [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
@@ -481,7 +500,8 @@ pub(crate) struct RequestInfo {
 /// Only chunked is decoded: the codings before or instead of it stay applied to the
 /// content, as the field says (like Content-Encoding, which is the caller's to decode too).
 /// Refused: Transfer-Encoding with Content-Length (§6.3(3): a smuggling sign), in an
-/// HTTP/1.0 response (§6.1: faulty framing), and chunked applied twice.
+/// HTTP/1.0 response (§6.1: faulty framing), and chunked applied twice; except in a 2xx
+/// answer to CONNECT, whose framing fields are ignored unread (§6.3(2)).
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
@@ -490,6 +510,11 @@ pub(crate) fn response_framing(
 ) -> Result<(Framing, bool), Error> {
     let survey = headers.survey();
     let closes = survey.close || (version == Version::HTTP_10 && !survey.keep_alive);
+    if request.connect && (200..300).contains(&status) {
+        // §6.3(2): the tunnel starts after the head, and a client MUST ignore these
+        // fields, so they are not checked either (a tunnel is not refused for them).
+        return Ok((Framing::None, closes));
+    }
     let length = survey.content_length(headers)?;
     let coding = survey.coding(headers)?;
     let coded = coding != Coding::Absent;
@@ -499,11 +524,7 @@ pub(crate) fn response_framing(
     if coded && version != Version::HTTP_11 {
         return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
     }
-    if request.head
-        || status == 204
-        || status == 304
-        || (request.connect && (200..300).contains(&status))
-    {
+    if request.head || status == 204 || status == 304 {
         return Ok((Framing::None, closes));
     }
     let framing = match (coding, length) {
