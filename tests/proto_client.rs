@@ -781,13 +781,19 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
 
     #[test]
     fn waiting_for_continue_only_with_a_body() {
-        let (conn, out) = expecting(BodyLength::None);
-        assert_eq!(
-            out,
-            b"POST /up HTTP/1.1\r\nhost: h\r\nexpect: 100-continue\r\ncontent-length: 0\r\n\r\n"
-        );
-        assert!(!conn.waiting_for_continue());
-        assert!(!conn.sending_body());
+        // RFC 9110 §10.1.1: a client MUST NOT expect 100-continue of a request without
+        // content: refused as the caller's mistake, before a byte is written.
+        for body in [BodyLength::None, BodyLength::Known(0)] {
+            let mut conn = ClientConn::new();
+            let h = header_map(&[("host", "h"), ("expect", "100-continue")]);
+            let mut out = Vec::new();
+            let e = conn
+                .send_request(&Method::POST, "/up", &h, body, &mut out)
+                .unwrap_err();
+            assert!(!e.is_remote(), "{e:?}");
+            assert!(e.to_string().contains("100-continue"), "{e}");
+            assert!(out.is_empty(), "{out:?}");
+        }
         let mut conn = ClientConn::new();
         send(&mut conn, Method::PUT, "/", &host(), BodyLength::Known(1));
         assert!(!conn.waiting_for_continue(), "no expect header");
@@ -975,6 +981,188 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
             Err(local("an HTTP/1.1 request needs exactly one host header"))
         );
         assert!(out.is_empty());
+    }
+
+    /// `send_request` refuses, before a byte goes out, what RFC 9112 §3.2 and RFC 9110
+    /// forbid a client to send; each refusal is the caller's (local) error.
+    #[test]
+    fn requests_the_rfc_forbids_are_refused_unwritten() {
+        type Fields = &'static [(&'static str, &'static str)];
+        let refused: &[(Method, &str, Fields, BodyLength, &str)] = &[
+            (
+                Method::GET,
+                "*",
+                &[("host", "h")],
+                BodyLength::None,
+                "asterisk-form target is only for OPTIONS",
+            ),
+            (
+                Method::GET,
+                "abc",
+                &[("host", "h")],
+                BodyLength::None,
+                "invalid request target",
+            ),
+            (
+                Method::CONNECT,
+                "/x",
+                &[("host", "h")],
+                BodyLength::None,
+                "CONNECT needs an authority-form target",
+            ),
+            (
+                Method::CONNECT,
+                "h",
+                &[("host", "h")],
+                BodyLength::None,
+                "CONNECT needs an authority-form target",
+            ),
+            (
+                Method::CONNECT,
+                "h:0",
+                &[("host", "h:0")],
+                BodyLength::None,
+                "CONNECT needs an authority-form target",
+            ),
+            (
+                Method::CONNECT,
+                "h:65536",
+                &[("host", "h")],
+                BodyLength::None,
+                "CONNECT needs an authority-form target",
+            ),
+            (
+                Method::GET,
+                "http:///x",
+                &[("host", "h")],
+                BodyLength::None,
+                "invalid request target",
+            ),
+            (
+                Method::GET,
+                "http://u:p@h/",
+                &[("host", "h")],
+                BodyLength::None,
+                "invalid request target",
+            ),
+            (
+                Method::GET,
+                "/a#frag",
+                &[("host", "h")],
+                BodyLength::None,
+                "no fragment",
+            ),
+            (
+                Method::GET,
+                "/",
+                &[("host", "u@h")],
+                BodyLength::None,
+                "host header is not host[:port]",
+            ),
+            (
+                Method::GET,
+                "/",
+                &[("host", "h%zz")],
+                BodyLength::None,
+                "host header is not host[:port]",
+            ),
+            (
+                Method::TRACE,
+                "/",
+                &[("host", "h")],
+                BodyLength::Known(1),
+                "TRACE request has no content",
+            ),
+            (
+                Method::TRACE,
+                "/",
+                &[("host", "h")],
+                BodyLength::Unknown,
+                "TRACE request has no content",
+            ),
+            (
+                Method::GET,
+                "/",
+                &[("host", "h"), ("te", "trailers, chunked")],
+                BodyLength::None,
+                "must not list chunked",
+            ),
+            (
+                Method::PUT,
+                "/",
+                &[
+                    ("host", "h"),
+                    ("content-length", "1"),
+                    ("content-length", "1"),
+                ],
+                BodyLength::Known(1),
+                "Content-Length given more than once",
+            ),
+        ];
+        for (method, target, fields, body, why) in refused {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            let Err(e) = conn.send_request(method, target, &header_map(fields), *body, &mut out)
+            else {
+                panic!("{method} {target} {fields:?} was sent");
+            };
+            assert!(!e.is_remote(), "{method} {target}: {e:?}");
+            assert!(e.to_string().contains(why), "{method} {target}: {e}");
+            assert!(out.is_empty(), "{method} {target}: {out:?}");
+        }
+        // What each rule still allows.
+        let allowed: &[(Method, &str, Fields)] = &[
+            (Method::OPTIONS, "*", &[("host", "h")]),
+            (Method::CONNECT, "h:65535", &[("host", "h:65535")]),
+            (Method::CONNECT, "[::1]:443", &[("host", "[::1]:443")]),
+            (Method::GET, "HTTP://h:8080/p?q", &[("host", "h:8080")]),
+            (Method::GET, "urn:isbn:1", &[("host", "h")]),
+            (Method::GET, "/p?q=%41", &[("host", "")]),
+            (Method::GET, "/", &[("host", "[fe80::1%25eth0]:80")]),
+        ];
+        for (method, target, fields) in allowed {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            conn.send_request(
+                method,
+                target,
+                &header_map(fields),
+                BodyLength::None,
+                &mut out,
+            )
+            .unwrap_or_else(|e| panic!("{method} {target}: {e}"));
+            let line = format!("{method} {target} HTTP/1.1\r\n");
+            assert!(out.starts_with(line.as_bytes()), "{out:?}");
+        }
+    }
+
+    /// RFC 9110 §7.8 and RFC 9112 §7.4: a sender of Upgrade, or of TE, also lists it in
+    /// Connection; the core adds the option when the caller's fields do not have it.
+    #[test]
+    fn upgrade_and_te_get_their_connection_option() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("host", "h"), ("upgrade", "websocket")], "host: h\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"),
+            (&[("host", "h"), ("upgrade", "websocket"), ("connection", "Upgrade")], "host: h\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n"),
+            (&[("host", "h"), ("te", "trailers")], "host: h\r\nte: trailers\r\nconnection: te\r\n\r\n"),
+            (&[("host", "h"), ("te", "trailers"), ("upgrade", "h2c"), ("connection", "keep-alive")], "host: h\r\nte: trailers\r\nupgrade: h2c\r\nconnection: keep-alive\r\nconnection: upgrade, te\r\n\r\n"),
+        ];
+        for (fields, head) in cases {
+            let mut conn = ClientConn::new();
+            let mut out = Vec::new();
+            conn.send_request(
+                &Method::GET,
+                "/",
+                &header_map(fields),
+                BodyLength::None,
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("GET / HTTP/1.1\r\n{head}"),
+                "{fields:?}"
+            );
+        }
     }
 
     #[test]
@@ -1996,6 +2184,10 @@ mod conformance {
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked, gzip")]),
              data(b"5\r\nhello\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"), end(), closed()];
+        te_parameter_bws_until_close: GET,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, x-pack ; level = \"9\"\r\n\r\nabc" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked, x-pack ; level = \"9\"")]),
+             data(b"abc"), end(), closed()];
         te_chunked_not_final_two_fields_until_close: GET,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\nWorld" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked"), ("transfer-encoding", "identity")]),

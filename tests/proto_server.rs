@@ -181,6 +181,12 @@ accept! {
         => [get("urn:isbn:1"), end(), Ev::Closed];
     target_authority_for_connect: b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
         => [req("CONNECT", "example.com:443", V11, &[("host", "example.com:443")]), end(), Ev::Switched(Vec::new())];
+    target_authority_highest_port: b"CONNECT a.example:65535 HTTP/1.1\r\nHost: a.example:65535\r\n\r\n"
+        => [req("CONNECT", "a.example:65535", V11, &[("host", "a.example:65535")]), end(), Ev::Switched(vec![])];
+    target_absolute_uppercase_scheme_ipv6: b"GET HTTPS://[::1]:8443?q HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n"
+        => [req("GET", "HTTPS://[::1]:8443?q", V11, &[("host", "[::1]:8443")]), end(), Ev::Closed];
+    target_absolute_other_scheme_with_userinfo: b"GET ftp://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("ftp://u@a/"), end(), Ev::Closed];
     target_authority_ipv6_for_connect: b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n"
         => [req("CONNECT", "[::1]:443", V11, &[("host", "[::1]:443")]), end(), Ev::Switched(Vec::new())];
     target_asterisk_for_options: b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -363,6 +369,11 @@ reject! {
         => [] 400, "chunked applied more than once";
     te_chunked_with_parameter: post("Transfer-Encoding: chunked;q=1\r\n")
         => [] 400, "chunked takes no parameters";
+    // transfer-parameter allows BWS around `=` (RFC 9112 §7): well formed, so 501, not 400.
+    te_parameter_with_spaces_around_equals: post("Transfer-Encoding: gzip;q = 1, chunked\r\n")
+        => [] 501, "unsupported transfer coding";
+    te_parameter_without_value: post("Transfer-Encoding: gzip;q =, chunked\r\n")
+        => [] 400, "malformed Transfer-Encoding";
     te_chunked_with_bare_semicolon: post("Transfer-Encoding: chunked;\r\n")
         => [] 400, "malformed Transfer-Encoding";
     te_quoted_chunked: post("Transfer-Encoding: \"chunked\"\r\n")
@@ -549,6 +560,20 @@ reject! {
     target_connect_userinfo: b"CONNECT u@a:443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
     target_relative: b"GET a/b HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_bad_scheme: b"GET 1http://a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    // RFC 9110 §9.3.6: an empty or invalid port MUST be rejected; the host is a uri-host.
+    target_connect_port_too_large: b"CONNECT a:65536 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    target_connect_port_six_digits: b"CONNECT a:000443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    target_connect_port_zero: b"CONNECT a:0 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    target_connect_empty_host: b"CONNECT :443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    target_connect_bad_ip_literal: b"CONNECT [x]:443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    target_connect_bad_percent: b"CONNECT a%zz:443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
+    // RFC 9110 §4.2.1: an http(s) URI with an empty host MUST be rejected; §4.2.4: userinfo
+    // is an error.
+    target_http_empty_host: b"GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_https_empty_host_with_port: b"GET https://:443/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_http_userinfo: b"GET http://u:p@a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_http_without_slashes: b"GET http:a/b HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_http_bad_port: b"GET HTTP://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_scheme_only: b"GET http: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
 
     // --- HTTP-version shape (§2.3) ---
@@ -1799,6 +1824,53 @@ fn sm_expect_other_value_not_waiting() {
 
 // --- remote errors: one response, then close ---
 
+/// RFC 9110 §9.3.2: a response to HEAD has no content, the error response to a HEAD
+/// request whose head or body was refused too (it was framed as for a GET).
+#[test]
+fn sm_error_response_to_head_has_no_content() {
+    for (input, why) in [
+        (&b"HEAD / HTTP/1.1\r\n\r\n"[..], "missing Host header field"),
+        (
+            b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n",
+            "invalid Content-Length",
+        ),
+        (
+            b"HEAD / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "invalid chunk size",
+        ),
+    ] {
+        let mut conn = conn_with(input);
+        loop {
+            match conn.next_event() {
+                Ok(Event::Request(_)) => continue,
+                Ok(other) => panic!("{input:?}: {other:?}"),
+                Err(e) => {
+                    assert_eq!(e.message(), why, "{input:?}");
+                    break;
+                }
+            }
+        }
+        let (framing, head) = respond(
+            &mut conn,
+            400,
+            &[("content-type", "text/plain")],
+            BodyLength::Known(3),
+        )
+        .unwrap();
+        assert_eq!(framing, Framing::None, "{input:?}");
+        assert_eq!(
+            head,
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\n"
+        );
+        assert!(conn.must_close());
+    }
+    // A GET's error response keeps its content.
+    let mut conn = conn_with(b"GET / HTTP/1.1\r\n\r\n");
+    conn.next_event().unwrap_err();
+    let (framing, _) = respond(&mut conn, 400, &[], BodyLength::Known(3)).unwrap();
+    assert_eq!(framing, Framing::Length(3));
+}
+
 #[test]
 fn sm_remote_error_then_400_then_must_close() {
     let mut conn = conn_with(b"GET / HTTP/1.1\r\n\r\n");
@@ -2223,7 +2295,7 @@ fn upgrade_expect_req() -> Ev {
 fn sm_100_goes_before_101_when_both_were_asked_for() {
     const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
     fn switching(protocol: &str) -> String {
-        format!("HTTP/1.1 101 Switching Protocols\r\nupgrade: {protocol}\r\n\r\n")
+        format!("HTTP/1.1 101 Switching Protocols\r\nupgrade: {protocol}\r\nconnection: upgrade\r\n\r\n")
     }
     let table: [(&[u8], Vec<Ev>, String); 5] = [
         // The body sent at once, without waiting for the 100.
@@ -3002,7 +3074,7 @@ exchange! {
     date_not_on_a_101:
         b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"
         => [req("GET", "/ws", V11, &[("host", "a"), ("connection", "upgrade"), ("upgrade", "websocket")]), end(), Ev::Switched(Vec::new())],
-           ["HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n".to_owned()];
+           ["HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n".to_owned()];
     date_on_each_pipelined_response:
         b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("/1"), end(), get("/2"), end(), get("/3"), end(), Ev::Closed],
@@ -3392,6 +3464,6 @@ fn sm_1xx_refuses_framing_fields() {
     assert_eq!(nexts(&mut conn, 2), [E(upgrade_req()), E(end())]);
     assert_eq!(
         inform(&mut conn, 101, &[("upgrade", "websocket")]).unwrap(),
-        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"
     );
 }

@@ -19,6 +19,7 @@ const RESERVED: &[&str] = &[
     "connection",
     "upgrade",
     "expect",
+    "te",
 ];
 
 type Ext = (String, Option<String>);
@@ -42,9 +43,9 @@ fn method() -> impl Strategy<Value = Method> {
     .prop_map(|m| Method::from_bytes(m.as_bytes()).expect("a token is a method"))
 }
 
-/// Visible ASCII starting with `/` (origin-form).
+/// Visible ASCII starting with `/` (origin-form), without a fragment's `#`.
 fn target() -> impl Strategy<Value = String> {
-    "/[!-~]{0,40}"
+    "/[!-\"$-~]{0,40}"
 }
 
 fn field_name() -> impl Strategy<Value = String> {
@@ -250,6 +251,17 @@ fn req_plan() -> impl Strategy<Value = ReqPlan> {
             host,
             host_at,
             body,
+        })
+        .prop_map(|mut plan| {
+            // A TRACE request has no content (RFC 9110 §9.3.8): `send_request` refuses it.
+            if plan.method == Method::TRACE {
+                plan.body = BodyPlan {
+                    kind: Kind::None,
+                    pieces: Vec::new(),
+                    trailers: Vec::new(),
+                };
+            }
+            plan
         })
 }
 

@@ -1221,6 +1221,20 @@ fn bad_requests() {
             show(request)
         );
     }
+    // The answer to a HEAD request has no content, an error too (RFC 9110 §9.3.2); it
+    // still says how long the message would have been.
+    let message = "missing Host header field\n";
+    let got = raw_exchange(&mut serve.raw(), b"HEAD / HTTP/1.1\r\n\r\n");
+    let fields = [
+        ("connection", "close".to_owned()),
+        ("content-type", TEXT.to_owned()),
+        ("content-length", message.len().to_string()),
+    ];
+    assert_eq!(
+        show(&got),
+        show(&response("400 Bad Request", &fields, b"")),
+        "HEAD without Host"
+    );
     // A head past the 16 KiB limit: 431 rather than waiting for its end. (20 KB in one
     // write, which the server reads whole: closing with unread bytes would reset the
     // connection, and the reset could discard the response.)

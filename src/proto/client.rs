@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use http::header::{CONNECTION, EXPECT, HOST, UPGRADE};
+use http::header::{CONNECTION, EXPECT, HOST, TE, UPGRADE};
 use http::{HeaderMap, Method, Version};
 
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
@@ -10,9 +10,9 @@ use super::buffer::RecvBuf;
 use super::chars::only_line_ends;
 use super::error::Error;
 use super::event::Event;
-use super::framing::{response_framing, valid_target, Framing, RequestInfo};
+use super::framing::{response_framing, valid_host, valid_target, Framing, RequestInfo};
 use super::limits::Limits;
-use super::parse::{parse_response, try_response, HeadKind, HeadScanner};
+use super::parse::{check_target_form, parse_response, try_response, HeadKind, HeadScanner};
 use super::write::{lists_token, write_fields_with_framing, ConnectionField, FramingField};
 use super::BodyLength;
 
@@ -254,9 +254,15 @@ impl ClientConn {
     /// Sends a request head and returns the framing of its body
     /// ([`Framing::None`]: the request is already complete).
     ///
-    /// `headers` must hold exactly one `host` (HTTP/1.1 requires it). Framing fields are
-    /// added from `body`; a `connection: close` makes this the last request;
-    /// `expect: 100-continue` and `upgrade` are noted for the response.
+    /// `headers` must hold exactly one `host` (HTTP/1.1 requires it), a valid
+    /// `host[:port]`. The target's form must fit the method, as a server checks it:
+    /// origin-form (`/path?query`, no `#fragment`) or absolute-form, authority-form
+    /// (`host:port`) for CONNECT only, `*` for OPTIONS only. Framing fields are added from
+    /// `body`; a `connection: close` makes this the last request; `expect: 100-continue`
+    /// (only with content) and `upgrade` are noted for the response, and an `Upgrade` or
+    /// `TE` field gets its connection option. A request RFC 9110 forbids (content in a
+    /// TRACE, `TE: chunked`, a repeated Content-Length) is refused: every refusal is a
+    /// local error, and nothing is written.
     pub fn send_request(
         &mut self,
         method: &Method,
@@ -275,15 +281,8 @@ impl ClientConn {
             }
             Send::Error(e) => return Err(e.clone()),
         }
-        if !valid_target(target) {
-            return self.fail(Error::local(
-                "request target is empty or has a space or control character",
-            ));
-        }
-        if headers.get_all(HOST).iter().count() != 1 {
-            return self.fail(Error::local(
-                "an HTTP/1.1 request needs exactly one host header",
-            ));
+        if let Err(e) = check_request(method, target, headers, body) {
+            return self.fail(e);
         }
         let body_expected = matches!(*method, Method::POST | Method::PUT | Method::PATCH);
         let (field, framing) = match body {
@@ -618,4 +617,54 @@ enum Step {
     Event(Event<'static>),
     /// Body bytes at the front of the buffer, to be taken by the caller.
     Data(usize),
+}
+
+/// What RFC 9112 §3.2 and RFC 9110 ask of a request before it is written; each broken rule
+/// is the caller's mistake (a local error), caught before a byte goes out.
+fn check_request(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: BodyLength,
+) -> Result<(), Error> {
+    if !valid_target(target) {
+        return Err(Error::local(
+            "request target is empty or has a space or control character",
+        ));
+    }
+    // The form must fit the method (origin- or absolute-form, authority-form for CONNECT
+    // only, `*` for OPTIONS only: the rules our server applies), and a fragment is never
+    // sent (§3.2.1: only the path and query).
+    if let Err(e) = check_target_form(method, target.as_bytes()) {
+        return Err(Error::local(format!("request target {target:?}: {e}")));
+    }
+    if target.contains('#') {
+        return Err(Error::local("a request target has no fragment (`#`)"));
+    }
+    let mut hosts = headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) if valid_host(host.as_bytes()) => {}
+        (Some(_), None) => return Err(Error::local("the host header is not host[:port]")),
+        _ => {
+            return Err(Error::local(
+                "an HTTP/1.1 request needs exactly one host header",
+            ))
+        }
+    }
+    let has_content = !matches!(body, BodyLength::None | BodyLength::Known(0));
+    if *method == Method::TRACE && has_content {
+        // RFC 9110 §9.3.8.
+        return Err(Error::local("a TRACE request has no content"));
+    }
+    if !has_content && lists_token(headers, &EXPECT, "100-continue") {
+        // RFC 9110 §10.1.1: MUST NOT without content.
+        return Err(Error::local(
+            "100-continue expected of a request without content",
+        ));
+    }
+    // RFC 9112 §7.4: chunked is always acceptable, and MUST NOT be listed in TE.
+    if lists_token(headers, &TE, "chunked") {
+        return Err(Error::local("the TE header must not list chunked"));
+    }
+    Ok(())
 }

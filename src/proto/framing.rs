@@ -257,7 +257,7 @@ fn chunked_only(coding: Coding) -> Result<bool, Error> {
     }
 }
 
-/// `*( OWS ";" OWS name "=" ( token / quoted-string ) )`
+/// `*( OWS ";" OWS name BWS "=" BWS ( token / quoted-string ) )`
 fn valid_parameters(mut s: &[u8]) -> bool {
     loop {
         s = trim_ows(s);
@@ -272,10 +272,14 @@ fn valid_parameters(mut s: &[u8]) -> bool {
             .iter()
             .position(|&b| !is_tchar(b))
             .unwrap_or(rest.len());
-        if name_len == 0 || rest.get(name_len) != Some(&b'=') {
+        // transfer-parameter = token BWS "=" BWS ( token / quoted-string ) (RFC 9112 §7).
+        let Some(value) = trim_ows(&rest[name_len..]).strip_prefix(b"=") else {
+            return false;
+        };
+        if name_len == 0 {
             return false;
         }
-        let value = &rest[name_len + 1..];
+        let value = trim_ows(value);
         let value_len = if value.first() == Some(&b'"') {
             match quoted_string_len(value) {
                 Some(n) => n,
@@ -381,27 +385,65 @@ fn pct_encoded_ok(s: &[u8], plain: impl Fn(u8) -> bool) -> bool {
 
 /// Host: a uri-host with an optional port: reg-name, IPv4 or an IP-literal in brackets.
 pub(crate) fn valid_host(value: &[u8]) -> bool {
+    host_and_port(value).is_some()
+}
+
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked: the host (an IP-literal with its
+/// brackets) and the port's digits, if a `:` was there.
+pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     let (host, port) = if value.first() == Some(&b'[') {
-        let Some(close) = value.iter().position(|&b| b == b']') else {
-            return false;
-        };
+        let close = value.iter().position(|&b| b == b']')?;
         if !valid_ip_literal(&value[1..close]) {
-            return false;
+            return None;
         }
-        (&value[..0], &value[close + 1..])
+        value.split_at(close + 1)
     } else {
-        match value.iter().position(|&b| b == b':') {
-            Some(colon) => (&value[..colon], &value[colon..]),
-            None => (value, &value[value.len()..]),
+        let name_end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+        let (name, port) = value.split_at(name_end);
+        if !pct_encoded_ok(name, |b| b != b'%' && is_reg_name(b)) {
+            return None;
         }
+        (name, port)
     };
-    let host_ok = pct_encoded_ok(host, |b| b != b'%' && is_reg_name(b));
-    let port_ok = match port {
-        [] => true,
-        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
-        _ => false,
+    match port {
+        [] => Some((host, None)),
+        [b':', digits @ ..] if digits.iter().all(u8::is_ascii_digit) => Some((host, Some(digits))),
+        _ => None,
+    }
+}
+
+/// authority-form (RFC 9112 §3.2.3): `uri-host ":" port`, the host not empty and the port a
+/// number a connection can be made to, 1 to 65535 (RFC 9110 §9.3.6: an empty or invalid
+/// port MUST be rejected).
+pub(crate) fn valid_authority_form(target: &[u8]) -> bool {
+    let Some((host, Some(port))) = host_and_port(target) else {
+        return false;
     };
-    host_ok && port_ok
+    let number = (1..=5)
+        .contains(&port.len())
+        .then(|| port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')));
+    !host.is_empty() && number.is_some_and(|n| (1..=65535).contains(&n))
+}
+
+/// The authority of an `http` or `https` absolute-form target (`scheme://authority...`)
+/// when the scheme is one of those: its host must not be empty (RFC 9110 §4.2.1: MUST
+/// reject) and it has no userinfo (§4.2.4: deprecated, to be treated as an error).
+/// `None`: the scheme is another one, for the application to judge.
+pub(crate) fn http_authority_ok(target: &[u8]) -> Option<bool> {
+    let colon = target.iter().position(|&b| b == b':')?;
+    let scheme = &target[..colon];
+    if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https")) {
+        return None;
+    }
+    let Some(rest) = target[colon + 1..].strip_prefix(b"//") else {
+        return Some(false);
+    };
+    let end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let authority = &rest[..end];
+    Some(host_and_port(authority).is_some_and(|(host, _)| !host.is_empty()))
 }
 
 /// What a request head says about its body and the connection.

@@ -13,6 +13,7 @@ use memchr::memchr;
 
 use super::chars::{is_tchar, visible_ascii_len};
 use super::error::Error;
+use super::framing::{http_authority_ok, valid_authority_form};
 use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
 use super::limits::Limits;
 
@@ -334,24 +335,13 @@ fn whole_head<'b, 's>(
 /// The fast path takes heads of at most this many fields.
 const FAST_FIELDS: usize = 16;
 
-/// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only,
-/// asterisk-form for OPTIONS only.
-fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
+/// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only (its port
+/// 1 to 65535), asterisk-form for OPTIONS only; an `http`/`https` absolute-form target needs
+/// a host and has no userinfo (RFC 9110 §4.2.1, §4.2.4). The client checks what it sends
+/// with the same rules.
+pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
     if *method == Method::CONNECT {
-        // authority-form: host ":" port
-        let ok = match target.iter().rposition(|&b| b == b':') {
-            Some(colon) => {
-                let (host, port) = (&target[..colon], &target[colon + 1..]);
-                !host.is_empty()
-                    && !port.is_empty()
-                    && port.len() <= 5
-                    && port.iter().all(u8::is_ascii_digit)
-                    && !host.contains(&b'/')
-                    && !host.contains(&b'@')
-            }
-            None => false,
-        };
-        return if ok {
+        return if valid_authority_form(target) {
             Ok(())
         } else {
             Err(Error::bad(
@@ -379,7 +369,8 @@ fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
         && scheme
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && target.len() > scheme_len + 1;
+        && target.len() > scheme_len + 1
+        && http_authority_ok(target) != Some(false);
     if ok {
         Ok(())
     } else {

@@ -399,6 +399,14 @@ impl ServerConn {
 
     fn start_request(&mut self, head: &RequestHead) -> Result<(), Error> {
         let is_connect = head.method == Method::CONNECT;
+        // Noted before the framing is checked: the error response to a HEAD request has
+        // no content either (RFC 9110 §9.3.2).
+        self.request = Some(RequestInfo {
+            head: head.method == Method::HEAD,
+            connect: false,
+            upgrade: false,
+            expect_continue: false,
+        });
         let rf = request_framing(
             &head.headers,
             head.version,
@@ -566,7 +574,9 @@ impl ServerConn {
         }
         let code = status.as_u16();
         let http11 = request.is_some() && self.version == Version::HTTP_11;
-        let head = request.is_some_and(|r| r.head);
+        // An error response too: a HEAD request whose framing or body failed is answered
+        // without content (RFC 9110 §9.3.2: MUST NOT).
+        let head = self.request.is_some_and(|r| r.head);
         let switching = request.is_some_and(|r| r.connect) && status.is_success();
         if self.close_unless_tunnel && !switching {
             self.keep_alive = false;

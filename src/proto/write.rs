@@ -1,6 +1,6 @@
 //! Serializing message heads.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderValue};
 
 use super::date::HttpDate;
@@ -69,6 +69,8 @@ struct CallerFields {
     connection: bool,
     date: bool,
     upgrade: bool,
+    /// The request field `TE` (not Transfer-Encoding).
+    te_request: bool,
 }
 
 impl CallerFields {
@@ -85,9 +87,21 @@ impl CallerFields {
                 found.date = true;
             } else if name == UPGRADE {
                 found.upgrade = true;
+            } else if name == TE {
+                found.te_request = true;
             }
         }
         found
+    }
+}
+
+/// The caller's one Content-Length value: a field that is not a list is not repeated (RFC
+/// 9110 §5.3), even with the same value.
+fn single_length(headers: &HeaderMap) -> Result<&HeaderValue, Error> {
+    let mut values = headers.get_all(CONTENT_LENGTH).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => Ok(value),
+        _ => Err(Error::local("Content-Length given more than once")),
     }
 }
 
@@ -103,9 +117,11 @@ pub(crate) enum ConnectionField {
 }
 
 /// Writes the caller's fields, then ours: the framing field (unless the caller already
-/// gave the same one), the connection option unless the caller's `Connection` already
-/// lists it, and `date` if the caller gave no `Date`. `switching`: the head is a 101,
-/// which must carry the caller's `Upgrade` field (RFC 9110 §7.8).
+/// gave the same one), the connection options unless the caller's `Connection` already
+/// lists them (`connection`; `upgrade` when the caller sends `Upgrade`, RFC 9110 §7.8; `te`
+/// when the caller sends `TE`, RFC 9112 §7.4), and `date` if the caller gave no `Date`.
+/// `switching`: the head is a 101, which must carry the caller's `Upgrade` field (RFC 9110
+/// §7.8).
 pub(crate) fn write_fields_with_framing(
     headers: &HeaderMap,
     framing: FramingField,
@@ -127,6 +143,9 @@ pub(crate) fn write_fields_with_framing(
                     "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
                 ));
             }
+            if caller.length {
+                single_length(headers)?;
+            }
             false
         }
         FramingField::ContentLength(n) => {
@@ -138,11 +157,7 @@ pub(crate) fn write_fields_with_framing(
             if caller.length {
                 let mut expected = Vec::new();
                 write_decimal(n, &mut expected);
-                if headers
-                    .get_all(CONTENT_LENGTH)
-                    .iter()
-                    .any(|v| v.as_bytes() != expected)
-                {
+                if single_length(headers)?.as_bytes() != expected {
                     return Err(Error::local(format!(
                         "Content-Length given does not match the body length {n}"
                     )));
@@ -180,18 +195,33 @@ pub(crate) fn write_fields_with_framing(
             FramingField::Nothing { .. } => {}
         }
     }
+    let listed = |token| caller.connection && lists_token(headers, &CONNECTION, token);
+    let mut options = [""; 3];
+    let mut count = 0;
+    let mut add = |option| {
+        options[count] = option;
+        count += 1;
+    };
     match connection {
-        ConnectionField::Close
-            if !(caller.connection && lists_token(headers, &CONNECTION, "close")) =>
-        {
-            out.extend_from_slice(b"connection: close\r\n");
-        }
-        ConnectionField::KeepAlive
-            if !(caller.connection && lists_token(headers, &CONNECTION, "keep-alive")) =>
-        {
-            out.extend_from_slice(b"connection: keep-alive\r\n");
-        }
+        ConnectionField::Close if !listed("close") => add("close"),
+        ConnectionField::KeepAlive if !listed("keep-alive") => add("keep-alive"),
         _ => {}
+    }
+    if caller.upgrade && !listed("upgrade") {
+        add("upgrade");
+    }
+    if caller.te_request && !listed("te") {
+        add("te");
+    }
+    if count > 0 {
+        out.extend_from_slice(b"connection: ");
+        for (i, option) in options[..count].iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            out.extend_from_slice(option.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
     }
     if let Some(date) = date.filter(|_| !caller.date) {
         out.extend_from_slice(b"date: ");

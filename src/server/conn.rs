@@ -909,12 +909,14 @@ fn send_error(stream: &mut ServerStream, status: StatusCode, message: &str) {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     let body = format!("{message}\n");
-    if stream
-        .queue_response(status, None, &headers, BodyLength::Known(body.len() as u64))
-        .is_ok()
-    {
-        let _ = stream.queue_data(body.as_bytes());
-        let _ = stream.queue_end(None);
+    match stream.queue_response(status, None, &headers, BodyLength::Known(body.len() as u64)) {
+        // The answer to a HEAD request announces the message and sends none of it.
+        Ok(Framing::None) => {}
+        Ok(_) => {
+            let _ = stream.queue_data(body.as_bytes());
+            let _ = stream.queue_end(None);
+        }
+        Err(_) => {}
     }
 }
 
