@@ -331,6 +331,16 @@ impl ServerStream {
                 }
                 return Ok(Progress::Pending(self.need(interest)));
             }
+            // A TLS client gone without `close_notify` (RFC 9112 §9.8: servers should be
+            // prepared for that incomplete close). Requests are framed by their heads and
+            // bodies, never by the close, so this is an end of input like a TCP FIN: the
+            // requests already complete are answered, and one cut short in its head or
+            // body is still an error (`ConnectionClosed`), from the core.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::UnexpectedEof && self.link.tls().is_some() =>
+            {
+                self.conn.receive_eof();
+            }
             Err(e) => return Err(self.fail(e.into())),
         }
         Ok(Progress::Ready(()))
@@ -429,6 +439,16 @@ impl ServerStream {
         let _ = self.link.transport().shutdown_write();
     }
 
+    /// Closes both directions at once (the client gets no more, and nothing more is read),
+    /// with a TLS `close_notify` first, as far as the socket takes it without waiting
+    /// (RFC 9112 §9.8: a server attempts the closure alerts before it closes).
+    pub(crate) fn shutdown(&mut self) {
+        if let Link::Tls(tls) = &mut self.link {
+            tls.send_close_notify();
+        }
+        let _ = self.link.transport().shutdown();
+    }
+
     /// Reads and drops what the client sends, undecrypted. `false`: it closed (or failed).
     pub(crate) fn discard_input(&mut self) -> bool {
         let mut scratch = [0u8; 4096];
@@ -462,7 +482,8 @@ impl AsRawFd for ServerStream {
 super::link::source_via_link!(ServerStream);
 
 /// Reads the next request head: `Ready(Some(head))`, or `Ready(None)` when the client
-/// closed the connection between requests. What is left unread of the previous request's
+/// closed the connection between requests (over TLS, with or without `close_notify`: the
+/// requests that came whole can still be answered). What is left unread of the previous request's
 /// body is read and dropped first. A malformed request is an error
 /// ([`Error::Proto`], remote, with a status hint): queue that status with
 /// [`ServerStream::queue_response`], flush, and close.

@@ -373,8 +373,10 @@ impl Conn {
                     );
                 }
                 self.dead = true;
-                if let Some(stream) = &self.stream {
-                    let _ = stream.transport().shutdown();
+                if let Some(stream) = &mut self.stream {
+                    // Over TLS a `close_notify` first (RFC 9112 §9.8), if the socket takes
+                    // it now.
+                    stream.shutdown();
                 }
                 false
             }

@@ -1,0 +1,506 @@
+//! TLS connection closure (RFC 9112 §9.8), end to end with raw TLS peers written here:
+//!
+//! - a response framed by Content-Length or chunked coding is complete even when the
+//!   server then closes without `close_notify` (an incomplete close);
+//! - our client and the embedded server send `close_notify` when they close;
+//! - the embedded server is prepared for a client's incomplete close: the requests that
+//!   came whole are answered, as over plain TCP; one cut short stays an error;
+//! - the embedded server's body timeout (while the handler reads) sends `close_notify`
+//!   before it shuts the socket.
+//!
+//! ```text
+//! cargo test --features testing --test tls_close
+//! ```
+
+#![cfg(feature = "testing")]
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+use pollhttp::client::{Client, Connection};
+use pollhttp::io::Transport;
+use pollhttp::server::{Request, Response, Server, Session};
+use pollhttp::testing::{TempServer, TestPki};
+use pollhttp::tls::{ClientTls, Handshake, ServerTls, TlsStream};
+use pollhttp::{Error, PollNeeded, Progress};
+
+/// The longest any wait may last: a hang fails the test.
+const WAIT: Duration = Duration::from_secs(20);
+
+// ---------------------------------------------------------------------------------------
+// Blocking I/O over a non-blocking TlsStream
+
+fn wait_for(tls: &TlsStream) -> io::Result<()> {
+    let need = PollNeeded {
+        fd: tls.as_raw_fd(),
+        interest: tls.need(),
+    };
+    if need.wait(Some(WAIT))? {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            ErrorKind::TimedOut,
+            format!("waited {WAIT:?}"),
+        ))
+    }
+}
+
+fn read_some(tls: &mut TlsStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match tls.read(buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Writes all of `data` and flushes the records to the socket.
+fn write_all(tls: &mut TlsStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match tls.write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match tls.flush() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn complete(mut handshake: Handshake) -> io::Result<TlsStream> {
+    loop {
+        match handshake.resume()? {
+            Progress::Ready(tls) => return Ok(tls),
+            Progress::Pending(need) => {
+                if !need.wait(Some(WAIT))? {
+                    return Err(io::Error::new(ErrorKind::TimedOut, "handshake"));
+                }
+            }
+        }
+    }
+}
+
+/// Reads until the stream ends: what came, and how it ended (`Ok`: `close_notify`; an
+/// `UnexpectedEof` error: a TCP close without it).
+fn read_to_end(tls: &mut TlsStream) -> (Vec<u8>, io::Result<()>) {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match read_some(tls, &mut buf) {
+            Ok(0) => return (got, Ok(())),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return (got, Err(e)),
+        }
+    }
+}
+
+/// Reads until `got` ends with `end` (or the stream ends).
+fn read_until(tls: &mut TlsStream, got: &mut Vec<u8>, end: &[u8]) -> io::Result<()> {
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(end) {
+        match read_some(tls, &mut buf)? {
+            0 => return Err(ErrorKind::UnexpectedEof.into()),
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    Ok(())
+}
+
+/// A raw TLS client connection to `addr`, its handshake done.
+fn raw_client(addr: SocketAddr, tls: &ClientTls) -> TlsStream {
+    let tcp = TcpStream::connect(addr).expect("connecting");
+    let transport = Transport::from_tcp(tcp).expect("transport");
+    complete(Handshake::client(transport, tls, "localhost").expect("handshake")).expect("handshake")
+}
+
+/// Ends our side without `close_notify`: a TCP FIN only (an incomplete close).
+fn close_without_close_notify(tls: &TlsStream) {
+    tls.transport().shutdown_write().expect("shutdown");
+}
+
+fn describe(end: &io::Result<()>) -> String {
+    match end {
+        Ok(()) => "close_notify".into(),
+        Err(e) => format!("{:?}: {e}", e.kind()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A raw TLS server for one connection
+
+/// What the raw server does after it has read one request head.
+#[derive(Clone, Copy)]
+enum After {
+    /// Writes the response, then closes the TCP connection without `close_notify`, and
+    /// reads until the client closes.
+    Truncate(&'static [u8]),
+    /// Writes the response and reads until the client closes.
+    Wait(&'static [u8]),
+}
+
+/// Serves one TLS connection on a fresh port. The thread gives how the client's side
+/// ended (`Ok`: with `close_notify`).
+fn raw_server(
+    tls: ServerTls,
+    after: Option<After>,
+) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
+    let addr = listener.local_addr().expect("address");
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept()?;
+        let transport = Transport::from_tcp(tcp)?;
+        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+        if let Some(after) = after {
+            let mut head = Vec::new();
+            read_until(&mut stream, &mut head, b"\r\n\r\n")?;
+            let (After::Truncate(response) | After::Wait(response)) = after;
+            write_all(&mut stream, response)?;
+            if let After::Truncate(_) = after {
+                close_without_close_notify(&stream);
+            }
+        }
+        let (_, end) = read_to_end(&mut stream);
+        end
+    });
+    (addr, server)
+}
+
+fn client_for(addr: SocketAddr, tls: ClientTls) -> Client {
+    Client::new(addr)
+        .with_tls(tls)
+        .with_server_name("localhost")
+        .with_timeout(Some(WAIT))
+}
+
+/// After a response that ended the connection without `close_notify`: the connection is
+/// not reused, or the next request on it fails as closed.
+#[track_caller]
+fn next_request_fails(conn: &mut Connection) {
+    if conn.is_reusable() {
+        match conn
+            .get("/", HeaderMap::new())
+            .and_then(|mut r| r.body.read_all())
+        {
+            Err(Error::ConnectionClosed { .. }) => {}
+            other => panic!("a request after the close: {other:?}"),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 §9.8: "A client that receives an incomplete close ... SHOULD treat it as
+// complete if it has received all of the message" (Content-Length or the last chunk)
+
+/// A Content-Length response, then a TCP close without `close_notify`: the body reads
+/// whole, with `Ok`.
+#[test]
+fn content_length_response_then_an_incomplete_close_is_complete() {
+    let pki = TestPki::new();
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+    let (addr, server) = raw_server(pki.server_tls(), Some(After::Truncate(response)));
+    let mut conn = client_for(addr, pki.client_tls())
+        .connect()
+        .expect("connecting");
+    let mut r = conn.get("/", HeaderMap::new()).expect("GET");
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.read_all().expect("the body, complete"), b"hello");
+    drop(r);
+    next_request_fails(&mut conn);
+    drop(conn);
+    let _ = server.join().expect("the server thread");
+}
+
+/// A chunked response (with a trailer), then a TCP close without `close_notify`: the body
+/// reads whole, with `Ok`.
+#[test]
+fn chunked_response_then_an_incomplete_close_is_complete() {
+    let pki = TestPki::new();
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\
+        5\r\nhello\r\n6\r\n world\r\n0\r\nx-t: 1\r\n\r\n";
+    let (addr, server) = raw_server(pki.server_tls(), Some(After::Truncate(response)));
+    let mut conn = client_for(addr, pki.client_tls())
+        .connect()
+        .expect("connecting");
+    let mut r = conn.get("/", HeaderMap::new()).expect("GET");
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.body.read_all().expect("the body, complete"),
+        b"hello world"
+    );
+    drop(r);
+    next_request_fails(&mut conn);
+    drop(conn);
+    let _ = server.join().expect("the server thread");
+}
+
+/// The other side of the rule: a Content-Length or chunked body cut short by a TCP close
+/// without `close_notify` is `ConnectionClosed`, never a short `Ok`.
+#[test]
+fn framed_response_cut_short_by_an_incomplete_close_is_connection_closed() {
+    let pki = TestPki::new();
+    let cut: [&'static [u8]; 3] = [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n",
+        // The last chunk, but not the end of the trailer section.
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n",
+    ];
+    for response in cut {
+        let text = String::from_utf8_lossy(response);
+        let (addr, server) = raw_server(pki.server_tls(), Some(After::Truncate(response)));
+        let mut conn = client_for(addr, pki.client_tls())
+            .connect()
+            .expect("connecting");
+        let mut r = conn.get("/", HeaderMap::new()).expect("GET");
+        match r.body.read_all() {
+            Err(Error::ConnectionClosed { .. }) => {}
+            other => panic!("{text:?}: {other:?}"),
+        }
+        drop(r);
+        assert!(!conn.is_reusable(), "{text:?}");
+        drop(conn);
+        let _ = server.join().expect("the server thread");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 §9.8: "A client ... MUST send a closure alert before closing the connection"
+
+/// Our client's connection, dropped (with no pool, after a response or with none asked;
+/// from the pool, when it closes its idle connections): the server reads `close_notify`,
+/// not a bare TCP close.
+#[test]
+fn our_client_sends_close_notify_when_it_closes() {
+    let pki = TestPki::new();
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+
+    // After a response, no pool.
+    let (addr, server) = raw_server(pki.server_tls(), Some(After::Wait(response)));
+    let client = client_for(addr, pki.client_tls()).without_pool();
+    let mut conn = client.connect().expect("connecting");
+    let mut r = conn.get("/", HeaderMap::new()).expect("GET");
+    assert_eq!(r.body.read_all().expect("the body"), b"hello");
+    drop(r);
+    drop(conn);
+    let end = server.join().expect("the server thread");
+    assert!(end.is_ok(), "after a response: {}", describe(&end));
+
+    // No request at all.
+    let (addr, server) = raw_server(pki.server_tls(), None);
+    let conn = client_for(addr, pki.client_tls())
+        .without_pool()
+        .connect()
+        .expect("connecting");
+    drop(conn);
+    let end = server.join().expect("the server thread");
+    assert!(end.is_ok(), "without a request: {}", describe(&end));
+
+    // An idle connection of the pool, closed.
+    let (addr, server) = raw_server(pki.server_tls(), Some(After::Wait(response)));
+    let client = client_for(addr, pki.client_tls()).with_pool(4, Duration::from_secs(60));
+    let mut conn = client.connect().expect("connecting");
+    let mut r = conn.get("/", HeaderMap::new()).expect("GET");
+    assert_eq!(r.body.read_all().expect("the body"), b"hello");
+    drop(r);
+    drop(conn);
+    assert_eq!(
+        client.idle_connections(),
+        1,
+        "the connection went to the pool"
+    );
+    client.close_idle_connections();
+    let end = server.join().expect("the server thread");
+    assert!(end.is_ok(), "from the pool: {}", describe(&end));
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 §9.8: "Servers MUST attempt to initiate an exchange of closure alerts with the
+// client before closing the connection"
+
+fn hello(_: &mut Session, _: Request<'_>) -> Response {
+    Response::text(StatusCode::OK, "hello")
+}
+
+/// The embedded server, closing after its last allowed request, after a request with
+/// `connection: close`, after a malformed request, and at the idle timeout: the client
+/// reads the response, then `close_notify`.
+#[test]
+fn the_embedded_server_sends_close_notify_when_it_closes() {
+    let pki = TestPki::new();
+    let server = TempServer::start(
+        Server::bind(([127, 0, 0, 1], 0), hello)
+            .expect("binding")
+            .tls(pki.server_tls())
+            .max_requests(2)
+            .idle_timeout(Duration::from_millis(300)),
+    )
+    .expect("starting");
+    let tls = pki.client_tls();
+    let get = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("max_requests", [&get[..], &get[..]].concat(), "200 OK"),
+        (
+            "connection: close",
+            b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".to_vec(),
+            "200 OK",
+        ),
+        (
+            "a malformed request",
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            "400 ",
+        ),
+        ("the idle timeout", Vec::new(), ""),
+    ];
+    for (case, request, status) in cases {
+        let mut stream = raw_client(server.address(), &tls);
+        if !request.is_empty() {
+            write_all(&mut stream, &request).expect("writing");
+        }
+        let (got, end) = read_to_end(&mut stream);
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.contains(status), "{case}: {got:?}");
+        assert!(end.is_ok(), "{case}: ended with {}", describe(&end));
+    }
+}
+
+/// A body timeout while the handler reads the body: the server shuts the connection
+/// without waiting for the handler, but sends `close_notify` first.
+#[test]
+fn the_body_timeout_while_the_handler_reads_sends_close_notify() {
+    let pki = TestPki::new();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let handler = move |_: &mut Session, mut request: Request<'_>| {
+        let kind = request.body.read_all().err().map(|e| e.kind());
+        let _ = tx.lock().unwrap().send(kind);
+        Response::text(StatusCode::OK, "late")
+    };
+    let server = TempServer::start(
+        Server::bind(([127, 0, 0, 1], 0), handler)
+            .expect("binding")
+            .tls(pki.server_tls())
+            .body_timeout(Duration::from_millis(200)),
+    )
+    .expect("starting");
+    let mut stream = raw_client(server.address(), &pki.client_tls());
+    // With `Expect: 100-continue` the handler is called at once, and its read sends the
+    // 100; the body never comes.
+    write_all(
+        &mut stream,
+        b"PUT / HTTP/1.1\r\nhost: localhost\r\ncontent-length: 10\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .expect("writing");
+    let (got, end) = read_to_end(&mut stream);
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 100 Continue\r\n"), "{got:?}");
+    assert!(!got.contains("late"), "{got:?}");
+    assert!(
+        end.is_ok(),
+        "the body timeout closed with {}",
+        describe(&end)
+    );
+    let kind = rx.recv_timeout(WAIT).expect("the handler returns");
+    assert_eq!(kind, Some(ErrorKind::TimedOut));
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9112 §9.8: "Servers SHOULD be prepared to receive an incomplete close from the
+// client"
+
+/// A handler that takes its time, so that the client's close comes before the response
+/// is written.
+fn slow_hello(_: &mut Session, request: Request<'_>) -> Response {
+    thread::sleep(Duration::from_millis(200));
+    Response::text(StatusCode::OK, format!("hello {}", request.target()))
+}
+
+/// A client that sends complete requests, then closes its side without `close_notify`:
+/// each request is answered (as over TCP), then the server closes with `close_notify`.
+#[test]
+fn complete_requests_before_an_incomplete_close_are_answered() {
+    let pki = TestPki::new();
+    let server = TempServer::tls(pki.server_tls(), pki.client_tls(), slow_hello).expect("starting");
+    let tls = pki.client_tls();
+    let cases: [&[u8]; 3] = [
+        b"GET /a HTTP/1.1\r\nhost: localhost\r\n\r\n",
+        b"GET /a HTTP/1.1\r\nhost: localhost\r\n\r\nGET /b HTTP/1.1\r\nhost: localhost\r\n\r\n",
+        b"PUT /a HTTP/1.1\r\nhost: localhost\r\ncontent-length: 3\r\n\r\nabc\
+          POST /b HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    ];
+    for request in cases {
+        let text = String::from_utf8_lossy(request);
+        let mut stream = raw_client(server.address(), &tls);
+        write_all(&mut stream, request).expect("writing");
+        close_without_close_notify(&stream);
+        let (got, end) = read_to_end(&mut stream);
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.contains("hello /a"), "{text:?}: got {got:?}");
+        if text.contains("/b") {
+            assert!(got.contains("hello /b"), "{text:?}: got {got:?}");
+        }
+        assert!(end.is_ok(), "{text:?}: ended with {}", describe(&end));
+    }
+}
+
+/// A request cut short (in its head, or in its body) by the client's close without
+/// `close_notify` stays an error: the handler is never called for a cut head or a body
+/// read ahead of it, and a handler reading its body gets `UnexpectedEof`.
+#[test]
+fn a_request_cut_short_by_an_incomplete_close_is_an_error() {
+    let pki = TestPki::new();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let handler = move |_: &mut Session, mut request: Request<'_>| {
+        let kind = request.body.read_all().err().map(|e| e.kind());
+        let _ = tx.lock().unwrap().send(kind);
+        Response::text(StatusCode::OK, "called")
+    };
+    let server = TempServer::tls(pki.server_tls(), pki.client_tls(), handler).expect("starting");
+    let tls = pki.client_tls();
+
+    for request in [
+        &b"GET / HTTP/1.1\r\nhost: loc"[..],
+        b"PUT / HTTP/1.1\r\nhost: localhost\r\ncontent-length: 10\r\n\r\nabc",
+        b"PUT / HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n5\r\nab",
+    ] {
+        let text = String::from_utf8_lossy(request);
+        let mut stream = raw_client(server.address(), &tls);
+        write_all(&mut stream, request).expect("writing");
+        close_without_close_notify(&stream);
+        let (got, _) = read_to_end(&mut stream);
+        assert!(
+            got.is_empty(),
+            "{text:?}: got {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        assert!(rx.try_recv().is_err(), "{text:?}: the handler was called");
+    }
+
+    // The handler reads the body itself (called at once for `Expect: 100-continue`).
+    let mut stream = raw_client(server.address(), &tls);
+    write_all(
+        &mut stream,
+        b"PUT / HTTP/1.1\r\nhost: localhost\r\ncontent-length: 10\r\nexpect: 100-continue\r\n\r\n",
+    )
+    .expect("writing");
+    let mut got = Vec::new();
+    read_until(&mut stream, &mut got, b"\r\n\r\n").expect("the 100");
+    assert!(got.starts_with(b"HTTP/1.1 100 Continue\r\n"));
+    write_all(&mut stream, b"abc").expect("writing");
+    close_without_close_notify(&stream);
+    let kind = rx.recv_timeout(WAIT).expect("the handler returns");
+    assert_eq!(kind, Some(ErrorKind::UnexpectedEof));
+    let _ = read_to_end(&mut stream);
+}
