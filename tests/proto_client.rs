@@ -1220,6 +1220,61 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
         );
     }
 
+    /// A `close` on the last of several pipelined requests ends the connection after its
+    /// own response: every response before it is read (they were dropped after the first).
+    /// Fed whole, byte by byte and split at every point.
+    #[test]
+    fn responses_ahead_of_our_close_request_are_all_read() {
+        let wire: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na\
+HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n0\r\n\r\n\
+HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ncHTTP/1.1 200 OK\r\n\r\n";
+        let want = vec![
+            resp(200, "OK", &[("content-length", "1")]),
+            data(b"a"),
+            end(),
+            resp(200, "OK", &[("transfer-encoding", "chunked")]),
+            data(b"b"),
+            end(),
+            resp(200, "OK", &[("content-length", "1")]),
+            data(b"c"),
+            end(),
+            closed(),
+        ];
+        let pieces = |cut: Option<usize>| -> Vec<&[u8]> {
+            match cut {
+                Some(0) => wire.chunks(1).collect(),
+                Some(at) => vec![&wire[..at], &wire[at..]],
+                None => vec![wire],
+            }
+        };
+        let cuts = std::iter::once(None).chain((0..wire.len()).map(Some));
+        for cut in cuts {
+            let mut conn = ClientConn::new();
+            let close = header_map(&[("host", "h"), ("connection", "close")]);
+            send(&mut conn, Method::GET, "/1", &host(), BodyLength::None);
+            send(&mut conn, Method::GET, "/2", &host(), BodyLength::None);
+            send(&mut conn, Method::GET, "/3", &close, BodyLength::None);
+            assert_eq!(conn.responses_pending(), 3);
+            let mut got = Vec::new();
+            for piece in pieces(cut) {
+                conn.receive(piece).unwrap();
+                got.extend(pull(&mut conn));
+            }
+            conn.receive_eof();
+            got.extend(pull(&mut conn));
+            // Byte runs of one body arrive as several Data events: join them.
+            let mut joined: Vec<Ev> = Vec::new();
+            for ev in got {
+                match (ev, joined.last_mut()) {
+                    (Ev::Data(d), Some(Ev::Data(prev))) => prev.extend_from_slice(&d),
+                    (ev, _) => joined.push(ev),
+                }
+            }
+            assert_eq!(joined, want, "cut {cut:?}");
+            assert_eq!(conn.responses_pending(), 0);
+        }
+    }
+
     #[test]
     fn request_after_close_token_in_list_with_body() {
         let mut conn = ClientConn::new();

@@ -230,6 +230,13 @@ accept! {
         => [req("POST", "/p", V11, &[("host", "a"), ("content-length", "5")]), data(b"hello"), end(), Ev::Closed];
     cl_zero: b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
         => [req("POST", "/", V11, &[("host", "a"), ("content-length", "0")]), end(), Ev::Closed];
+    // 1*HEXDIG (RFC 9112 §7.1): leading zeros are digits, not part of a u64's 16.
+    chunk_size_leading_zeros_past_16_digits: &chunked(b"00000000000000005\r\nhello\r\n0000000000000000000\r\n\r\n")
+        => [chunked_req(), data(b"hello"), end(), Ev::Closed];
+    chunk_size_64_digits: &chunked(&cat(&[&n_times(b'0', 63), b"5\r\nhello\r\n0\r\n\r\n"]))
+        => [chunked_req(), data(b"hello"), end(), Ev::Closed];
+    chunk_size_u64_max_in_16_digits_then_eof: &chunked(b"000ffffffffffffffff\r\nab")
+        => [chunked_req(), data(b"ab"), err(400, "peer closed connection without sending complete message body: incomplete chunked body (2 bytes of data received, in chunk data, 18446744073709551613 bytes of the current chunk missing)")];
     cl_leading_zeros: b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello"
         => [req("POST", "/", V11, &[("host", "a"), ("content-length", "005")]), data(b"hello"), end(), Ev::Closed];
     cl_equal_list_merged: b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3 , 3,3\r\n\r\nabc"
@@ -491,7 +498,8 @@ reject! {
     chunk_size_leading_tab: &chunked(b"\t5\r\nhello\r\n0\r\n\r\n") => [chunked_req()] 400, "invalid chunk size";
     chunk_size_trailing_space: &chunked(b"5 \r\nhello\r\n0\r\n\r\n") => [chunked_req()] 400, "malformed chunk extension";
     chunk_size_space_inside: &chunked(b"5 0\r\nhello\r\n0\r\n\r\n") => [chunked_req()] 400, "malformed chunk extension";
-    chunk_size_17_digits: &chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n") => [chunked_req()] 400, "chunk size too large";
+    chunk_size_65_digits: &chunked(&cat(&[&n_times(b'0', 64), b"5\r\nhello\r\n0\r\n\r\n"])) => [chunked_req()] 400, "chunk size too large";
+    chunk_size_17_significant_digits: &chunked(b"0100000000000000000\r\n") => [chunked_req()] 400, "chunk size too large";
     chunk_size_overflow: &chunked(b"10000000000000000\r\n") => [chunked_req()] 400, "chunk size too large";
     chunk_size_100_digits: &chunked(&n_times(b'1', 100)) => [chunked_req()] 400, "chunk size too large";
     chunk_size_empty: &chunked(b"\r\nhello\r\n0\r\n\r\n") => [chunked_req()] 400, "invalid chunk size";
@@ -1680,6 +1688,75 @@ fn sm_204_and_304_have_no_body() {
     );
 }
 
+/// RFC 9112 §6.1: a 304 MAY carry the Transfer-Encoding a 200 would have had, as it may
+/// carry its Content-Length; not both.
+#[test]
+fn sm_304_passes_the_callers_transfer_encoding() {
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    let (framing, head) = respond(
+        &mut conn,
+        304,
+        &[("transfer-encoding", "chunked")],
+        BodyLength::None,
+    )
+    .unwrap();
+    assert_eq!(framing, Framing::None);
+    assert_eq!(
+        head,
+        "HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    assert!(!conn.response_due());
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    assert_local(
+        respond(
+            &mut conn,
+            304,
+            &[("transfer-encoding", "chunked"), ("content-length", "5")],
+            BodyLength::None,
+        ),
+        "both Content-Length and Transfer-Encoding given",
+    );
+}
+
+/// RFC 9110 §15.3.6: a 205 has no content (it says `content-length: 0`); §15.5.22: a 426
+/// names what to upgrade to.
+#[test]
+fn sm_205_has_no_content_and_426_names_an_upgrade() {
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    let (framing, head) = respond(&mut conn, 205, &[], BodyLength::None).unwrap();
+    assert_eq!(
+        (framing, head.as_str()),
+        (
+            Framing::None,
+            "HTTP/1.1 205 Reset Content\r\ncontent-length: 0\r\n\r\n"
+        )
+    );
+    for body in [BodyLength::Known(1), BodyLength::Unknown] {
+        let mut conn = conn_with(GET1);
+        nexts(&mut conn, 2);
+        assert_local(
+            respond(&mut conn, 205, &[], body),
+            "a 205 response has no content",
+        );
+    }
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    assert_local(
+        respond(&mut conn, 426, &[], BodyLength::None),
+        "a 426 response needs an Upgrade field",
+    );
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    let (_, head) = respond(&mut conn, 426, &[("upgrade", "h2c")], BodyLength::None).unwrap();
+    assert_eq!(
+        head,
+        "HTTP/1.1 426 Upgrade Required\r\nupgrade: h2c\r\ncontent-length: 0\r\nconnection: upgrade\r\n\r\n"
+    );
+}
+
 #[test]
 fn sm_send_response_refuses_1xx() {
     let mut conn = conn_with(GET1);
@@ -2100,10 +2177,10 @@ fn sm_upgrade_awaiting_answer_stays_paused_at_eof() {
         [E(upgrade_req()), E(end()), Paused, Paused]
     );
     // Declined: plain HTTP again, and the peer's EOF is seen.
-    let (_, head) = respond(&mut conn, 426, &[], BodyLength::None).unwrap();
+    let (_, head) = respond(&mut conn, 426, &[("upgrade", "h2c")], BodyLength::None).unwrap();
     assert_eq!(
         head,
-        "HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\n\r\n"
+        "HTTP/1.1 426 Upgrade Required\r\nupgrade: h2c\r\ncontent-length: 0\r\nconnection: upgrade\r\n\r\n"
     );
     assert_eq!(next(&mut conn), E(Ev::Closed));
     assert!(conn.must_close());

@@ -13,8 +13,9 @@ use super::head::Headers;
 use super::limits::Limits;
 use super::parse::{parse_trailers, HeadKind, HeadScanner};
 
-/// Most hex digits a chunk size may have (u64).
-const MAX_SIZE_DIGITS: u8 = 16;
+/// Most hex digits a chunk size line may have, leading zeros included; without them at
+/// most 16 fit a u64 (more is "too large").
+const MAX_SIZE_DIGITS: u8 = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Line {
@@ -211,7 +212,9 @@ impl ChunkedDecoder {
             }
             at = match (at, b) {
                 (Line::Size, b) if b.is_ascii_hexdigit() => {
-                    if self.digits == MAX_SIZE_DIGITS {
+                    // Leading zeros are digits too (`0000000000000000005` is 5): only a
+                    // seventeenth significant digit overflows.
+                    if self.digits == MAX_SIZE_DIGITS || self.size >> 60 != 0 {
                         return Err(Error::bad("chunk size too large"));
                     }
                     self.digits += 1;

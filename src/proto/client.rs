@@ -91,6 +91,9 @@ pub struct ClientConn {
     /// Requests sent (at least their heads) whose final response is not complete.
     pending: VecDeque<RequestInfo>,
     keep_alive: bool,
+    /// A request with `connection: close` was sent: it is the last, and the responses to
+    /// it and to those before it are still read.
+    sent_close: bool,
     /// The final response being read ends the connection by its own fields.
     response_closes: bool,
     /// Bytes of empty lines skipped before the current status line.
@@ -118,6 +121,7 @@ impl ClientConn {
             send: Send::Idle,
             pending: VecDeque::new(),
             keep_alive: true,
+            sent_close: false,
             response_closes: false,
             leading: 0,
         }
@@ -289,7 +293,7 @@ impl ClientConn {
             BodyLength::None if body_expected => (FramingField::ContentLength(0), Framing::None),
             BodyLength::None => (
                 FramingField::Nothing {
-                    allow_caller_length: false,
+                    allow_caller_framing: false,
                 },
                 Framing::None,
             ),
@@ -302,9 +306,14 @@ impl ClientConn {
         out.push(b' ');
         out.extend_from_slice(target.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
-        if let Err(e) =
-            write_fields_with_framing(headers, field, ConnectionField::Nothing, None, false, out)
-        {
+        if let Err(e) = write_fields_with_framing(
+            headers,
+            field,
+            ConnectionField::Nothing,
+            None,
+            (false, true),
+            out,
+        ) {
             out.truncate(start);
             return self.fail(e);
         }
@@ -318,6 +327,7 @@ impl ClientConn {
         });
         if close {
             self.keep_alive = false;
+            self.sent_close = true;
         }
         self.send = match BodyEncoder::new(framing) {
             Some(encoder) => Send::Body(encoder),
@@ -597,7 +607,13 @@ impl ClientConn {
                         BodyStep::NeedData => return Ok(Step::Event(Event::NeedData)),
                         BodyStep::End(trailers) => {
                             self.pending.pop_front();
-                            self.recv = if self.keep_alive {
+                            // Our own `close` ends the connection after its response,
+                            // not before the responses to the requests ahead of it.
+                            let answers_due = self.sent_close
+                                && !self.response_closes
+                                && !self.pending.is_empty()
+                                && !matches!(self.send, Send::Error(_));
+                            self.recv = if self.keep_alive || answers_due {
                                 Recv::Head(HeadScanner::default())
                             } else {
                                 Recv::Discard {

@@ -1,6 +1,6 @@
 //! The server role: requests in, responses out, one exchange at a time.
 
-use http::header::CONNECTION;
+use http::header::{CONNECTION, UPGRADE};
 use http::{HeaderMap, Method, StatusCode, Version};
 
 use super::body::{BodyDecoder, BodyEncoder, BodyStep, ChunkExtension};
@@ -509,7 +509,7 @@ impl ServerConn {
         }
         let reason = default_reason(status);
         let field = FramingField::Nothing {
-            allow_caller_length: false,
+            allow_caller_framing: false,
         };
         // 1xx responses say nothing about the connection, and need no date.
         let ours = (field, ConnectionField::Nothing, None);
@@ -565,6 +565,16 @@ impl ServerConn {
         if !valid_reason(reason) {
             return self.fail(Error::local("reason phrase has a control character"));
         }
+        if status == StatusCode::RESET_CONTENT
+            && !matches!(body, BodyLength::None | BodyLength::Known(0))
+        {
+            // RFC 9110 §15.3.6: MUST NOT; it is framed with `content-length: 0`.
+            return self.fail(Error::local("a 205 response has no content"));
+        }
+        if status == StatusCode::UPGRADE_REQUIRED && !headers.contains_key(UPGRADE) {
+            // RFC 9110 §15.5.22: MUST name the protocol(s) to upgrade to.
+            return self.fail(Error::local("a 426 response needs an Upgrade field"));
+        }
         let request = match (&self.send, self.request) {
             (Send::Respond, Some(request)) if !matches!(self.recv, Recv::Error(_)) => Some(request),
             _ => None,
@@ -592,7 +602,7 @@ impl ServerConn {
             }
             (
                 FramingField::Nothing {
-                    allow_caller_length: false,
+                    allow_caller_framing: false,
                 },
                 Framing::None,
             )
@@ -602,7 +612,7 @@ impl ServerConn {
             }
             (
                 FramingField::Nothing {
-                    allow_caller_length: code == 304,
+                    allow_caller_framing: code == 304,
                 },
                 Framing::None,
             )
@@ -621,7 +631,7 @@ impl ServerConn {
                     }
                     (
                         FramingField::Nothing {
-                            allow_caller_length: false,
+                            allow_caller_framing: false,
                         },
                         Framing::UntilClose,
                     )
@@ -663,9 +673,14 @@ impl ServerConn {
         let start = out.len();
         write_status_line(code, reason, out);
         let switching = code == 101;
-        if let Err(e) =
-            write_fields_with_framing(headers, field, connection, date.as_ref(), switching, out)
-        {
+        if let Err(e) = write_fields_with_framing(
+            headers,
+            field,
+            connection,
+            date.as_ref(),
+            (switching, false),
+            out,
+        ) {
             out.truncate(start);
             return self.fail(e);
         }

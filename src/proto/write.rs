@@ -1,6 +1,6 @@
 //! Serializing message heads.
 
-use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TE, TRANSFER_ENCODING, UPGRADE};
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, HOST, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderValue};
 
 use super::date::HttpDate;
@@ -11,10 +11,10 @@ use super::framing::list_items;
 /// a HEAD response announces the GET framing and sends nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FramingField {
-    /// No framing field of ours; `allow_caller_length` lets a caller's Content-Length
-    /// through (304).
+    /// No framing field of ours; `allow_caller_framing` lets a caller's Content-Length or
+    /// Transfer-Encoding through (304: the framing a 200 would have had, RFC 9112 §6.1).
     Nothing {
-        allow_caller_length: bool,
+        allow_caller_framing: bool,
     },
     ContentLength(u64),
     Chunked,
@@ -38,11 +38,15 @@ pub(crate) fn write_decimal(n: u64, out: &mut Vec<u8>) {
 /// `name: value\r\n` for each field, in the map's order.
 pub(crate) fn write_fields(headers: &HeaderMap, out: &mut Vec<u8>) {
     for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        write_field(name.as_str(), value, out);
     }
+}
+
+fn write_field(name: &str, value: &HeaderValue, out: &mut Vec<u8>) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// True when a `Connection` field of `headers` lists `token`.
@@ -121,13 +125,13 @@ pub(crate) enum ConnectionField {
 /// lists them (`connection`; `upgrade` when the caller sends `Upgrade`, RFC 9110 §7.8; `te`
 /// when the caller sends `TE`, RFC 9112 §7.4), and `date` if the caller gave no `Date`.
 /// `switching`: the head is a 101, which must carry the caller's `Upgrade` field (RFC 9110
-/// §7.8).
+/// §7.8). `host_first`: a request's head, whose Host goes first (RFC 9110 §7.2).
 pub(crate) fn write_fields_with_framing(
     headers: &HeaderMap,
     framing: FramingField,
     connection: ConnectionField,
     date: Option<&HttpDate>,
-    switching: bool,
+    (switching, host_first): (bool, bool),
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let caller = CallerFields::survey(headers);
@@ -136,11 +140,16 @@ pub(crate) fn write_fields_with_framing(
     }
     let write_ours = match framing {
         FramingField::Nothing {
-            allow_caller_length,
+            allow_caller_framing,
         } => {
-            if caller.te || (caller.length && !allow_caller_length) {
+            if (caller.te || caller.length) && !allow_caller_framing {
                 return Err(Error::local(
                     "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
+                ));
+            }
+            if caller.te && caller.length {
+                return Err(Error::local(
+                    "both Content-Length and Transfer-Encoding given",
                 ));
             }
             if caller.length {
@@ -183,7 +192,18 @@ pub(crate) fn write_fields_with_framing(
             !caller.te
         }
     };
-    write_fields(headers, out);
+    if host_first {
+        // A user agent SHOULD send Host first (RFC 9110 §7.2): it is, whatever the
+        // caller's order; the others keep theirs.
+        for value in headers.get_all(HOST) {
+            write_field(HOST.as_str(), value, out);
+        }
+        for (name, value) in headers.iter().filter(|(name, _)| *name != HOST) {
+            write_field(name.as_str(), value, out);
+        }
+    } else {
+        write_fields(headers, out);
+    }
     if write_ours {
         match framing {
             FramingField::ContentLength(n) => {
