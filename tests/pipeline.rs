@@ -443,7 +443,9 @@ fn a_silent_server_times_out_each_attempt() {
         }
     }
     assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
-    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    // Both go on the first connection; after that failure the first goes alone (RFC 9112
+    // §9.3.2) on the second and third, and the other follows on the fourth and fifth.
+    assert_eq!(connections.load(Ordering::SeqCst), 5);
 }
 
 #[test]
@@ -912,4 +914,282 @@ fn bodies_delimited_by_the_close_end_the_connection_and_the_rest_is_sent_again()
         assert_eq!(c.attempts, 1, "sent again behind a close, never charged");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 10);
+}
+
+/// As `read_requests`, but each request's whole head (request line and fields).
+fn read_request_heads(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<String> {
+    let mut targets = Vec::new();
+    loop {
+        while let Some(end) = find(pending, b"\r\n\r\n") {
+            let head: Vec<u8> = pending.drain(..end + 4).collect();
+            let line = String::from_utf8_lossy(&head);
+            let mut body_len = 0usize;
+            for field in line.lines() {
+                if let Some(v) = field.to_ascii_lowercase().strip_prefix("content-length:") {
+                    body_len = v.trim().parse().unwrap();
+                }
+            }
+            while pending.len() < body_len {
+                let mut buf = [0u8; 4096];
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => return targets,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+            }
+            pending.drain(..body_len);
+            targets.push(line.into_owned());
+        }
+        if !targets.is_empty() {
+            return targets;
+        }
+        let mut buf = [0u8; 65536];
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return targets,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Serves a connection normally from now on: every request answered, none closes.
+fn serve_rest(stream: &mut TcpStream, pending: &mut Vec<u8>) {
+    loop {
+        let targets = read_requests(stream, pending);
+        if targets.is_empty() {
+            return;
+        }
+        let mut out = String::new();
+        for target in targets {
+            out += &format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{target}",
+                target.len()
+            );
+        }
+        if stream.write_all(out.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads until `n` requests have come (their targets), or the client closes.
+fn read_at_least(stream: &mut TcpStream, pending: &mut Vec<u8>, n: usize) -> Vec<String> {
+    let mut targets = Vec::new();
+    while targets.len() < n {
+        let more = read_requests(stream, pending);
+        if more.is_empty() {
+            break;
+        }
+        targets.extend(more);
+    }
+    targets
+}
+
+/// RFC 9112 §9.3.2: "When retrying pipelined requests after a failed connection (a
+/// connection not explicitly closed by the server in its last complete response), a client
+/// MUST NOT pipeline immediately after connection establishment". The first connection
+/// fails two ways: a response cut short after two answered (no cap learnt), and an
+/// unannounced close after three of six answered (a cap of 3 learnt). The second
+/// connection must receive the first request left, alone, and nothing more until its
+/// response is written; then (when no cap holds it back) the rest at once.
+#[test]
+fn after_a_failed_connection_the_first_request_retried_goes_alone() {
+    for cut_short in [true, false] {
+        let (sent, answered) = if cut_short { (8, 2) } else { (6, 3) };
+        // Per connection after the first: each read's targets, and whether anything more
+        // came before the first response was written.
+        let log = Arc::new(Mutex::new(Vec::<(Vec<Vec<String>>, bool)>::new()));
+        let seen = log.clone();
+        let (origin, _) = scripted(move |n, mut stream| {
+            let mut pending = Vec::new();
+            if n == 0 {
+                let targets = read_at_least(&mut stream, &mut pending, sent);
+                assert_eq!(targets.len(), sent, "{targets:?}");
+                for target in &targets[..answered] {
+                    respond(&mut stream, "", target);
+                }
+                if cut_short {
+                    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+                }
+                thread::sleep(Duration::from_millis(50));
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+            let first = read_requests(&mut stream, &mut pending);
+            // Anything else that comes before the first is answered?
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 4096];
+            let more = pending.len()
+                + match stream.read(&mut buf) {
+                    Ok(n) => {
+                        pending.extend_from_slice(&buf[..n]);
+                        n
+                    }
+                    Err(_) => 0,
+                };
+            let _ = stream.set_read_timeout(None);
+            for target in &first {
+                respond(&mut stream, "", target);
+            }
+            let mut reads = vec![first];
+            loop {
+                let targets = read_requests(&mut stream, &mut pending);
+                if targets.is_empty() {
+                    break;
+                }
+                for target in &targets {
+                    respond(&mut stream, "", target);
+                }
+                reads.push(targets);
+            }
+            seen.lock().unwrap().push((reads, more > 0));
+        });
+        let mut fetcher = Fetcher::new(Config::default());
+        gets(&mut fetcher, &origin, sent);
+        let done = run_poll(&mut fetcher);
+        assert_eq!(
+            ok_statuses(&done),
+            vec![200; sent],
+            "cut short: {cut_short}"
+        );
+        thread::sleep(Duration::from_millis(100));
+        let log = log.lock().unwrap();
+        let (reads, more) = &log[0];
+        let first_left = format!("/d{answered}.html");
+        assert_eq!(reads[0], [first_left], "cut short: {cut_short}: {reads:?}");
+        assert!(
+            !more,
+            "cut short: {cut_short}: pipelined behind it: {reads:?}"
+        );
+        if cut_short {
+            // Then the connection goes back to its depth: the five others at once.
+            assert_eq!(reads[1].len(), 5, "{reads:?}");
+        }
+    }
+}
+
+/// An announced close is not a failed connection: the next one pipelines at once (a cap of
+/// 6 learnt from the close; its last request waits, as it asks to close).
+#[test]
+fn after_an_announced_close_the_next_connection_pipelines_at_once() {
+    let first_reads = Arc::new(Mutex::new(Vec::<usize>::new()));
+    let seen = first_reads.clone();
+    let (origin, _) = scripted(move |_, mut stream| {
+        let mut pending = Vec::new();
+        let mut answered = 0;
+        let mut first = true;
+        loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.is_empty() {
+                return;
+            }
+            if first {
+                seen.lock().unwrap().push(targets.len());
+                first = false;
+            }
+            for target in targets {
+                answered += 1;
+                let close = if answered == 6 {
+                    "connection: close\r\n"
+                } else {
+                    ""
+                };
+                respond(&mut stream, close, &target);
+                if answered == 6 {
+                    return;
+                }
+            }
+        }
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 24);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 24]);
+    assert!(
+        done.iter().all(|c| c.attempts == 1),
+        "behind a close: no charge"
+    );
+    let first_reads = first_reads.lock().unwrap();
+    assert!(first_reads[1..].iter().all(|&n| n >= 5), "{first_reads:?}");
+}
+
+/// RFC 9112 §9.6: a client that knows it sends its last request on a connection SHOULD
+/// send `close` with it. A server that takes 3 requests per connection and says so
+/// (`Keep-Alive: max=N` counting down, as Apache): on every connection, the third request
+/// carries `Connection: close` and the others do not.
+#[test]
+fn the_last_request_a_cap_allows_asks_to_close() {
+    let per_connection = Arc::new(Mutex::new(Vec::<Vec<bool>>::new()));
+    let seen = per_connection.clone();
+    let (origin, _) = scripted(move |_, mut stream| {
+        let mut pending = Vec::new();
+        let mut closes = Vec::new();
+        'conn: loop {
+            let heads = read_request_heads(&mut stream, &mut pending);
+            if heads.is_empty() {
+                break;
+            }
+            for head in heads {
+                let lower = head.to_ascii_lowercase();
+                closes.push(lower.contains("\r\nconnection: close\r\n"));
+                let extra = if closes.len() == 3 {
+                    "connection: close\r\n".to_owned()
+                } else {
+                    format!("keep-alive: timeout=5, max={}\r\n", 3 - closes.len())
+                };
+                respond(&mut stream, &extra, "ok");
+                if closes.len() == 3 {
+                    break 'conn;
+                }
+            }
+        }
+        seen.lock().unwrap().push(closes);
+    });
+    let mut config = Config::default();
+    config.depth = 2;
+    let mut fetcher = Fetcher::new(config);
+    gets(&mut fetcher, &origin, 12);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 12]);
+    thread::sleep(Duration::from_millis(100));
+    let per_connection = per_connection.lock().unwrap();
+    // A connection whose last request waits for the responses ahead already has its
+    // successor open, which may take what is left: a connection can end with fewer (or,
+    // opened at the end, none).
+    for closes in per_connection.iter() {
+        match closes.len() {
+            3 => assert_eq!(closes, &[false, false, true], "{per_connection:?}"),
+            0..=2 => assert!(closes.iter().all(|c| !c), "{per_connection:?}"),
+            _ => panic!("{per_connection:?}"),
+        }
+    }
+    let full = per_connection.iter().filter(|c| c.len() == 3).count();
+    assert!(full >= 2, "{per_connection:?}");
+    let total: usize = per_connection.iter().map(Vec::len).sum();
+    assert_eq!(total, 12, "{per_connection:?}");
+    assert_eq!(fetcher.stats().retries, 0, "{:?}", fetcher.stats());
+}
+
+/// RFC 9112 §9.6: a server that sends `close` processes nothing after that response. Its
+/// head says `close`, then its body is cut short: the request it answered is charged an
+/// attempt, the two behind it (never processed) are not.
+#[test]
+fn requests_behind_a_head_announcing_the_close_are_not_charged() {
+    let (origin, _) = scripted(|n, mut stream| {
+        let mut pending = Vec::new();
+        if n == 0 {
+            read_at_least(&mut stream, &mut pending, 3);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 10\r\n\r\nabcde",
+            );
+            thread::sleep(Duration::from_millis(50));
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        serve_rest(&mut stream, &mut pending);
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    gets(&mut fetcher, &origin, 3);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 3]);
+    let attempts: Vec<u32> = done.iter().map(|c| c.attempts).collect();
+    assert_eq!(attempts, [2, 1, 1]);
 }

@@ -37,7 +37,9 @@ pub struct Config {
     /// at most seven eighths of it in flight (so it goes on writing in batches).
     pub depth: usize,
     /// Failed attempts a request is charged at most before it fails (default 3; see the
-    /// [module](super) docs for what counts).
+    /// [module](super) docs for what counts, and why a failed retry of an idempotent
+    /// request may be retried once more, where RFC 9110 §9.2.2 says it should not be). Set
+    /// 2 for one automatic retry only.
     pub max_attempts: u32,
     /// How long a request may wait for its whole response once written (default 30 s):
     /// past it the attempt fails, and the connection is closed, since the pipeline behind

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use http::header::CONNECTION;
+use http::{HeaderMap, HeaderValue, Version};
 
 use super::error::FetchError;
 use super::policy::{depth_under_cap, keep_alive_max, Ending};
@@ -26,6 +27,18 @@ pub(crate) struct Entry<T> {
     pub(crate) attempts: u32,
     /// Each failed attempt's error.
     pub(crate) errors: Vec<Error>,
+    /// It was the first request left unanswered by a failed connection (one the server did
+    /// not close by announcing it): it may be what made the server fail, so it goes alone,
+    /// with nothing pipelined behind it until its response has come (RFC 9112 §9.3.2).
+    pub(crate) alone: bool,
+}
+
+impl<T> Entry<T> {
+    /// Whether nothing may be pipelined behind it: it may not be sent twice, or it is
+    /// sent again after a failed connection.
+    pub(crate) fn goes_alone(&self) -> bool {
+        self.alone || !self.request.repeatable
+    }
 }
 
 /// Where a connection hands each finished request: its response, or why it has none.
@@ -49,6 +62,10 @@ pub(crate) struct Ended<T> {
     pub(crate) unanswered: VecDeque<InFlight<T>>,
     pub(crate) sent: u64,
     pub(crate) answered: u64,
+    /// The head of the response at the front announced the close (`Connection: close`,
+    /// HTTP/1.0 without keep-alive), and the rest of that response failed: the server did
+    /// not process the requests behind it (RFC 9112 §9.6).
+    pub(crate) close_announced: bool,
     /// The stream, to be closed once its descriptor has left the caller's poller.
     pub(crate) stream: Option<Box<ClientStream>>,
 }
@@ -114,8 +131,11 @@ pub(crate) struct Conn<T> {
     retired: bool,
     /// Sending failed; what is in flight may still be answered.
     send_failed: bool,
-    /// A request that may not be sent twice is in flight: nothing goes after it.
-    unrepeatable_in_flight: usize,
+    /// A request that goes alone ([`Entry::goes_alone`]) is in flight: nothing goes after
+    /// it.
+    alone_in_flight: usize,
+    /// The head of the response being read announced the close.
+    close_announced: bool,
 }
 
 impl<T> Conn<T> {
@@ -146,7 +166,8 @@ impl<T> Conn<T> {
             closing: false,
             retired: false,
             send_failed: false,
-            unrepeatable_in_flight: 0,
+            alone_in_flight: 0,
+            close_announced: false,
         }
     }
 
@@ -164,7 +185,7 @@ impl<T> Conn<T> {
         !self.closing
             && !self.retired
             && !self.send_failed
-            && self.unrepeatable_in_flight == 0
+            && self.alone_in_flight == 0
             && self.room(depth) > 0
             && self.cap.map_or(true, |cap| self.sent < cap)
     }
@@ -174,10 +195,30 @@ impl<T> Conn<T> {
         depth_under_cap(depth, self.cap).saturating_sub(self.in_flight.len())
     }
 
+    /// How many more requests from the queue it can take: its room, or one when only its
+    /// last request is left (which waits for the responses ahead, see `fill`).
+    pub(crate) fn room_for_queue(&self, depth: usize) -> usize {
+        if self.next_is_last() {
+            self.room(depth).min(1)
+        } else {
+            self.room(depth)
+        }
+    }
+
     /// Whether it has sent all it ever will (its cap is reached, or the server announced
-    /// the close) and only waits for its last responses.
+    /// the close) and only waits for its last responses; or all but its last request,
+    /// which waits for them (see `fill`).
     pub(crate) fn is_draining(&self) -> bool {
-        self.closing || self.cap.is_some_and(|cap| self.sent >= cap)
+        self.closing
+            || self.cap.is_some_and(|cap| {
+                self.sent >= cap || (self.next_is_last() && !self.in_flight.is_empty())
+            })
+    }
+
+    /// Whether the next request is the last its cap allows: it carries `Connection: close`.
+    fn next_is_last(&self) -> bool {
+        self.cap
+            .is_some_and(|cap| self.sent.saturating_add(1) >= cap)
     }
 
     /// The next time something must happen here without an event: a connect or a
@@ -316,6 +357,7 @@ impl<T> Conn<T> {
         done: &mut Done<'_, T>,
     ) -> Result<(), Box<Ended<T>>> {
         while self.can_take_more(allow.depth) {
+            let last = self.next_is_last();
             let Stage::Open(stream) = &mut self.stage else {
                 return Ok(());
             };
@@ -326,9 +368,18 @@ impl<T> Conn<T> {
                 break;
             }
             let Some(front) = queue.front() else { break };
-            if !front.request.repeatable && !self.in_flight.is_empty() {
+            if front.goes_alone() && !self.in_flight.is_empty() {
                 // RFC 9112 §9.3.2: nothing is pipelined after a non-idempotent request,
-                // and it waits for the line ahead so a failure behind it cannot hit it.
+                // and it waits for the line ahead so a failure behind it cannot hit it;
+                // the same for the first request retried after a failed connection.
+                break;
+            }
+            if last && !self.in_flight.is_empty() {
+                // The last request the cap allows says `Connection: close` (RFC 9112
+                // §9.6), and waits for the responses ahead: the core reads no response
+                // after the first once a request has asked to close, so one asking to
+                // close goes alone. The connection counts as draining meanwhile (see
+                // `is_draining`), so its successor is already open.
                 break;
             }
             let entry = queue.pop_front().expect("the front exists");
@@ -342,10 +393,20 @@ impl<T> Conn<T> {
             } else {
                 &request.headers
             };
+            let with_close;
+            let headers = if last {
+                with_close = asking_to_close(headers);
+                &with_close
+            } else {
+                headers
+            };
             let queued = stream
                 .queue_request(&request.method, &request.target, headers, body)
                 .and_then(|_| match &request.body {
-                    Some(body) if !body.is_empty() => stream.queue_data(body),
+                    // The body's end is queued too: the connection takes the next request.
+                    Some(body) if !body.is_empty() => stream
+                        .queue_data(body)
+                        .and_then(|()| stream.queue_end(None)),
                     _ => Ok(()),
                 });
             if let Err(e) = queued {
@@ -360,8 +421,8 @@ impl<T> Conn<T> {
                 queue.push_front(entry);
                 return Err(self.end(Ending::Closed, Some(e)));
             }
-            if !entry.request.repeatable {
-                self.unrepeatable_in_flight += 1;
+            if entry.goes_alone() {
+                self.alone_in_flight += 1;
             }
             self.sent += 1;
             let deadline = allow.request_timeout.map(|t| now + t);
@@ -396,6 +457,7 @@ impl<T> Conn<T> {
                             };
                             return Err(self.end(Ending::Broken, Some(e)));
                         }
+                        self.close_announced = announces_close(&head);
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
                             let answered = self.answered + 1;
@@ -459,9 +521,10 @@ impl<T> Conn<T> {
                 self.read = Read::Head(ReadResponse::new());
                 let front = self.in_flight.pop_front().expect("a response is due");
                 self.unsent = self.unsent.min(self.in_flight.len());
-                if !front.entry.request.repeatable {
-                    self.unrepeatable_in_flight -= 1;
+                if front.entry.goes_alone() {
+                    self.alone_in_flight -= 1;
                 }
+                self.close_announced = false;
                 self.answered += 1;
                 if !stream.conn().is_keep_alive() {
                     self.closing = true;
@@ -492,7 +555,7 @@ impl<T> Conn<T> {
             Stage::Open(stream) => Some(stream),
             Stage::Connecting { .. } => None,
         };
-        self.unrepeatable_in_flight = 0;
+        self.alone_in_flight = 0;
         self.unsent = 0;
         Box::new(Ended {
             ending,
@@ -500,6 +563,7 @@ impl<T> Conn<T> {
             unanswered: std::mem::take(&mut self.in_flight),
             sent: self.sent,
             answered: self.answered,
+            close_announced: std::mem::take(&mut self.close_announced),
             stream,
         })
     }
@@ -517,4 +581,22 @@ fn classify(e: &Error, closed: Ending) -> Ending {
         }
         _ => Ending::Broken,
     }
+}
+
+/// Whether a response head announces that the server closes after it (RFC 9112 §9.6):
+/// `Connection: close`, or HTTP/1.0 without `keep-alive`.
+fn announces_close(head: &ResponseHead) -> bool {
+    let listed = |token: &[u8]| {
+        head.headers()
+            .list("connection")
+            .any(|t| t.eq_ignore_ascii_case(token))
+    };
+    listed(b"close") || (head.version() == Version::HTTP_10 && !listed(b"keep-alive"))
+}
+
+/// The header fields of a request, with `close` added to its `Connection` field.
+fn asking_to_close(headers: &HeaderMap) -> HeaderMap {
+    let mut headers = headers.clone();
+    headers.append(CONNECTION, HeaderValue::from_static("close"));
+    headers
 }

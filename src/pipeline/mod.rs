@@ -24,16 +24,35 @@
 //!   have processed them. Nothing is pipelined behind such a request: it waits for the
 //!   requests ahead and goes alone.
 //!
+//! A connection that ended any other way than by an announced close has *failed*
+//! (RFC 9112 §9.3.2: not "explicitly closed by the server in its last complete
+//! response"). The first request it left to send again may be what made the server fail,
+//! and its error response could be lost again behind others on a connection closed early;
+//! so it goes alone: nothing is pipelined behind it (on the new connection, or on one
+//! already open) until its response has come, and then the connection goes back to its
+//! depth. After an announced close nothing is held back: the next connection pipelines at
+//! once.
+//!
+//! ## Attempts
+//!
 //! A request is charged an attempt when it fails itself: its response is cut short,
 //! broken or late, or the connection ends before it with nothing answered, or no
 //! connection can be opened for it. The requests that were only behind it in the pipeline
 //! (the server answered others on that connection, then closed) are sent again without
-//! charge, as are those behind an announced close; each end of a connection answers or
-//! charges at least one request, so this always ends. A request fails when it has been
-//! charged [`Config::max_attempts`] (3); [`FetchError::errors`] keeps each attempt's
-//! error, and [`Completed::attempts`] counts the failed attempts and the one that
+//! charge, as are those the server announced it would not process (behind a response, or
+//! the head of one, carrying `Connection: close`, RFC 9112 §9.6); each end of a connection
+//! answers or charges at least one request, so this always ends. A request fails when it
+//! has been charged [`Config::max_attempts`] (3); [`FetchError::errors`] keeps each
+//! attempt's error, and [`Completed::attempts`] counts the failed attempts and the one that
 //! succeeded. A response that is unusable (a protocol error, a body over the limit) fails
 //! its request without another try.
+//!
+//! RFC 9110 §9.2.2 says a client SHOULD NOT automatically retry a failed automatic retry;
+//! with the default of 3 an idempotent request may be sent a third time. That is
+//! deliberate: servers that close silently after a number of requests, or whose idle
+//! timeout races a new request, fail a connection without the request being at fault, and
+//! a crawl of many origins meets them; only idempotent requests (or ones the caller marked
+//! repeatable) are ever sent again. Set `max_attempts` to 2 to keep to the RFC's one retry.
 //!
 //! # What a pipeline learns of a server
 //!
@@ -41,10 +60,13 @@
 //!   per connection from then on, so nothing is written only to be thrown away; a
 //!   `Keep-Alive: max=N` header (Apache) sets it at once, before anything more is written
 //!   on that connection. A connection with a cap above 8 keeps at most seven eighths of it
-//!   in flight, so it goes on writing in batches rather than all at once. A connection
-//!   that reaches the cap is closed and another opened. A later connection that ends with more answered
-//!   raises the cap; one that ends with fewer (a reset can lose the last responses) does
-//!   not lower it: a cap too low costs connections, one too high costs attempts.
+//!   in flight, so it goes on writing in batches rather than all at once. The last request
+//!   the cap allows carries `Connection: close` (RFC 9112 §9.6) and goes once the
+//!   responses ahead of it have come (its successor is open by then). A connection that
+//!   reaches the cap is closed and another opened. A later connection that ends with more
+//!   answered raises the cap; one that ends with fewer (a reset can lose the last
+//!   responses) does not lower it: a cap too low costs connections, one too high costs
+//!   attempts.
 //! - **No pipelining.** A server that closes with nothing answered though several requests
 //!   were sent, or answers only the first of several, gets one request at a time.
 //! - **Back-off.** A connection refused, or closed or reset before any answer, delays the

@@ -162,6 +162,7 @@ impl<T> OriginPipeline<T> {
             request,
             attempts: 0,
             errors: Vec::new(),
+            alone: false,
         };
         if let Err(e) = check(&request) {
             return self.finish(entry(request), Err(FetchError::Invalid(e)), shared);
@@ -357,12 +358,16 @@ impl<T> OriginPipeline<T> {
         if !backoff.is_zero() {
             self.not_before = Some(now + backoff);
         }
-        let behind_close = ended.ending == Ending::Announced;
         let mut retry = Vec::new();
         for (k, in_flight) in ended.unanswered.into_iter().enumerate() {
             let overdue = in_flight.deadline.is_some_and(|d| now >= d);
             let mut entry = in_flight.entry;
             let front = k == 0;
+            // The server announced the close before this request's turn (in a response
+            // complete, or in the head of the front's, which then failed): it did not
+            // process it.
+            let behind_close =
+                ended.ending == Ending::Announced || (ended.close_announced && !front);
             let error = match (&ended.error, front) {
                 (Some(e), true) => e.clone(),
                 (Some(_), false) if overdue => Error::Timeout,
@@ -375,7 +380,7 @@ impl<T> OriginPipeline<T> {
             };
             let max = shared.config.max_attempts;
             let repeatable = entry.request.repeatable;
-            let charge = charged(ended.ending, ended.answered, front, overdue)
+            let charge = charged(ended.ending, ended.answered, (front, overdue, behind_close))
                 || (!repeatable && !behind_close);
             if charge {
                 entry.errors.push(error);
@@ -406,6 +411,14 @@ impl<T> OriginPipeline<T> {
                 },
             };
             self.finish(entry, Err(result), shared);
+        }
+        if ended.ending != Ending::Announced {
+            // A failed connection: the first request left may be what made it fail, and
+            // its answer could be lost again behind others (RFC 9112 §9.3.2). It goes
+            // alone, and pipelining resumes once its response has come.
+            if let Some(first) = retry.first_mut() {
+                first.alone = true;
+            }
         }
         shared.stats.retries += retry.len() as u64;
         for entry in retry.into_iter().rev() {
@@ -485,7 +498,7 @@ impl<T> OriginPipeline<T> {
                 .conns
                 .iter()
                 .filter(|c| c.can_take_more(depth))
-                .map(|c| c.room(depth))
+                .map(|c| c.room_for_queue(depth))
                 .sum();
             if !self.conns.is_empty() && self.queue.len() <= room {
                 return;

@@ -204,9 +204,19 @@ pub(crate) enum Verdict {
 /// short, broken, late, or never came), one whose own timeout passed, or every one when
 /// the connection answered nothing at all (the server is failing, not closing after a
 /// number of requests). The requests behind a front that failed on a connection that did
-/// answer, and those behind an announced close, are sent again without charge: each end
-/// of a connection either answered a request or charged one, so this always ends.
-pub(crate) fn charged(ending: Ending, answered: u64, front: bool, overdue: bool) -> bool {
+/// answer are sent again without charge: a server that closes silently after a number of
+/// requests (a cap it does not announce) leaves them so, and they were most likely never
+/// processed. Nor is a request `behind_close`, which a response ahead of it (or the head of
+/// the front's) announced the server would not process (RFC 9112 §9.6). Each end of a
+/// connection either answered a request or charged one, so this always ends.
+pub(crate) fn charged(
+    ending: Ending,
+    answered: u64,
+    (front, overdue, behind_close): (bool, bool, bool),
+) -> bool {
+    if behind_close {
+        return false;
+    }
     match ending {
         Ending::Announced => false,
         Ending::Broken => front,
@@ -219,9 +229,9 @@ pub(crate) fn charged(ending: Ending, answered: u64, front: bool, overdue: bool)
 ///
 /// - `failures`: the attempts it was charged, this one included if it is charged.
 /// - `repeatable`: its method is idempotent, or the caller said it may be sent twice.
-/// - `behind_close`: an earlier response on the connection announced the close, so the
-///   server did not process this request (RFC 9112 §9.6): it may be sent again whatever
-///   its method.
+/// - `behind_close`: an earlier response on the connection (or the head of the one at the
+///   front) announced the close, so the server did not process this request (RFC 9112
+///   §9.6): it may be sent again whatever its method.
 /// - `front`: it is the request whose response failed; the others were only behind it.
 pub(crate) fn verdict(
     ending: Ending,
@@ -429,79 +439,75 @@ mod tests {
     fn verdicts() {
         use Ending::{Announced, Closed, CutShort, TimedOut};
         use Verdict::{Exhausted, NotRepeatable, Retry};
-        // (ending, attempts, repeatable, behind_close, front) -> verdict, with 3 attempts.
+        // (ending, attempts, repeatable, behind_close, front) -> verdict, with at most 2
+        // attempts.
         for (ending, attempts, repeatable, behind, front, expected) in [
             (Closed, 1, true, false, true, Retry),
-            (Closed, 2, true, false, false, Retry),
-            (Closed, 3, true, false, true, Exhausted),
+            (Closed, 1, true, false, false, Retry),
+            (Closed, 2, true, false, false, Exhausted),
+            (Closed, 2, true, false, true, Exhausted),
             (TimedOut, 1, true, false, true, Retry),
-            (TimedOut, 3, true, false, true, Exhausted),
+            (TimedOut, 2, true, false, true, Exhausted),
             (CutShort, 1, true, false, true, Retry),
+            (CutShort, 2, true, false, false, Exhausted),
             // Not idempotent: never sent twice when it may have been processed...
             (Closed, 1, false, false, true, NotRepeatable),
             (TimedOut, 1, false, false, true, NotRepeatable),
             (CutShort, 1, false, false, false, NotRepeatable),
-            // ...but a request behind an announced close was not processed.
+            // ...but a request behind an announced close was not processed: it is sent
+            // again, and (not charged) keeps the attempts it had.
+            (Announced, 0, false, true, false, Retry),
             (Announced, 1, false, true, false, Retry),
-            (Announced, 3, false, true, false, Exhausted),
+            (CutShort, 1, true, true, false, Retry),
             // A broken response is not asked for again; those behind it are.
             (Ending::Broken, 1, true, false, true, Verdict::Broken),
             (Ending::Broken, 1, true, false, false, Retry),
+            (Ending::Broken, 2, true, false, false, Exhausted),
             (Ending::Broken, 1, false, false, false, NotRepeatable),
         ] {
             assert_eq!(
-                verdict(ending, attempts, 3, repeatable, behind, front),
+                verdict(ending, attempts, 2, repeatable, behind, front),
                 expected,
                 "{ending:?} attempt {attempts} repeatable {repeatable} behind {behind} front {front}"
             );
         }
+        // With the default of 3.
+        assert_eq!(verdict(Closed, 2, 3, true, false, true), Retry);
+        assert_eq!(verdict(Closed, 3, 3, true, false, true), Exhausted);
     }
 
     #[test]
     fn who_is_charged_an_attempt() {
         use Ending::*;
-        // (ending, answered on the connection, front, overdue) -> charged
-        for (ending, answered, front, overdue, expected) in [
+        // (ending, answered on the connection, front, overdue, behind_close) -> charged
+        for (ending, answered, front, overdue, behind_close, expected) in [
             // Behind an announced close: never (the server did not process them).
-            (Announced, 1000, false, false, false),
-            (Announced, 1, false, true, false),
+            (Announced, 1000, false, false, true, false),
+            (Announced, 1, false, true, true, false),
+            // Behind a head that announced the close, then failed: not charged either.
+            (CutShort, 0, false, false, true, false),
+            (TimedOut, 0, false, true, true, false),
             // A connection that answered some: only the front, and the overdue.
-            (Closed, 10, true, false, true),
-            (Closed, 10, false, false, false),
-            (Closed, 10, false, true, true),
-            (CutShort, 3, true, false, true),
-            (CutShort, 3, false, false, false),
+            (Closed, 10, true, false, false, true),
+            (Closed, 10, false, false, false, false),
+            (Closed, 10, false, true, false, true),
+            (CutShort, 3, true, false, false, true),
+            (CutShort, 3, false, false, false, false),
             // One that answered nothing: everyone (a failing server).
-            (Closed, 0, false, false, true),
-            (CutShort, 0, false, false, true),
+            (Closed, 0, false, false, false, true),
+            (CutShort, 0, false, false, false, true),
             // A timeout: the front, and those whose own time ran out.
-            (TimedOut, 0, true, false, true),
-            (TimedOut, 0, false, false, false),
-            (TimedOut, 5, false, true, true),
+            (TimedOut, 0, true, false, false, true),
+            (TimedOut, 0, false, false, false, false),
+            (TimedOut, 5, false, true, false, true),
             // A broken response: the front alone.
-            (Broken, 0, true, false, true),
-            (Broken, 0, false, true, false),
+            (Broken, 0, true, false, false, true),
+            (Broken, 0, false, true, false, false),
         ] {
             assert_eq!(
-                charged(ending, answered, front, overdue),
+                charged(ending, answered, (front, overdue, behind_close)),
                 expected,
-                "{ending:?} answered {answered} front {front} overdue {overdue}"
-            );
-        }
-    }
-
-    #[test]
-    fn idempotent_methods() {
-        for m in ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"] {
-            assert!(
-                is_idempotent(&Method::from_bytes(m.as_bytes()).unwrap()),
-                "{m}"
-            );
-        }
-        for m in ["POST", "PATCH", "CONNECT", "PROPFIND", "LOCK"] {
-            assert!(
-                !is_idempotent(&Method::from_bytes(m.as_bytes()).unwrap()),
-                "{m}"
+                "{ending:?} answered {answered} front {front} overdue {overdue} behind {behind_close}"
             );
         }
     }

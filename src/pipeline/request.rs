@@ -158,8 +158,8 @@ pub struct Completed<T> {
     /// The attempts made: each one that failed (its error is in
     /// [`FetchError::errors`]), and the one that succeeded. 1 when it went well the first
     /// time; 0 when it was refused before any try (a request HTTP cannot carry). Being sent
-    /// again only because the request ahead failed, or behind an announced close, is not
-    /// an attempt of its own (see the [module](super) docs).
+    /// again only because the request ahead failed, or because the server announced the
+    /// close before its turn, is not an attempt of its own (see the [module](super) docs).
     pub attempts: u32,
     /// The response, or the error.
     pub result: Result<Response, FetchError>,
