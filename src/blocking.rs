@@ -3,7 +3,7 @@
 //! This is all the blocking [`Client`](crate::client::Client) does: every blocking call is
 //! [`run`] around the same operations an event loop drives.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::Error;
 use crate::Progress;
@@ -28,6 +28,41 @@ pub fn run<T>(
             Progress::Ready(value) => return Ok(value),
             Progress::Pending(need) => {
                 if !need.wait(timeout)? {
+                    return Err(Error::Timeout);
+                }
+            }
+        }
+    }
+}
+
+/// As [`run`], for an operation with a deadline of its own ([`WaitContinue`]): no wait
+/// lasts past `deadline`, so the operation is resumed then, ready or not. A wait cut short
+/// by the deadline is not a timeout; one of `timeout` that passes before it is
+/// [`Error::Timeout`]. Past the deadline, waits last `timeout` again.
+///
+/// [`WaitContinue`]: crate::op::WaitContinue
+///
+/// ```no_run
+/// use pollhttp::op::{ClientStream, WaitContinue, DEFAULT_CONTINUE_WAIT};
+/// # fn f(stream: &mut ClientStream) -> Result<(), pollhttp::Error> {
+/// let mut wait = WaitContinue::new(DEFAULT_CONTINUE_WAIT);
+/// let deadline = wait.deadline();
+/// let outcome = pollhttp::blocking::run_until(None, deadline, || wait.resume(stream))?;
+/// # Ok(()) }
+/// ```
+pub fn run_until<T>(
+    timeout: Option<Duration>,
+    deadline: Instant,
+    mut resume: impl FnMut() -> Result<Progress<T>, Error>,
+) -> Result<T, Error> {
+    loop {
+        match resume()? {
+            Progress::Ready(value) => return Ok(value),
+            Progress::Pending(need) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let until_deadline = !left.is_zero() && timeout.map_or(true, |t| left < t);
+                let wait = if until_deadline { Some(left) } else { timeout };
+                if !need.wait(wait)? && !until_deadline {
                     return Err(Error::Timeout);
                 }
             }

@@ -351,7 +351,7 @@ fn chunked_reader_body_one_chunk_per_read_with_trailers() {
     assert_eq!(
         text(&rx.recv_timeout(WAIT).unwrap()),
         format!(
-            "POST /c HTTP/1.1\r\nx-a: 1\r\nhost: {host}\r\ntransfer-encoding: chunked\r\n\r\n\
+            "POST /c HTTP/1.1\r\nhost: {host}\r\nx-a: 1\r\ntransfer-encoding: chunked\r\n\r\n\
              2\r\nab\r\n3\r\ncde\r\n1\r\nf\r\n0\r\nx-md5: abc123\r\n\r\n"
         )
     );
@@ -464,7 +464,7 @@ fn host_and_base_headers() {
     conn.get("/3", headers(&[("accept", "*/*")])).unwrap();
     assert_eq!(
         text(&rx.recv_timeout(WAIT).unwrap()),
-        "GET /3 HTTP/1.1\r\naccept: */*\r\nhost: example.org\r\nuser-agent: pollhttp-test/1\r\n\r\n"
+        "GET /3 HTTP/1.1\r\nhost: example.org\r\naccept: */*\r\nuser-agent: pollhttp-test/1\r\n\r\n"
     );
     drop(conn);
     peer.join();
@@ -902,12 +902,14 @@ fn request_with_expect_continue_sends_the_body_after_the_100() {
     let (head, body, rest) = peer.join();
     assert_eq!(
         text(&head),
-        format!("PUT /doc HTTP/1.1\r\nexpect: 100-continue\r\nhost: {host}\r\ncontent-length: 11\r\n\r\n")
+        format!("PUT /doc HTTP/1.1\r\nhost: {host}\r\nexpect: 100-continue\r\ncontent-length: 11\r\n\r\n")
     );
     assert_eq!(body, b"hello world");
     assert_eq!(rest, b"");
 }
 
+/// On a connection of its own (no client to make another one), a 417 is the response:
+/// the body is not sent, and the connection takes no more requests.
 #[test]
 fn request_with_expect_continue_refused_at_once() {
     let flag = Arc::new(AtomicBool::new(false));
@@ -916,7 +918,10 @@ fn request_with_expect_continue_refused_at_once() {
         c.write(b"HTTP/1.1 417 Expectation Failed\r\ncontent-length: 4\r\n\r\nnope");
         (head, c.read_to_end())
     });
-    let mut conn = connect(&peer);
+    let stream = connect(&peer).into_stream();
+    let mut base = HeaderMap::new();
+    base.insert("host", HeaderValue::from_str(&host_of(&peer)).unwrap());
+    let mut conn = Connection::from_stream(stream, Some(WAIT), base);
     let body = Body::reader(
         Flagged {
             inner: Cursor::new(b"hello world".to_vec()),
@@ -944,6 +949,137 @@ fn request_with_expect_continue_refused_at_once() {
     let (head, rest) = peer.join();
     assert!(text(&head).starts_with("PUT /doc HTTP/1.1\r\n"));
     assert_eq!(rest, b"", "the body was not sent");
+}
+
+/// RFC 9110 §10.1.1: "A client that receives a 417 (Expectation Failed) status code in
+/// response to a request containing a 100-continue expectation SHOULD repeat that request
+/// without a 100-continue expectation". The body was held back, so even a reader body is
+/// intact: the request goes again, on a new connection.
+#[test]
+fn request_refused_with_417_goes_again_without_the_expectation() {
+    let flag = Arc::new(AtomicBool::new(false));
+    let seen = flag.clone();
+    let peer = Peer::tcp_many(move |acceptor| {
+        let mut first = acceptor.accept();
+        let refused = first.read_head();
+        assert!(!seen.load(Ordering::SeqCst), "body read before the 417");
+        first.write(b"HTTP/1.1 417 Expectation Failed\r\ncontent-length: 4\r\n\r\nnope");
+        let mut second = acceptor.accept();
+        let again = second.read_request();
+        second.write(&ok(b"stored"));
+        (refused, first.read_to_end(), again, second.read_to_end())
+    });
+    let host = host_of(&peer);
+    let mut conn = connect(&peer);
+    let body = Body::reader(
+        Flagged {
+            inner: Cursor::new(b"hello world".to_vec()),
+            read: flag,
+        },
+        11,
+    );
+    let mut response = conn
+        .request(
+            Method::PUT,
+            "/doc",
+            headers(&[("expect", "100-continue"), ("x-keep", "1")]),
+            body,
+        )
+        .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body.read_all().unwrap(), b"stored");
+    assert!(conn.is_reusable());
+    assert!(!conn.is_reused());
+    drop(conn);
+    let (refused, rest, again, end) = peer.join();
+    assert_eq!(
+        text(&refused),
+        format!("PUT /doc HTTP/1.1\r\nhost: {host}\r\nexpect: 100-continue\r\nx-keep: 1\r\ncontent-length: 11\r\n\r\n")
+    );
+    assert_eq!(rest, b"", "the body did not go on the refused connection");
+    assert_eq!(
+        text(&again),
+        format!("PUT /doc HTTP/1.1\r\nhost: {host}\r\nx-keep: 1\r\ncontent-length: 11\r\n\r\nhello world")
+    );
+    assert_eq!(end, b"");
+}
+
+/// RFC 9110 §10.1.1: a client "SHOULD NOT wait for an indefinite period before sending the
+/// content". A server that ignores the expectation (it waits for the body, no 100) gets
+/// the body after the continue wait (1 s by default), well within the timeout.
+#[test]
+fn request_with_expect_continue_sends_the_body_when_no_100_comes() {
+    let peer = Peer::tcp(|mut c| {
+        let head = c.read_head();
+        let start = std::time::Instant::now();
+        let body = c.read_exact(11);
+        let waited = start.elapsed();
+        c.write(&ok(b"stored"));
+        (head, body, waited, c.read_to_end())
+    });
+    let client = peer.client().with_timeout(Some(Duration::from_secs(4)));
+    assert_eq!(client.continue_wait(), Duration::from_secs(1));
+    let mut conn = client.connect().unwrap();
+    let mut response = conn
+        .request(
+            Method::PUT,
+            "/doc",
+            headers(&[("expect", "100-continue")]),
+            Body::reader(Cursor::new(b"hello world".to_vec()), 11),
+        )
+        .unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body.read_all().unwrap(), b"stored");
+    assert!(conn.is_reusable());
+    drop((conn, client));
+    let (head, body, waited, rest) = peer.join();
+    assert!(text(&head).contains("\r\nexpect: 100-continue\r\n"));
+    assert_eq!(body, b"hello world");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "the body came after {waited:?}"
+    );
+    assert_eq!(rest, b"");
+}
+
+/// The same with `send_request`, `wait_for_continue` and `write`, and a wait of our own.
+#[test]
+fn wait_for_continue_gives_up_after_the_continue_wait() {
+    let (tx, rx) = mpsc::channel();
+    let peer = Peer::tcp(move |mut c| {
+        tx.send(c.read_head()).unwrap();
+        let body = c.read_exact(5);
+        c.write(NO_CONTENT);
+        (body, c.read_to_end())
+    });
+    let client = peer
+        .client()
+        .with_timeout(Some(Duration::from_secs(4)))
+        .with_continue_wait(Duration::from_millis(200));
+    let mut conn = client.connect().unwrap();
+    assert_eq!(conn.continue_wait(), Duration::from_millis(200));
+    conn.send_request(
+        Method::PUT,
+        "/doc",
+        headers(&[("expect", "100-continue")]),
+        Body::following(5),
+    )
+    .unwrap();
+    assert!(text(&rx.recv_timeout(WAIT).unwrap()).contains("\r\nexpect: 100-continue\r\n"));
+    let start = std::time::Instant::now();
+    assert_eq!(conn.wait_for_continue().unwrap(), None);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(190) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+    conn.write(b"hello").unwrap();
+    assert_eq!(conn.read_response().unwrap().status, 204);
+    assert!(conn.is_reusable());
+    drop((conn, client));
+    let (body, rest) = peer.join();
+    assert_eq!(body, b"hello");
+    assert_eq!(rest, b"");
 }
 
 #[test]

@@ -8,12 +8,13 @@ mod peer;
 
 use std::os::fd::AsRawFd;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method};
 use pollhttp::io::Address;
 use pollhttp::op::{
-    ClientStream, Connect, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse,
-    RequestBody, SendRequest, WriteBody,
+    ClientStream, Connect, Continue, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse,
+    RequestBody, SendRequest, WaitContinue, WriteBody,
 };
 use pollhttp::proto::{BodyLength, Framing};
 use pollhttp::{Error, Interest, PollNeeded, Progress};
@@ -173,7 +174,7 @@ fn read_response_is_pending_on_the_stream_until_the_server_answers() {
         fd,
         interest: Interest::READABLE,
     };
-    assert!(!need.wait(Some(std::time::Duration::ZERO)).unwrap());
+    assert!(!need.wait(Some(Duration::ZERO)).unwrap());
 
     go_tx.send(()).unwrap();
     let head = run(&mut stream, |s| read.resume(s));
@@ -783,11 +784,14 @@ fn expect_continue_with_ops() {
     assert_eq!(peer.join(), b"");
 }
 
+/// A final status instead of the 100, closing the connection: the body cannot be sent.
 #[test]
 fn expect_continue_refused_with_a_final_status() {
     let peer = Peer::tcp(|mut c| {
         let head = c.read_head();
-        c.write(b"HTTP/1.1 417 Expectation Failed\r\ncontent-length: 0\r\n\r\n");
+        c.write(
+            b"HTTP/1.1 417 Expectation Failed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+        );
         (head, c.read_to_end())
     });
     let host = host_of(&peer);
@@ -812,6 +816,151 @@ fn expect_continue_refused_with_a_final_status() {
     let (head, rest) = peer.join();
     assert!(text(&head).starts_with("PUT /doc HTTP/1.1\r\n"));
     assert_eq!(rest, b"", "the body was not sent");
+}
+
+/// A final status instead of the 100 that keeps the connection, seen by `WaitContinue`:
+/// the server reads the body (RFC 9110 §10.1.1), so the caller may send it, and the
+/// connection carries the next request.
+#[test]
+fn wait_continue_op_returns_a_final_status_that_keeps_the_connection() {
+    let peer = Peer::tcp(|mut c| {
+        let head = c.read_head();
+        c.write(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno");
+        let body = c.read_exact(5);
+        let next = c.read_request();
+        c.write(NO_CONTENT);
+        (head, body, next, c.read_to_end())
+    });
+    let host = host_of(&peer);
+    let mut stream = connect(peer.address());
+    let mut send = SendRequest::new(
+        Method::PUT,
+        "/doc",
+        headers(&host),
+        RequestBody::Following(5),
+    )
+    .expect_continue();
+    run(&mut stream, |s| send.resume(s));
+    let mut wait = WaitContinue::new(WAIT);
+    match run(&mut stream, |s| wait.resume(s)) {
+        Continue::Final(head) => assert_eq!(head.status(), 403),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(read_all(&mut stream), b"no");
+    assert!(stream.sending_body(), "the body is still due");
+    let mut write = WriteBody::new(b"hello");
+    run(&mut stream, |s| write.resume(s));
+    assert!(stream.is_reusable());
+    send_and_expect_204(&mut stream);
+    drop(stream);
+    let (head, body, next, rest) = peer.join();
+    assert!(text(&head).starts_with("PUT /doc HTTP/1.1\r\n"));
+    assert_eq!(body, b"hello");
+    assert!(text(&next).starts_with("GET /next HTTP/1.1\r\n"));
+    assert_eq!(rest, b"");
+}
+
+fn send_and_expect_204(stream: &mut ClientStream) {
+    send(stream, Method::GET, "/next", RequestBody::Empty);
+    assert_eq!(read_head(stream), 204);
+}
+
+/// RFC 9110 §10.1.1: no 100 by the deadline, and `WaitContinue` lets the body go; a 100
+/// that comes after the body started is skipped.
+#[test]
+fn wait_continue_op_lets_the_body_go_at_its_deadline() {
+    let peer = Peer::tcp(|mut c| {
+        let head = c.read_head();
+        let start = Instant::now();
+        let body = c.read_exact(5);
+        let waited = start.elapsed();
+        c.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+        c.write(&ok(b"stored"));
+        (head, body, waited, c.read_to_end())
+    });
+    let host = host_of(&peer);
+    let mut stream = connect(peer.address());
+    let mut send = SendRequest::new(
+        Method::PUT,
+        "/doc",
+        headers(&host),
+        RequestBody::Following(5),
+    )
+    .expect_continue();
+    run(&mut stream, |s| send.resume(s));
+    let mut wait = WaitContinue::new(Duration::from_millis(300));
+    let deadline = wait.deadline();
+    let mut pending = 0;
+    let outcome = loop {
+        match wait.resume(&mut stream).unwrap() {
+            Progress::Ready(outcome) => break outcome,
+            Progress::Pending(need) => {
+                pending += 1;
+                assert_eq!(need.interest, Interest::READABLE);
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(!need.wait(Some(left)).unwrap(), "nothing to read");
+            }
+        }
+    };
+    assert_eq!(outcome, Continue::Elapsed);
+    assert!(pending >= 1);
+    assert!(Instant::now() >= deadline);
+    // Asking again changes nothing.
+    assert_eq!(
+        wait.resume(&mut stream).unwrap(),
+        Progress::Ready(Continue::Elapsed)
+    );
+    let mut write = WriteBody::new(b"hello");
+    run(&mut stream, |s| write.resume(s));
+    assert_eq!(read_head(&mut stream), 200);
+    assert_eq!(read_all(&mut stream), b"stored");
+    assert!(stream.is_reusable());
+    drop(stream);
+    let (head, body, waited, rest) = peer.join();
+    assert!(text(&head).contains("\r\nexpect: 100-continue\r\n"));
+    assert_eq!(body, b"hello");
+    assert!(
+        waited >= Duration::from_millis(250) && waited < WAIT,
+        "{waited:?}"
+    );
+    assert_eq!(rest, b"");
+}
+
+/// A 100 before the deadline ends the wait at once.
+#[test]
+fn wait_continue_op_returns_the_100() {
+    let peer = Peer::tcp(|mut c| {
+        c.read_head();
+        c.write(b"HTTP/1.1 100 Continue\r\n\r\n");
+        let body = c.read_exact(5);
+        c.write(NO_CONTENT);
+        (body, c.read_to_end())
+    });
+    let host = host_of(&peer);
+    let mut stream = connect(peer.address());
+    // Nothing waits for a 100 yet: a caller error.
+    let mut wait = WaitContinue::new(WAIT);
+    let e = drive(&mut stream, |s| wait.resume(s)).0.unwrap_err();
+    assert!(e.is_caller_error(), "{e:?}");
+    let mut send = SendRequest::new(
+        Method::PUT,
+        "/doc",
+        headers(&host),
+        RequestBody::Following(5),
+    )
+    .expect_continue();
+    run(&mut stream, |s| send.resume(s));
+    let start = Instant::now();
+    let mut wait = WaitContinue::new(WAIT);
+    assert_eq!(run(&mut stream, |s| wait.resume(s)), Continue::Received);
+    assert!(start.elapsed() < WAIT / 2);
+    let mut write = WriteBody::new(b"hello");
+    run(&mut stream, |s| write.resume(s));
+    assert_eq!(read_head(&mut stream), 204);
+    drop(stream);
+    let (body, rest) = peer.join();
+    assert_eq!(body, b"hello");
+    assert_eq!(rest, b"");
 }
 
 #[test]
@@ -843,6 +992,85 @@ fn expect_continue_needs_a_body_that_follows() {
         format!("GET /ok HTTP/1.1\r\nhost: {host}\r\n\r\n")
     );
     assert_eq!(rest, b"");
+}
+
+/// RFC 9110 §7.5, RFC 9112 §9.5: a final response that arrives while the request body is
+/// being sent, and keeps the connection, does not stop the body: the client finishes it,
+/// and the connection carries the next request.
+#[test]
+fn early_final_response_that_keeps_the_connection_lets_the_body_finish() {
+    let (tx, rx) = mpsc::channel();
+    let peer = Peer::tcp(move |mut c| {
+        let head = c.read_head();
+        let first = c.read_exact(5);
+        // An answer before the body is complete, without `connection: close`: the server
+        // reads (and drops) the rest of the body.
+        c.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        tx.send(()).unwrap();
+        let rest = c.read_exact(5);
+        let next = c.read_request();
+        c.write(NO_CONTENT);
+        (head, first, rest, next, c.read_to_end())
+    });
+    let host = host_of(&peer);
+    let mut stream = connect(peer.address());
+    send(&mut stream, Method::PUT, "/up", RequestBody::Following(10));
+    let mut write = WriteBody::new(b"01234");
+    run(&mut stream, |s| write.resume(s));
+    rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(read_head(&mut stream), 200);
+    assert_eq!(stream.responses_pending(), 0);
+    assert!(stream.sending_body(), "the body is still due");
+    let mut write = WriteBody::new(b"56789");
+    run(&mut stream, |s| write.resume(s));
+    let mut finish = FinishBody::new();
+    run(&mut stream, |s| finish.resume(s));
+    assert!(!stream.sending_body());
+    assert!(stream.is_reusable());
+    send(&mut stream, Method::GET, "/next", RequestBody::Empty);
+    assert_eq!(read_head(&mut stream), 204);
+    assert!(stream.is_reusable());
+    drop(stream);
+    let (head, first, rest, next, end) = peer.join();
+    assert_eq!(
+        text(&head),
+        format!("PUT /up HTTP/1.1\r\nhost: {host}\r\ncontent-length: 10\r\n\r\n")
+    );
+    assert_eq!(first, b"01234");
+    assert_eq!(rest, b"56789");
+    assert_eq!(
+        text(&next),
+        format!("GET /next HTTP/1.1\r\nhost: {host}\r\n\r\n")
+    );
+    assert_eq!(end, b"");
+}
+
+/// The same early answer with `connection: close` stops the body, as RFC 9112 §9.5 asks:
+/// writing more fails, and the connection takes no more requests.
+#[test]
+fn early_final_response_that_closes_stops_the_body() {
+    let (tx, rx) = mpsc::channel();
+    let peer = Peer::tcp(move |mut c| {
+        c.read_head();
+        c.read_exact(5);
+        c.write(
+            b"HTTP/1.1 413 Content Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+        );
+        tx.send(()).unwrap();
+        c.read_to_end()
+    });
+    let mut stream = connect(peer.address());
+    send(&mut stream, Method::PUT, "/up", RequestBody::Following(10));
+    let mut write = WriteBody::new(b"01234");
+    run(&mut stream, |s| write.resume(s));
+    rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(read_head(&mut stream), 413);
+    let mut write = WriteBody::new(b"56789");
+    let e = drive(&mut stream, |s| write.resume(s)).0.unwrap_err();
+    assert!(e.is_caller_error(), "{e:?}");
+    assert!(!stream.is_reusable());
+    drop(stream);
+    assert_eq!(peer.join(), b"", "the rest of the body was not sent");
 }
 
 #[test]

@@ -28,6 +28,8 @@ enum Target {
 struct Config {
     target: Target,
     timeout: Option<Duration>,
+    /// How long a request with `expect: 100-continue` waits for the 100.
+    continue_wait: Duration,
     /// Sent with every request unless the request has a field of the same name; `host`
     /// is one of them.
     base_headers: HeaderMap,
@@ -42,6 +44,11 @@ struct Config {
 /// timeout, header fields for every request, and a small pool of idle connections.
 /// [`connect`](Self::connect) hands out a connection from the pool, or makes one. Cloning
 /// is cheap (shared pointers) and a `Client` can be used from many threads.
+///
+/// A request with `expect: 100-continue` waits for the server's `100 Continue` at most
+/// [`continue_wait`](Self::with_continue_wait) (1 s by default), then sends its body
+/// anyway; one refused with `417 Expectation Failed` goes again, once, without the
+/// expectation, on a new connection (RFC 9110 §10.1.1; see [`Connection::request`]).
 ///
 /// # The pool
 ///
@@ -129,6 +136,7 @@ impl Client {
             config: Arc::new(Config {
                 target,
                 timeout: Some(DEFAULT_TIMEOUT),
+                continue_wait: op::DEFAULT_CONTINUE_WAIT,
                 base_headers,
                 limits: Limits::client(),
                 tls: None,
@@ -162,6 +170,17 @@ impl Client {
     /// [`DEFAULT_TIMEOUT`], 90 seconds.
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config_mut().timeout = timeout;
+        self
+    }
+
+    /// Sets how long a request with `expect: 100-continue` waits for the server's
+    /// `100 Continue` before its body goes anyway (zero: at once). The default is
+    /// [`DEFAULT_CONTINUE_WAIT`](crate::op::DEFAULT_CONTINUE_WAIT), 1 second, as in curl:
+    /// RFC 9110 §10.1.1 asks a client not to wait indefinitely, as a server that ignores
+    /// the expectation never answers before it has the body. See
+    /// [`Connection::request`].
+    pub fn with_continue_wait(mut self, wait: Duration) -> Self {
+        self.config_mut().continue_wait = wait;
         self
     }
 
@@ -237,6 +256,11 @@ impl Client {
     /// The timeout of each blocking wait.
     pub fn timeout(&self) -> Option<Duration> {
         self.config.timeout
+    }
+
+    /// How long a request with `expect: 100-continue` waits for the `100 Continue`.
+    pub fn continue_wait(&self) -> Duration {
+        self.config.continue_wait
     }
 
     /// The header fields sent with every request (`host` among them).

@@ -4,7 +4,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use http::header::EXPECT;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::pool::Lent;
 use super::response::{Head, Response};
@@ -13,7 +13,8 @@ use crate::blocking;
 use crate::body::{Body, Kind};
 use crate::error::Error;
 use crate::op::{
-    ClientStream, CopyBody, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse, WriteBody,
+    ClientStream, Continue, CopyBody, Discard, FinishBody, Flush, ReadAll, ReadBody, ReadResponse,
+    WaitContinue, WriteBody, DEFAULT_CONTINUE_WAIT,
 };
 use crate::proto::{BodyLength, ChunkExtension, Framing};
 use crate::Progress;
@@ -48,6 +49,8 @@ const READER_PIECE: usize = 64 * 1024;
 pub struct Connection {
     stream: Lent,
     timeout: Option<Duration>,
+    /// How long to wait for `100 Continue` before sending the body anyway.
+    continue_wait: Duration,
     base_headers: HeaderMap,
     /// The client that made it: where a request that found a reused connection closed is
     /// sent again.
@@ -73,6 +76,7 @@ impl Connection {
         Self {
             stream,
             timeout: client.timeout(),
+            continue_wait: client.continue_wait(),
             base_headers: client.base_headers().clone(),
             client: Some(client),
             reused,
@@ -90,6 +94,7 @@ impl Connection {
         Self {
             stream: Lent::new(stream, None),
             timeout,
+            continue_wait: DEFAULT_CONTINUE_WAIT,
             base_headers,
             client: None,
             reused: false,
@@ -133,6 +138,19 @@ impl Connection {
         self.timeout = timeout;
     }
 
+    /// How long a request with `expect: 100-continue` waits for the `100 Continue` before
+    /// its body goes anyway ([`DEFAULT_CONTINUE_WAIT`], or the client's
+    /// [`with_continue_wait`](Client::with_continue_wait)).
+    pub fn continue_wait(&self) -> Duration {
+        self.continue_wait
+    }
+
+    /// Sets how long a request with `expect: 100-continue` waits for the `100 Continue`
+    /// before its body goes anyway (zero: at once).
+    pub fn set_continue_wait(&mut self, wait: Duration) {
+        self.continue_wait = wait;
+    }
+
     /// Whether a request is waiting for (the rest of) its response (dugong's
     /// `response_pending`).
     pub fn response_pending(&self) -> bool {
@@ -162,9 +180,18 @@ impl Connection {
     /// read before the next request (degu's `request`).
     ///
     /// With `expect: 100-continue` among the headers and a body to send, the body goes
-    /// only after the server's `100 Continue`; if the server answers with a final status
-    /// instead, that is the response, the body is not sent, and the connection takes no
-    /// more requests.
+    /// after the server's `100 Continue`, or after the [continue
+    /// wait](Self::continue_wait) (1 s by default) if no answer came by then: a server that
+    /// ignores the expectation (an HTTP/1.0 intermediary cannot forward a 100) then gets
+    /// the body anyway, as RFC 9110 §10.1.1 allows. If the server answers with a final
+    /// status first, that is the response, the body is not sent, and the connection takes
+    /// no more requests; except a `417 Expectation Failed`, which says the server (or an
+    /// intermediary) does not do expectations: the request is then sent again, once,
+    /// without `expect: 100-continue`, on a new connection made by the same [`Client`]
+    /// (RFC 9110 §10.1.1: the client "SHOULD repeat that request without a 100-continue
+    /// expectation"), and its response is returned. That is done when the body is intact:
+    /// it was held back, or it is in memory ([`Body::bytes`]); otherwise, or on a
+    /// connection made with [`from_stream`](Self::from_stream), the 417 is returned.
     ///
     /// On a connection taken from the pool ([`is_reused`](Self::is_reused)), the server
     /// may have closed the connection just as the first request went out. If the request
@@ -205,20 +232,65 @@ impl Connection {
         // The first request on a connection from the pool is the one that may find it
         // closed by the server.
         let may_retry = self.first_on_reused;
-        let head = match self.exchange(&method, uri, &headers, &mut body, may_retry) {
-            Ok(head) => head,
+        let (head, held_back) = match self.exchange(&method, uri, &headers, &mut body, may_retry) {
+            Ok(exchanged) => exchanged,
             Err(failed) if may_retry && !failed.answered && is_closed(&failed.error) => {
                 self.send_again(failed, &method, uri, &headers, &mut body)?
             }
             Err(failed) => return Err(failed.error),
         };
+        let head = if head.status == StatusCode::EXPECTATION_FAILED
+            && expects_continue(&headers)
+            && (held_back || matches!(body.kind, Kind::Bytes(_)))
+        {
+            self.without_expectation(head, &method, uri, &headers, &mut body)?
+        } else {
+            head
+        };
         Ok(Response::new(head, self))
     }
 
-    /// Sends a request and reads its response head (a `100` only if the request expects
-    /// one and has a body, then the body goes and the final head is read). `probe`: after
-    /// a failed write, read once without waiting, to tell whether the server answered
-    /// before it closed.
+    /// A `417 Expectation Failed` to a request with `expect: 100-continue` whose body can
+    /// still be sent: sends it again without the expectation, on a new connection (the
+    /// old one, its body unsent, cannot carry another request). Without a client to
+    /// connect with, the 417 is the response.
+    fn without_expectation(
+        &mut self,
+        refused: Head,
+        method: &Method,
+        uri: &str,
+        headers: &HeaderMap,
+        body: &mut Body<'_>,
+    ) -> Result<Head, Error> {
+        let Some(client) = self.client.clone() else {
+            return Ok(refused);
+        };
+        log::debug!(
+            "417 to {method} {uri} with expect: 100-continue: \
+             sending it again without the expectation on a new connection"
+        );
+        let mut plain = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            if !(name == EXPECT && is_100_continue(value)) {
+                plain.append(name.clone(), value.clone());
+            }
+        }
+        let Self { stream, .. } = client.connect_new()?;
+        // The old stream is closed (its body unsent), or back in the pool if it can carry
+        // another request (the body had gone, and the 417 was read whole).
+        self.stream = stream;
+        self.reused = false;
+        self.first_on_reused = false;
+        self.exchange(method, uri, &plain, body, false)
+            .map(|(head, _)| head)
+            .map_err(|failed| failed.error)
+    }
+
+    /// Sends a request and reads its response head (if the request expects a `100` and
+    /// has a body: waits for the 100 at most the continue wait, then the body goes and the
+    /// final head is read). `probe`: after a failed write, read once without waiting, to
+    /// tell whether the server answered before it closed. Also says whether the body was
+    /// held back (a final response came instead of the 100).
     fn exchange(
         &mut self,
         method: &Method,
@@ -226,7 +298,7 @@ impl Connection {
         headers: &HeaderMap,
         body: &mut Body<'_>,
         probe: bool,
-    ) -> Result<Head, Failed> {
+    ) -> Result<(Head, bool), Failed> {
         let mark = self.stream.bytes_received();
         let has_body = !matches!(&body.kind, Kind::Empty);
         if expects_continue(headers) && has_body {
@@ -236,11 +308,17 @@ impl Connection {
             {
                 return Err(self.failed(e, false, mark, probe));
             }
-            let head = self
-                .read_response()
+            let refused = self
+                .wait_for_continue()
                 .map_err(|e| self.failed(e, false, mark, false))?;
-            if head.status != 100 {
-                return Ok(head);
+            if let Some(head) = refused {
+                if self.stream.sending_body() {
+                    self.stream.fail_send(Error::local(
+                        "the server answered without 100 Continue: the request body was \
+                         not sent, and the connection takes no more requests",
+                    ));
+                }
+                return Ok((head, true));
             }
             if let Err(e) = self.send_body(body) {
                 return Err(self.failed(e, false, mark, probe));
@@ -252,6 +330,7 @@ impl Connection {
             return Err(self.failed(e, false, mark, probe));
         }
         self.read_response()
+            .map(|head| (head, false))
             .map_err(|e| self.failed(e, true, mark, false))
     }
 
@@ -284,7 +363,7 @@ impl Connection {
         uri: &str,
         headers: &HeaderMap,
         body: &mut Body<'_>,
-    ) -> Result<Head, Error> {
+    ) -> Result<(Head, bool), Error> {
         let not_again = if !method.is_idempotent() {
             Some(format!("{method} is not idempotent"))
         } else if !matches!(body.kind, Kind::Empty | Kind::Bytes(_)) {
@@ -367,8 +446,10 @@ impl Connection {
     /// written with [`write`](Self::write); every other kind is sent here.
     ///
     /// With `expect: 100-continue` among the headers, the body must follow
-    /// ([`Body::following`]): read the `100` with [`read_response`](Self::read_response),
-    /// then write.
+    /// ([`Body::following`]): wait for the `100` with
+    /// [`wait_for_continue`](Self::wait_for_continue) (or read it with
+    /// [`read_response`](Self::read_response), which waits for it as long as the server
+    /// takes), then write.
     ///
     /// Pipelining many requests without reading can fill both directions of the socket
     /// (the server stops reading while its responses wait): then a call times out. Read
@@ -532,6 +613,28 @@ impl Connection {
         self.finish(trailers)
     }
 
+    /// After [`send_request`](Self::send_request) with `expect: 100-continue` and a
+    /// [`Body::following`] body: waits for the `100 Continue`, at most the [continue
+    /// wait](Self::continue_wait) (as [`op::WaitContinue`](crate::op::WaitContinue) does).
+    /// `None`: write the body now (the 100 came, or nothing came in time: RFC 9110 §10.1.1
+    /// lets the body go without it). `Some(head)`: a final response came instead, and the
+    /// body was not sent; read its body next. If that response keeps the connection, the
+    /// server reads the request body: write it to use the connection again, or drop the
+    /// connection. A `417 Expectation Failed` asks for the request again without the
+    /// expectation (RFC 9110 §10.1.1).
+    pub fn wait_for_continue(&mut self) -> Result<Option<Head>, Error> {
+        let mut op = WaitContinue::new(self.continue_wait);
+        let deadline = op.deadline();
+        let stream = &mut self.stream;
+        match blocking::run_until(self.timeout, deadline, || op.resume(stream))? {
+            Continue::Received | Continue::Elapsed => Ok(None),
+            Continue::Final(head) => {
+                let framing = self.stream.body_framing().unwrap_or(Framing::None);
+                Ok(Some(Head::new(&head, framing)))
+            }
+        }
+    }
+
     /// Reads the next response head (dugong's `read_response`). Its body, if it has one
     /// ([`Head::framing`]), comes next: [`read`](Self::read), [`read_into`](Self::read_into),
     /// [`read_all`](Self::read_all) or [`discard`](Self::discard) it before the next
@@ -614,7 +717,9 @@ fn explain(failed: Failed, method: &Method, context: &str) -> Error {
 }
 
 fn expects_continue(headers: &HeaderMap) -> bool {
-    headers
-        .get(EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+    headers.get(EXPECT).is_some_and(is_100_continue)
+}
+
+fn is_100_continue(value: &HeaderValue) -> bool {
+    value.as_bytes().eq_ignore_ascii_case(b"100-continue")
 }

@@ -8,6 +8,11 @@
 //! new one. See [the pool](Client#the-pool) for the rules and the defaults
 //! ([`DEFAULT_MAX_IDLE`], [`DEFAULT_IDLE_TIMEOUT`]).
 //!
+//! A request with `expect: 100-continue` sends its body after the `100 Continue`, or after
+//! a short wait ([`Client::with_continue_wait`], 1 s by default) if none came; after a
+//! `417 Expectation Failed` it goes again without the expectation
+//! ([`Connection::request`]).
+//!
 //! ```no_run
 //! use pollhttp::client::{Body, Client};
 //! use pollhttp::io::Address;

@@ -13,6 +13,11 @@
 //! requests are pipelined from one thread, with no deadlock however many are in flight
 //! (the sends fill the socket, the reads drain it).
 //!
+//! The operations have no timeouts: how long to wait for a descriptor is the caller's
+//! choice. One has a deadline of its own: [`WaitContinue`] stops waiting for a
+//! `100 Continue` at its [`deadline`](WaitContinue::deadline), so the caller must resume it
+//! then even if the descriptor is not ready.
+//!
 //! | operation | does | `Ready` with |
 //! |---|---|---|
 //! | [`Connect`] | connects to the first address that accepts | the [`ClientStream`] |
@@ -20,6 +25,7 @@
 //! | [`WriteBody`] | writes request body bytes ([`RequestBody::Following`], [`RequestBody::Chunked`]) | `()` |
 //! | [`FinishBody`] | ends a request body (chunked: with trailers) | `()` |
 //! | [`Flush`] | writes requests queued with [`ClientStream::queue_request`] | `()` |
+//! | [`WaitContinue`] | waits for the `100 Continue` of a request that asked for one, until a deadline | [`Continue`]: the 100, the deadline, or a final response |
 //! | [`ReadResponse`] | reads a response head (a `100` only to a request waiting for it) | the [`ResponseHead`](crate::proto::ResponseHead) |
 //! | [`ReadBody`] | reads body bytes into your buffer | the count, `0` at the end |
 //! | [`ReadAll`] | reads the rest of the body | the bytes |
@@ -89,6 +95,7 @@
 mod connect;
 mod copy;
 pub(crate) mod date;
+mod expect;
 pub(crate) mod link;
 mod read;
 mod send;
@@ -97,6 +104,7 @@ mod stream;
 
 pub use connect::Connect;
 pub use copy::CopyBody;
+pub use expect::{Continue, WaitContinue, DEFAULT_CONTINUE_WAIT};
 pub use read::{Discard, ReadAll, ReadBody, ReadResponse};
 pub use send::{FinishBody, Flush, RequestBody, SendRequest, WriteBody};
 pub use server::{FlushResponse, ReadRequest, ReadRequestBody, SendResponse, ServerStream};

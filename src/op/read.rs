@@ -25,6 +25,14 @@ const RESERVE_AT_MOST: usize = 1024 * 1024;
 /// is returned. Otherwise its body comes next: read it with [`ReadBody`], [`ReadAll`] or
 /// [`Discard`] before the next response. Queued request bytes are written while waiting,
 /// so a reader never waits for a request still in our buffer.
+///
+/// A final response may come while the request body is still being sent (an early 413,
+/// say, or a final status instead of `100 Continue`). If it closes the connection
+/// (`connection: close`, HTTP/1.0, a body read until the close), sending stops: the rest of
+/// the body is not sent, and [`WriteBody`](super::WriteBody) fails. Otherwise the server
+/// reads the rest of the body (RFC 9110 §7.5, RFC 9112 §9.5): the caller may finish it with
+/// [`WriteBody`](super::WriteBody) and [`FinishBody`](super::FinishBody), and the connection
+/// then carries the next request; or drop the stream.
 #[derive(Debug, Default)]
 pub struct ReadResponse {
     _private: (),
@@ -101,12 +109,15 @@ impl ReadResponse {
             stream.set_reading(Reading::Switched);
             return;
         };
-        if stream.sending_body() {
+        if stream.sending_body() && !stream.conn().is_keep_alive() {
             // The server answered before the body was complete (an early error, or a
-            // final status instead of 100): the rest of the body is not sent, and the
-            // connection cannot carry another request.
+            // final status instead of 100) and closes the connection: the rest of the
+            // body is not sent (RFC 9112 §9.5). An answer that keeps the connection lets
+            // the body finish (RFC 9110 §7.5: the server reads and drops the rest), and
+            // the connection then carries the next request.
             stream.fail_send(Error::local(
-                "the server answered before the request body was complete",
+                "the server answered before the request body was complete, \
+                 and closes the connection",
             ));
         }
         stream.set_reading(Reading::Body);

@@ -114,8 +114,11 @@ impl SendRequest {
     }
 
     /// Adds `expect: 100-continue`: the server answers `100 Continue` (returned by
-    /// [`ReadResponse`](super::ReadResponse)) before the body is written, or a final status instead. Only for a
-    /// body that follows ([`RequestBody::Following`] or [`RequestBody::Chunked`]).
+    /// [`WaitContinue`](super::WaitContinue) and [`ReadResponse`](super::ReadResponse))
+    /// before the body is written, or a final status instead. Only for a body that follows
+    /// ([`RequestBody::Following`] or [`RequestBody::Chunked`]). Wait for the 100 with
+    /// [`WaitContinue`](super::WaitContinue): a server that ignores the expectation never
+    /// sends one, and RFC 9110 §10.1.1 asks a client not to wait for it indefinitely.
     pub fn expect_continue(mut self) -> Self {
         self.headers
             .insert(EXPECT, HeaderValue::from_static("100-continue"));
@@ -174,9 +177,12 @@ impl SendRequest {
 ///
 /// Writing more than a [`RequestBody::Following`] length announced is a caller error
 /// (dugong's `ExcessBodyData`), and so is writing while the request waits for its
-/// `100 Continue`: read the 100 with [`ReadResponse`](super::ReadResponse) first. If the server answered
-/// before the body was complete, writing fails, and the connection takes no more
-/// requests. If the peer closes while we write, the error is
+/// `100 Continue`: wait for the 100 with [`WaitContinue`](super::WaitContinue) (which
+/// lets the body go without it after a while) or read it with
+/// [`ReadResponse`](super::ReadResponse) first. If the server answered before the body was
+/// complete and closes the connection, writing fails, and the connection takes no more
+/// requests; an answer that keeps the connection lets the body finish (see
+/// [`ReadResponse`](super::ReadResponse)). If the peer closes while we write, the error is
 /// [`ConnectionClosed`](Error::ConnectionClosed) and a response it sent before closing
 /// can still be read.
 ///
@@ -205,9 +211,10 @@ impl<B: AsRef<[u8]>> WriteBody<B> {
         let data = self.data.as_ref();
         if !self.queued {
             stream.check_send()?;
-            if stream.conn().waiting_for_continue() {
+            if !stream.may_send_body() {
                 return Err(Error::local(
-                    "the request waits for 100 Continue: read it with ReadResponse first",
+                    "the request waits for 100 Continue: wait for it with WaitContinue \
+                     (or read it with ReadResponse) first",
                 ));
             }
             let direct = data.len() >= DIRECT_WRITE_MIN

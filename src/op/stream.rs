@@ -58,8 +58,11 @@ pub struct ClientStream {
     trailers: Headers,
     /// Reading failed: the whole connection is dead.
     failed: Option<Error>,
-    /// Sending failed, or the server answered before the request body was sent.
+    /// Sending failed, or the server answered (closing) before the request body was sent.
     send_failed: Option<Error>,
+    /// The request being sent asked for `100 Continue`, and its caller stopped waiting for
+    /// it ([`WaitContinue`](super::WaitContinue) ran out of time): the body may go now.
+    continue_waived: bool,
     /// Bytes read from the peer so far (after TLS: the plaintext).
     received: u64,
     /// The socket's receive low-water mark as we last set it (1: the system's default).
@@ -95,6 +98,7 @@ impl ClientStream {
             trailers: Headers::default(),
             failed: None,
             send_failed: None,
+            continue_waived: false,
             received: 0,
             rcvlowat: 1,
         }
@@ -188,9 +192,11 @@ impl ClientStream {
     ) -> Result<Framing, Error> {
         self.check_send()?;
         self.compact_out();
-        Ok(self
+        let framing = self
             .conn
-            .send_request(method, target, headers, body, &mut self.out)?)
+            .send_request(method, target, headers, body, &mut self.out)?;
+        self.continue_waived = false;
+        Ok(framing)
     }
 
     /// Queues request body bytes without writing them.
@@ -258,6 +264,18 @@ impl ClientStream {
             self.out = Vec::new();
             self.written = 0;
         }
+    }
+
+    /// Whether the body of the request being sent may be written: it does not wait for
+    /// `100 Continue`, or its caller stopped waiting.
+    pub(crate) fn may_send_body(&self) -> bool {
+        !self.conn.waiting_for_continue() || self.continue_waived
+    }
+
+    /// The caller stops waiting for `100 Continue` and sends the body without it (RFC 9110
+    /// §10.1.1: a client "MAY proceed to send the content").
+    pub(crate) fn waive_continue(&mut self) {
+        self.continue_waived = true;
     }
 
     pub(crate) fn set_trailers(&mut self, trailers: Headers) {
