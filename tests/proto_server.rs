@@ -737,10 +737,22 @@ fn limit_request_line_too_long_is_414() {
 #[test]
 fn limit_request_line_without_end_is_414() {
     rejected(
-        &n_times(b'G', HEAD_LIMIT),
+        &cat(&[b"GET /", &n_times(b'a', HEAD_LIMIT)]),
         vec![],
         414,
         "request line longer than 16384 bytes",
+    );
+}
+
+/// RFC 9112 §3: a method longer than any the server implements SHOULD get 501 (it got 414,
+/// as if the target were long).
+#[test]
+fn limit_method_without_end_is_501() {
+    rejected(
+        &n_times(b'G', HEAD_LIMIT),
+        vec![],
+        501,
+        "method longer than 16384 bytes",
     );
 }
 
@@ -2282,6 +2294,36 @@ fn sm_101_without_upgrade_is_local_error_and_sticky() {
     assert_local(finish(&mut conn), "101 without an Upgrade request");
     assert!(conn.must_close());
     assert!(!conn.response_due());
+}
+
+/// 9110 §7.8: a server MUST NOT switch to a protocol the request did not offer; the name
+/// is compared without regard to case, each protocol of the 101's Upgrade in turn.
+#[test]
+fn sm_101_switches_only_to_an_offered_protocol() {
+    let offers: &[u8] =
+        b"GET /chat HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket, h2c\r\nUpgrade: foo/2\r\n\r\n";
+    for (named, ok) in [
+        ("websocket", true),
+        ("WebSocket", true),
+        ("foo/2", true),
+        ("h2c, websocket", true),
+        ("foo", false),
+        ("h2", false),
+        ("websocket, h2", false),
+    ] {
+        let mut conn = conn_with(offers);
+        nexts(&mut conn, 2);
+        let result = inform(&mut conn, 101, &[("upgrade", named)]);
+        if ok {
+            let head = result.unwrap_or_else(|e| panic!("{named}: {e}"));
+            assert!(head.contains(named), "{head}");
+        } else {
+            assert_local(
+                result,
+                "101 names a protocol the request did not offer in its Upgrade",
+            );
+        }
+    }
 }
 
 /// 9110 §7.8: a 101 names the protocol switched to in an Upgrade field. Without one it is

@@ -1203,6 +1203,11 @@ fn bad_requests() {
             "missing Host header field\n",
         ),
         (
+            b"GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+            "505 HTTP Version Not Supported",
+            "unsupported HTTP version HTTP/2.0; this server speaks HTTP/1.1 and HTTP/1.0\n",
+        ),
+        (
             b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             "501 Not Implemented",
             "unsupported transfer coding\n",

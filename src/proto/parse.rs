@@ -75,6 +75,11 @@ impl HeadScanner {
         }
         if buf.len() >= max {
             return Err(match kind {
+                // Still in the method: longer than any method a server implements (RFC
+                // 9112 §3: SHOULD 501), not a long target.
+                HeadKind::Request if !self.first_line_done && !buf[..max].contains(&b' ') => {
+                    Error::remote(format!("method longer than {limit} bytes"), 501)
+                }
                 HeadKind::Request if !self.first_line_done => {
                     Error::remote(format!("request line longer than {limit} bytes"), 414)
                 }

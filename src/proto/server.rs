@@ -9,7 +9,7 @@ use super::chars::{is_tchar, only_line_ends};
 use super::date::HttpDate;
 use super::error::Error;
 use super::event::Event;
-use super::framing::{request_framing, valid_reason, Framing, RequestInfo};
+use super::framing::{list_items, request_framing, valid_reason, Framing, RequestInfo};
 use super::head::RequestHead;
 use super::limits::Limits;
 use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
@@ -83,6 +83,9 @@ pub struct ServerConn {
     /// The request is a CONNECT whose framing fields were ignored: any answer but a 2xx
     /// (the tunnel) ends the connection.
     close_unless_tunnel: bool,
+    /// The protocols the current request's Upgrade offered (its values, one per line),
+    /// kept only for a request with Upgrade: a 101 may switch to no other (RFC 9110 §7.8).
+    offered_upgrades: Vec<Vec<u8>>,
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
@@ -114,6 +117,7 @@ impl ServerConn {
             keep_alive: true,
             request_closes: false,
             close_unless_tunnel: false,
+            offered_upgrades: Vec::new(),
             waiting_for_continue: false,
             leading: 0,
             date: None,
@@ -418,6 +422,9 @@ impl ServerConn {
         self.keep_alive = rf.keep_alive;
         self.request_closes = !rf.keep_alive;
         self.close_unless_tunnel = rf.close_unless_tunnel;
+        if rf.upgrade {
+            self.offered_upgrades = head.headers.list("upgrade").map(<[u8]>::to_vec).collect();
+        }
         self.waiting_for_continue = rf.expect_continue && rf.framing != Framing::None;
         self.request = Some(RequestInfo {
             head: head.method == Method::HEAD,
@@ -500,6 +507,17 @@ impl ServerConn {
         if status == StatusCode::SWITCHING_PROTOCOLS {
             if !request.upgrade {
                 return self.fail(Error::local("101 without an Upgrade request"));
+            }
+            let offered = |protocol: &[u8]| {
+                self.offered_upgrades
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(protocol))
+            };
+            let named = headers.get_all(UPGRADE).iter();
+            if !named.flat_map(|v| list_items(v.as_bytes())).all(offered) {
+                return self.fail(Error::local(
+                    "101 names a protocol the request did not offer in its Upgrade",
+                ));
             }
             if !matches!(self.recv, Recv::Done) {
                 return self.fail(Error::local(

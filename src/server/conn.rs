@@ -910,7 +910,12 @@ fn send_error(stream: &mut ServerStream, status: StatusCode, message: &str) {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    let body = format!("{message}\n");
+    let body = if status == StatusCode::HTTP_VERSION_NOT_SUPPORTED {
+        // RFC 9110 §15.6.6: say why, and what this server speaks instead.
+        format!("{message}; this server speaks HTTP/1.1 and HTTP/1.0\n")
+    } else {
+        format!("{message}\n")
+    };
     match stream.queue_response(status, None, &headers, BodyLength::Known(body.len() as u64)) {
         // The answer to a HEAD request announces the message and sends none of it.
         Ok(Framing::None) => {}
