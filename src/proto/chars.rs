@@ -19,9 +19,10 @@ const TCHAR: [bool; 256] = byte_table!(
         | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z'
 );
 
-/// reg-name characters (unreserved, sub-delims, `%` of pct-encoded): a Host's name part.
+/// reg-name characters other than pct-encoded triplets (unreserved and sub-delims): a
+/// Host's name part, with `%` checked apart.
 const REG_NAME: [bool; 256] = byte_table!(
-    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'%' | b'!' | b'$'
+    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'!' | b'$'
         | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
 );
 
@@ -36,7 +37,7 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
 }
 
-/// A reg-name character.
+/// A reg-name character that is not part of a pct-encoded triplet.
 #[inline]
 pub(crate) fn is_reg_name(b: u8) -> bool {
     REG_NAME[b as usize]
@@ -151,7 +152,7 @@ mod tests {
         for b in 0..=255u8 {
             let tchar = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
             assert_eq!(is_tchar(b), tchar, "{b:#x}");
-            let reg = b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b);
+            let reg = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
             assert_eq!(is_reg_name(b), reg, "{b:#x}");
         }
     }

@@ -338,9 +338,7 @@ fn valid_ip_literal(literal: &[u8]) -> bool {
         return !version.is_empty()
             && version.iter().all(u8::is_ascii_hexdigit)
             && !tail.is_empty()
-            && tail
-                .iter()
-                .all(|&b| b == b':' || (b != b'%' && is_reg_name(b)));
+            && tail.iter().all(|&b| b == b':' || is_reg_name(b));
     }
     let (address, zone) = match literal.iter().position(|&b| b == b'%') {
         Some(at) => literal.split_at(at),
@@ -366,6 +364,10 @@ fn valid_ip_literal(literal: &[u8]) -> bool {
 /// and two hex digits, RFC 3986 §2.1): a `%` that is not followed by two hex digits is
 /// invalid, not a literal percent sign.
 fn pct_encoded_ok(s: &[u8], plain: impl Fn(u8) -> bool) -> bool {
+    // Most names have no `%`: one tight pass for those.
+    if s.iter().all(|&b| plain(b)) {
+        return true;
+    }
     let mut i = 0;
     while i < s.len() {
         if s[i] == b'%' {
@@ -400,7 +402,7 @@ pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     } else {
         let name_end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
         let (name, port) = value.split_at(name_end);
-        if !pct_encoded_ok(name, |b| b != b'%' && is_reg_name(b)) {
+        if !pct_encoded_ok(name, is_reg_name) {
             return None;
         }
         (name, port)

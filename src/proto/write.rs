@@ -42,6 +42,7 @@ pub(crate) fn write_fields(headers: &HeaderMap, out: &mut Vec<u8>) {
     }
 }
 
+#[inline]
 fn write_field(name: &str, value: &HeaderValue, out: &mut Vec<u8>) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
@@ -216,6 +217,12 @@ pub(crate) fn write_fields_with_framing(
         }
     }
     let listed = |token| caller.connection && lists_token(headers, &CONNECTION, token);
+    if connection == ConnectionField::Nothing && !caller.upgrade && !caller.te_request {
+        // The usual head: no connection option of ours.
+        write_date(date, caller.date, out);
+        out.extend_from_slice(b"\r\n");
+        return Ok(());
+    }
     let mut options = [""; 3];
     let mut count = 0;
     let mut add = |option| {
@@ -243,11 +250,16 @@ pub(crate) fn write_fields_with_framing(
         }
         out.extend_from_slice(b"\r\n");
     }
-    if let Some(date) = date.filter(|_| !caller.date) {
+    write_date(date, caller.date, out);
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+/// `date: ...` unless the caller gave a Date.
+fn write_date(date: Option<&HttpDate>, caller_date: bool, out: &mut Vec<u8>) {
+    if let Some(date) = date.filter(|_| !caller_date) {
         out.extend_from_slice(b"date: ");
         out.extend_from_slice(date.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"\r\n");
-    Ok(())
 }
