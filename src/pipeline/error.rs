@@ -33,8 +33,10 @@ pub enum FetchError {
     NotRepeatable {
         /// Each attempt's error, oldest first (the last ended it).
         errors: Vec<Error>,
-        /// Whether the server may have processed it: true unless it was never written, or
-        /// the server had announced the close before its turn.
+        /// Whether the server may have processed it. Always true as things are: a request
+        /// behind an announced close is sent again rather than failed, and one still in
+        /// our buffer when its connection failed counts as written (the pipeline does not
+        /// count the bytes each request got out).
         may_have_been_processed: bool,
     },
     /// The response was unusable (a protocol error, an unsupported response, a body over
