@@ -2515,3 +2515,36 @@ fn ten_thousand_idle_keep_alive_connections() {
         assert_eq!(seen.calls(), 2 * count + steady_total + 1);
     });
 }
+
+/// A client that sends its requests, closes its sending side and then reads slowly gets
+/// every response, the last one whole: what the server still had queued when it read the
+/// client's end (less than 64 KiB) goes out before it closes.
+#[test]
+fn responses_queued_when_the_client_half_closes_all_go_out() {
+    let _g = shared();
+    const BODY: usize = 60_000;
+    const REQUESTS: usize = 150; // 9 MB of responses: more than the sockets hold
+    let server = start(tcp(|_: &mut Session, _: Request<'_>| {
+        Response::new(StatusCode::OK, "x".repeat(BODY))
+    }));
+    let mut stream = TcpStream::connect(tcp_addr(&server)).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let requests = "GET /r HTTP/1.1\r\nHost: a\r\n\r\n".repeat(REQUESTS);
+    stream.write_all(requests.as_bytes()).expect("the requests");
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    // Slowly, so that the server's socket is full when it reads our end.
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading after {} bytes: {e}", got.len()),
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    let text = String::from_utf8_lossy(&got);
+    let responses = text.matches("HTTP/1.1 200 OK\r\n").count();
+    assert_eq!(responses, REQUESTS, "{} bytes", got.len());
+    assert!(got.ends_with(&[b'x'; BODY]), "the last body is whole");
+}
