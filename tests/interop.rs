@@ -1119,7 +1119,10 @@ fn h11_continue_reject() {
     }
     let h11 = PyServer::h11();
     let expect = || headers(&[("expect", "100-continue")]);
-    // A reader that counts: not one byte of the body is taken.
+    // A 417 says the server does not do expectations: `request` sends the request again,
+    // once, without one, on a new connection (RFC 9110 §10.1.1), when the body was held
+    // back (a reader not yet read) or is in memory. This server refuses every PUT here with
+    // 417, so that is the answer again, after the body went out the second time.
     let taken = AtomicU64::new(0);
     let mut conn = h11.connect();
     let body = Body::reader(CountingReader::new(1_000_000, &taken), 1_000_000);
@@ -1129,10 +1132,9 @@ fn h11_continue_reject() {
     assert_eq!(response.status, StatusCode::EXPECTATION_FAILED);
     assert_eq!(response.reason, "Expectation Failed");
     assert_eq!(response.body.read_all().expect("417 body"), b"rejected");
-    assert_eq!(
-        taken.load(Ordering::Relaxed),
-        0,
-        "the body was read after a 417"
+    assert!(
+        taken.load(Ordering::Relaxed) > 0,
+        "the request was not sent again without the expectation"
     );
     assert!(!conn.is_reusable());
     assert!(conn.get("/length/1", HeaderMap::new()).is_err());
@@ -1149,11 +1151,9 @@ fn h11_continue_reject() {
         assert_eq!(text, b"rejected");
         assert!(!conn.is_reusable());
     }
-    assert_eq!(
-        taken.load(Ordering::Relaxed),
-        0,
-        "the chunked body was read after a 417"
-    );
+
+    // (Without a client to connect again with, the 417 is the answer and the body stays
+    // unread: `client.rs::request_with_expect_continue_refused_at_once`.)
 
     // dugong's way: the 417 instead of the 100; writing is then refused.
     let mut conn = h11.connect();
