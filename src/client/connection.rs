@@ -1,6 +1,7 @@
 //! [`Connection`]: one live client connection, driven by blocking calls.
 
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use http::header::EXPECT;
@@ -17,12 +18,16 @@ use crate::op::{
     WaitContinue, WriteBody, DEFAULT_CONTINUE_WAIT,
 };
 use crate::proto::{BodyLength, ChunkExtension, Framing};
-use crate::Progress;
+use crate::{sys, Interest, Progress};
 
 /// Bodies up to this size are queued with their head and go out in one write.
 const QUEUE_WITH_HEAD: usize = 16 * 1024;
 /// How much of a reader body to read at a time.
 const READER_PIECE: usize = 64 * 1024;
+/// While a request body is written without ever waiting for room (the server reads as
+/// fast as we write), a look for an early response every this many bytes: one poll(2)
+/// per MiB. Large `Content-Length` writes go in pieces this long for it.
+const WATCH_EVERY: usize = 1024 * 1024;
 
 /// One live client connection, with blocking calls: degu's
 /// [`request`](Self::request) (and [`get`](Self::get), [`head`](Self::head),
@@ -42,6 +47,18 @@ const READER_PIECE: usize = 64 * 1024;
 /// [`Error::ConnectionClosed`], but a response the server sent before closing (a 401, a
 /// 413) can still be read with [`read_response`](Self::read_response).
 ///
+/// While a request body is written, the connection is watched for a response (RFC 9112
+/// §9.5: a client "SHOULD monitor the network connection for an error response while it
+/// is transmitting the request"): whenever a write waits for room, it also wakes up for a
+/// response, and a body written without waiting is looked at every MiB. A final response
+/// that closes the connection (a `413` with `connection: close`, say) stops the body at
+/// once: [`request`](Self::request) returns that response, and [`write`](Self::write)
+/// fails with [`Error::ConnectionClosed`] while [`read_response`](Self::read_response)
+/// returns the response. One that keeps the connection lets the body finish (the server
+/// reads and drops the rest, RFC 9110 §7.5), and is the response then. This is done for
+/// the only request waiting for a response (not one behind pipelined requests), and not
+/// while a request waits for `100 Continue`.
+///
 /// Dropping a connection made by a [`Client`] returns it to the client's pool if it can
 /// carry another request (see [the pool](Client#the-pool)), and closes it otherwise.
 /// Dropping any other connection closes it.
@@ -59,6 +76,14 @@ pub struct Connection {
     reused: bool,
     /// Taken from the pool, and no request sent on it yet.
     first_on_reused: bool,
+    /// A response head read while the request body was being written: the next one
+    /// [`read_response`](Self::read_response) returns.
+    early: Option<Head>,
+    /// An early response that closes the connection stopped the request body (or the
+    /// server closed as it was written): what every later write returns.
+    stopped: Option<Error>,
+    /// Body bytes written since the connection was last watched for a response.
+    unwatched: usize,
 }
 
 /// How a request failed, for deciding whether it may go again.
@@ -81,6 +106,9 @@ impl Connection {
             client: Some(client),
             reused,
             first_on_reused: reused,
+            early: None,
+            stopped: None,
+            unwatched: 0,
         }
     }
 
@@ -99,6 +127,9 @@ impl Connection {
             client: None,
             reused: false,
             first_on_reused: false,
+            early: None,
+            stopped: None,
+            unwatched: 0,
         }
     }
 
@@ -154,7 +185,7 @@ impl Connection {
     /// Whether a request is waiting for (the rest of) its response (dugong's
     /// `response_pending`).
     pub fn response_pending(&self) -> bool {
-        self.stream.responses_pending() > 0
+        self.early.is_some() || self.stream.responses_pending() > 0
     }
 
     /// What TLS agreed on (protocol version, cipher suite) and the server's certificate
@@ -202,6 +233,11 @@ impl Connection {
     /// again. Otherwise the [`Error::ConnectionClosed`] returned says whether the server may
     /// have processed the request (it was sent whole) or not (it was not sent completely).
     /// [`send_request`](Self::send_request) never sends a request twice.
+    ///
+    /// A response that comes while the body is being written is watched for (RFC 9112
+    /// §9.5, see [`Connection`]): one that closes the connection (a `413`, a `401`) stops
+    /// the body and is returned, even if the server then closed or reset the connection;
+    /// one that keeps the connection lets the body finish and is returned after it.
     pub fn request<'b>(
         &mut self,
         method: Method,
@@ -278,12 +314,20 @@ impl Connection {
         let Self { stream, .. } = client.connect_new()?;
         // The old stream is closed (its body unsent), or back in the pool if it can carry
         // another request (the body had gone, and the 417 was read whole).
-        self.stream = stream;
-        self.reused = false;
-        self.first_on_reused = false;
+        self.replace_stream(stream);
         self.exchange(method, uri, &plain, body, false)
             .map(|(head, _)| head)
             .map_err(|failed| failed.error)
+    }
+
+    /// Goes on with a new connection of the same client.
+    fn replace_stream(&mut self, stream: Lent) {
+        self.stream = stream;
+        self.reused = false;
+        self.first_on_reused = false;
+        self.early = None;
+        self.stopped = None;
+        self.unwatched = 0;
     }
 
     /// Sends a request and reads its response head (if the request expects a `100` and
@@ -321,17 +365,31 @@ impl Connection {
                 return Ok((head, true));
             }
             if let Err(e) = self.send_body(body) {
-                return Err(self.failed(e, false, mark, probe));
+                return self.answered_early(e, mark, probe);
             }
         } else if let Err(e) = self
             .send_head(method, uri, headers, body)
             .and_then(|()| self.send_body(body))
         {
-            return Err(self.failed(e, false, mark, probe));
+            return self.answered_early(e, mark, probe);
         }
         self.read_response()
             .map(|head| (head, false))
             .map_err(|e| self.failed(e, true, mark, false))
+    }
+
+    /// Sending the request failed: if the server answered while the body was being written
+    /// (and closes the connection, or closed it), that answer is the response.
+    fn answered_early(
+        &mut self,
+        error: Error,
+        mark: u64,
+        probe: bool,
+    ) -> Result<(Head, bool), Failed> {
+        match self.early.take() {
+            Some(head) => Ok((head, false)),
+            None => Err(self.failed(error, false, mark, probe)),
+        }
     }
 
     /// What is known of a failed request. `mark` is the count of bytes received before it;
@@ -392,9 +450,7 @@ impl Connection {
         );
         let Self { stream, .. } = client.connect_new()?;
         // The old stream, failed, is closed.
-        self.stream = stream;
-        self.reused = false;
-        self.first_on_reused = false;
+        self.replace_stream(stream);
         self.exchange(method, uri, headers, body, false)
             .map_err(|again| {
                 explain(
@@ -578,7 +634,8 @@ impl Connection {
                         .map(|(name, value)| (name.as_str(), value.as_deref()))
                         .collect();
                     self.stream.queue_chunk(&chunk.data, &extensions)?;
-                    self.run(|s| Flush::new().resume(s))?;
+                    self.run_send(|s| Flush::new().resume(s))?;
+                    self.glance(chunk.data.len())?;
                 }
                 self.finish(trailers)
             }
@@ -596,15 +653,138 @@ impl Connection {
             Some(t) => FinishBody::with_trailers(t),
             None => FinishBody::new(),
         };
-        self.run(|s| op.resume(s))
+        self.run_send(|s| op.resume(s))
     }
 
     /// Writes request body bytes after [`send_request`](Self::send_request) with a
     /// [`Body::following`] body (dugong's `write`). More than announced is an error; the
     /// body ends with its last byte.
+    ///
+    /// The connection is watched for a response meanwhile (see [`Connection`]): if the
+    /// server answers before the body is complete and closes the connection, the write
+    /// stops and fails with [`Error::ConnectionClosed`] (and so does every later one), and
+    /// [`read_response`](Self::read_response) returns the answer. An answer that keeps the
+    /// connection is kept for `read_response` while the body goes on.
     pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        let mut op = WriteBody::new(data);
-        self.run(|s| op.resume(s))
+        // A large Content-Length write goes in pieces, with a look for a response between
+        // them; more than announced is refused whole, and a chunk stays one chunk.
+        let piece = match self.stream.conn().send_remaining() {
+            Some(left) if data.len() as u64 <= left => WATCH_EVERY,
+            _ => data.len(),
+        };
+        let mut rest = data;
+        loop {
+            let (part, after) = rest.split_at(piece.min(rest.len()));
+            let mut op = WriteBody::new(part);
+            self.run_send(|s| op.resume(s))?;
+            self.glance(part.len())?;
+            if after.is_empty() {
+                return Ok(());
+            }
+            rest = after;
+        }
+    }
+
+    /// Whether the connection is watched for a response while the request is written: it
+    /// is the only request waiting for one, no response head has come, and its body may go
+    /// (a request waiting for `100 Continue` leaves the 100 to
+    /// [`wait_for_continue`](Self::wait_for_continue)).
+    fn watching(&self) -> bool {
+        self.early.is_none()
+            && self.stream.responses_pending() == 1
+            && !self.stream.reading_body()
+            && self.stream.may_send_body()
+            && self.stream.error().is_none()
+    }
+
+    /// Runs an operation that writes the request (its body, the end of it), as
+    /// [`run`](Self::run) does, but while it waits for room to write it also wakes up for
+    /// a response (RFC 9112 §9.5): one that closes the connection stops the operation
+    /// ([`look_for_response`](Self::look_for_response)).
+    fn run_send(
+        &mut self,
+        mut step: impl FnMut(&mut ClientStream) -> Result<Progress<()>, Error>,
+    ) -> Result<(), Error> {
+        if let Some(e) = &self.stopped {
+            return Err(e.clone());
+        }
+        loop {
+            let need = match step(&mut self.stream) {
+                Ok(Progress::Ready(())) => return Ok(()),
+                Ok(Progress::Pending(need)) => need,
+                Err(e) => {
+                    if is_closed(&e) && self.watching() {
+                        // The server closed as we wrote: it may have answered first. The
+                        // answer, if any, is kept; the write's error stands.
+                        let _ = self.look_for_response();
+                        self.stopped = Some(e.clone());
+                    }
+                    return Err(e);
+                }
+            };
+            if !self.watching() {
+                if !need.wait(self.timeout)? {
+                    return Err(Error::Timeout);
+                }
+                continue;
+            }
+            self.unwatched = 0;
+            let events = (need.interest | Interest::READABLE).poll_events();
+            let revents = sys::poll_one(need.fd, events, self.timeout)?;
+            if revents == 0 {
+                return Err(Error::Timeout);
+            }
+            if revents & !sys::POLLOUT != 0 {
+                // Readable, or hung up, or failed: see what came.
+                self.look_for_response()?;
+            }
+        }
+    }
+
+    /// After `written` more body bytes: if a MiB went without a wait (and so without a
+    /// look), looks for a response without waiting.
+    fn glance(&mut self, written: usize) -> Result<(), Error> {
+        self.unwatched = self.unwatched.saturating_add(written);
+        if self.unwatched < WATCH_EVERY || !self.watching() {
+            return Ok(());
+        }
+        self.unwatched = 0;
+        let fd = self.stream.as_raw_fd();
+        if sys::poll_one(fd, sys::POLLIN, Some(Duration::ZERO))? != 0 {
+            self.look_for_response()?;
+        }
+        Ok(())
+    }
+
+    /// Reads what has come (without waiting) while the request is being written. A final
+    /// response head is kept for [`read_response`](Self::read_response); if it closes the
+    /// connection, sending stops, and the error every later write returns is returned.
+    fn look_for_response(&mut self) -> Result<(), Error> {
+        let head = loop {
+            match ReadResponse::new().resume(&mut self.stream)? {
+                Progress::Pending(_) => return Ok(()),
+                // A 100 Continue after the body went without it.
+                Progress::Ready(head) if head.status() == 100 => {}
+                Progress::Ready(head) => break head,
+            }
+        };
+        let framing = self.stream.body_framing().unwrap_or(Framing::None);
+        let head = Head::new(&head, framing);
+        let status = head.status;
+        self.early = Some(head);
+        if self.stream.conn().is_keep_alive() {
+            // The server reads the rest of the body: it goes on.
+            log::debug!("client: {status} while the request body was being written; it goes on");
+            return Ok(());
+        }
+        let e = Error::closed(format!(
+            "the server answered {status} before the request body was complete, and closes \
+             the connection: the rest of the body is not sent (read the response)"
+        ));
+        log::debug!("client: {e}");
+        self.stream.fail_send(e.clone());
+        self.stopped = Some(e.clone());
+        Err(e)
     }
 
     /// Ends a chunked request body sent chunk by chunk with [`write`](Self::write) (after
@@ -640,6 +820,10 @@ impl Connection {
     /// [`read_all`](Self::read_all) or [`discard`](Self::discard) it before the next
     /// response. A `100 Continue` is returned only to a request waiting for one.
     pub fn read_response(&mut self) -> Result<Head, Error> {
+        if let Some(head) = self.early.take() {
+            // Read while the request body was being written.
+            return Ok(head);
+        }
         let mut op = ReadResponse::new();
         let head = self.run(|s| op.resume(s))?;
         let framing = self.stream.body_framing().unwrap_or(Framing::None);
