@@ -83,8 +83,8 @@ pub struct ServerConn {
     /// The request is a CONNECT whose framing fields were ignored: any answer but a 2xx
     /// (the tunnel) ends the connection.
     close_unless_tunnel: bool,
-    /// The protocols the current request's Upgrade offered (its values, one per line),
-    /// kept only for a request with Upgrade: a 101 may switch to no other (RFC 9110 §7.8).
+    /// The protocols the current request's Upgrade offered (each element of its list),
+    /// noted only for a request with Upgrade: a 101 may switch to no other (RFC 9110 §7.8).
     offered_upgrades: Vec<Vec<u8>>,
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
