@@ -35,8 +35,11 @@
 mod examples;
 #[path = "support/programs.rs"]
 mod programs;
+#[path = "support/tls_io.rs"]
+mod tls_io;
 
 use programs::{run, run_example, Run};
+use tls_io::{complete, flush, read_some, write_all, WAIT};
 
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
@@ -65,10 +68,6 @@ use pollhttp::tls::{
 use pollhttp::{Error, Interest, PollNeeded, Progress};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// The longest any wait may last (client and server): long enough for a loaded machine,
-/// short enough that a hang fails the test.
-const WAIT: Duration = Duration::from_secs(20);
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -191,75 +190,6 @@ impl Drop for TempDir {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
-}
-
-// ---------------------------------------------------------------------------------------
-// Blocking I/O over a non-blocking TlsStream
-
-/// Waits until the socket is ready for what the stream's last `WouldBlock` needs.
-fn wait_for(tls: &TlsStream) -> io::Result<()> {
-    let need = PollNeeded {
-        fd: tls.as_raw_fd(),
-        interest: tls.need(),
-    };
-    if need.wait(Some(WAIT))? {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            ErrorKind::TimedOut,
-            format!("waited {WAIT:?} for {need:?}"),
-        ))
-    }
-}
-
-fn read_some(tls: &mut TlsStream, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match tls.read(buf) {
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            outcome => return outcome,
-        }
-    }
-}
-
-/// Writes all of `data` and flushes the records to the socket.
-fn write_all(tls: &mut TlsStream, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        match tls.write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    flush(tls)
-}
-
-fn flush(tls: &mut TlsStream) -> io::Result<()> {
-    loop {
-        match tls.flush() {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// A handshake to its end, waiting for the socket between steps.
-fn complete(mut handshake: Handshake) -> io::Result<TlsStream> {
-    loop {
-        match handshake.resume()? {
-            Progress::Ready(tls) => return Ok(tls),
-            Progress::Pending(need) => {
-                if !need.wait(Some(WAIT))? {
-                    return Err(io::Error::new(
-                        ErrorKind::TimedOut,
-                        format!("handshake: waited {WAIT:?} for {need:?}"),
-                    ));
-                }
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,9 +14,11 @@
 
 #![cfg(feature = "testing")]
 
-use std::io::{self, ErrorKind, Read, Write};
+#[path = "support/tls_io.rs"]
+mod tls_io;
+
+use std::io::{self, ErrorKind};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
@@ -28,70 +30,8 @@ use pollhttp::io::Transport;
 use pollhttp::server::{Request, Response, Server, Session};
 use pollhttp::testing::{TempServer, TestPki};
 use pollhttp::tls::{ClientTls, Handshake, ServerTls, TlsStream};
-use pollhttp::{Error, PollNeeded, Progress};
-
-/// The longest any wait may last: a hang fails the test.
-const WAIT: Duration = Duration::from_secs(20);
-
-// ---------------------------------------------------------------------------------------
-// Blocking I/O over a non-blocking TlsStream
-
-fn wait_for(tls: &TlsStream) -> io::Result<()> {
-    let need = PollNeeded {
-        fd: tls.as_raw_fd(),
-        interest: tls.need(),
-    };
-    if need.wait(Some(WAIT))? {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            ErrorKind::TimedOut,
-            format!("waited {WAIT:?}"),
-        ))
-    }
-}
-
-fn read_some(tls: &mut TlsStream, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match tls.read(buf) {
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            outcome => return outcome,
-        }
-    }
-}
-
-/// Writes all of `data` and flushes the records to the socket.
-fn write_all(tls: &mut TlsStream, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        match tls.write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    loop {
-        match tls.flush() {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => wait_for(tls)?,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn complete(mut handshake: Handshake) -> io::Result<TlsStream> {
-    loop {
-        match handshake.resume()? {
-            Progress::Ready(tls) => return Ok(tls),
-            Progress::Pending(need) => {
-                if !need.wait(Some(WAIT))? {
-                    return Err(io::Error::new(ErrorKind::TimedOut, "handshake"));
-                }
-            }
-        }
-    }
-}
+use pollhttp::Error;
+use tls_io::{complete, read_some, write_all, WAIT};
 
 /// Reads until the stream ends: what came, and how it ended (`Ok`: `close_notify`; an
 /// `UnexpectedEof` error: a TCP close without it).
