@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::proto::valid_host;
+
 /// Where requests go: `http` or `https`, a host (a name or an IP literal) and a port (RFC
 /// 9110 §4.3.1). Requests to one origin share its connections.
 ///
@@ -98,10 +100,13 @@ impl Origin {
             let close = bracketed
                 .find(']')
                 .ok_or_else(|| bad(url, "unclosed [ in the host"))?;
-            let host = bracketed[..close].replace("%25", "%");
-            if !host.contains(':') {
+            // An IPv6 address (with an optional `%25` zone), as the server checks Host;
+            // an IPvFuture cannot be connected to.
+            let literal = &authority[..close + 2];
+            if !valid_host(literal.as_bytes()) || bracketed.starts_with(['v', 'V']) {
                 return Err(bad(url, "brackets hold an IPv6 address only"));
             }
+            let host = bracketed[..close].replace("%25", "%");
             let port = match &bracketed[close + 1..] {
                 "" => default_port,
                 after => match after.strip_prefix(':') {
@@ -115,28 +120,9 @@ impl Origin {
                 Some((host, port)) => (host, parse_port(url, port, default_port)?),
                 None => (authority, default_port),
             };
-            let allowed = |b: u8| {
-                b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'-' | b'.'
-                            | b'_'
-                            | b'~'
-                            | b'!'
-                            | b'$'
-                            | b'&'
-                            | b'\''
-                            | b'('
-                            | b')'
-                            | b'*'
-                            | b'+'
-                            | b','
-                            | b';'
-                            | b'='
-                            | b'%'
-                    )
-            };
-            if !host.bytes().all(allowed) {
+            // A reg-name or IPv4 address, checked by the rules the server applies to Host
+            // (pct-encoded triplets included).
+            if host.contains(':') || !valid_host(host.as_bytes()) {
                 return Err(bad(url, "the host holds characters a host name may not"));
             }
             (host.to_owned(), port)
@@ -236,6 +222,10 @@ mod tests {
             "http://[::1/",
             "http://[::1]x/",
             "http://[a]/",
+            "http://[::g]/",
+            "http://[v1.a:b]/",
+            "http://a%zz/",
+            "http://a:1:80/",
             "http://a b/",
             "http://a/b c",
             "http://a/\u{e9}",

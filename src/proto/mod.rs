@@ -56,6 +56,7 @@ pub use client::ClientConn;
 pub use date::HttpDate;
 pub use error::Error;
 pub use event::Event;
+pub(crate) use framing::valid_host;
 pub use framing::Framing;
 pub use head::{Headers, RequestHead, ResponseHead};
 pub use limits::Limits;
