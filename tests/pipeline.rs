@@ -159,39 +159,13 @@ fn scripted(
     (Origin::new(false, "127.0.0.1", port), count)
 }
 
-/// Reads request heads (no bodies) as they come: returns each request's target. Reads at
-/// least one, and then as many as arrived with it. Empty: the client closed.
+/// Reads requests as they come (their bodies skipped): returns each request's target.
+/// Reads at least one, and then as many as arrived with it. Empty: the client closed.
 fn read_requests(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<String> {
-    let mut targets = Vec::new();
-    loop {
-        while let Some(end) = find(pending, b"\r\n\r\n") {
-            let head: Vec<u8> = pending.drain(..end + 4).collect();
-            let line = String::from_utf8_lossy(&head);
-            let mut body_len = 0usize;
-            for field in line.lines() {
-                if let Some(v) = field.to_ascii_lowercase().strip_prefix("content-length:") {
-                    body_len = v.trim().parse().unwrap();
-                }
-            }
-            while pending.len() < body_len {
-                let mut buf = [0u8; 4096];
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => return targets,
-                    Ok(n) => pending.extend_from_slice(&buf[..n]),
-                }
-            }
-            pending.drain(..body_len);
-            targets.push(line.split(' ').nth(1).unwrap_or("").to_owned());
-        }
-        if !targets.is_empty() {
-            return targets;
-        }
-        let mut buf = [0u8; 65536];
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return targets,
-            Ok(n) => pending.extend_from_slice(&buf[..n]),
-        }
-    }
+    read_request_heads(stream, pending)
+        .iter()
+        .map(|head| head.split(' ').nth(1).unwrap_or("").to_owned())
+        .collect()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -916,7 +890,9 @@ fn bodies_delimited_by_the_close_end_the_connection_and_the_rest_is_sent_again()
     assert_eq!(connections.load(Ordering::SeqCst), 10);
 }
 
-/// As `read_requests`, but each request's whole head (request line and fields).
+/// Reads requests as they come (their bodies skipped): returns each request's whole head
+/// (request line and fields). Reads at least one, and then as many as arrived with it.
+/// Empty: the client closed.
 fn read_request_heads(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<String> {
     let mut targets = Vec::new();
     loop {
