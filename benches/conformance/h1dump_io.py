@@ -198,6 +198,33 @@ def agreement(rows, second="hosted"):
     return "%6d %5.1f%% %8d %5.1f%%" % (a, 100.0 * a / n if n else 0, b, 100.0 * b / n if n else 0)
 
 
+def print_disagreements(counted, show, verbose, optional=None):
+    """The list of disagreements (all cases with `verbose`), each printed by `show(case,
+    verbose)`; then, with `optional` = (title, cases), the cases of non-default options
+    that are not counted, each printed whole."""
+    print("disagreements (as is; [host] = agrees once a Host field is supplied)%s:" % (
+        " and agreements" if verbose else ""))
+    for r in counted:
+        show(r, verbose)
+    print()
+    if optional:
+        title, cases = optional
+        print(title)
+        for r in cases:
+            show(r, True)
+        print()
+
+
+def summary_table(width, first="file"):
+    """Prints the header of the summary table (its first column `width` wide) and returns
+    the function that prints a row: `row(label, cases)`."""
+    print("%-*s %6s %14s %16s" % (width, first, "cases", "as is", "Host supplied"))
+
+    def row(label, rows):
+        print("%-*s %6d %s" % (width, label, len(rows), agreement(rows)))
+    return row
+
+
 def report_broken(results, second, label, data=None, unit="run"):
     """Prints the runs of h1dump that failed, or differed whole and byte by byte (bugs of
     ours), over the "plain" and `second` run of each case; returns them as (case, run)

@@ -2182,21 +2182,9 @@ def main():
         for n in p["notes"] + r["notes"]:
             print("      note: %s" % n)
 
-    print("disagreements (as is; [host] = agrees once a Host field is supplied)%s:" % (
-        " and agreements" if args.verbose else ""))
-    for r in counted:
-        show(r, args.verbose)
-    print()
-    print("cases that depend on a non-default option of hyper's (not counted):")
-    for r in results:
-        if r["option"]:
-            show(r, True)
-    print()
-
-    print("%-38s %6s %14s %16s" % ("file", "cases", "as is", "Host supplied"))
-
-    def row(label, rows):
-        print("%-38s %6d %s" % (label, len(rows), h1dump_io.agreement(rows)))
+    h1dump_io.print_disagreements(counted, show, args.verbose, (
+        "cases that depend on a non-default option of hyper's (not counted):", [r for r in results if r["option"]]))
+    row = h1dump_io.summary_table(38)
 
     for key, _ in readers:
         row(FILES[key], [r for r in counted if r["file"] == FILES[key]])
