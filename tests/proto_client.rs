@@ -1275,6 +1275,47 @@ HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ncHTTP/1.1 200 OK\r\n\r\n";
         }
     }
 
+    /// `reads_responses` stays true while responses are due before our own `close`;
+    /// `response_closes` is the response's own word, which ours is not.
+    #[test]
+    fn reads_responses_until_the_last_before_the_close() {
+        let mut conn = ClientConn::new();
+        let close = header_map(&[("host", "h"), ("connection", "close")]);
+        send(&mut conn, Method::GET, "/1", &host(), BodyLength::None);
+        send(&mut conn, Method::GET, "/2", &close, BodyLength::None);
+        assert!(!conn.is_keep_alive());
+        assert!(conn.reads_responses());
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(200, "OK", &[("content-length", "0")]), end()]
+        );
+        assert!(
+            conn.reads_responses(),
+            "the answer to the close is still due"
+        );
+        assert!(!conn.response_closes());
+        conn.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            pull(&mut conn),
+            vec![resp(200, "OK", &[("content-length", "0")]), end()]
+        );
+        assert!(!conn.reads_responses());
+
+        // A response that closes ends the reading, with requests still pending.
+        let mut conn = ClientConn::new();
+        send(&mut conn, Method::GET, "/1", &host(), BodyLength::None);
+        send(&mut conn, Method::GET, "/2", &host(), BodyLength::None);
+        conn.receive(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        pull(&mut conn);
+        assert!(conn.response_closes());
+        assert!(!conn.reads_responses());
+        assert_eq!(conn.responses_pending(), 1);
+    }
+
     #[test]
     fn request_after_close_token_in_list_with_body() {
         let mut conn = ClientConn::new();

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use http::header::CONNECTION;
-use http::{HeaderMap, HeaderValue, Version};
+use http::{HeaderMap, HeaderValue};
 
 use super::error::FetchError;
 use super::policy::{depth_under_cap, keep_alive_max, Ending};
@@ -195,24 +195,10 @@ impl<T> Conn<T> {
         depth_under_cap(depth, self.cap).saturating_sub(self.in_flight.len())
     }
 
-    /// How many more requests from the queue it can take: its room, or one when only its
-    /// last request is left (which waits for the responses ahead, see `fill`).
-    pub(crate) fn room_for_queue(&self, depth: usize) -> usize {
-        if self.next_is_last() {
-            self.room(depth).min(1)
-        } else {
-            self.room(depth)
-        }
-    }
-
     /// Whether it has sent all it ever will (its cap is reached, or the server announced
-    /// the close) and only waits for its last responses; or all but its last request,
-    /// which waits for them (see `fill`).
+    /// the close) and only waits for its last responses.
     pub(crate) fn is_draining(&self) -> bool {
-        self.closing
-            || self.cap.is_some_and(|cap| {
-                self.sent >= cap || (self.next_is_last() && !self.in_flight.is_empty())
-            })
+        self.closing || self.cap.is_some_and(|cap| self.sent >= cap)
     }
 
     /// Whether the next request is the last its cap allows: it carries `Connection: close`.
@@ -362,9 +348,12 @@ impl<T> Conn<T> {
                 return Ok(());
             };
             if !stream.conn().is_keep_alive() {
-                // A response being read said the connection ends with it (`close`, or a
-                // body delimited by the close): nothing more goes on it.
-                self.closing = true;
+                // Nothing more goes on it: a response said the connection ends with it
+                // (`close`, or a body delimited by the close), or our last request asked
+                // to close (its responses, and those before it, are still read).
+                if self.close_announced || !stream.conn().reads_responses() {
+                    self.closing = true;
+                }
                 break;
             }
             let Some(front) = queue.front() else { break };
@@ -372,14 +361,6 @@ impl<T> Conn<T> {
                 // RFC 9112 §9.3.2: nothing is pipelined after a non-idempotent request,
                 // and it waits for the line ahead so a failure behind it cannot hit it;
                 // the same for the first request retried after a failed connection.
-                break;
-            }
-            if last && !self.in_flight.is_empty() {
-                // The last request the cap allows says `Connection: close` (RFC 9112
-                // §9.6), and waits for the responses ahead: the core reads no response
-                // after the first once a request has asked to close, so one asking to
-                // close goes alone. The connection counts as draining meanwhile (see
-                // `is_draining`), so its successor is already open.
                 break;
             }
             let entry = queue.pop_front().expect("the front exists");
@@ -457,7 +438,7 @@ impl<T> Conn<T> {
                             };
                             return Err(self.end(Ending::Broken, Some(e)));
                         }
-                        self.close_announced = announces_close(&head);
+                        self.close_announced = stream.conn().response_closes();
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
                             let answered = self.answered + 1;
@@ -526,7 +507,9 @@ impl<T> Conn<T> {
                 }
                 self.close_announced = false;
                 self.answered += 1;
-                if !stream.conn().is_keep_alive() {
+                if !stream.conn().reads_responses() {
+                    // No response comes after this one (it closed, or it answered our
+                    // `close`): what is still in flight is sent again elsewhere.
                     self.closing = true;
                 }
                 done(
@@ -581,17 +564,6 @@ fn classify(e: &Error, closed: Ending) -> Ending {
         }
         _ => Ending::Broken,
     }
-}
-
-/// Whether a response head announces that the server closes after it (RFC 9112 §9.6):
-/// `Connection: close`, or HTTP/1.0 without `keep-alive`.
-fn announces_close(head: &ResponseHead) -> bool {
-    let listed = |token: &[u8]| {
-        head.headers()
-            .list("connection")
-            .any(|t| t.eq_ignore_ascii_case(token))
-    };
-    listed(b"close") || (head.version() == Version::HTTP_10 && !listed(b"keep-alive"))
 }
 
 /// The header fields of a request, with `close` added to its `Connection` field.

@@ -61,8 +61,8 @@
 //!   `Keep-Alive: max=N` header (Apache) sets it at once, before anything more is written
 //!   on that connection. A connection with a cap above 8 keeps at most seven eighths of it
 //!   in flight, so it goes on writing in batches rather than all at once. The last request
-//!   the cap allows carries `Connection: close` (RFC 9112 §9.6) and goes once the
-//!   responses ahead of it have come (its successor is open by then). A connection that
+//!   the cap allows carries `Connection: close` (RFC 9112 §9.6), pipelined with the
+//!   others. A connection that
 //!   reaches the cap is closed and another opened. A later connection that ends with more
 //!   answered raises the cap; one that ends with fewer (a reset can lose the last
 //!   responses) does not lower it: a cap too low costs connections, one too high costs

@@ -498,7 +498,7 @@ impl<T> OriginPipeline<T> {
                 .conns
                 .iter()
                 .filter(|c| c.can_take_more(depth))
-                .map(|c| c.room_for_queue(depth))
+                .map(|c| c.room(depth))
                 .sum();
             if !self.conns.is_empty() && self.queue.len() <= room {
                 return;

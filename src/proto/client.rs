@@ -189,6 +189,22 @@ impl ClientConn {
         self.keep_alive
     }
 
+    /// Whether the final response being read (or the last one read) ends the connection
+    /// by its own fields: `connection: close`, or HTTP/1.0 without `keep-alive` (RFC 9112
+    /// §9.3, §9.6).
+    pub fn response_closes(&self) -> bool {
+        self.response_closes
+    }
+
+    /// Whether responses are still read on this connection: false once a response that
+    /// closes it has ended, or the last response to our own `close` (the responses to the
+    /// requests before that one are still read), or the connection switched protocols,
+    /// closed or failed. Unlike [`is_keep_alive`](Self::is_keep_alive), a `close` of ours
+    /// that still has responses due before it leaves this true.
+    pub fn reads_responses(&self) -> bool {
+        matches!(self.recv, Recv::Head(_) | Recv::Body(_))
+    }
+
     /// True while a request body is being sent.
     pub fn sending_body(&self) -> bool {
         matches!(self.send, Send::Body(_))
