@@ -1830,3 +1830,26 @@ fn read_all_does_not_trust_a_huge_content_length() {
     assert_closed(&e);
     peer.join();
 }
+
+/// A server that ends its head lines with a bare LF (old servers still do): read like any
+/// other response, on a connection kept for the next request, whose own response has CRLFs.
+#[test]
+fn bare_lf_response_head_read() {
+    let peer = Peer::tcp(|mut c| {
+        c.read_request();
+        c.write(b"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 5\n\nhello");
+        c.read_request();
+        c.write(NO_CONTENT);
+        c.read_to_end()
+    });
+    let mut conn = connect(&peer);
+    conn.send_request(Method::GET, "/old", no_headers(), Body::empty())
+        .unwrap();
+    let head = conn.read_response().unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(head.headers["content-type"], "text/plain");
+    assert_eq!(conn.read_all().unwrap(), b"hello");
+    assert_eq!(conn.get("/next", no_headers()).unwrap().status, 204);
+    drop(conn);
+    peer.join();
+}

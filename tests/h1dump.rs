@@ -313,6 +313,17 @@ fn client_vectors() -> Vec<Vector> {
             ],
         ),
         client(
+            "bare LF line ends in a response head",
+            None,
+            &b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok"[..],
+            &[
+                r#"{"event":"response","status":200,"reason":"OK","version":"1.1","headers":[["content-length","2"]]}"#,
+                r#"{"event":"data","data":"ok"}"#,
+                r#"{"event":"end","trailers":[]}"#,
+                r#"{"event":"closed"}"#,
+            ],
+        ),
+        client(
             "103 with headers",
             None,
             &b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],

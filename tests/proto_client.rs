@@ -163,6 +163,34 @@ mod accepted {
             [resp(200, "OK", &[("x-long", "a   b   c"), ("content-length", "0")]), end(), closed()];
         // obs-fold = OWS CRLF RWS: the whitespace around the break becomes SP too (hyper's
         // tests/client.rs `client_obs_fold_headers`, with its fold option).
+        // A bare LF ends a line of a response head (RFC 9112 §2.2 MAY; curl, Go, h11 and the
+        // browsers read such heads), with or without a CR before it; anything else stays.
+        bare_lf_status_line: GET, b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        bare_lf_field_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        bare_lf_blank_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n" =>
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        bare_lf_only: GET, b"HTTP/1.1 200 OK\n\n" => [resp(200, "OK", &[]), end(), closed()];
+        bare_lf_everywhere_with_body: GET,
+            b"HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 3\n\nabc" =>
+            [resp(200, "OK", &[("content-type", "text/plain"), ("content-length", "3")]), data(b"abc"), end(), closed()];
+        bare_lf_no_reason: GET, b"HTTP/1.1 204\n\n" => [resp(204, "", &[]), end(), closed()];
+        bare_lf_empty_value: GET, b"HTTP/1.1 200 OK\nX:\nContent-Length: 0\n\n" =>
+            [resp(200, "OK", &[("x", ""), ("content-length", "0")]), end(), closed()];
+        bare_lf_chunked_body_keeps_crlf: GET,
+            b"HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n1\r\nx\r\n0\r\n\r\n" =>
+            [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"x"), end(), closed()];
+        bare_lf_pipelined_responses: GET,
+            b"HTTP/1.1 200 OK\nContent-Length: 1\n\nxHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ny" =>
+            [resp(200, "OK", &[("content-length", "1")]), data(b"x"), end(),
+             resp(200, "OK", &[("content-length", "1")]), data(b"y"), end(), closed()];
+        bare_lf_informational: GET, b"HTTP/1.1 100 Continue\n\nHTTP/1.1 200 OK\nContent-Length: 0\n\n" =>
+            [info(100, "Continue", &[]), resp(200, "OK", &[("content-length", "0")]), end(), closed()];
+        bare_lf_obs_fold: GET, b"HTTP/1.1 200 OK\nX-Long: a\n b\n\tc\nContent-Length: 0\n\n" =>
+            [resp(200, "OK", &[("x-long", "a  b  c"), ("content-length", "0")]), end(), closed()];
+        bare_lf_obs_fold_with_tabs: GET, b"HTTP/1.1 200 OK\nFold: just\t\n some\nContent-Length: 0\n\n" =>
+            [resp(200, "OK", &[("fold", "just   some"), ("content-length", "0")]), end(), closed()];
         obs_fold_with_tabs_around_the_break: GET,
             b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nFold: just\t\r\n some\r\n\t folding\r\n\r\n" =>
             [resp(200, "OK", &[("content-length", "0"), ("fold", "just    some    folding")]), end(), closed()];
@@ -351,16 +379,17 @@ mod rejected {
             [err(400, "Transfer-Encoding in an HTTP/1.0 response")];
 
         // Bare LF and bare CR.
-        bare_lf_status_line: GET, b"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n" => [err(400, BARE_LF)];
-        bare_lf_field_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n" => [err(400, BARE_LF)];
-        bare_lf_blank_line: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\n" => [err(400, BARE_LF)];
-        bare_lf_only: GET, b"HTTP/1.1 200 OK\n\n" => [err(400, BARE_LF)];
+        // A bare LF ends a line of a response head (accepted::bare_lf_*), never of the
+        // chunked framing or the trailers.
         bare_lf_in_chunk_line: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n0\r\n\r\n" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked")]), err(400, "invalid chunk size")];
         bare_lf_after_chunk_data: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\n0\r\n\r\n" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked")]), data(b"x"), err(400, "chunk data not followed by CRLF")];
         bare_lf_in_trailers: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\n\r\n" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked")]), err(400, BARE_LF)];
+        cr_cr_lf_ending_status_line: GET, b"HTTP/1.1 200 OK\r\r\nContent-Length: 0\r\n\r\n" =>
+            [err(400, "invalid character in reason phrase")];
+        cr_cr_lf_ending_field_line: GET, b"HTTP/1.1 200 OK\nX: a\r\r\nContent-Length: 0\n\n" => [err(400, BAD_VALUE)];
         bare_cr_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n" => [err(400, BAD_VALUE)];
         bare_cr_in_reason: GET, b"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n" => [err(400, "invalid character in reason phrase")];
         bare_cr_line_start: GET, b"HTTP/1.1 200 OK\r\nX: y\r\n\rZ: 1\r\n\r\n" => [err(400, "malformed header field line")];
@@ -2260,8 +2289,14 @@ mod conformance {
             [resp(200, "OK", &[("content-length", "0")]), end(),
              err(400, "peer closed connection with 1 request(s) unanswered")];
         bare_lf_before_status_line: GET, b"\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" =>
-            [err(400, "invalid status line")];
+            [resp(200, "OK", &[("content-length", "0")]), end(), closed()];
         crlf_then_bare_lf_before_status_line: GET, b"\r\n\nHTTP/1.1 200 OK\r\n\r\n" =>
+            [resp(200, "OK", &[]), end(), closed()];
+        bare_lfs_between_pipelined_responses: GET,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx\n\n\r\nHTTP/1.1 204 No Content\n\n" =>
+            [resp(200, "OK", &[("content-length", "1")]), data(b"x"), end(),
+             resp(204, "No Content", &[]), end(), closed()];
+        cr_cr_lf_before_status_line: GET, b"\r\r\nHTTP/1.1 200 OK\r\n\r\n" =>
             [err(400, "invalid status line")];
         cr_then_junk_before_status_line: GET, b"\rXHTTP/1.1 200 OK\r\n\r\n" =>
             [err(400, "invalid status line")];

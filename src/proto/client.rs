@@ -512,11 +512,17 @@ impl ClientConn {
                 Recv::Head(scanner) => {
                     // RFC 9112 §2.2 asks a server to skip empty lines before a request
                     // line; a client is as robust before a status line (llhttp and h11
-                    // are): a stray CRLF after a body is not a response. Bounded, like
+                    // are): a stray CRLF after a body is not a response. A bare LF is an
+                    // empty line too, as in the rest of a response head. Bounded, like
                     // the server's, by the head limit.
-                    while let [b'\r', b'\n', ..] = self.buf.pending() {
-                        self.buf.consume(2);
-                        self.leading += 2;
+                    loop {
+                        let skip = match self.buf.pending() {
+                            [b'\r', b'\n', ..] => 2,
+                            [b'\n', ..] => 1,
+                            _ => break,
+                        };
+                        self.buf.consume(skip);
+                        self.leading += skip;
                         if self.leading > self.limits.max_head {
                             return Err(Error::bad("too many empty lines before the status line"));
                         }

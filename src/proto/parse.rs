@@ -28,12 +28,25 @@ pub(crate) struct HeadScanner {
     first_line_done: bool,
 }
 
-/// What a head is, for the size-limit error.
+/// What a head is, for the size-limit error and the line-end rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HeadKind {
     Request,
     Response,
     Trailers,
+}
+
+impl HeadKind {
+    /// Whether a bare LF ends a line (RFC 9112 §2.2: a recipient MAY take it so). Only in a
+    /// response head, which the client reads as the last parser in the chain: browsers,
+    /// curl, Go and h11 read such heads, and servers that write them are still met. A
+    /// request head keeps CRLF only, because a server behind a proxy that read a bare LF
+    /// as part of a field value would frame the request differently (llhttp refuses it
+    /// too); trailers are chunked framing, where a bare LF is never a line end (RFC 9112
+    /// §7.1, erratum 7633).
+    pub(crate) fn bare_lf_ends_lines(self) -> bool {
+        self == Self::Response
+    }
 }
 
 impl HeadScanner {
@@ -44,11 +57,14 @@ impl HeadScanner {
     }
 
     /// Looks for the blank line ending the head in `buf` (which starts at the head). Returns
-    /// the head's length, CRLFs included, once it is complete.
+    /// the head's length, line ends included, once it is complete.
     ///
     /// Only the first `max` bytes are ever looked at, so the outcome does not depend on how
     /// the bytes arrived. `limit` is the configured limit, for the error message (`max` is
     /// less when empty lines before a request line used part of it).
+    ///
+    /// Lines end in CRLF. In a response head a bare LF ends a line too (see
+    /// [`HeadKind::bare_lf_ends_lines`]); a CR before it belongs to the line end.
     pub(crate) fn scan(
         &mut self,
         buf: &[u8],
@@ -63,11 +79,12 @@ impl HeadScanner {
                 break;
             };
             let lf = self.pos + off;
-            if lf == 0 || buf[lf - 1] != b'\r' {
+            let crlf = lf > 0 && buf[lf - 1] == b'\r';
+            if !crlf && !kind.bare_lf_ends_lines() {
                 return Err(Error::bad("bare LF line ending (CRLF required)"));
             }
             self.first_line_done = true;
-            if lf - 1 == self.line_start {
+            if lf - usize::from(crlf) == self.line_start {
                 return Ok(Some(lf + 1));
             }
             self.line_start = lf + 1;
@@ -131,7 +148,7 @@ fn parse_fields(
 
     // obs-fold: a line starting with SP or HTAB. Rare, so looked for with memchr first.
     // The same pass counts the field lines, to give httparse just enough slots: every field
-    // is one line (the scanner refused bare LFs; folds were joined), and the last line is
+    // is one line ending in an LF (folds were joined), and the last line is
     // the blank one.
     let mut i = 0;
     let mut lines = 0usize;
@@ -144,8 +161,9 @@ fn parse_fields(
                 return Err(Error::bad("obsolete line folding in a header field"));
             }
             // obs-fold = OWS CRLF RWS, and all of it becomes SP: an HTAB on either side
-            // of the line break too. In place, so the spans stay where they are.
-            let mut start = lf - 1;
+            // of the line break too (the break a bare LF where the head allows one). In
+            // place, so the spans stay where they are.
+            let mut start = if raw[lf - 1] == b'\r' { lf - 1 } else { lf };
             while start > from && matches!(raw[start - 1], b' ' | b'\t') {
                 start -= 1;
             }
@@ -209,10 +227,15 @@ fn field_span(f: &httparse::Header<'_>, base: usize) -> FieldSpan {
     }
 }
 
-/// The end of the first line (the index of its CR).
-fn first_line_end(raw: &[u8]) -> usize {
-    // The scanner has seen the CRLF ending the first line.
-    memchr(b'\n', raw).map_or(raw.len(), |lf| lf.saturating_sub(1))
+/// The end of the first line (the index of its CR, or of a bare LF where the scanner
+/// allowed one), and where the next line starts.
+fn first_line_end(raw: &[u8]) -> (usize, usize) {
+    // The scanner has seen the line end of the first line.
+    match memchr(b'\n', raw) {
+        Some(lf) if lf > 0 && raw[lf - 1] == b'\r' => (lf - 1, lf + 1),
+        Some(lf) => (lf, lf + 1),
+        None => (raw.len(), raw.len()),
+    }
 }
 
 /// Start lines are split at single spaces (RFC 9112 §3, §4); a parser that split at runs of
@@ -276,9 +299,9 @@ fn request_head(
 /// Parses a complete request head (`raw` ends with the blank line).
 pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, Error> {
     let mut raw: Box<[u8]> = raw.into();
-    let line_end = first_line_end(&raw);
+    let (line_end, next) = first_line_end(&raw);
     let line = parse_request_line(&raw[..line_end])?;
-    let fields = parse_fields(&mut raw, line_end + 2, limits, false)?;
+    let fields = parse_fields(&mut raw, next, limits, false)?;
     Ok(request_head(line, &raw, fields.into_iter()))
 }
 
@@ -439,9 +462,9 @@ fn response_head(
 /// Parses a complete response head (`raw` ends with the blank line).
 pub(crate) fn parse_response(raw: &[u8], limits: &Limits) -> Result<ResponseHead, Error> {
     let mut raw: Box<[u8]> = raw.into();
-    let line_end = first_line_end(&raw);
+    let (line_end, next) = first_line_end(&raw);
     let line = parse_status_line(&raw[..line_end])?;
-    let fields = parse_fields(&mut raw, line_end + 2, limits, true)?;
+    let fields = parse_fields(&mut raw, next, limits, true)?;
     Ok(response_head(line, &raw, fields.into_iter()))
 }
 
