@@ -735,6 +735,59 @@ fn send_waits_for_writable_while_the_peer_does_not_read() {
     );
 }
 
+/// A large body is written straight from the caller's memory, and the socket may take it
+/// over many resumes. Until its last byte is written no next request may be queued: its
+/// head would go out through the same socket before the rest of the body. The core refuses
+/// it, as it refuses a request queued before any unfinished body, for both ways of writing
+/// such a body (in the request, and with WriteBody).
+#[test]
+fn no_next_request_while_a_direct_body_is_being_written() {
+    for with_write_body in [false, true] {
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let peer = Peer::tcp(move |mut c| {
+            go_rx.recv().unwrap();
+            c.read_to_end()
+        });
+        let host = host_of(&peer);
+        let mut stream = connect(peer.address());
+        let body = pattern(16 * 1024 * 1024);
+        let pending = if with_write_body {
+            let mut head = SendRequest::new(
+                Method::PUT,
+                "/up",
+                headers(&host),
+                RequestBody::Following(body.len() as u64),
+            );
+            run(&mut stream, |s| head.resume(s));
+            let mut op = WriteBody::new(body);
+            op.resume(&mut stream).unwrap()
+        } else {
+            let mut op =
+                SendRequest::new(Method::PUT, "/up", headers(&host), RequestBody::Bytes(body));
+            op.resume(&mut stream).unwrap()
+        };
+        assert!(
+            matches!(pending, Progress::Pending(_)),
+            "16 MiB went out with nobody reading"
+        );
+        let mut next = SendRequest::new(Method::GET, "/next", headers(&host), RequestBody::Empty);
+        let e = next.resume(&mut stream).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("the previous request body is not complete"),
+            "{e}"
+        );
+        go_tx.send(()).unwrap();
+        drop(stream);
+        let wire = peer.join();
+        let next_head = b"GET /next";
+        assert!(
+            !wire.windows(next_head.len()).any(|w| w == next_head),
+            "the next request went out (with_write_body: {with_write_body})"
+        );
+    }
+}
+
 #[test]
 fn expect_continue_with_ops() {
     let (tx, rx) = mpsc::channel();

@@ -137,6 +137,10 @@ impl SendRequest {
                     Progress::Pending(p) => return Ok(Progress::Pending(p)),
                 }
             }
+            // Only now: a next request queued earlier would have gone out before the
+            // rest of this body.
+            stream.queue_end(None)?;
+            self.direct_written = None;
         }
         stream.flush()
     }
@@ -158,8 +162,8 @@ impl SendRequest {
         self.queued = true;
         if let RequestBody::Bytes(bytes) = &self.body {
             if bytes.len() >= DIRECT_WRITE_MIN {
+                // Ended once the last byte is written (in `resume`).
                 stream.conn_mut().send_data_direct(bytes.len() as u64)?;
-                stream.queue_end(None)?;
                 self.direct_written = Some(0);
             } else if !bytes.is_empty() {
                 stream.queue_data(bytes)?;
@@ -227,10 +231,10 @@ impl<B: AsRef<[u8]>> WriteBody<B> {
                 self.direct_written = Some(0);
             } else {
                 stream.queue_data(data)?;
-            }
-            if stream.conn().send_remaining() == Some(0) {
-                // A Content-Length body ends with its last byte.
-                stream.queue_end(None)?;
+                if stream.conn().send_remaining() == Some(0) {
+                    // A Content-Length body ends with its last byte.
+                    stream.queue_end(None)?;
+                }
             }
             self.queued = true;
         }
@@ -241,6 +245,12 @@ impl<B: AsRef<[u8]>> WriteBody<B> {
                     Progress::Pending(p) => return Ok(Progress::Pending(p)),
                 }
             }
+            // The body ends with its last byte, once that is on its way: until then the
+            // core takes no next request, which would go out before the rest of `data`.
+            if stream.conn().send_remaining() == Some(0) {
+                stream.queue_end(None)?;
+            }
+            self.direct_written = None;
         }
         stream.flush()
     }
