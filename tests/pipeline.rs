@@ -1042,6 +1042,75 @@ fn after_a_failed_connection_the_first_request_retried_goes_alone() {
     }
 }
 
+/// The same rule with two connections that fail together: every connection opened after
+/// the failure gets one request alone first, not only the one that carries the first
+/// request left. Each of the first two answers two of its requests and cuts the third short
+/// (no cap learnt, pipelining kept), at the same moment.
+#[test]
+fn after_failed_connections_every_new_connection_starts_with_one_request() {
+    let log = Arc::new(Mutex::new(Vec::<(usize, Vec<String>, bool)>::new()));
+    let seen = log.clone();
+    let failing = Arc::new(std::sync::Barrier::new(2));
+    let (origin, _) = scripted(move |n, mut stream| {
+        let mut pending = Vec::new();
+        if n < 2 {
+            // At least three (the second connection may get fewer than eight once the
+            // first has answered and taken more).
+            let targets = read_at_least(&mut stream, &mut pending, 3);
+            assert!(targets.len() >= 3, "{targets:?}");
+            for target in &targets[..2] {
+                respond(&mut stream, "", target);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+            // Both fail at the same moment.
+            failing.wait();
+            let _ = stream.shutdown(Shutdown::Both);
+            return;
+        }
+        let first = read_requests(&mut stream, &mut pending);
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+        let mut buf = [0u8; 4096];
+        let more = pending.len()
+            + match stream.read(&mut buf) {
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    n
+                }
+                Err(_) => 0,
+            };
+        let _ = stream.set_read_timeout(None);
+        seen.lock().unwrap().push((n, first.clone(), more > 0));
+        for target in &first {
+            respond(&mut stream, "", target);
+        }
+        loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.is_empty() {
+                break;
+            }
+            for target in &targets {
+                respond(&mut stream, "", target);
+            }
+        }
+    });
+    let mut config = Config::default();
+    config.connections = 2;
+    config.depth = 8;
+    let mut fetcher = Fetcher::new(config);
+    gets(&mut fetcher, &origin, 16);
+    let done = run_poll(&mut fetcher);
+    assert_eq!(ok_statuses(&done), vec![200; 16]);
+    thread::sleep(Duration::from_millis(100));
+    let log = log.lock().unwrap();
+    assert!(!log.is_empty());
+    for (n, first, more) in log.iter() {
+        assert!(
+            first.len() == 1 && !more,
+            "connection {n} pipelined at once after the failure: {first:?}, more: {more}; all: {log:?}"
+        );
+    }
+}
+
 /// An announced close is not a failed connection: the next one pipelines at once (a cap of
 /// 6 learnt from the close; its last request waits, as it asks to close).
 #[test]

@@ -136,6 +136,9 @@ pub(crate) struct Conn<T> {
     alone_in_flight: usize,
     /// The head of the response being read announced the close.
     close_announced: bool,
+    /// Opened after a failed connection (RFC 9112 §9.3.2): one request in flight until the
+    /// first response has come.
+    pub(crate) starts_alone: bool,
 }
 
 impl<T> Conn<T> {
@@ -168,6 +171,7 @@ impl<T> Conn<T> {
             send_failed: false,
             alone_in_flight: 0,
             close_announced: false,
+            starts_alone: false,
         }
     }
 
@@ -186,8 +190,14 @@ impl<T> Conn<T> {
             && !self.retired
             && !self.send_failed
             && self.alone_in_flight == 0
+            && !self.waits_for_first_answer()
             && self.room(depth) > 0
             && self.cap.map_or(true, |cap| self.sent < cap)
+    }
+
+    /// Opened after a failed connection, with its one request in flight and no answer yet.
+    fn waits_for_first_answer(&self) -> bool {
+        self.starts_alone && self.answered == 0 && !self.in_flight.is_empty()
     }
 
     /// How many more requests its depth lets it have in flight (its cap lowers the depth).

@@ -30,8 +30,10 @@
 //! and its error response could be lost again behind others on a connection closed early;
 //! so it goes alone: nothing is pipelined behind it (on the new connection, or on one
 //! already open) until its response has come, and then the connection goes back to its
-//! depth. After an announced close nothing is held back: the next connection pipelines at
-//! once.
+//! depth. With more than one connection per origin the same holds for each connection
+//! established after the failure: it sends one request, and the rest after its response,
+//! until one of them has answered. After an announced close nothing is held back: the next
+//! connection pipelines at once.
 //!
 //! ## Attempts
 //!

@@ -126,6 +126,9 @@ pub(crate) struct OriginPipeline<T> {
     pub(crate) timer: Option<Instant>,
     /// Waiting in `Shared::waiting_for_room` for a connection to close elsewhere.
     pub(crate) waiting_for_room: bool,
+    /// A connection failed with requests to send again, and no connection established
+    /// since has answered: new connections start with one request (RFC 9112 §9.3.2).
+    after_failure: bool,
 }
 
 impl<T> OriginPipeline<T> {
@@ -151,6 +154,7 @@ impl<T> OriginPipeline<T> {
             scheduled: false,
             timer: None,
             waiting_for_room: false,
+            after_failure: false,
         }
     }
 
@@ -291,6 +295,10 @@ impl<T> OriginPipeline<T> {
         };
         if answered > answered_before {
             self.habits.responded();
+            if self.conns.get(i).is_some_and(|c| c.starts_alone) {
+                // A connection opened after the failure answered: the server works again.
+                self.after_failure = false;
+            }
         }
         if let Some((answered, max)) = signals.keep_alive_max {
             // The connection capped itself as it read the header; the next ones learn it.
@@ -419,6 +427,15 @@ impl<T> OriginPipeline<T> {
             if let Some(first) = retry.first_mut() {
                 first.alone = true;
             }
+            // And no connection pipelines right after it is established, not only the one
+            // that takes that request: each sends one first, and the rest after its
+            // response. Those not yet sending anything are held the same way.
+            if !retry.is_empty() {
+                self.after_failure = true;
+                for conn in self.conns.iter_mut().filter(|c| c.sent == 0) {
+                    conn.starts_alone = true;
+                }
+            }
         }
         shared.stats.retries += retry.len() as u64;
         for entry in retry.into_iter().rev() {
@@ -513,13 +530,14 @@ impl<T> OriginPipeline<T> {
                 .as_ref()
                 .map(|tls| (tls.clone(), self.origin.host.clone()));
             let deadline = shared.config.connect_timeout.map(|t| now + t);
-            let conn = Conn::connect(
+            let mut conn = Conn::connect(
                 address,
                 tls,
                 shared.config.limits,
                 deadline,
                 self.habits.requests_per_connection,
             );
+            conn.starts_alone = self.after_failure;
             self.conns.push(conn);
             shared.open += 1;
             let i = self.conns.len() - 1;
