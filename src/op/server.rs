@@ -203,6 +203,13 @@ impl ServerStream {
         Ok(self.conn.send_chunk(data, extensions, &mut self.out)?)
     }
 
+    /// Queues the whole response body and its end: [`queue_data`](Self::queue_data) then
+    /// [`queue_end`](Self::queue_end) without trailers, in one step.
+    pub(crate) fn queue_whole(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.compact();
+        Ok(self.conn.send_whole(data, &mut self.out)?)
+    }
+
     /// Queues the end of the response body (with trailers, if it is chunked).
     pub fn queue_end(&mut self, trailers: Option<&HeaderMap>) -> Result<(), Error> {
         self.compact();
@@ -597,8 +604,7 @@ impl SendResponse {
             };
             let framing = stream.queue_response(self.status, None, &self.headers, length)?;
             if framing != Framing::None {
-                stream.queue_data(&self.body)?;
-                stream.queue_end(None)?;
+                stream.queue_whole(&self.body)?;
             }
             self.queued = true;
         }

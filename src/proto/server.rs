@@ -710,6 +710,22 @@ impl ServerConn {
         self.send_chunk(data, &[], out)
     }
 
+    /// Sends the whole body of the current response and ends it: what
+    /// [`send_data`](Self::send_data) then [`send_end`](Self::send_end) without trailers
+    /// do (the same bytes, the same errors), in one step for the usual body of known length.
+    pub(crate) fn send_whole(&mut self, data: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        if let Send::Body(BodyEncoder::Length { remaining }) = &self.send {
+            if *remaining == data.len() as u64 {
+                out.extend_from_slice(data);
+                self.send = Send::Done;
+                self.exchange_progress();
+                return Ok(());
+            }
+        }
+        self.send_data(data, out)?;
+        self.send_end(None, out)
+    }
+
     /// Sends body bytes as one chunk with extensions (chunked responses only).
     pub fn send_chunk(
         &mut self,

@@ -1014,8 +1014,7 @@ fn queue_response(
             return Ok(None);
         }
         Kind::Bytes(bytes) if bytes.len() <= INLINE_BODY => {
-            stream.queue_data(&bytes)?;
-            stream.queue_end(None)?;
+            stream.queue_whole(&bytes)?;
             return Ok(None);
         }
         // Not copied into the output at once: written a piece at a time, in turns.
