@@ -393,6 +393,25 @@ pub(crate) fn valid_host(value: &[u8]) -> bool {
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked: the host (an IP-literal with its
 /// brackets) and the port's digits, if a `:` was there.
 pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    if value.first() != Some(&b'[') {
+        // The usual host, a name without `%`: one pass to the first byte that is not a
+        // reg-name character (`:` is not one), which must be the port's `:` or the end.
+        let name_end = value
+            .iter()
+            .position(|&b| !is_reg_name(b))
+            .unwrap_or(value.len());
+        match &value[name_end..] {
+            [] => return Some((value, None)),
+            [b':', digits @ ..] => {
+                return digits
+                    .iter()
+                    .all(u8::is_ascii_digit)
+                    .then_some((&value[..name_end], Some(digits)));
+            }
+            // A `%` (or a byte no host has): the whole check below.
+            _ => {}
+        }
+    }
     let (host, port) = if value.first() == Some(&b'[') {
         let close = value.iter().position(|&b| b == b']')?;
         if !valid_ip_literal(&value[1..close]) {
