@@ -12,8 +12,15 @@ use crate::body::Body;
 /// their frees per response, a tenth of a small pipelined exchange.
 const SPARE_FIELDS_AT_MOST: usize = 32;
 
+/// The field [`Response::text`] sets.
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
 thread_local! {
     static SPARE_MAP: Cell<Option<HeaderMap>> = const { Cell::new(None) };
+    /// A sent map that held only the field `Response::text` sets, kept as it is: the next
+    /// `text` response takes it rather than hash that field into an empty map (and this
+    /// one need not be emptied).
+    static SPARE_TEXT_MAP: Cell<Option<HeaderMap>> = const { Cell::new(None) };
 }
 
 /// An empty field map: this thread's spare one if it has one (its memory kept).
@@ -21,11 +28,43 @@ fn empty_map() -> HeaderMap {
     SPARE_MAP.with(Cell::take).unwrap_or_default()
 }
 
-/// Keeps a sent response's field map, emptied, for this thread's next response.
+/// A map holding only `content-type: text/plain; charset=utf-8`: this thread's spare one
+/// if it has one.
+fn text_map() -> HeaderMap {
+    if let Some(map) = SPARE_TEXT_MAP.with(Cell::take) {
+        return map;
+    }
+    let mut map = empty_map();
+    map.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+    map
+}
+
+/// Whether `map` holds the field `Response::text` sets and nothing else.
+fn is_text_map(map: &HeaderMap) -> bool {
+    map.len() == 1
+        && map.iter().next().is_some_and(|(name, value)| {
+            *name == CONTENT_TYPE && value == TEXT_PLAIN && !value.is_sensitive()
+        })
+}
+
+/// Keeps a sent response's field map, emptied, for this thread's next response (or as it
+/// is, if it holds only what [`Response::text`] sets).
 pub(crate) fn recycle_map(mut map: HeaderMap) {
     if map.capacity() == 0 || map.capacity() > SPARE_FIELDS_AT_MOST {
         return;
     }
+    if is_text_map(&map) {
+        if let Some(map) = SPARE_TEXT_MAP.with(|spare| spare.replace(Some(map))) {
+            // There was one already: this one is emptied for `new`.
+            recycle_empty(map);
+        }
+        return;
+    }
+    map.clear();
+    SPARE_MAP.with(|spare| spare.set(Some(map)));
+}
+
+fn recycle_empty(mut map: HeaderMap) {
     map.clear();
     SPARE_MAP.with(|spare| spare.set(Some(map)));
 }
@@ -60,12 +99,12 @@ impl Response {
 
     /// A `text/plain` response (a `&'static str` is sent without a copy).
     pub fn text(status: StatusCode, text: impl Into<Body<'static>>) -> Self {
-        let mut response = Self::new(status, text);
-        response.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        response
+        Self {
+            status,
+            reason: None,
+            headers: text_map(),
+            body: text.into(),
+        }
     }
 
     /// Adds a header field.
@@ -104,6 +143,22 @@ mod tests {
             capacity,
             "the spare map's memory is kept"
         );
+
+        let mut text = Response::text(StatusCode::OK, "d").headers;
+        let kept = text.capacity();
+        recycle_map(text);
+        let again = Response::text(StatusCode::OK, "e").headers;
+        assert_eq!(again.capacity(), kept, "the text map is kept as it is");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[CONTENT_TYPE], TEXT_PLAIN);
+        // A text map made sensitive, or changed, is emptied instead.
+        text = again;
+        text.get_mut(CONTENT_TYPE).unwrap().set_sensitive(true);
+        recycle_map(text);
+        let plain = Response::text(StatusCode::OK, "f").headers;
+        assert!(!plain[CONTENT_TYPE].is_sensitive());
+        assert_eq!(plain.len(), 1);
+        assert!(Response::new(StatusCode::OK, "g").headers.is_empty());
 
         let mut large = HeaderMap::with_capacity(SPARE_FIELDS_AT_MOST * 4);
         large.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
