@@ -2,7 +2,7 @@
 //! formatted at most once a second per thread.
 
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::proto::HttpDate;
 
@@ -10,17 +10,36 @@ use crate::proto::HttpDate;
 #[derive(Debug, Default)]
 pub(crate) struct DateCache {
     last: Option<HttpDate>,
+    /// The times whose date is `last` for sure: from the start of its second to the start
+    /// of the next (compared without subtracting the epoch from each time).
+    span: Option<(SystemTime, SystemTime)>,
     /// How many times a date was formatted (for the tests).
     formatted: u64,
 }
 
 impl DateCache {
+    const NEW: Self = Self {
+        last: None,
+        span: None,
+        formatted: 0,
+    };
+
     /// The date of `now`, formatted again only when its second differs from the last one.
     pub(crate) fn at(&mut self, now: SystemTime) -> HttpDate {
+        if let (Some((from, to)), Some(date)) = (self.span, self.last) {
+            if from <= now && now < to {
+                return date;
+            }
+        }
         let secs = now
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
             .min(HttpDate::MAX_UNIX_SECS);
+        // A second after the epoch and before the held maximum is all the same date.
+        self.span = (now >= UNIX_EPOCH && secs < HttpDate::MAX_UNIX_SECS).then(|| {
+            let from = UNIX_EPOCH + Duration::from_secs(secs);
+            (from, from + Duration::from_secs(1))
+        });
         match self.last {
             Some(date) if date.unix_secs() == secs => date,
             _ => {
@@ -34,7 +53,7 @@ impl DateCache {
 }
 
 thread_local! {
-    static CACHE: RefCell<DateCache> = RefCell::new(DateCache::default());
+    static CACHE: RefCell<DateCache> = const { RefCell::new(DateCache::NEW) };
 }
 
 /// The current date, from this thread's cache.
@@ -46,7 +65,6 @@ pub(crate) fn now() -> HttpDate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn formatted_once_per_second() {
