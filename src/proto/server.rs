@@ -13,7 +13,9 @@ use super::framing::{list_items, request_framing, valid_reason, Framing, Request
 use super::head::RequestHead;
 use super::limits::Limits;
 use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
-use super::write::{lists_token, write_fields_with_framing, ConnectionField, FramingField};
+use super::write::{
+    lists_token, write_surveyed_fields, CallerFields, ConnectionField, FramingField,
+};
 use super::BodyLength;
 
 /// Where reading the peer's requests stands.
@@ -537,7 +539,8 @@ impl ServerConn {
             write_status_line(100, default_reason(StatusCode::CONTINUE), out);
             out.extend_from_slice(b"\r\n");
         }
-        if let Err(e) = self.write_head((status.as_u16(), reason), headers, ours, out) {
+        let caller = CallerFields::survey(headers);
+        if let Err(e) = self.write_head((status.as_u16(), reason), headers, caller, ours, out) {
             // Nor the 100 written for it.
             out.truncate(start);
             return Err(e);
@@ -597,7 +600,9 @@ impl ServerConn {
             (Send::Respond, Some(request)) if !matches!(self.recv, Recv::Error(_)) => Some(request),
             _ => None,
         };
-        if request.is_none() || lists_token(headers, &CONNECTION, "close") {
+        // One walk over the caller's fields, for this and for writing them.
+        let caller = CallerFields::survey(headers);
+        if request.is_none() || (caller.connection && lists_token(headers, &CONNECTION, "close")) {
             self.keep_alive = false;
         }
         let code = status.as_u16();
@@ -666,7 +671,7 @@ impl ServerConn {
             ConnectionField::Nothing
         };
         let ours = (field, connection, self.date);
-        self.write_head((code, reason), headers, ours, out)?;
+        self.write_head((code, reason), headers, caller, ours, out)?;
         self.waiting_for_continue = false;
         match BodyEncoder::new(framing) {
             _ if switching => self.switch(),
@@ -685,14 +690,16 @@ impl ServerConn {
         &mut self,
         (code, reason): (u16, &str),
         headers: &HeaderMap,
+        caller: CallerFields,
         (field, connection, date): (FramingField, ConnectionField, Option<HttpDate>),
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let start = out.len();
         write_status_line(code, reason, out);
         let switching = code == 101;
-        if let Err(e) = write_fields_with_framing(
+        if let Err(e) = write_surveyed_fields(
             headers,
+            caller,
             field,
             connection,
             date.as_ref(),

@@ -21,6 +21,19 @@ pub(crate) enum FramingField {
 }
 
 pub(crate) fn write_decimal(n: u64, out: &mut Vec<u8>) {
+    // Most numbers written are short lengths: up to four digits go out as a fixed-size
+    // copy, without the loop and a copy of a variable length.
+    if n < 10_000 {
+        let n = n as u16;
+        let digit = |d: u16| b'0' + (d % 10) as u8;
+        match n {
+            0..=9 => out.push(digit(n)),
+            10..=99 => out.extend_from_slice(&[digit(n / 10), digit(n)]),
+            100..=999 => out.extend_from_slice(&[digit(n / 100), digit(n / 10), digit(n)]),
+            _ => out.extend_from_slice(&[digit(n / 1000), digit(n / 100), digit(n / 10), digit(n)]),
+        }
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;
@@ -68,10 +81,10 @@ const SMALL_MAP: usize = 8;
 /// Which of the fields we may add, or require, the caller gave: one walk over the map
 /// instead of a hash lookup for each (most maps hold a field or two, often none).
 #[derive(Debug, Default, Clone, Copy)]
-struct CallerFields {
+pub(crate) struct CallerFields {
     length: bool,
     te: bool,
-    connection: bool,
+    pub(crate) connection: bool,
     date: bool,
     upgrade: bool,
     /// The request field `TE` (not Transfer-Encoding).
@@ -79,7 +92,7 @@ struct CallerFields {
 }
 
 impl CallerFields {
-    fn survey(headers: &HeaderMap) -> Self {
+    pub(crate) fn survey(headers: &HeaderMap) -> Self {
         let mut found = Self::default();
         for name in headers.keys() {
             if name == CONTENT_LENGTH {
@@ -132,10 +145,23 @@ pub(crate) fn write_fields_with_framing(
     framing: FramingField,
     connection: ConnectionField,
     date: Option<&HttpDate>,
-    (switching, host_first): (bool, bool),
+    flags: (bool, bool),
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let caller = CallerFields::survey(headers);
+    write_surveyed_fields(headers, caller, framing, connection, date, flags, out)
+}
+
+/// [`write_fields_with_framing`] for a caller that surveyed `headers` already.
+pub(crate) fn write_surveyed_fields(
+    headers: &HeaderMap,
+    caller: CallerFields,
+    framing: FramingField,
+    connection: ConnectionField,
+    date: Option<&HttpDate>,
+    (switching, host_first): (bool, bool),
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     if switching && !caller.upgrade {
         return Err(Error::local("101 without an Upgrade field"));
     }
@@ -261,5 +287,25 @@ fn write_date(date: Option<&HttpDate>, caller_date: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(b"date: ");
         out.extend_from_slice(date.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_decimal;
+
+    #[test]
+    fn decimals_of_every_length_are_written_as_text() {
+        let mut n = 1u64;
+        let mut cases = vec![0, u64::MAX];
+        while let Some(next) = n.checked_mul(10) {
+            cases.extend([n - 1, n, n + 1, next - 1]);
+            n = next;
+        }
+        for n in cases {
+            let mut out = b"x".to_vec();
+            write_decimal(n, &mut out);
+            assert_eq!(out, format!("x{n}").as_bytes(), "{n}");
+        }
     }
 }
