@@ -702,7 +702,7 @@ impl Conn {
     }
 
     /// The handler's response: queued (and its body produced as the client takes it).
-    pub(crate) fn respond(&mut self, session: Box<Session>, response: Response) {
+    pub(crate) fn respond(&mut self, session: Box<Session>, mut response: Response) {
         let close_asked = session.close;
         self.session = Some(session);
         self.transfer = Transfer::default();
@@ -718,10 +718,9 @@ impl Conn {
             self.phase = Phase::Closing;
             return;
         }
-        let response = match self.stream.as_ref() {
-            Some(stream) => no_switch(stream, response),
-            None => response,
-        };
+        if let Some(stream) = self.stream.as_ref() {
+            no_switch(stream, &mut response);
+        }
         let last = self.last;
         let Some(stream) = self.stream.as_mut() else {
             return;
@@ -930,22 +929,26 @@ fn send_error(stream: &mut ServerStream, status: StatusCode, message: &str) {
 /// The server relays no tunnel and switches to no other protocol: a handler's 2xx to a
 /// CONNECT, or its 101, becomes a 500 that says so (the connection goes on, as after any
 /// refused CONNECT or Upgrade), rather than a response the client would take as a switch.
-fn no_switch(stream: &ServerStream, response: Response) -> Response {
+/// (In place: a `Response` is large, and moving it costs copies.)
+fn no_switch(stream: &ServerStream, response: &mut Response) {
     let switch = (stream.conn().answering_connect() && response.status.is_success())
         || response.status == StatusCode::SWITCHING_PROTOCOLS;
     if !switch {
-        return response;
+        return;
     }
     log::warn!(
         "a handler answered {} to a protocol switch; this server relays no tunnel and \
          speaks only HTTP/1: answering 500",
         response.status
     );
-    drop_body_off_loop(response.body.kind);
-    Response::text(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "this server does not switch protocols or relay tunnels",
-    )
+    let refused = std::mem::replace(
+        response,
+        Response::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "this server does not switch protocols or relay tunnels",
+        ),
+    );
+    drop_body_off_loop(refused.body.kind);
 }
 
 /// Writes what is queued of a response body, counted for the response rate. `None`: all
