@@ -4,6 +4,7 @@
 //! the positions of each part. Nothing is allocated per field, which keeps the parse close
 //! to httparse's own speed; `to_header_map` converts to `http` types when wanted.
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Range;
 
@@ -52,6 +53,15 @@ impl FieldSpan {
     }
 }
 
+/// A dropped head's memory is kept (one per thread) for the next head indexed on the
+/// thread, up to this size: a head costs an allocation and its free otherwise, a tenth of
+/// a small pipelined exchange.
+const SPARE_AT_MOST: usize = 4096;
+
+thread_local! {
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 /// Header (or trailer) fields as the peer sent them, in order, names lowercased, values
 /// with surrounding whitespace removed.
 ///
@@ -66,8 +76,8 @@ impl FieldSpan {
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers {
     /// The head's bytes, then the span of each field ([`FieldSpan::LEN`] bytes each): one
-    /// allocation for a head.
-    raw: Box<[u8]>,
+    /// allocation for a head (this thread's spare memory if it has enough).
+    raw: Vec<u8>,
     /// Where the spans start: the length of the head's bytes.
     head_len: u32,
     survey: Survey,
@@ -77,7 +87,9 @@ impl Headers {
     /// A copy of `head` with the fields at `fields`: lowercases the names and notes the
     /// fields that decide framing, in one pass.
     pub(crate) fn index(head: &[u8], fields: impl ExactSizeIterator<Item = FieldSpan>) -> Self {
-        let mut raw = Vec::with_capacity(head.len() + fields.len() * FieldSpan::LEN);
+        let need = head.len() + fields.len() * FieldSpan::LEN;
+        let mut raw = SPARE.try_with(Cell::take).unwrap_or_default();
+        raw.reserve_exact(need);
         raw.extend_from_slice(head);
         let mut survey = Survey::default();
         for (i, f) in fields.enumerate() {
@@ -88,7 +100,7 @@ impl Headers {
             raw.extend_from_slice(&f.encode());
         }
         Self {
-            raw: raw.into_boxed_slice(),
+            raw,
             head_len: head.len() as u32,
             survey,
         }
@@ -184,6 +196,18 @@ impl Headers {
             }
         }
         map
+    }
+}
+
+impl Drop for Headers {
+    /// Keeps the memory of a small head for the next one this thread indexes.
+    fn drop(&mut self) {
+        if (1..=SPARE_AT_MOST).contains(&self.raw.capacity()) {
+            let mut raw = std::mem::take(&mut self.raw);
+            raw.clear();
+            // Not while the thread ends (its spare is gone): then it is freed.
+            let _ = SPARE.try_with(|spare| spare.set(raw));
+        }
     }
 }
 
