@@ -253,6 +253,22 @@ impl ServerConn {
         }
     }
 
+    /// Ends a request body that has no bytes (no body, or `Content-Length: 0`) at once:
+    /// what the next event would do (an [`Event::End`] without trailers), without making
+    /// the event. `false`: the body is not an empty one, and nothing changed.
+    pub(crate) fn end_empty_body(&mut self) -> bool {
+        if !matches!(
+            self.recv,
+            Recv::Body(BodyDecoder::Length { remaining: 0, .. })
+        ) {
+            return false;
+        }
+        self.waiting_for_continue = false;
+        self.recv = Recv::Done;
+        self.exchange_progress();
+        true
+    }
+
     /// True while a request has been received and its response is not finished.
     pub fn response_due(&self) -> bool {
         matches!(self.send, Send::Respond | Send::Body(_))

@@ -575,7 +575,7 @@ impl Conn {
         let framing = stream.conn().body_framing();
         if matches!(framing, Some(Framing::None | Framing::Length(0))) {
             // No body (a GET's), or an empty one: its end is already there.
-            drain_buffered(stream);
+            stream.core_mut().end_empty_body();
         }
         if framing.is_none() || stream.conn().body_framing().is_none() {
             self.request_since = None;
