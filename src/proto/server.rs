@@ -807,6 +807,11 @@ pub(crate) fn write_status_line(code: u16, reason: &str, out: &mut Vec<u8>) {
         (100..=999).contains(&code),
         "a status code has three digits"
     );
+    if code == 200 && reason == "OK" {
+        // Most responses: one fixed-size copy.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        return;
+    }
     let digit = |d: u16| b'0' + (d % 10) as u8;
     out.reserve(15 + reason.len());
     out.extend_from_slice(b"HTTP/1.1 ");
