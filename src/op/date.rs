@@ -26,10 +26,8 @@ impl DateCache {
 
     /// The date of `now`, formatted again only when its second differs from the last one.
     pub(crate) fn at(&mut self, now: SystemTime) -> HttpDate {
-        if let (Some((from, to)), Some(date)) = (self.span, self.last) {
-            if from <= now && now < to {
-                return date;
-            }
+        if let Some(date) = self.last.filter(|_| within(self.span, now)) {
+            return date;
         }
         let secs = now
             .duration_since(UNIX_EPOCH)
@@ -56,10 +54,28 @@ thread_local! {
     static CACHE: RefCell<DateCache> = const { RefCell::new(DateCache::NEW) };
 }
 
+/// The times a date is right for: from the start of its second to the start of the next
+/// (`None`: not known, look again each time).
+pub(crate) type Span = Option<(SystemTime, SystemTime)>;
+
+/// Whether `now` is within `span`.
+pub(crate) fn within(span: Span, now: SystemTime) -> bool {
+    span.is_some_and(|(from, to)| from <= now && now < to)
+}
+
+/// The date of `now`, from this thread's cache, and the times it is right for.
+pub(crate) fn at(now: SystemTime) -> (HttpDate, Span) {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let date = cache.at(now);
+        (date, cache.span)
+    })
+}
+
 /// The current date, from this thread's cache.
+#[cfg(test)]
 pub(crate) fn now() -> HttpDate {
-    let now = SystemTime::now();
-    CACHE.with(|cache| cache.borrow_mut().at(now))
+    at(SystemTime::now()).0
 }
 
 #[cfg(test)]
@@ -87,6 +103,23 @@ mod tests {
         cache.at(far);
         cache.at(far + Duration::from_secs(5));
         assert_eq!(cache.formatted, 4);
+    }
+
+    #[test]
+    fn the_span_given_is_the_second_of_the_date() {
+        let base = UNIX_EPOCH + Duration::from_millis(784_111_777_250);
+        let (date, span) = at(base);
+        assert_eq!(date.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        let start = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(span, Some((start, start + Duration::from_secs(1))));
+        assert!(within(span, start) && within(span, base));
+        assert!(!within(span, start + Duration::from_secs(1)));
+        assert!(!within(span, start - Duration::from_nanos(1)));
+        // Before the epoch and at the held maximum, none: the clock is looked at each time.
+        assert_eq!(at(UNIX_EPOCH - Duration::from_secs(5)).1, None);
+        let far = UNIX_EPOCH + Duration::from_secs(HttpDate::MAX_UNIX_SECS + 10);
+        assert_eq!(at(far).1, None);
+        assert!(!within(None, base));
     }
 
     #[test]

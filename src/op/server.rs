@@ -96,6 +96,8 @@ pub struct ServerStream {
     failed: Option<Error>,
     /// Whether responses get the current `Date`.
     send_date: bool,
+    /// The times the date the core has is right for.
+    date_span: super::date::Span,
     /// The next read's size (see `FIRST_READ_SIZE`).
     read_size: usize,
     /// The last read from a plain socket was short: the socket had nothing more then, so
@@ -131,6 +133,7 @@ impl ServerStream {
             written: 0,
             failed: None,
             send_date: true,
+            date_span: None,
             read_size: FIRST_READ_SIZE,
             drained: false,
             skip_reads: false,
@@ -179,7 +182,13 @@ impl ServerStream {
     ) -> Result<Framing, Error> {
         self.compact();
         if self.send_date {
-            self.conn.set_date(Some(super::date::now()));
+            // The core keeps the date given last: given again only once the second is over.
+            let now = std::time::SystemTime::now();
+            if !super::date::within(self.date_span, now) {
+                let (date, span) = super::date::at(now);
+                self.conn.set_date(Some(date));
+                self.date_span = span;
+            }
         }
         Ok(self
             .conn
