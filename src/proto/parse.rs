@@ -251,14 +251,25 @@ struct RequestLine {
 
 /// `method SP request-target SP HTTP-version`, without the CRLF.
 fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
-    let sp1 = line
-        .iter()
-        .position(|&b| !is_tchar(b))
-        .ok_or_else(|| Error::bad("invalid request line"))?;
-    if sp1 == 0 || line[sp1] != b' ' {
-        return Err(Error::bad("invalid method in request line"));
-    }
-    let method = Method::from_bytes(&line[..sp1]).map_err(|_| Error::bad("invalid method"))?;
+    // The usual methods, known by their first bytes and the space after them: what the
+    // scan and `Method::from_bytes` below would find.
+    let (sp1, method) = match line {
+        [b'G', b'E', b'T', b' ', ..] => (3, Method::GET),
+        [b'P', b'O', b'S', b'T', b' ', ..] => (4, Method::POST),
+        [b'H', b'E', b'A', b'D', b' ', ..] => (4, Method::HEAD),
+        _ => {
+            let sp1 = line
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .ok_or_else(|| Error::bad("invalid request line"))?;
+            if sp1 == 0 || line[sp1] != b' ' {
+                return Err(Error::bad("invalid method in request line"));
+            }
+            let method =
+                Method::from_bytes(&line[..sp1]).map_err(|_| Error::bad("invalid method"))?;
+            (sp1, method)
+        }
+    };
     let target_start = sp1 + 1;
     let target_len = visible_ascii_len(&line[target_start..]);
     let target_end = target_start + target_len;
@@ -274,7 +285,11 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     if line.get(target_end + 1) == Some(&b' ') {
         return Err(Error::bad(MULTIPLE_SPACES));
     }
-    let version = parse_version(&line[target_end + 1..])?;
+    let version = match &line[target_end + 1..] {
+        // The usual version, in one comparison.
+        b"HTTP/1.1" => Version::HTTP_11,
+        v => parse_version(v)?,
+    };
     check_target_form(&method, &line[target_start..target_end])?;
     Ok(RequestLine {
         method,
