@@ -505,8 +505,14 @@ pub(crate) fn request_framing(
     {
         return Err(Error::bad("invalid Host header field"));
     }
-    let length = survey.content_length(headers)?;
-    let chunked = chunked_only(survey.coding(headers)?)?;
+    let (length, chunked) =
+        if survey.content_length.count == 0 && survey.transfer_encoding.count == 0 {
+            // Neither field (most requests): nothing to check.
+            (None, false)
+        } else {
+            let length = survey.content_length(headers)?;
+            (length, chunked_only(survey.coding(headers)?)?)
+        };
     if chunked && !http11 {
         return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 request"));
     }
