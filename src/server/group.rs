@@ -452,9 +452,17 @@ impl Group {
     /// taken again.
     fn released<'g, R>(
         self: &'g Arc<Self>,
-        mut guard: MutexGuard<'g, LoopState>,
+        guard: MutexGuard<'g, LoopState>,
         work: impl FnOnce() -> R,
     ) -> (MutexGuard<'g, LoopState>, R) {
+        let result = self.unlocked(guard, work);
+        (self.acquire(), result)
+    }
+
+    /// [`released`](Self::released) without taking the loop again (the caller does):
+    /// what `work` returns is not moved into a pair with the guard, a copy of a large
+    /// `Response`.
+    fn unlocked<R>(&self, mut guard: MutexGuard<'_, LoopState>, work: impl FnOnce() -> R) -> R {
         guard.calls += 1;
         let busy = guard.calls << 1 | 1;
         // `SeqCst` with the watchdog's parking flag: it sees this start, or we see it parked.
@@ -472,7 +480,7 @@ impl Group {
             Ordering::AcqRel,
             Ordering::Relaxed,
         );
-        (self.acquire(), result)
+        result
     }
 
     /// Calls the handler with the loop released; returns with the loop taken again and
@@ -488,7 +496,7 @@ impl Group {
             return guard;
         };
         let handler = &self.config.handler;
-        let (mut guard, response) = self.released(guard, || {
+        let response = self.unlocked(guard, || {
             let method = call.head.method().clone();
             let request = Request::new(call.head, call.framing, call.feed);
             let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut session, request)));
@@ -498,6 +506,7 @@ impl Group {
                 Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
             })
         });
+        let mut guard = self.acquire();
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.respond(session, response);
         }
