@@ -465,6 +465,9 @@ impl ServerConn {
     /// After either side finished its message: start the next exchange or stop reading.
     fn exchange_progress(&mut self) {
         let sent = matches!(self.send, Send::Done | Send::Switched);
+        if !sent {
+            return;
+        }
         match self.recv {
             Recv::Done if sent && self.keep_alive => {
                 self.recv = Recv::Head(HeadScanner::default());
@@ -592,7 +595,10 @@ impl ServerConn {
         body: BodyLength,
         out: &mut Vec<u8>,
     ) -> Result<Framing, Error> {
-        self.check_respond()?;
+        if !matches!(self.send, Send::Idle | Send::Respond) {
+            // Refused (the usual states are checked here without the call).
+            self.check_respond()?;
+        }
         if status.is_informational() {
             return self.fail(Error::local(
                 "send_response needs a final status; use send_informational",
