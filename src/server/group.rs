@@ -471,16 +471,13 @@ impl Group {
         INLINE.with(|c| c.set(Some(busy)));
         drop(guard);
 
-        let result = work();
-
-        INLINE.with(|c| c.set(None));
-        let _ = self.notices.busy.compare_exchange(
-            busy,
-            busy & !1,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
-        result
+        // The end of the user code is marked when `_ended` drops, after `work`'s result
+        // is in place: returned as it is made, without a copy.
+        let _ended = UserCodeEnded {
+            busy: &self.notices.busy,
+            call: busy,
+        };
+        work()
     }
 
     /// Calls the handler with the loop released; returns with the loop taken again and
@@ -570,5 +567,27 @@ impl Group {
                 slot.deadline = now + NO_DEADLINE;
             }
         }
+    }
+}
+
+/// Marks the end of user code run with the loop released (see `Group::unlocked`) when it
+/// drops: as before, not if the user code panicked through it.
+struct UserCodeEnded<'a> {
+    busy: &'a AtomicU64,
+    call: u64,
+}
+
+impl Drop for UserCodeEnded<'_> {
+    fn drop(&mut self) {
+        if thread::panicking() {
+            return;
+        }
+        INLINE.with(|c| c.set(None));
+        let _ = self.busy.compare_exchange(
+            self.call,
+            self.call & !1,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        );
     }
 }
