@@ -464,17 +464,17 @@ impl ServerConn {
 
     /// After either side finished its message: start the next exchange or stop reading.
     fn exchange_progress(&mut self) {
-        let sent = matches!(self.send, Send::Done | Send::Switched);
-        if !sent {
+        if !matches!(self.send, Send::Done | Send::Switched) {
+            // Our response is not finished: nothing to do whatever the request's state.
             return;
         }
         match self.recv {
-            Recv::Done if sent && self.keep_alive => {
+            Recv::Done if self.keep_alive => {
                 self.recv = Recv::Head(HeadScanner::default());
                 self.send = Send::Idle;
                 self.request = None;
             }
-            Recv::Done | Recv::Head(_) if sent => {
+            Recv::Done | Recv::Head(_) => {
                 self.keep_alive = false;
                 self.recv = Recv::Discard {
                     peer_closed: self.request_closes,
