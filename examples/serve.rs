@@ -121,6 +121,10 @@ enum Route {
 
 fn which(method: &Method, path: &str) -> Route {
     let get_or_head = *method == Method::GET || *method == Method::HEAD;
+    if path == "/" && get_or_head {
+        // The usual request, before the parsing of the others' paths.
+        return Route::Hello;
+    }
     let put_or_post = *method == Method::PUT || *method == Method::POST;
     let document = path
         .strip_prefix("/d")
