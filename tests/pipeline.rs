@@ -959,6 +959,42 @@ fn read_at_least(stream: &mut TcpStream, pending: &mut Vec<u8>, n: usize) -> Vec
     targets
 }
 
+/// The first requests to come (their targets), and whether anything more came in the next
+/// 200 ms before they were answered (they are, on return).
+fn first_read_and_more(stream: &mut TcpStream, pending: &mut Vec<u8>) -> (Vec<String>, bool) {
+    let first = read_requests(stream, pending);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut buf = [0u8; 4096];
+    let more = pending.len()
+        + match stream.read(&mut buf) {
+            Ok(n) => {
+                pending.extend_from_slice(&buf[..n]);
+                n
+            }
+            Err(_) => 0,
+        };
+    let _ = stream.set_read_timeout(None);
+    for target in &first {
+        respond(stream, "", target);
+    }
+    (first, more > 0)
+}
+
+/// Answers requests as they come until the client closes: each read's targets.
+fn answer_until_closed(stream: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<Vec<String>> {
+    let mut reads = Vec::new();
+    loop {
+        let targets = read_requests(stream, pending);
+        if targets.is_empty() {
+            return reads;
+        }
+        for target in &targets {
+            respond(stream, "", target);
+        }
+        reads.push(targets);
+    }
+}
+
 /// RFC 9112 §9.3.2: "When retrying pipelined requests after a failed connection (a
 /// connection not explicitly closed by the server in its last complete response), a client
 /// MUST NOT pipeline immediately after connection establishment". The first connection
@@ -989,34 +1025,10 @@ fn after_a_failed_connection_the_first_request_retried_goes_alone() {
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
-            let first = read_requests(&mut stream, &mut pending);
-            // Anything else that comes before the first is answered?
-            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-            let mut buf = [0u8; 4096];
-            let more = pending.len()
-                + match stream.read(&mut buf) {
-                    Ok(n) => {
-                        pending.extend_from_slice(&buf[..n]);
-                        n
-                    }
-                    Err(_) => 0,
-                };
-            let _ = stream.set_read_timeout(None);
-            for target in &first {
-                respond(&mut stream, "", target);
-            }
+            let (first, more) = first_read_and_more(&mut stream, &mut pending);
             let mut reads = vec![first];
-            loop {
-                let targets = read_requests(&mut stream, &mut pending);
-                if targets.is_empty() {
-                    break;
-                }
-                for target in &targets {
-                    respond(&mut stream, "", target);
-                }
-                reads.push(targets);
-            }
-            seen.lock().unwrap().push((reads, more > 0));
+            reads.extend(answer_until_closed(&mut stream, &mut pending));
+            seen.lock().unwrap().push((reads, more));
         });
         let mut fetcher = Fetcher::new(Config::default());
         gets(&mut fetcher, &origin, sent);
@@ -1042,67 +1054,57 @@ fn after_a_failed_connection_the_first_request_retried_goes_alone() {
     }
 }
 
-/// The same rule with two connections that fail together: every connection opened after
+/// The same rule with more than one connection per origin: every connection opened after
 /// the failure gets one request alone first, not only the one that carries the first
-/// request left. Each of the first two answers two of its requests and cuts the third short
-/// (no cap learnt, pipelining kept), at the same moment.
+/// request left. Three connections allowed, depth 8, 16 requests: the first two
+/// connections take 8 each. One answers two and cuts the third short (a failure; no cap
+/// learnt, pipelining kept); the other holds its 8 unanswered for a while, so it takes
+/// none of the 6 sent again. Those need two new connections: the first takes the first
+/// of them alone, and the second must not pipeline the other five at once.
 #[test]
-fn after_failed_connections_every_new_connection_starts_with_one_request() {
+fn after_a_failed_connection_every_new_connection_starts_with_one_request() {
     let log = Arc::new(Mutex::new(Vec::<(usize, Vec<String>, bool)>::new()));
     let seen = log.clone();
-    let failing = Arc::new(std::sync::Barrier::new(2));
     let (origin, _) = scripted(move |n, mut stream| {
         let mut pending = Vec::new();
-        if n < 2 {
-            // At least three (the second connection may get fewer than eight once the
-            // first has answered and taken more).
-            let targets = read_at_least(&mut stream, &mut pending, 3);
-            assert!(targets.len() >= 3, "{targets:?}");
-            for target in &targets[..2] {
-                respond(&mut stream, "", target);
-            }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
-            // Both fail at the same moment.
-            failing.wait();
-            let _ = stream.shutdown(Shutdown::Both);
-            return;
-        }
-        let first = read_requests(&mut stream, &mut pending);
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-        let mut buf = [0u8; 4096];
-        let more = pending.len()
-            + match stream.read(&mut buf) {
-                Ok(n) => {
-                    pending.extend_from_slice(&buf[..n]);
-                    n
+        match n {
+            0 => {
+                let targets = read_at_least(&mut stream, &mut pending, 8);
+                assert_eq!(targets.len(), 8, "{targets:?}");
+                for target in &targets[..2] {
+                    respond(&mut stream, "", target);
                 }
-                Err(_) => 0,
-            };
-        let _ = stream.set_read_timeout(None);
-        seen.lock().unwrap().push((n, first.clone(), more > 0));
-        for target in &first {
-            respond(&mut stream, "", target);
-        }
-        loop {
-            let targets = read_requests(&mut stream, &mut pending);
-            if targets.is_empty() {
-                break;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+                thread::sleep(Duration::from_millis(50));
+                let _ = stream.shutdown(Shutdown::Both);
             }
-            for target in &targets {
-                respond(&mut stream, "", target);
+            1 => {
+                let targets = read_at_least(&mut stream, &mut pending, 8);
+                let start = Instant::now();
+                while seen.lock().unwrap().len() < 2 && start.elapsed() < Duration::from_secs(2) {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                for target in &targets {
+                    respond(&mut stream, "", target);
+                }
+                answer_until_closed(&mut stream, &mut pending);
+            }
+            _ => {
+                let (first, more) = first_read_and_more(&mut stream, &mut pending);
+                seen.lock().unwrap().push((n, first, more));
+                answer_until_closed(&mut stream, &mut pending);
             }
         }
     });
     let mut config = Config::default();
-    config.connections = 2;
+    config.connections = 3;
     config.depth = 8;
     let mut fetcher = Fetcher::new(config);
     gets(&mut fetcher, &origin, 16);
     let done = run_poll(&mut fetcher);
     assert_eq!(ok_statuses(&done), vec![200; 16]);
-    thread::sleep(Duration::from_millis(100));
     let log = log.lock().unwrap();
-    assert!(!log.is_empty());
+    assert!(log.len() >= 2, "two connections after the failure: {log:?}");
     for (n, first, more) in log.iter() {
         assert!(
             first.len() == 1 && !more,
