@@ -1057,20 +1057,30 @@ fn after_a_failed_connection_the_first_request_retried_goes_alone() {
 /// The same rule with more than one connection per origin: every connection opened after
 /// the failure gets one request alone first, not only the one that carries the first
 /// request left. Three connections allowed, depth 8, 16 requests: the first two
-/// connections take 8 each. One answers two and cuts the third short (a failure; no cap
-/// learnt, pipelining kept); the other holds its 8 unanswered for a while, so it takes
-/// none of the 6 sent again. Those need two new connections: the first takes the first
+/// connections take 8 each (nothing is answered before both have them). One answers two
+/// and cuts the third short (a failure; no cap learnt, pipelining kept); the other holds
+/// its 8 unanswered for a while, so it takes none of the 6 sent again. Those need two new connections: the first takes the first
 /// of them alone, and the second must not pipeline the other five at once.
 #[test]
 fn after_a_failed_connection_every_new_connection_starts_with_one_request() {
     let log = Arc::new(Mutex::new(Vec::<(usize, Vec<String>, bool)>::new()));
     let seen = log.clone();
+    // The holding connection has its eight: only then does the other answer anything (so
+    // that it takes none of the holding one's).
+    let full = Arc::new(AtomicUsize::new(0));
     let (origin, _) = scripted(move |n, mut stream| {
         let mut pending = Vec::new();
+        let wait_for = |cond: &dyn Fn() -> bool| {
+            let start = Instant::now();
+            while !cond() && start.elapsed() < Duration::from_secs(5) {
+                thread::sleep(Duration::from_millis(2));
+            }
+        };
         match n {
             0 => {
                 let targets = read_at_least(&mut stream, &mut pending, 8);
                 assert_eq!(targets.len(), 8, "{targets:?}");
+                wait_for(&|| full.load(Ordering::SeqCst) == 1);
                 for target in &targets[..2] {
                     respond(&mut stream, "", target);
                 }
@@ -1080,10 +1090,9 @@ fn after_a_failed_connection_every_new_connection_starts_with_one_request() {
             }
             1 => {
                 let targets = read_at_least(&mut stream, &mut pending, 8);
-                let start = Instant::now();
-                while seen.lock().unwrap().len() < 2 && start.elapsed() < Duration::from_secs(2) {
-                    thread::sleep(Duration::from_millis(5));
-                }
+                assert_eq!(targets.len(), 8, "{targets:?}");
+                full.store(1, Ordering::SeqCst);
+                wait_for(&|| seen.lock().unwrap().len() >= 2);
                 for target in &targets {
                     respond(&mut stream, "", target);
                 }
