@@ -124,7 +124,23 @@ fn main() -> ExitCode {
     let start = Instant::now();
     let (mut ok, mut failed) = (0u64, 0u64);
     fetcher.resume();
-    while fetcher.unfinished() > 0 {
+    loop {
+        // Taken before the check: requests can finish before any wait (one `resume` may do
+        // all, and a request HTTP cannot carry fails when submitted).
+        while let Some(done) = fetcher.next_completed() {
+            match done.result {
+                Ok(response) => ok += u64::from((200..300).contains(&response.status())),
+                Err(e) => {
+                    if failed == 0 {
+                        eprintln!("select_loop: {e}");
+                    }
+                    failed += 1;
+                }
+            }
+        }
+        if fetcher.unfinished() == 0 {
+            break;
+        }
         // The whole loop: wait for what the fetcher waits for, say what is ready, resume.
         let ready = match pollhttp::wait_any(&fetcher.wants(), fetcher.timeout()) {
             Ok(ready) => ready,
@@ -137,17 +153,6 @@ fn main() -> ExitCode {
             fetcher.mark_ready(fd);
         }
         fetcher.resume();
-        while let Some(done) = fetcher.next_completed() {
-            match done.result {
-                Ok(response) => ok += u64::from((200..300).contains(&response.status())),
-                Err(e) => {
-                    if failed == 0 {
-                        eprintln!("select_loop: {e}");
-                    }
-                    failed += 1;
-                }
-            }
-        }
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -172,7 +172,14 @@
 //! let mut poll = mio::Poll::new()?;
 //! let mut events = mio::Events::with_capacity(64);
 //! fetcher.resume();
-//! while fetcher.unfinished() > 0 {
+//! loop {
+//!     // Before the check: a request can finish without a wait.
+//!     while let Some(done) = fetcher.next_completed() {
+//!         println!("{}: {:?}", done.tag, done.result.map(|r| r.status()));
+//!     }
+//!     if fetcher.unfinished() == 0 {
+//!         break;
+//!     }
 //!     for change in fetcher.take_changes() {
 //!         let both = mio::Interest::READABLE | mio::Interest::WRITABLE;
 //!         match change {
@@ -185,9 +192,6 @@
 //!         fetcher.mark_ready(event.token().0 as std::os::fd::RawFd);
 //!     }
 //!     fetcher.resume();
-//!     while let Some(done) = fetcher.next_completed() {
-//!         println!("{}: {:?}", done.tag, done.result.map(|r| r.status()));
-//!     }
 //! }
 //! # Ok(()) }
 //! ```

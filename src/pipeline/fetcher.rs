@@ -54,17 +54,21 @@ const LOOKUPS_AT_ONCE: usize = 32;
 ///     fetcher.submit_url(url, Request::head("/"), url)?;
 /// }
 /// fetcher.resume();
-/// while fetcher.unfinished() > 0 {
-///     for fd in pollhttp::wait_any(&fetcher.wants(), fetcher.timeout())? {
-///         fetcher.mark_ready(fd);
-///     }
-///     fetcher.resume();
+/// loop {
+///     // Before the check: a request can finish without a wait.
 ///     while let Some(done) = fetcher.next_completed() {
 ///         match done.result {
 ///             Ok(response) => println!("{} {}", done.tag, response.status()),
 ///             Err(e) => println!("{} error: {e}", done.tag),
 ///         }
 ///     }
+///     if fetcher.unfinished() == 0 {
+///         break;
+///     }
+///     for fd in pollhttp::wait_any(&fetcher.wants(), fetcher.timeout())? {
+///         fetcher.mark_ready(fd);
+///     }
+///     fetcher.resume();
 /// }
 /// # Ok(()) }
 /// ```
@@ -315,6 +319,11 @@ impl<T> Fetcher<T> {
 
     /// Requests submitted and not finished yet. When it is 0 and
     /// [`next_completed`](Self::next_completed) gives `None`, everything is done.
+    ///
+    /// Requests can finish without any wait: one that HTTP cannot carry fails as it is
+    /// submitted, and one [`resume`](Self::resume) may finish all of them. So take what
+    /// [`next_completed`](Self::next_completed) gives before looking at this count, or a
+    /// loop that stops at 0 misses them (as the example of [`Fetcher`] shows).
     pub fn unfinished(&self) -> usize {
         let stats = &self.shared.stats;
         (stats.submitted - stats.responses - stats.errors) as usize
@@ -404,14 +413,18 @@ fn dns(host: &str, result: std::io::Result<Vec<Address>>) -> Result<Vec<Address>
 ///     pipeline.submit(Request::get(format!("/d{i}.html")), i);
 /// }
 /// pipeline.resume();
-/// while pipeline.unfinished() > 0 {
+/// loop {
+///     // Before the check: a request can finish without a wait.
+///     while let Some(done) = pipeline.next_completed() {
+///         println!("{} {:?}", done.tag, done.result.map(|r| r.status()));
+///     }
+///     if pipeline.unfinished() == 0 {
+///         break;
+///     }
 ///     for fd in pollhttp::wait_any(&pipeline.wants(), pipeline.timeout())? {
 ///         pipeline.mark_ready(fd);
 ///     }
 ///     pipeline.resume();
-///     while let Some(done) = pipeline.next_completed() {
-///         println!("{} {:?}", done.tag, done.result.map(|r| r.status()));
-///     }
 /// }
 /// # Ok(()) }
 /// ```
