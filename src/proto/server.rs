@@ -604,10 +604,16 @@ impl ServerConn {
                 "send_response needs a final status; use send_informational",
             ));
         }
-        let reason = reason.unwrap_or(default_reason(status));
-        if !valid_reason(reason) {
-            return self.fail(Error::local("reason phrase has a control character"));
-        }
+        let reason = match reason {
+            Some(reason) if !valid_reason(reason) => {
+                return self.fail(Error::local("reason phrase has a control character"));
+            }
+            Some(reason) => reason,
+            // The standard phrases (and the class names) are visible ASCII and spaces:
+            // nothing to check. The usual status without the table's lookup.
+            None if status == StatusCode::OK => "OK",
+            None => default_reason(status),
+        };
         if status == StatusCode::RESET_CONTENT
             && !matches!(body, BodyLength::None | BodyLength::Known(0))
         {
@@ -837,4 +843,20 @@ fn default_reason(status: StatusCode) -> &'static str {
         500..=599 => "Server Error",
         _ => "Unknown",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `send_response` does not check a default reason: every one must pass the check a
+    /// caller's reason takes, and 200's must be the table's.
+    #[test]
+    fn every_default_reason_is_a_valid_reason() {
+        for code in 100..=999 {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(valid_reason(default_reason(status)), "{code}");
+        }
+        assert_eq!(default_reason(StatusCode::OK), "OK");
+    }
 }
