@@ -121,6 +121,28 @@ enum Phase {
     Closing,
 }
 
+impl Phase {
+    /// Moves to `phase`. The old phase is dropped only if it holds something: the usual
+    /// steps leave a phase that holds nothing (`Head`, `Answered`), and the check costs
+    /// less than the call that drops a `Phase`.
+    fn set(&mut self, phase: Self) {
+        let old = std::mem::replace(self, phase);
+        if matches!(old, Self::Head | Self::Answered | Self::Handler(None)) {
+            // Nothing in it to drop (and no call for that).
+            std::mem::forget(old);
+        } else {
+            drop_phase(old);
+        }
+    }
+}
+
+/// Drops a phase that holds something, out of the usual steps' way.
+#[cold]
+#[inline(never)]
+fn drop_phase(phase: Phase) {
+    drop(phase);
+}
+
 /// A response body being produced: by the body's code off the loop ([`Pump::produce`],
 /// a piece at a time), and queued on the loop ([`Pump::emit`]); or a long body already in
 /// memory, queued a piece at a time.
@@ -579,7 +601,7 @@ impl Conn {
         }
         if framing.is_none() || stream.conn().body_framing().is_none() {
             self.request_since = None;
-            self.phase = Phase::Handler(None);
+            self.phase.set(Phase::Handler(None));
             return Some(Next::Handle(Call {
                 head,
                 framing: framing.unwrap_or(Framing::None),
@@ -823,7 +845,7 @@ impl Conn {
             self.transfer = Transfer::default();
             self.phase = Phase::Drain(0);
         } else {
-            self.phase = Phase::Head;
+            self.phase.set(Phase::Head);
             if stream.queued() >= FLUSH_AT {
                 if let Ok(Progress::Pending(need)) = stream.flush() {
                     self.transfer = Transfer::default();
