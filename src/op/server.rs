@@ -195,6 +195,29 @@ impl ServerStream {
             .send_response(status, reason, headers, body, &mut self.out)?)
     }
 
+    /// Queues a response whose whole body is `data`: [`queue_response`](Self::queue_response)
+    /// with its length, then (unless the response has no body: HEAD, or `data` is empty)
+    /// [`queue_whole`](Self::queue_whole), in one step (the same bytes, the same errors).
+    pub(crate) fn queue_response_whole(
+        &mut self,
+        status: StatusCode,
+        reason: Option<&str>,
+        headers: &HeaderMap,
+        data: &[u8],
+    ) -> Result<Framing, Error> {
+        let framing = self.queue_response(
+            status,
+            reason,
+            headers,
+            BodyLength::Known(data.len() as u64),
+        )?;
+        if framing != Framing::None {
+            // Nothing was written since the head was queued: no compacting to do.
+            self.conn.send_whole(data, &mut self.out)?;
+        }
+        Ok(framing)
+    }
+
     /// Queues response body bytes.
     pub fn queue_data(&mut self, data: &[u8]) -> Result<(), Error> {
         self.compact();

@@ -1009,6 +1009,14 @@ fn queue_response(
     } else {
         body.kind
     };
+    if let Kind::Bytes(bytes) = &kind {
+        if bytes.len() <= INLINE_BODY {
+            // The usual body, in memory and short: queued with its head in one step.
+            let queued = stream.queue_response_whole(status, reason.as_deref(), &headers, bytes);
+            super::response::recycle_map(headers);
+            return queued.map(|_| None);
+        }
+    }
     let length = match &kind {
         Kind::Empty if no_body => BodyLength::None,
         Kind::Empty => BodyLength::Known(0),
@@ -1038,11 +1046,8 @@ fn queue_response(
             stream.queue_end(None)?;
             return Ok(None);
         }
-        Kind::Bytes(bytes) if bytes.len() <= INLINE_BODY => {
-            stream.queue_whole(&bytes)?;
-            return Ok(None);
-        }
-        // Not copied into the output at once: written a piece at a time, in turns.
+        // Longer than INLINE_BODY (a shorter one was queued with the head above): not
+        // copied into the output at once, written a piece at a time, in turns.
         Kind::Bytes(bytes) => Source::Bytes(bytes, 0),
         Kind::Reader(reader, n) => Source::Reader(reader, n),
         Kind::ChunkedReader(reader) => Source::ChunkedReader(reader),
