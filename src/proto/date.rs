@@ -89,6 +89,14 @@ impl HttpDate {
     pub fn as_bytes(&self) -> &[u8] {
         &self.text
     }
+
+    /// The length of a date's text.
+    pub(crate) const LEN: usize = LEN;
+
+    /// The text, as an array (copied without a length check).
+    pub(crate) fn text(&self) -> &[u8; LEN] {
+        &self.text
+    }
 }
 
 impl From<SystemTime> for HttpDate {

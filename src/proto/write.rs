@@ -245,8 +245,7 @@ pub(crate) fn write_surveyed_fields(
     let listed = |token| caller.connection && lists_token(headers, &CONNECTION, token);
     if connection == ConnectionField::Nothing && !caller.upgrade && !caller.te_request {
         // The usual head: no connection option of ours.
-        write_date(date, caller.date, out);
-        out.extend_from_slice(b"\r\n");
+        write_date_and_end(date, caller.date, out);
         return Ok(());
     }
     let mut options = [""; 3];
@@ -276,19 +275,29 @@ pub(crate) fn write_surveyed_fields(
         }
         out.extend_from_slice(b"\r\n");
     }
-    write_date(date, caller.date, out);
-    out.extend_from_slice(b"\r\n");
+    write_date_and_end(date, caller.date, out);
     Ok(())
 }
 
-/// `date: ...` unless the caller gave a Date.
-fn write_date(date: Option<&HttpDate>, caller_date: bool, out: &mut Vec<u8>) {
-    if let Some(date) = date.filter(|_| !caller_date) {
-        out.extend_from_slice(b"date: ");
-        out.extend_from_slice(date.as_bytes());
-        out.extend_from_slice(b"\r\n");
+/// `date: ...` unless the caller gave a Date, then the blank line that ends the head: one
+/// fixed-size copy with a date.
+fn write_date_and_end(date: Option<&HttpDate>, caller_date: bool, out: &mut Vec<u8>) {
+    match date.filter(|_| !caller_date) {
+        Some(date) => {
+            let mut line = [0u8; DATE_AND_END.len() + HttpDate::LEN];
+            let (name, rest) = line.split_at_mut(6);
+            name.copy_from_slice(&DATE_AND_END[..6]);
+            let (text, end) = rest.split_at_mut(HttpDate::LEN);
+            text.copy_from_slice(date.text());
+            end.copy_from_slice(&DATE_AND_END[6..]);
+            out.extend_from_slice(&line);
+        }
+        None => out.extend_from_slice(b"\r\n"),
     }
 }
+
+/// What goes around the date: the field's name, then its line end and the blank line.
+const DATE_AND_END: &[u8; 10] = b"date: \r\n\r\n";
 
 #[cfg(test)]
 mod tests {
