@@ -54,7 +54,10 @@ pub(crate) fn recycle_map(mut map: HeaderMap) {
         return;
     }
     if is_text_map(&map) {
-        if let Some(map) = SPARE_TEXT_MAP.with(|spare| spare.replace(Some(map))) {
+        // Swapped in place: the closure holds a reference, not a copy of the map.
+        let mut slot = Some(map);
+        SPARE_TEXT_MAP.with(|spare| slot = spare.replace(slot.take()));
+        if let Some(map) = slot {
             // There was one already: this one is emptied for `new`.
             recycle_empty(map);
         }
