@@ -222,6 +222,25 @@ impl fmt::Debug for Headers {
     }
 }
 
+/// Each ASCII byte, at its own index.
+const ASCII_BYTES: [u8; 128] = {
+    let mut bytes = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        bytes[i] = i as u8;
+        i += 1;
+    }
+    bytes
+};
+
+/// Each ASCII character, at its own index.
+const ASCII_CHARS: &str = {
+    match std::str::from_utf8(&ASCII_BYTES) {
+        Ok(text) => text,
+        Err(_) => panic!("ASCII is UTF-8"),
+    }
+};
+
 /// A request head received by a server.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RequestHead {
@@ -240,6 +259,14 @@ impl RequestHead {
     /// The request target as sent (origin, absolute, authority or asterisk form).
     pub fn target(&self) -> &str {
         let raw = &self.headers.raw()[self.target.start as usize..self.target.end as usize];
+        // A one-byte target (`/`, the most usual, or `*`) without the call that checks
+        // UTF-8: the same text, from a table of the ASCII characters.
+        if let &[b] = raw {
+            if b.is_ascii() {
+                let i = usize::from(b);
+                return &ASCII_CHARS[i..=i];
+            }
+        }
         // The parser admitted only visible ASCII.
         std::str::from_utf8(raw).unwrap_or("")
     }
@@ -305,5 +332,32 @@ impl fmt::Debug for ResponseHead {
             .field("version", &self.version)
             .field("headers", &self.headers)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ascii_table_holds_each_character_at_its_index() {
+        assert_eq!(ASCII_CHARS.len(), 128);
+        for (i, b) in ASCII_CHARS.bytes().enumerate() {
+            assert_eq!(usize::from(b), i);
+        }
+    }
+
+    #[test]
+    fn a_one_byte_target_is_the_same_text() {
+        for target in ["/", "*", "/a", "/ab?c", "http://a/"] {
+            let mut conn = super::super::ServerConn::new();
+            let method = if target == "*" { "OPTIONS" } else { "GET" };
+            conn.receive(format!("{method} {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+                .unwrap();
+            let Ok(super::super::Event::Request(head)) = conn.next_event() else {
+                panic!("{target}")
+            };
+            assert_eq!(head.target(), target);
+        }
     }
 }
