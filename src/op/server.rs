@@ -543,6 +543,12 @@ impl ReadRequest {
         stream: &mut ServerStream,
     ) -> Result<Progress<Option<RequestHead>>, Error> {
         stream.check()?;
+        // The usual head, whole in the buffer: what the loop below would take first.
+        match stream.conn.take_whole_request() {
+            Some(Ok(head)) => return Ok(Progress::Ready(Some(head))),
+            Some(Err(e)) => return Err(request_error(e)),
+            None => {}
+        }
         loop {
             match stream.conn.next_event() {
                 Ok(Event::Request(head)) => return Ok(Progress::Ready(Some(head))),

@@ -91,6 +91,9 @@ pub struct ServerConn {
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
+    /// `take_whole_request` found no whole head in the buffer as it is: the next step
+    /// goes on to the scan without trying again.
+    whole_tried: bool,
     /// The `Date` added to final responses that have none.
     date: Option<HttpDate>,
 }
@@ -122,6 +125,7 @@ impl ServerConn {
             offered_upgrades: Vec::new(),
             waiting_for_continue: false,
             leading: 0,
+            whole_tried: false,
             date: None,
         }
     }
@@ -296,16 +300,49 @@ impl ServerConn {
         match self.step(max_data) {
             Ok(Step::Event(e)) => Ok(e),
             Ok(Step::Data(n)) => Ok(Event::Data(self.buf.take(n))),
-            Err(e) => {
-                if !matches!(self.recv, Recv::Error(_)) {
-                    log::debug!("server connection: receiving failed: {e}");
-                }
-                self.recv = Recv::Error(e.clone());
-                // A server still answers a remote error, and then closes.
-                self.keep_alive = false;
-                Err(e)
-            }
+            Err(e) => Err(self.receive_failed(e)),
         }
+    }
+
+    /// Receiving failed for good.
+    fn receive_failed(&mut self, e: Error) -> Error {
+        if !matches!(self.recv, Recv::Error(_)) {
+            log::debug!("server connection: receiving failed: {e}");
+        }
+        self.recv = Recv::Error(e.clone());
+        // A server still answers a remote error, and then closes.
+        self.keep_alive = false;
+        e
+    }
+
+    /// The usual request head, taken the way [`next_event`](Self::next_event) takes it
+    /// (the same state changes, the same errors) without its steps: a head awaited, fresh,
+    /// whole at the start of the buffer (no empty lines before it). `None`: anything else,
+    /// nothing changed; `next_event` handles it.
+    pub(crate) fn take_whole_request(&mut self) -> Option<Result<RequestHead, Error>> {
+        let Recv::Head(scanner) = &self.recv else {
+            return None;
+        };
+        if !scanner.is_fresh() {
+            return None;
+        }
+        let pending = self.buf.pending();
+        // An empty line first, a byte that cannot start a request line, or nothing: the
+        // general path.
+        if !pending.first().is_some_and(|&b| is_tchar(b)) {
+            return None;
+        }
+        let max = self.limits.max_head.saturating_sub(self.leading).max(1);
+        let Some((len, head)) = try_request(pending, max, &self.limits) else {
+            // The same bytes would give the same answer to `step`'s try.
+            self.whole_tried = true;
+            return None;
+        };
+        self.buf.consume(len);
+        Some(match self.start_request(&head) {
+            Ok(()) => Ok(head),
+            Err(e) => Err(self.receive_failed(e)),
+        })
     }
 
     fn step(&mut self, max_data: usize) -> Result<Step, Error> {
@@ -377,7 +414,7 @@ impl ServerConn {
                         Some(_) => {}
                     }
                     let max = self.limits.max_head.saturating_sub(self.leading).max(1);
-                    if scanner.is_fresh() {
+                    if scanner.is_fresh() && !std::mem::take(&mut self.whole_tried) {
                         if let Some((len, head)) = try_request(pending, max, &self.limits) {
                             self.buf.consume(len);
                             self.start_request(&head)?;
