@@ -242,6 +242,9 @@ fn first_line_end(raw: &[u8]) -> (usize, usize) {
 /// whitespace would read some lines differently from us.
 const MULTIPLE_SPACES: &str = "more than one space between the parts of the start line";
 
+/// `HTTP/1.1` as one word.
+const HTTP_11: u64 = u64::from_ne_bytes(*b"HTTP/1.1");
+
 /// A parsed request line.
 struct RequestLine {
     method: Method,
@@ -285,10 +288,12 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, Error> {
     if line.get(target_end + 1) == Some(&b' ') {
         return Err(Error::bad(MULTIPLE_SPACES));
     }
-    let version = match &line[target_end + 1..] {
-        // The usual version, in one comparison.
-        b"HTTP/1.1" => Version::HTTP_11,
-        v => parse_version(v)?,
+    let v = &line[target_end + 1..];
+    // The usual version, in one comparison of eight bytes.
+    let version = if <[u8; 8]>::try_from(v).is_ok_and(|v| u64::from_ne_bytes(v) == HTTP_11) {
+        Version::HTTP_11
+    } else {
+        parse_version(v)?
     };
     check_target_form(&method, &line[target_start..target_end])?;
     Ok(RequestLine {

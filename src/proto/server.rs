@@ -260,6 +260,7 @@ impl ServerConn {
     /// Ends a request body that has no bytes (no body, or `Content-Length: 0`) at once:
     /// what the next event would do (an [`Event::End`] without trailers), without making
     /// the event. `false`: the body is not an empty one, and nothing changed.
+    #[inline]
     pub(crate) fn end_empty_body(&mut self) -> bool {
         if !matches!(
             self.recv,
