@@ -180,16 +180,7 @@ impl ServerStream {
         headers: &HeaderMap,
         body: BodyLength,
     ) -> Result<Framing, Error> {
-        self.compact();
-        if self.send_date {
-            // The core keeps the date given last: given again only once the second is over.
-            let now = std::time::SystemTime::now();
-            if !super::date::within(self.date_span, now) {
-                let (date, span) = super::date::at(now);
-                self.conn.set_date(Some(date));
-                self.date_span = span;
-            }
-        }
+        self.before_response();
         Ok(self
             .conn
             .send_response(status, reason, headers, body, &mut self.out)?)
@@ -205,17 +196,24 @@ impl ServerStream {
         headers: &HeaderMap,
         data: &[u8],
     ) -> Result<Framing, Error> {
-        let framing = self.queue_response(
-            status,
-            reason,
-            headers,
-            BodyLength::Known(data.len() as u64),
-        )?;
-        if framing != Framing::None {
-            // Nothing was written since the head was queued: no compacting to do.
-            self.conn.send_whole(data, &mut self.out)?;
+        self.before_response();
+        Ok(self
+            .conn
+            .send_response_whole(status, reason, headers, data, &mut self.out)?)
+    }
+
+    /// Room for a response, and the date its head carries.
+    fn before_response(&mut self) {
+        self.compact();
+        if self.send_date {
+            // The core keeps the date given last: given again only once the second is over.
+            let now = std::time::SystemTime::now();
+            if !super::date::within(self.date_span, now) {
+                let (date, span) = super::date::at(now);
+                self.conn.set_date(Some(date));
+                self.date_span = span;
+            }
         }
-        Ok(framing)
     }
 
     /// Queues response body bytes.

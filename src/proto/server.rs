@@ -633,6 +633,35 @@ impl ServerConn {
         body: BodyLength,
         out: &mut Vec<u8>,
     ) -> Result<Framing, Error> {
+        self.respond(status, reason, headers, body, None, out)
+    }
+
+    /// [`send_response`](Self::send_response) for a body of `data`, then (unless the
+    /// response has no body: HEAD, or `data` is empty) [`send_whole`](Self::send_whole)
+    /// with it, in one step: the same bytes, the same errors.
+    pub(crate) fn send_response_whole(
+        &mut self,
+        status: StatusCode,
+        reason: Option<&str>,
+        headers: &HeaderMap,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Framing, Error> {
+        let body = BodyLength::Known(data.len() as u64);
+        self.respond(status, reason, headers, body, Some(data), out)
+    }
+
+    /// `send_response`, with the whole body when the caller has it (`whole`, of the length
+    /// `body` says).
+    fn respond(
+        &mut self,
+        status: StatusCode,
+        reason: Option<&str>,
+        headers: &HeaderMap,
+        body: BodyLength,
+        whole: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<Framing, Error> {
         if !matches!(self.send, Send::Idle | Send::Respond) {
             // Refused (the usual states are checked here without the call).
             self.check_respond()?;
@@ -741,7 +770,20 @@ impl ServerConn {
         self.waiting_for_continue = false;
         match BodyEncoder::new(framing) {
             _ if switching => self.switch(),
-            Some(encoder) => self.send = Send::Body(encoder),
+            // The whole body, of the length announced: what send_whole does, at once.
+            Some(BodyEncoder::Length { remaining })
+                if whole.is_some_and(|data| data.len() as u64 == remaining) =>
+            {
+                out.extend_from_slice(whole.unwrap_or_default());
+                self.send = Send::Done;
+                self.exchange_progress();
+            }
+            Some(encoder) => {
+                self.send = Send::Body(encoder);
+                if let Some(data) = whole {
+                    self.send_whole(data, out)?;
+                }
+            }
             None => {
                 self.send = Send::Done;
                 self.exchange_progress();
