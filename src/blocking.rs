@@ -21,18 +21,9 @@ use crate::Progress;
 /// ```
 pub fn run<T>(
     timeout: Option<Duration>,
-    mut resume: impl FnMut() -> Result<Progress<T>, Error>,
+    resume: impl FnMut() -> Result<Progress<T>, Error>,
 ) -> Result<T, Error> {
-    loop {
-        match resume()? {
-            Progress::Ready(value) => return Ok(value),
-            Progress::Pending(need) => {
-                if !need.wait(timeout)? {
-                    return Err(Error::Timeout);
-                }
-            }
-        }
-    }
+    drive(timeout, None, resume)
 }
 
 /// As [`run`], for an operation with a deadline of its own ([`WaitContinue`]): no wait
@@ -53,16 +44,26 @@ pub fn run<T>(
 pub fn run_until<T>(
     timeout: Option<Duration>,
     deadline: Instant,
+    resume: impl FnMut() -> Result<Progress<T>, Error>,
+) -> Result<T, Error> {
+    drive(timeout, Some(deadline), resume)
+}
+
+/// The loop of [`run`] and [`run_until`]: each wait lasts `timeout`, or less to end at the
+/// deadline (which is then no timeout).
+fn drive<T>(
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
     mut resume: impl FnMut() -> Result<Progress<T>, Error>,
 ) -> Result<T, Error> {
     loop {
         match resume()? {
             Progress::Ready(value) => return Ok(value),
             Progress::Pending(need) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let until_deadline = !left.is_zero() && timeout.map_or(true, |t| left < t);
-                let wait = if until_deadline { Some(left) } else { timeout };
-                if !need.wait(wait)? && !until_deadline {
+                let left = deadline
+                    .map(|d| d.saturating_duration_since(Instant::now()))
+                    .filter(|left| !left.is_zero() && timeout.map_or(true, |t| *left < t));
+                if !need.wait(left.or(timeout))? && left.is_none() {
                     return Err(Error::Timeout);
                 }
             }

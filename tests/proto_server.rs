@@ -1171,6 +1171,13 @@ fn finish(conn: &mut ServerConn) -> Result<String, Error> {
     Ok(String::from_utf8(out).unwrap())
 }
 
+/// After a GET is read whole, `send_response` with these is a caller error saying `message`.
+fn refused_after_a_get(code: u16, headers: &[(&str, &str)], body: BodyLength, message: &str) {
+    let mut conn = conn_with(GET1);
+    nexts(&mut conn, 2);
+    assert_local(respond(&mut conn, code, headers, body), message);
+}
+
 fn assert_local(result: Result<impl std::fmt::Debug, Error>, message: &str) {
     match result {
         Err(e @ Error::LocalProtocol { .. }) => {
@@ -1498,15 +1505,10 @@ fn sm_framing_caller_fields_checked() {
     .unwrap();
     assert_eq!(head, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n");
     // A different one: refused.
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(
-            &mut conn,
-            200,
-            &[("content-length", "4")],
-            BodyLength::Known(5),
-        ),
+    refused_after_a_get(
+        200,
+        &[("content-length", "4")],
+        BodyLength::Known(5),
         "Content-Length given does not match the body length 5",
     );
     // `transfer-encoding: chunked` of the caller for an unknown length: not repeated.
@@ -1524,37 +1526,22 @@ fn sm_framing_caller_fields_checked() {
         "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
     );
     // Transfer-Encoding with a known length, another coding, Content-Length with chunked.
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(
-            &mut conn,
-            200,
-            &[("transfer-encoding", "chunked")],
-            BodyLength::Known(1),
-        ),
+    refused_after_a_get(
+        200,
+        &[("transfer-encoding", "chunked")],
+        BodyLength::Known(1),
         "Transfer-Encoding given for a body of known length",
     );
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(
-            &mut conn,
-            200,
-            &[("transfer-encoding", "gzip")],
-            BodyLength::Unknown,
-        ),
+    refused_after_a_get(
+        200,
+        &[("transfer-encoding", "gzip")],
+        BodyLength::Unknown,
         "only `transfer-encoding: chunked` is supported on output",
     );
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(
-            &mut conn,
-            200,
-            &[("content-length", "1")],
-            BodyLength::Unknown,
-        ),
+    refused_after_a_get(
+        200,
+        &[("content-length", "1")],
+        BodyLength::Unknown,
         "Content-Length given for a chunked body",
     );
 }
@@ -1692,10 +1679,10 @@ fn sm_204_and_304_have_no_body() {
             "204 and 304 responses have no body",
         );
     }
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(&mut conn, 204, &[("content-length", "0")], BodyLength::None),
+    refused_after_a_get(
+        204,
+        &[("content-length", "0")],
+        BodyLength::None,
         "framing fields (Content-Length, Transfer-Encoding) do not fit this message",
     );
 }
@@ -1719,15 +1706,10 @@ fn sm_304_passes_the_callers_transfer_encoding() {
         "HTTP/1.1 304 Not Modified\r\ntransfer-encoding: chunked\r\n\r\n"
     );
     assert!(!conn.response_due());
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(
-            &mut conn,
-            304,
-            &[("transfer-encoding", "chunked"), ("content-length", "5")],
-            BodyLength::None,
-        ),
+    refused_after_a_get(
+        304,
+        &[("transfer-encoding", "chunked"), ("content-length", "5")],
+        BodyLength::None,
         "both Content-Length and Transfer-Encoding given",
     );
 }
@@ -1754,10 +1736,10 @@ fn sm_205_has_no_content_and_426_names_an_upgrade() {
             "a 205 response has no content",
         );
     }
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(&mut conn, 426, &[], BodyLength::None),
+    refused_after_a_get(
+        426,
+        &[],
+        BodyLength::None,
         "a 426 response needs an Upgrade field",
     );
     let mut conn = conn_with(GET1);
@@ -1771,10 +1753,10 @@ fn sm_205_has_no_content_and_426_names_an_upgrade() {
 
 #[test]
 fn sm_send_response_refuses_1xx() {
-    let mut conn = conn_with(GET1);
-    nexts(&mut conn, 2);
-    assert_local(
-        respond(&mut conn, 100, &[], BodyLength::None),
+    refused_after_a_get(
+        100,
+        &[],
+        BodyLength::None,
         "send_response needs a final status; use send_informational",
     );
 }

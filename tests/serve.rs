@@ -1191,6 +1191,14 @@ fn http_1_0() {
 #[test]
 fn bad_requests() {
     let serve = Serve::tcp(&[]);
+    // What an error response carries besides its message.
+    let error_fields = |message: &str| {
+        [
+            ("connection", "close".to_owned()),
+            ("content-type", TEXT.to_owned()),
+            ("content-length", message.len().to_string()),
+        ]
+    };
     for (request, status, message) in [
         (
             &b"NOT HTTP\r\n\r\n"[..],
@@ -1214,14 +1222,13 @@ fn bad_requests() {
         ),
     ] {
         let got = raw_exchange(&mut serve.raw(), request);
-        let fields = [
-            ("connection", "close".to_owned()),
-            ("content-type", TEXT.to_owned()),
-            ("content-length", message.len().to_string()),
-        ];
         assert_eq!(
             show(&got),
-            show(&response(status, &fields, message.as_bytes())),
+            show(&response(
+                status,
+                &error_fields(message),
+                message.as_bytes()
+            )),
             "{}",
             show(request)
         );
@@ -1230,14 +1237,9 @@ fn bad_requests() {
     // still says how long the message would have been.
     let message = "missing Host header field\n";
     let got = raw_exchange(&mut serve.raw(), b"HEAD / HTTP/1.1\r\n\r\n");
-    let fields = [
-        ("connection", "close".to_owned()),
-        ("content-type", TEXT.to_owned()),
-        ("content-length", message.len().to_string()),
-    ];
     assert_eq!(
         show(&got),
-        show(&response("400 Bad Request", &fields, b"")),
+        show(&response("400 Bad Request", &error_fields(message), b"")),
         "HEAD without Host"
     );
     // A head past the 16 KiB limit: 431 rather than waiting for its end. (20 KB in one

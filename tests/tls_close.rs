@@ -315,18 +315,30 @@ fn the_embedded_server_sends_close_notify_when_it_closes() {
     }
 }
 
-/// A body timeout while the handler reads the body: the server shuts the connection
-/// without waiting for the handler, but sends `close_notify` first.
-#[test]
-fn the_body_timeout_while_the_handler_reads_sends_close_notify() {
-    let pki = TestPki::new();
+/// A handler that reads the whole request body, sends how that ended down the channel
+/// (`None`: it was all there; or the error's kind), and answers `reply`.
+fn body_reading_handler(
+    reply: &'static str,
+) -> (
+    impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
+    mpsc::Receiver<Option<ErrorKind>>,
+) {
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
     let handler = move |_: &mut Session, mut request: Request<'_>| {
         let kind = request.body.read_all().err().map(|e| e.kind());
         let _ = tx.lock().unwrap().send(kind);
-        Response::text(StatusCode::OK, "late")
+        Response::text(StatusCode::OK, reply)
     };
+    (handler, rx)
+}
+
+/// A body timeout while the handler reads the body: the server shuts the connection
+/// without waiting for the handler, but sends `close_notify` first.
+#[test]
+fn the_body_timeout_while_the_handler_reads_sends_close_notify() {
+    let pki = TestPki::new();
+    let (handler, rx) = body_reading_handler("late");
     let server = TempServer::start(
         Server::bind(([127, 0, 0, 1], 0), handler)
             .expect("binding")
@@ -400,13 +412,7 @@ fn complete_requests_before_an_incomplete_close_are_answered() {
 #[test]
 fn a_request_cut_short_by_an_incomplete_close_is_an_error() {
     let pki = TestPki::new();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let handler = move |_: &mut Session, mut request: Request<'_>| {
-        let kind = request.body.read_all().err().map(|e| e.kind());
-        let _ = tx.lock().unwrap().send(kind);
-        Response::text(StatusCode::OK, "called")
-    };
+    let (handler, rx) = body_reading_handler("called");
     let server = TempServer::tls(pki.server_tls(), pki.client_tls(), handler).expect("starting");
     let tls = pki.client_tls();
 
