@@ -79,6 +79,12 @@ impl Read for Flagged {
     }
 }
 
+/// `hello world` as a body of known length whose reader raises `read` when first read.
+fn hello_world_flagging(read: Arc<AtomicBool>) -> Body<'static> {
+    let inner = Cursor::new(b"hello world".to_vec());
+    Body::reader(Flagged { inner, read }, 11)
+}
+
 /// A reader that hands out the given pieces, one per read.
 struct Pieces(Vec<&'static [u8]>);
 
@@ -880,13 +886,7 @@ fn request_with_expect_continue_sends_the_body_after_the_100() {
     });
     let host = host_of(&peer);
     let mut conn = connect(&peer);
-    let body = Body::reader(
-        Flagged {
-            inner: Cursor::new(b"hello world".to_vec()),
-            read: flag,
-        },
-        11,
-    );
+    let body = hello_world_flagging(flag);
     let mut response = conn
         .request(
             Method::PUT,
@@ -922,13 +922,7 @@ fn request_with_expect_continue_refused_at_once() {
     let mut base = HeaderMap::new();
     base.insert("host", HeaderValue::from_str(&host_of(&peer)).unwrap());
     let mut conn = Connection::from_stream(stream, Some(WAIT), base);
-    let body = Body::reader(
-        Flagged {
-            inner: Cursor::new(b"hello world".to_vec()),
-            read: flag.clone(),
-        },
-        11,
-    );
+    let body = hello_world_flagging(flag.clone());
     let mut response = conn
         .request(
             Method::PUT,
@@ -971,13 +965,7 @@ fn request_refused_with_417_goes_again_without_the_expectation() {
     });
     let host = host_of(&peer);
     let mut conn = connect(&peer);
-    let body = Body::reader(
-        Flagged {
-            inner: Cursor::new(b"hello world".to_vec()),
-            read: flag,
-        },
-        11,
-    );
+    let body = hello_world_flagging(flag);
     let mut response = conn
         .request(
             Method::PUT,
