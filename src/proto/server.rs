@@ -91,9 +91,6 @@ pub struct ServerConn {
     waiting_for_continue: bool,
     /// Empty lines skipped before the current request line.
     leading: usize,
-    /// `take_whole_request` found no whole head in the buffer as it is: the next step
-    /// goes on to the scan without trying again.
-    whole_tried: bool,
     /// The `Date` added to final responses that have none.
     date: Option<HttpDate>,
 }
@@ -125,7 +122,6 @@ impl ServerConn {
             offered_upgrades: Vec::new(),
             waiting_for_continue: false,
             leading: 0,
-            whole_tried: false,
             date: None,
         }
     }
@@ -334,11 +330,9 @@ impl ServerConn {
             return None;
         }
         let max = self.limits.max_head.saturating_sub(self.leading).max(1);
-        let Some((len, head)) = try_request(pending, max, &self.limits) else {
-            // The same bytes would give the same answer to `step`'s try.
-            self.whole_tried = true;
-            return None;
-        };
+        // Not whole: `step` tries once more (the one repeat, on a head's first bytes only)
+        // and then scans.
+        let (len, head) = try_request(pending, max, &self.limits)?;
         self.buf.consume(len);
         Some(match self.start_request(&head) {
             Ok(()) => Ok(head),
@@ -415,7 +409,7 @@ impl ServerConn {
                         Some(_) => {}
                     }
                     let max = self.limits.max_head.saturating_sub(self.leading).max(1);
-                    if scanner.is_fresh() && !std::mem::take(&mut self.whole_tried) {
+                    if scanner.is_fresh() {
                         if let Some((len, head)) = try_request(pending, max, &self.limits) {
                             self.buf.consume(len);
                             self.start_request(&head)?;
