@@ -207,7 +207,7 @@ impl ServerStream {
         self.compact();
         if self.send_date {
             // The core keeps the date given last: given again only once the second is over.
-            let now = std::time::SystemTime::now();
+            let now = super::date::wall_clock();
             if !super::date::within(self.date_span, now) {
                 let (date, span) = super::date::at(now);
                 self.conn.set_date(Some(date));
