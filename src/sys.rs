@@ -1,12 +1,13 @@
 //! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
-//! socket for its peer's credentials, reading and raising the open-files limit, and setting
-//! a socket's receive low-water mark.
+//! socket for its peer's credentials, reading and raising the open-files limit, setting
+//! a socket's receive low-water mark, and reading how much of what a socket sent is still
+//! unacknowledged.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
-//! std has no getrlimit or setrlimit, and neither socket2 nor rustix sets `SO_RCVLOWAT`;
-//! libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit`, `setrlimit` and
-//! `setsockopt(SO_RCVLOWAT)` are the smallest correct tools. Each is a single call on a stack
-//! value that lives for the whole call.
+//! std has no getrlimit or setrlimit, and neither socket2 nor rustix sets `SO_RCVLOWAT` or
+//! reads `SIOCOUTQ`; libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit`, `setrlimit`,
+//! `setsockopt(SO_RCVLOWAT)` and `ioctl(SIOCOUTQ)` are the smallest correct tools. Each is a
+//! single call on a stack value that lives for the whole call.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -172,4 +173,25 @@ pub(crate) fn set_recv_lowat(fd: RawFd, bytes: u32) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// The bytes in a socket's send queue that the peer has not acknowledged yet (`SIOCOUTQ`;
+/// for TCP, sent or not). What goes down while nothing is written is what the peer's
+/// kernel took.
+#[cfg(target_os = "linux")]
+pub(crate) fn unacknowledged_bytes(fd: RawFd) -> io::Result<usize> {
+    let mut value: libc::c_int = 0;
+    // SAFETY: `value` is a valid c_int on our stack that outlives the call; SIOCOUTQ
+    // (`TIOCOUTQ` on Linux) writes one int through the pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut value as *mut libc::c_int) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    usize::try_from(value).map_err(|_| io::Error::other("a negative send queue"))
+}
+
+/// The unacknowledged bytes of a send queue are read on Linux only.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn unacknowledged_bytes(_fd: RawFd) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
 }

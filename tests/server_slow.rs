@@ -13,7 +13,9 @@
 //! - handlers that block (sleep) delay only their own connection: other connections are
 //!   answered, pipelined responses stay in order, 100-continue goes out, and past
 //!   `max_blocked_handlers` requests wait their turn, none lost;
-//! - honest slow peers (32 KiB/s up and down) succeed under the default rates;
+//! - honest slow peers (32 KiB/s up and down) succeed under the default rates, and a
+//!   steady reader of a body larger than the kernel's buffers is judged by what its
+//!   kernel acknowledges, not by when the socket is writable again;
 //! - response bodies whose code blocks (a reader, a chunk iterator) and an `on_connect`
 //!   hook that blocks delay only their own connection;
 //! - a client that takes a long body as fast as it is written does not hold the loop.
@@ -1584,6 +1586,93 @@ fn honest_slow_peers_succeed_under_the_default_rates() {
     verdict.check(complete == 1, || {
         format!("the handler read {complete} bodies to their end, expected 1")
     });
+    verdict.done();
+}
+
+/// Reads `/big/{size}` at `per_second` (in 16 KiB pieces), stopping for good after
+/// `stop_after` bytes of the body if given; then, once `stop_after` was reached, waits
+/// `then_wait` and drains. Returns the body bytes received and how the connection ended.
+fn paced_reader(
+    addr: SocketAddr,
+    size: usize,
+    per_second: usize,
+    stop_after: Option<usize>,
+    then_wait: Duration,
+) -> io::Result<(usize, End)> {
+    const PIECE: usize = 16 * 1024;
+    let mut peer = Peer::connect(addr)?;
+    peer.send(get(&format!("/big/{size}")).as_bytes())?;
+    while find(&peer.buf, b"\r\n\r\n").is_none() {
+        peer.fill()?;
+    }
+    let end = find(&peer.buf, b"\r\n\r\n").unwrap_or(0) + 4;
+    let mut got = peer.buf.len() - end;
+    let every = Duration::from_secs_f64(PIECE as f64 / per_second as f64);
+    let mut piece = vec![0u8; PIECE];
+    let mut next = Instant::now();
+    let stop = stop_after.unwrap_or(size);
+    while got < stop {
+        thread::sleep(next.saturating_duration_since(Instant::now()));
+        next += every;
+        match peer.s.read(&mut piece[..PIECE.min(stop - got)]) {
+            Ok(0) => return Ok((got, End::Eof)),
+            Ok(n) => got += n,
+            Err(e) if is_reset(&e) => return Ok((got, End::Reset)),
+            Err(e) => return Err(e),
+        }
+    }
+    if stop_after.is_none() {
+        return Ok((got, End::Open));
+    }
+    thread::sleep(then_wait);
+    loop {
+        match peer.s.read(&mut piece) {
+            Ok(0) => return Ok((got, End::Eof)),
+            Ok(n) => got += n,
+            Err(e) if is_reset(&e) => return Ok((got, End::Reset)),
+            Err(_) if got >= size => return Ok((got, End::Open)),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A client that takes a body larger than the kernel's buffers steadily but slowly is
+/// not cut off, though its socket stays unwritable for longer than the body timeout (it
+/// becomes writable again only once a third of a send buffer of up to 4 MiB is free):
+/// the server watches the bytes the client's kernel acknowledges. One that stops taking
+/// is still cut off about the body timeout after it stopped.
+#[test]
+fn slow_readers_of_a_body_larger_than_the_kernel_buffers_are_judged_by_what_they_take() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let stall = Duration::from_millis(800);
+    let (server, addr, _seen) = app_server(|s| s.body_timeout(stall));
+    let size = 6 << 20;
+    // 1 MiB/s: the 1.3 MiB that make a full 4 MiB send buffer writable take 1.3 s.
+    let steady = thread::spawn(move || paced_reader(addr, size, 1 << 20, None, Duration::ZERO));
+    let stopper =
+        thread::spawn(move || paced_reader(addr, size, 1 << 20, Some(1 << 20), stall + SLACK));
+    match steady.join().expect("the steady reader") {
+        Ok((got, end)) => verdict.check(got == size && end == End::Open, || {
+            format!(
+                "a reader taking 1 MiB/s of a {size}-byte body got {got} bytes ({end:?}), \
+                 expected all of it (body timeout {stall:?})"
+            )
+        }),
+        Err(e) => verdict.check(false, || format!("the steady reader failed: {e}")),
+    }
+    match stopper.join().expect("the stopper") {
+        // Its own kernel buffer holds some of what was sent before the reset.
+        Ok((got, end)) => verdict.check(end == End::Reset && got < size, || {
+            format!(
+                "a reader that stopped after 1 MiB of a {size}-byte body: {end:?} after \
+                 {got} bytes, expected a reset {:?} after it stopped",
+                stall + SLACK
+            )
+        }),
+        Err(e) => verdict.check(false, || format!("the stopper failed: {e}")),
+    }
+    stop(server, &mut verdict);
     verdict.done();
 }
 

@@ -106,6 +106,14 @@ impl Transport {
         }
     }
 
+    /// The bytes sent that the peer has not yet taken: acknowledged by its TCP stack, or
+    /// read from a Unix socket (`SIOCOUTQ`; `None` where the system does not say). A
+    /// server watches it go down while a slow client takes a response: the socket becomes
+    /// writable again only once a third of its buffer (megabytes) is free.
+    pub(crate) fn unacknowledged(&self) -> Option<usize> {
+        crate::sys::unacknowledged_bytes(self.as_raw_fd()).ok()
+    }
+
     /// Makes the coming close a reset, dropping what is still queued to send (`SO_LINGER`
     /// with a zero timeout; TCP only). For a peer given up on: closed the usual way, a
     /// client that does not read would keep the kernel sending it the queued bytes

@@ -164,7 +164,10 @@ mod tests {
             let coarse = wall_clock();
             let after = SystemTime::now();
             assert!(coarse <= after, "{coarse:?} after {after:?}");
-            assert!(coarse + COARSE_LAG >= before, "{coarse:?} long before {before:?}");
+            assert!(
+                coarse + COARSE_LAG >= before,
+                "{coarse:?} long before {before:?}"
+            );
         }
     }
 }

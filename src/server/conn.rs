@@ -221,6 +221,24 @@ impl Transfer {
     }
 }
 
+/// How much of a response the client has taken, as its kernel acknowledged it (see
+/// [`Transport::unacknowledged`](crate::io::Transport)): while a slow client reads, the
+/// socket becomes writable only once a third of its buffer is free, which at tens of
+/// KiB/s takes minutes; the bytes it acknowledges show its progress meanwhile.
+#[derive(Debug, Clone, Copy)]
+struct Taking {
+    /// Bytes written for this response less the unacknowledged bytes, at the first look:
+    /// taken since then is the same difference now, less this.
+    base: i64,
+    /// Taken since the first look, at the last look.
+    taken: u64,
+    /// When `taken` last grew (or the first look).
+    since: Instant,
+}
+
+/// How often a response that waits on a client looks at what the client took (at most).
+const TAKING_CHECK: Duration = Duration::from_secs(1);
+
 /// What follows the response being sent.
 #[derive(Debug, Default, Clone, Copy)]
 struct After {
@@ -247,6 +265,9 @@ pub(crate) struct Conn {
     /// The write the client must finish taking by a deadline (the response rate): when,
     /// and the transfer's byte count that ends it.
     write_due: Option<(Instant, u64)>,
+    /// What the client took of the response being written, once it has had to wait on
+    /// the client (`None` before, or where the system does not say).
+    taking: Option<Taking>,
     /// Closed under a running handler (its response goes nowhere).
     dead: bool,
     /// Response body pieces queued since the loop last came to this connection.
@@ -295,6 +316,7 @@ impl Conn {
             transfer: Transfer::default(),
             turn_pieces: 0,
             write_due: None,
+            taking: None,
             dead: false,
             notices,
             slot: 0,
@@ -350,11 +372,8 @@ impl Conn {
                 }
             }
             Wait::Respond => {
-                let deadline = now + config.body_timeout;
-                match config.min_response_rate {
-                    Some(rate) => deadline.min(self.write_deadline(rate, now)),
-                    None => deadline,
-                }
+                self.look_at_taking(now);
+                self.respond_deadline(config, now)
             }
             Wait::Handler => now + NO_DEADLINE,
             Wait::Linger => now + LINGER,
@@ -367,16 +386,91 @@ impl Conn {
     /// of them ends this write, and the next wait starts another. (A rate averaged over the
     /// whole response would count the first megabytes, which the kernel's buffers take at
     /// once, and let a client that then takes nothing hold on for minutes.)
+    ///
+    /// Where the kernel says what the client acknowledged, "taken" counts those bytes, not
+    /// the ones written into the socket's buffer.
     fn write_deadline(&mut self, rate: MinDataRate, now: Instant) -> Instant {
+        let taken = self.taken();
         if let Some((deadline, until)) = self.write_due {
-            if self.transfer.bytes < until {
+            if taken < until {
                 return deadline;
             }
         }
         let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
         let deadline = now + rate.allowance(pending);
-        self.write_due = Some((deadline, self.transfer.bytes + pending));
+        self.write_due = Some((deadline, taken + pending));
         deadline
+    }
+
+    /// The client's progress through the response: acknowledged bytes since the first
+    /// wait on it where the kernel says, else the bytes written.
+    fn taken(&self) -> u64 {
+        self.taking.map_or(self.transfer.bytes, |t| t.taken)
+    }
+
+    /// When the wait for the client to take the response ends: nothing taken for the body
+    /// timeout, or the rate broken; looked at again within [`TAKING_CHECK`] where the
+    /// kernel shows the client's progress.
+    fn respond_deadline(&mut self, config: &Config, now: Instant) -> Instant {
+        let since = self.taking.map_or(now, |t| t.since);
+        let mut deadline = since + config.body_timeout;
+        if let Some(rate) = config.min_response_rate {
+            deadline = deadline.min(self.write_deadline(rate, now));
+        }
+        if self.taking.is_some() {
+            deadline = deadline.min(now + TAKING_CHECK.min(config.body_timeout / 4));
+        }
+        deadline
+    }
+
+    /// Looks at what the client's kernel has acknowledged (one `ioctl`), from a wait on
+    /// the client to the end of the response.
+    fn look_at_taking(&mut self, now: Instant) {
+        let Some(unacked) = self
+            .stream
+            .as_ref()
+            .and_then(|s| s.transport().unacknowledged())
+        else {
+            self.taking = None;
+            return;
+        };
+        let left = i64::try_from(self.transfer.bytes).unwrap_or(i64::MAX) - unacked as i64;
+        match &mut self.taking {
+            None => {
+                self.taking = Some(Taking {
+                    base: left,
+                    taken: 0,
+                    since: now,
+                });
+            }
+            Some(t) => {
+                let taken = u64::try_from(left - t.base).unwrap_or(0);
+                if taken > t.taken {
+                    t.taken = taken;
+                    t.since = now;
+                }
+            }
+        }
+    }
+
+    /// A wait for the client to take the response reached its deadline: `Some`, the
+    /// client has taken bytes meanwhile, within the rate (the next deadline); `None`,
+    /// it took nothing for the body timeout, or too little for the rate: give up.
+    pub(crate) fn recheck(&mut self, wait: Wait, config: &Config, now: Instant) -> Option<Instant> {
+        if wait != Wait::Respond || self.taking.is_none() {
+            return None;
+        }
+        self.look_at_taking(now);
+        let taking = self.taking?;
+        if now >= taking.since + config.body_timeout {
+            return None;
+        }
+        if let Some((deadline, until)) = self.write_due {
+            if now >= deadline && taking.taken < until {
+                return None;
+            }
+        }
+        Some(self.respond_deadline(config, now))
     }
 
     /// The deadline of a wait of this kind passed. `true`: close the connection now;
@@ -729,6 +823,7 @@ impl Conn {
         self.session = Some(session);
         self.transfer = Transfer::default();
         self.write_due = None;
+        self.taking = None;
         let Phase::Handler(feed) = std::mem::replace(&mut self.phase, Phase::Answered) else {
             return;
         };

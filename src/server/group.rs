@@ -560,6 +560,10 @@ impl Group {
             if slot.deadline > now {
                 continue;
             }
+            if let Some(later) = slot.conn.recheck(slot.wait, &self.config, now) {
+                slot.deadline = later;
+                continue;
+            }
             if slot.conn.expire(slot.wait) {
                 self.close(state, index);
             } else {

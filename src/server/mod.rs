@@ -223,6 +223,12 @@ impl Server {
     /// How long each wait for request body bytes, or for the client to take response
     /// bytes, may last (default 30 s); then the connection closes (408 first if the
     /// handler was not called yet). The rates and the request deadline bound the whole.
+    ///
+    /// On Linux, a client taking a response counts as taking while its kernel acknowledges
+    /// bytes (`SIOCOUTQ`), not only when the socket becomes writable again: a send buffer
+    /// of megabytes is writable again only once a third of it is free, which a client
+    /// reading tens of KiB/s takes minutes to free. The response is reset when the client
+    /// took nothing for this long.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_timeout = timeout;
         self
