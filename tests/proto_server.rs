@@ -49,6 +49,19 @@ fn get(target: &str) -> Ev {
     req("GET", target, V11, &[("host", "a")])
 }
 
+/// `GET <target> HTTP/1.1` with `Host: <host>`, as sent.
+fn get_at(target: &str, host: &str) -> Vec<u8> {
+    format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes()
+}
+
+/// The request event of `get_at(target, host)`.
+fn got_at(target: &str, host: &str) -> Ev {
+    req("GET", target, V11, &[("host", host)])
+}
+
+/// A valid Host longer than the 64 bytes a connection remembers of the last valid one.
+const LONG_HOST: &str = "a-host-name-longer-than-the-sixty-four-bytes-remembered.example:8080";
+
 fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
@@ -282,6 +295,16 @@ accept! {
         => [req("POST", "/", V11, &[("host", "a"), ("content-length", "2")]), data(b"hi"), end(), get("/2"), end(), Ev::Closed];
     pipelined_three: b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("/1"), end(), get("/2"), end(), get("/3"), end(), Ev::Closed];
+    // A connection skips the check of a Host equal to the last valid one: each new value
+    // is checked, long ones every time.
+    pipelined_hosts_repeated_and_changed: &cat(&[
+        &get_at("/1", "a.example:80"), &get_at("/2", "a.example:80"), &get_at("/3", "b.example"),
+        &get_at("/4", "a.example:80"), &get_at("/5", LONG_HOST), &get_at("/6", LONG_HOST),
+        &get_at("/7", ""), &get_at("/8", "[::1]:80"), &get_at("/9", "[::1]:80"),
+    ]) => [got_at("/1", "a.example:80"), end(), got_at("/2", "a.example:80"), end(),
+        got_at("/3", "b.example"), end(), got_at("/4", "a.example:80"), end(),
+        got_at("/5", LONG_HOST), end(), got_at("/6", LONG_HOST), end(), got_at("/7", ""), end(),
+        got_at("/8", "[::1]:80"), end(), got_at("/9", "[::1]:80"), end(), Ev::Closed];
     pipelined_bodies: b"POST /1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nGETPOST /2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nGET\r\n0\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"
         => [req("POST", "/1", V11, &[("host", "a"), ("content-length", "3")]), data(b"GET"), end(),
             req("POST", "/2", V11, &[("host", "a"), ("transfer-encoding", "chunked")]), data(b"GET"), end(),
@@ -623,6 +646,21 @@ reject! {
     // --- errors after an accepted request: the pipelined one is never seen ---
     second_request_bad_after_good: b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\n"
         => [get("/1"), end()] 400, "conflicting Content-Length values";
+
+    // --- Host after valid ones (a repeated valid Host is not checked again) ---
+    host_invalid_after_valid: &cat(&[&get_at("/1", "a.example:80"), &get_at("/2", "a.example:8x")])
+        => [got_at("/1", "a.example:80"), end()] 400, "invalid Host header field";
+    host_invalid_extending_a_valid_one: &cat(&[&get_at("/1", "a"), &get_at("/2", "a%")])
+        => [got_at("/1", "a"), end()] 400, "invalid Host header field";
+    host_invalid_after_empty: &cat(&[&get_at("/1", ""), &get_at("/2", "a b")])
+        => [got_at("/1", ""), end()] 400, "invalid Host header field";
+    host_duplicated_after_valid: &cat(&[
+        &get_at("/1", "a"), b"GET /2 HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+    ]) => [got_at("/1", "a"), end()] 400, "multiple Host header fields";
+    host_missing_after_valid: &cat(&[&get_at("/1", "a"), b"GET /2 HTTP/1.1\r\n\r\n"])
+        => [got_at("/1", "a"), end()] 400, "missing Host header field";
+    host_invalid_after_long_valid: &cat(&[&get_at("/1", LONG_HOST), &get_at("/2", &LONG_HOST.replace(':', "/"))])
+        => [got_at("/1", LONG_HOST), end()] 400, "invalid Host header field";
 }
 
 /// `Transfer_Encoding` is just another field: it frames nothing, so the chunked bytes

@@ -467,6 +467,44 @@ pub(crate) fn http_authority_ok(target: &[u8]) -> Option<bool> {
     Some(host_and_port(authority).is_some_and(|(host, _)| !host.is_empty()))
 }
 
+/// The last Host value a connection found valid: a client sends the same one on every
+/// request, and comparing bytes costs less than checking them again. Values longer than
+/// [`HostMemo::MAX`] are checked each time.
+#[derive(Debug, Clone)]
+pub(crate) struct HostMemo {
+    /// 0 before any is remembered: the empty value it then matches is valid anyway.
+    len: u8,
+    bytes: [u8; Self::MAX],
+}
+
+impl Default for HostMemo {
+    fn default() -> Self {
+        Self {
+            len: 0,
+            bytes: [0; Self::MAX],
+        }
+    }
+}
+
+impl HostMemo {
+    const MAX: usize = 64;
+
+    /// `valid_host(value)`, remembering a valid value that fits.
+    fn valid(&mut self, value: &[u8]) -> bool {
+        if value == &self.bytes[..usize::from(self.len)] {
+            return true;
+        }
+        if !valid_host(value) {
+            return false;
+        }
+        if let Some(slot) = self.bytes.get_mut(..value.len()) {
+            slot.copy_from_slice(value);
+            self.len = value.len() as u8;
+        }
+        true
+    }
+}
+
 /// What a request head says about its body and the connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RequestFraming {
@@ -478,7 +516,8 @@ pub(crate) struct RequestFraming {
     pub(crate) close_unless_tunnel: bool,
 }
 
-/// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2).
+/// Decides the framing of a request (RFC 9112 §6.3) and checks Host (§3.2), `host` being
+/// the connection's memo of the last valid one.
 ///
 /// A CONNECT request has no content (RFC 9110 §9.3.6): whatever its framing fields say,
 /// the bytes after its head belong to the tunnel once it is accepted (as llhttp reads
@@ -490,6 +529,7 @@ pub(crate) fn request_framing(
     version: Version,
     connect: bool,
     max_body: Option<u64>,
+    host: &mut HostMemo,
 ) -> Result<RequestFraming, Error> {
     let http11 = version == Version::HTTP_11;
     let survey = headers.survey();
@@ -501,7 +541,7 @@ pub(crate) fn request_framing(
     if survey
         .host
         .single(headers)
-        .is_some_and(|host| !valid_host(host))
+        .is_some_and(|value| !host.valid(value))
     {
         return Err(Error::bad("invalid Host header field"));
     }

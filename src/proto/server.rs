@@ -9,7 +9,7 @@ use super::chars::{is_tchar, only_line_ends};
 use super::date::HttpDate;
 use super::error::Error;
 use super::event::Event;
-use super::framing::{list_items, request_framing, valid_reason, Framing, RequestInfo};
+use super::framing::{list_items, request_framing, valid_reason, Framing, HostMemo, RequestInfo};
 use super::head::RequestHead;
 use super::limits::Limits;
 use super::parse::{parse_request, try_request, HeadKind, HeadScanner};
@@ -93,6 +93,8 @@ pub struct ServerConn {
     leading: usize,
     /// The `Date` added to final responses that have none.
     date: Option<HttpDate>,
+    /// The last valid Host, not checked again when the next request repeats it.
+    host: HostMemo,
 }
 
 impl Default for ServerConn {
@@ -123,6 +125,7 @@ impl ServerConn {
             waiting_for_continue: false,
             leading: 0,
             date: None,
+            host: HostMemo::default(),
         }
     }
 
@@ -466,6 +469,7 @@ impl ServerConn {
             head.version,
             is_connect,
             self.limits.max_body,
+            &mut self.host,
         )?;
         self.leading = 0;
         self.version = head.version;
