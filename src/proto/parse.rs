@@ -326,6 +326,8 @@ pub(crate) fn parse_request(raw: &[u8], limits: &Limits) -> Result<RequestHead, 
 }
 
 /// The fast path for a request head that arrived whole: see [`whole_head`].
+// Inlined: the head is built where the caller keeps it, not moved there.
+#[inline]
 pub(crate) fn try_request(buf: &[u8], max: usize, limits: &Limits) -> Option<(usize, RequestHead)> {
     let mut slots = [httparse::EMPTY_HEADER; FAST_FIELDS];
     let (line_end, len, fields) = whole_head(buf, max, limits, &mut slots)?;

@@ -319,6 +319,8 @@ impl ServerConn {
     /// (the same state changes, the same errors) without its steps: a head awaited, fresh,
     /// whole at the start of the buffer (no empty lines before it). `None`: anything else,
     /// nothing changed; `next_event` handles it.
+    // Inlined (one caller): the head is built where that caller returns it, not moved.
+    #[inline]
     pub(crate) fn take_whole_request(&mut self) -> Option<Result<RequestHead, Error>> {
         let Recv::Head(scanner) = &self.recv else {
             return None;
