@@ -501,6 +501,8 @@ impl ServerConn {
     }
 
     /// After either side finished its message: start the next exchange or stop reading.
+    // Inlined: most callers have just set `send`, so its first check folds away.
+    #[inline]
     fn exchange_progress(&mut self) {
         if !matches!(self.send, Send::Done | Send::Switched) {
             // Our response is not finished: nothing to do whatever the request's state.
