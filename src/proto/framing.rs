@@ -524,6 +524,9 @@ pub(crate) struct RequestFraming {
 /// them). A CONNECT that carried a Content-Length other than 0 or a Transfer-Encoding is
 /// marked `close_unless_tunnel`: refused, it ends the connection, since a front end that
 /// counted those bytes as content would otherwise have them read here as the next request.
+// Inlined into its one caller (a request's start): the result, which has room for an
+// error, is not passed back through memory.
+#[inline]
 pub(crate) fn request_framing(
     headers: &Headers,
     version: Version,
