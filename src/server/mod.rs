@@ -252,7 +252,10 @@ impl Server {
 
     /// The least rate at which a client must take a response (default 240 B/s after a
     /// 5 s grace, as Kestrel); `None`: no minimum. Time the handler's body takes to
-    /// produce bytes does not count against the client.
+    /// produce bytes does not count against the client. As Kestrel, each wait for the
+    /// client must see it take what was queued when the wait began within the grace, or
+    /// the time those bytes take at the rate; on Linux, what the client took is what its
+    /// kernel acknowledged (see [`body_timeout`](Self::body_timeout)).
     pub fn min_response_rate(mut self, rate: Option<MinDataRate>) -> Self {
         self.config.min_response_rate = rate;
         self
