@@ -6,7 +6,11 @@
 //! - the embedded server is prepared for a client's incomplete close: the requests that
 //!   came whole are answered, as over plain TCP; one cut short stays an error;
 //! - the embedded server's body timeout (while the handler reads) sends `close_notify`
-//!   before it shuts the socket.
+//!   before it shuts the socket;
+//! - a client that takes a large body slowly but steadily keeps its connection, though
+//!   the socket stays unwritable for longer than the body timeout, and one that stops
+//!   taking it is reset: the server's look at what the client's kernel acknowledged
+//!   holds behind TLS records.
 //!
 //! ```text
 //! cargo test --features testing --test tls_close
@@ -22,7 +26,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, StatusCode};
 use pollhttp::client::{Client, Connection};
@@ -449,4 +453,99 @@ fn a_request_cut_short_by_an_incomplete_close_is_an_error() {
     let kind = rx.recv_timeout(WAIT).expect("the handler returns");
     assert_eq!(kind, Some(ErrorKind::UnexpectedEof));
     let _ = read_to_end(&mut stream);
+}
+
+// ---------------------------------------------------------------------------------------
+// Slow readers over TLS
+
+/// The size of the body of `slow_reader_handler`: more than the kernel's buffers hold.
+const LARGE: usize = 6 << 20;
+
+fn large_body(_: &mut Session, _: Request<'_>) -> Response {
+    Response::new(StatusCode::OK, vec![b'x'; LARGE])
+}
+
+/// Asks for the large body and reads it at 1 MiB/s, stopping for good after `stop_after`
+/// bytes (then waits `then_wait` and reads on). Returns the bytes read (head included)
+/// and how reading ended (`Ok`: the whole response came).
+fn read_paced(
+    addr: SocketAddr,
+    tls: &ClientTls,
+    stop_after: Option<usize>,
+    then_wait: Duration,
+) -> (usize, io::Result<()>) {
+    const PIECE: usize = 16 * 1024;
+    let mut stream = raw_client(addr, tls);
+    write_all(&mut stream, b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n").expect("writing");
+    // The head, and whatever of the body came with it.
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; PIECE];
+    let head_len = loop {
+        if let Some(at) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        match read_some(&mut stream, &mut buf) {
+            Ok(0) => return (head.len(), Err(ErrorKind::UnexpectedEof.into())),
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(e) => return (head.len(), Err(e)),
+        }
+    };
+    let whole = head_len + LARGE;
+    let every = Duration::from_secs_f64(PIECE as f64 / f64::from(1u32 << 20));
+    let mut got = head.len();
+    let mut next = Instant::now();
+    let mut stop = stop_after.unwrap_or(whole);
+    loop {
+        if got >= stop {
+            if got >= whole {
+                return (got, Ok(()));
+            }
+            // Stopped: wait, then read on (to the end, or to what ends it).
+            thread::sleep(then_wait);
+            stop = whole;
+            next = Instant::now();
+        }
+        thread::sleep(next.saturating_duration_since(Instant::now()));
+        next += every;
+        match read_some(&mut stream, &mut buf) {
+            Ok(0) => return (got, Err(ErrorKind::UnexpectedEof.into())),
+            Ok(n) => got += n,
+            Err(e) => return (got, Err(e)),
+        }
+    }
+}
+
+#[test]
+fn a_slow_but_steady_reader_keeps_its_connection_and_one_that_stops_is_reset() {
+    let pki = TestPki::new();
+    let stall = Duration::from_millis(800);
+    let server = TempServer::start(
+        Server::bind(([127, 0, 0, 1], 0), large_body)
+            .expect("binding")
+            .tls(pki.server_tls())
+            .body_timeout(stall),
+    )
+    .expect("starting");
+    let addr = server.address();
+    let tls = pki.client_tls();
+    let steady = {
+        let tls = tls.clone();
+        thread::spawn(move || read_paced(addr, &tls, None, Duration::ZERO))
+    };
+    let stopper = thread::spawn(move || {
+        read_paced(addr, &tls, Some(1 << 20), stall + Duration::from_secs(3))
+    });
+    let (got, end) = steady.join().expect("the steady reader");
+    assert!(
+        end.is_ok(),
+        "a reader taking 1 MiB/s of a {LARGE}-byte body over TLS: {} after {got} bytes",
+        describe(&end)
+    );
+    let (got, end) = stopper.join().expect("the stopper");
+    let reset = matches!(&end, Err(e) if e.kind() == ErrorKind::ConnectionReset);
+    assert!(
+        reset && got < LARGE,
+        "a reader that stopped after 1 MiB: {} after {got} bytes, expected a reset",
+        describe(&end)
+    );
 }
