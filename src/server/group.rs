@@ -495,8 +495,13 @@ impl Group {
         let handler = &self.config.handler;
         let response = self.unlocked(guard, || {
             let method = call.head.method().clone();
-            let request = Request::new(call.head, call.framing, call.feed);
-            let outcome = catch_unwind(AssertUnwindSafe(|| handler(&mut session, request)));
+            // The request is made inside: not moved through `catch_unwind`'s argument.
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                handler(
+                    &mut session,
+                    Request::new(call.head, call.framing, call.feed),
+                )
+            }));
             outcome.unwrap_or_else(|_| {
                 log::error!("a handler panicked ({method}); answering 500 and closing");
                 session.close = true;
