@@ -63,12 +63,14 @@ pub(crate) fn within(span: Span, now: SystemTime) -> bool {
     span.is_some_and(|(from, to)| from <= now && now < to)
 }
 
-/// The date of `now`, from this thread's cache, and the times it is right for.
-pub(crate) fn at(now: SystemTime) -> (HttpDate, Span) {
+/// The date of `now`, from this thread's cache, and the second it is right for (as
+/// [`wall_second`] gives it; `None`: not known, look again each time).
+pub(crate) fn at(now: SystemTime) -> (HttpDate, Option<u64>) {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let date = cache.at(now);
-        (date, cache.span)
+        // A span is the whole second of the date (see `DateCache::at`).
+        (date, cache.span.map(|_| date.unix_secs()))
     })
 }
 
@@ -105,6 +107,27 @@ pub(crate) fn wall_clock() -> SystemTime {
     SystemTime::now()
 }
 
+/// The second since the epoch that [`wall_clock`] is in (`None`: before the epoch, or a
+/// value no clock gives), without making a `SystemTime`: compared with the second a date
+/// is right for, once per response.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn wall_second() -> Option<u64> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+    match (u64::try_from(t.tv_sec), u32::try_from(t.tv_nsec)) {
+        (Ok(secs), Ok(nanos)) if nanos < 1_000_000_000 => Some(secs),
+        _ => None,
+    }
+}
+
+/// The second since the epoch that [`wall_clock`] is in (`None`: before the epoch).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn wall_second() -> Option<u64> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,20 +156,54 @@ mod tests {
     }
 
     #[test]
-    fn the_span_given_is_the_second_of_the_date() {
+    fn the_span_kept_is_the_second_of_the_date() {
+        let mut cache = DateCache::default();
         let base = UNIX_EPOCH + Duration::from_millis(784_111_777_250);
-        let (date, span) = at(base);
+        let date = cache.at(base);
         assert_eq!(date.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
         let start = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let span = cache.span;
         assert_eq!(span, Some((start, start + Duration::from_secs(1))));
         assert!(within(span, start) && within(span, base));
         assert!(!within(span, start + Duration::from_secs(1)));
         assert!(!within(span, start - Duration::from_nanos(1)));
+        assert!(!within(None, base));
+    }
+
+    #[test]
+    fn the_second_given_is_the_second_of_the_date() {
+        let base = UNIX_EPOCH + Duration::from_millis(784_111_777_250);
+        let (date, second) = at(base);
+        assert_eq!(date.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(second, Some(784_111_777));
+        // Its last nanosecond is the same second, the next one is not (formatted again).
+        let last = UNIX_EPOCH + Duration::new(784_111_777, 999_999_999);
+        assert_eq!(at(last), (date, second));
+        let (next, next_second) = at(last + Duration::from_nanos(1));
+        assert_eq!(next.as_str(), "Sun, 06 Nov 1994 08:49:38 GMT");
+        assert_eq!(next_second, Some(784_111_778));
         // Before the epoch and at the held maximum, none: the clock is looked at each time.
         assert_eq!(at(UNIX_EPOCH - Duration::from_secs(5)).1, None);
         let far = UNIX_EPOCH + Duration::from_secs(HttpDate::MAX_UNIX_SECS + 10);
         assert_eq!(at(far).1, None);
-        assert!(!within(None, base));
+        let held = UNIX_EPOCH + Duration::from_secs(HttpDate::MAX_UNIX_SECS);
+        assert_eq!(at(held).1, None);
+        let before_held = UNIX_EPOCH + Duration::from_secs(HttpDate::MAX_UNIX_SECS - 1);
+        assert_eq!(at(before_held).1, Some(HttpDate::MAX_UNIX_SECS - 1));
+    }
+
+    #[test]
+    fn the_wall_second_is_the_wall_clocks() {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        for _ in 0..1000 {
+            let before = secs(wall_clock());
+            let second = wall_second().expect("a clock after the epoch");
+            let after = secs(wall_clock());
+            assert!(
+                before <= second && second <= after,
+                "{before} {second} {after}"
+            );
+        }
     }
 
     #[test]

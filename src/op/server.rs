@@ -96,8 +96,8 @@ pub struct ServerStream {
     failed: Option<Error>,
     /// Whether responses get the current `Date`.
     send_date: bool,
-    /// The times the date the core has is right for.
-    date_span: super::date::Span,
+    /// The second the date the core has is right for (`None`: look again each time).
+    date_second: Option<u64>,
     /// The next read's size (see `FIRST_READ_SIZE`).
     read_size: usize,
     /// The last read from a plain socket was short: the socket had nothing more then, so
@@ -133,7 +133,7 @@ impl ServerStream {
             written: 0,
             failed: None,
             send_date: true,
-            date_span: None,
+            date_second: None,
             read_size: FIRST_READ_SIZE,
             drained: false,
             skip_reads: false,
@@ -208,12 +208,14 @@ impl ServerStream {
     fn before_response(&mut self) {
         self.compact();
         if self.send_date {
-            // The core keeps the date given last: given again only once the second is over.
-            let now = super::date::wall_clock();
-            if !super::date::within(self.date_span, now) {
-                let (date, span) = super::date::at(now);
+            // The core keeps the date given last: given again only once the second is over
+            // (the clock's second compared as it comes, no `SystemTime` made for it).
+            let current =
+                self.date_second.is_some() && super::date::wall_second() == self.date_second;
+            if !current {
+                let (date, second) = super::date::at(super::date::wall_clock());
                 self.conn.set_date(Some(date));
-                self.date_span = span;
+                self.date_second = second;
             }
         }
     }
