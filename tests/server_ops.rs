@@ -313,3 +313,58 @@ fn a_date_of_the_caller_is_kept_and_without_date_sends_none() {
         server.join().unwrap().unwrap();
     }
 }
+
+/// Reads from `socket` until what came ends with `end`.
+fn read_until(socket: &mut TcpStream, end: &str) -> String {
+    socket.set_read_timeout(WAIT).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !got.ends_with(end.as_bytes()) {
+        let n = socket.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(got).unwrap()
+}
+
+/// The `date` values in `text`.
+fn dates_in(text: &str) -> Vec<&str> {
+    text.match_indices("\r\ndate: ")
+        .map(|(at, field)| &text[at + field.len()..at + field.len() + 29])
+        .collect()
+}
+
+#[test]
+fn a_stream_gives_the_date_again_once_its_second_is_over() {
+    // The stream keeps its date while the clock's second is the one it was made for
+    // (pipelined responses in one second share it), and makes another after.
+    let (listener, addr) = listen();
+    let server = serve_one(listener);
+    let mut socket = TcpStream::connect(addr).unwrap();
+    let since = SystemTime::now();
+    socket
+        .write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let first = read_until(&mut socket, "GET /2 0");
+    let first_dates = dates_in(&first);
+    assert_eq!(first_dates.len(), 2, "{first:?}");
+    assert_eq!(dates_checked(&first, since).matches("date: NOW").count(), 2);
+    // Into the next second, past the coarse clock's lag.
+    let second_of = |t: SystemTime| HttpDate::from_system_time(t).unix_secs();
+    let then = second_of(SystemTime::now());
+    while second_of(SystemTime::now() - Duration::from_millis(50)) == then {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let later = SystemTime::now();
+    socket
+        .write_all(b"GET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let last = read_to_close(&mut socket);
+    assert_eq!(dates_checked(&last, later).matches("date: NOW").count(), 1);
+    let last_date = dates_in(&last)[0];
+    assert!(
+        first_dates.iter().all(|d| *d != last_date),
+        "{first_dates:?} then {last_date:?}"
+    );
+    assert_eq!(server.join().unwrap().unwrap(), 3);
+}
