@@ -183,6 +183,9 @@ impl Read for RequestBody<'_> {
 
 #[cfg(test)]
 mod tests {
+    // Imported: in the prelude only from Rust 1.80.
+    use std::mem::size_of;
+
     use super::{before_query, Request};
 
     #[test]
