@@ -223,10 +223,15 @@ fn read_to_close(socket: &mut TcpStream) -> String {
 /// A `Date` a handler gives its response.
 const OLD_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
 
+/// How far the server's coarse clock (`CLOCK_REALTIME_COARSE`) may lag `SystemTime::now()`:
+/// one kernel tick at the lowest usual rate (100 Hz), with room to spare.
+const COARSE_LAG: Duration = Duration::from_millis(50);
+
 /// Replaces each `date: <IMF-fixdate>` line but [`OLD_DATE`] by `date: NOW` after checking
 /// it names a second from `since` to now.
 fn dates_checked(text: &str, since: SystemTime) -> String {
-    let first = HttpDate::from_system_time(since).unix_secs();
+    // The server dates from the coarse clock, which may lag this one by a kernel tick.
+    let first = HttpDate::from_system_time(since - COARSE_LAG).unix_secs();
     let last = HttpDate::from_system_time(SystemTime::now()).unix_secs();
     let seconds: Vec<String> = (first..=last)
         .map(|s| HttpDate::from_unix_secs(s).to_string())
