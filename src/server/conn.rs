@@ -437,6 +437,9 @@ impl Conn {
         let left = i64::try_from(self.transfer.bytes).unwrap_or(i64::MAX) - unacked as i64;
         match &mut self.taking {
             None => {
+                // A rate deadline counted in bytes written (the kernel did not say before)
+                // does not carry over into acknowledged bytes.
+                self.write_due = None;
                 self.taking = Some(Taking {
                     base: left,
                     taken: 0,
