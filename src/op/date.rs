@@ -89,43 +89,35 @@ const COARSE_LAG: Duration = Duration::from_millis(50);
 /// vDSO reads it from memory in ~3 ns, where `SystemTime::now()` reads the TSC and costs
 /// ~33 ns in a VM (measured here), once per response. It lags by at most one kernel tick
 /// (1 to 10 ms), nothing for a date given in whole seconds.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn wall_clock() -> SystemTime {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
-    match (u64::try_from(t.tv_sec), u32::try_from(t.tv_nsec)) {
-        (Ok(secs), Ok(nanos)) if nanos < 1_000_000_000 => UNIX_EPOCH
-            .checked_add(Duration::new(secs, nanos))
-            .unwrap_or_else(SystemTime::now),
-        // Before the epoch (or a value no clock gives): the precise clock, which says it.
-        _ => SystemTime::now(),
-    }
+    since_epoch()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        // Before the epoch: the precise clock, which says it.
+        .unwrap_or_else(SystemTime::now)
 }
 
-/// The wall clock, for dates.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn wall_clock() -> SystemTime {
-    SystemTime::now()
-}
-
-/// The second since the epoch that [`wall_clock`] is in (`None`: before the epoch, or a
-/// value no clock gives), without making a `SystemTime`: compared with the second a date
-/// is right for, once per response.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+/// The second since the epoch that [`wall_clock`] is in (`None`: before the epoch),
+/// without making a `SystemTime`: compared with the second a date is right for, once per
+/// response.
 pub(crate) fn wall_second() -> Option<u64> {
+    since_epoch().map(|d| d.as_secs())
+}
+
+/// The time since the epoch by the clock dates use (`None`: before it, or a value no
+/// clock gives).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn since_epoch() -> Option<Duration> {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
     match (u64::try_from(t.tv_sec), u32::try_from(t.tv_nsec)) {
-        (Ok(secs), Ok(nanos)) if nanos < 1_000_000_000 => Some(secs),
+        (Ok(secs), Ok(nanos)) if nanos < 1_000_000_000 => Some(Duration::new(secs, nanos)),
         _ => None,
     }
 }
 
-/// The second since the epoch that [`wall_clock`] is in (`None`: before the epoch).
+/// The time since the epoch by the clock dates use (`None`: before it).
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn wall_second() -> Option<u64> {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs())
+fn since_epoch() -> Option<Duration> {
+    SystemTime::now().duration_since(UNIX_EPOCH).ok()
 }
 
 #[cfg(test)]
