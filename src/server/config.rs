@@ -86,6 +86,8 @@ pub(crate) struct Config {
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_requests: Option<u64>,
     pub(crate) workers: usize,
+    /// How long a busy loop polls before it sleeps ([`super::spin`]).
+    pub(crate) spin: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -103,6 +105,7 @@ impl std::fmt::Debug for Config {
             .field("max_connections", &self.max_connections)
             .field("max_requests", &self.max_requests)
             .field("workers", &self.workers)
+            .field("spin", &self.spin)
             .finish_non_exhaustive()
     }
 }

@@ -35,6 +35,7 @@ use super::pool::Control;
 use super::request::Request;
 use super::response::Response;
 use super::session::Session;
+use super::spin::Spin;
 use crate::Interest;
 
 pub(crate) const WAKER: Token = Token(0);
@@ -163,6 +164,7 @@ struct LoopState {
     finished: bool,
     /// Numbers the handler calls, for `busy`.
     calls: u64,
+    spin: Spin,
 }
 
 /// One event loop and its connections.
@@ -208,6 +210,7 @@ impl Group {
                 stopping: false,
                 finished: false,
                 calls: 0,
+                spin: Spin::new(config.spin),
             }),
             notices: Arc::clone(&notices),
             wanted: AtomicUsize::new(0),
@@ -270,19 +273,22 @@ impl Group {
     /// Waits for events (or the next tick), and collects what is ready.
     fn poll_once(&self, state: &mut LoopState) {
         let posted_before = !lock(&self.notices.posted).is_empty();
-        let now = Instant::now();
-        let timeout = if posted_before || !state.ready.is_empty() {
-            Duration::ZERO
+        let mut now = Instant::now();
+        if posted_before || !state.ready.is_empty() {
+            self.poll_events(state, Duration::ZERO);
         } else {
-            state.next_tick.saturating_duration_since(now)
-        };
-        let LoopState { poll, events, .. } = state;
-        if let Err(e) = poll.poll(events, Some(timeout)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                log::error!("a server loop's poller failed: {e}");
-                state.finished = true;
-                return;
+            let began = now;
+            let timeout = state.next_tick.saturating_duration_since(now);
+            let spin = state.spin.budget().min(timeout);
+            if spin.is_zero() || !self.spin_for_events(state, began, spin) {
+                self.poll_events(state, timeout);
             }
+            now = Instant::now();
+            let took = now.duration_since(began);
+            state.spin.waited(took, !state.events.is_empty());
+        }
+        if state.finished {
+            return;
         }
         for event in state.events.iter() {
             if event.token() != WAKER {
@@ -300,7 +306,6 @@ impl Group {
                 self.add(state, conn);
             }
         }
-        let now = Instant::now();
         if now >= state.next_tick {
             state.next_tick = now + TICK;
             self.expire(state, now);
@@ -319,6 +324,33 @@ impl Group {
         }
         if state.stopping && state.free.len() == state.slots.len() {
             state.finished = true;
+        }
+    }
+
+    /// Polls without blocking until events come or `spin` has passed since `began`: true
+    /// if they came. Yields between polls, so that a thread waiting for this CPU (the
+    /// client, another loop) is not kept waiting by the spin.
+    fn spin_for_events(&self, state: &mut LoopState, began: Instant, spin: Duration) -> bool {
+        loop {
+            self.poll_events(state, Duration::ZERO);
+            if state.finished || !state.events.is_empty() {
+                return true;
+            }
+            if began.elapsed() >= spin {
+                return false;
+            }
+            thread::yield_now();
+        }
+    }
+
+    /// One `epoll_wait`; a failure other than an interruption finishes the loop.
+    fn poll_events(&self, state: &mut LoopState, timeout: Duration) {
+        let LoopState { poll, events, .. } = state;
+        if let Err(e) = poll.poll(events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("a server loop's poller failed: {e}");
+                state.finished = true;
+            }
         }
     }
 
