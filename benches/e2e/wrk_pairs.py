@@ -14,42 +14,11 @@ For a change whose effect is smaller than the drift of a shared machine between 
 divided by the first server's in the same pair before the median is taken. pipelined is
 `wrk -t1 -c4 -s tests/peers/pipeline.lua URL -- 16`, c50 `wrk -t1 -c50 URL`.
 """
-import os, re, shlex, socket, statistics, subprocess, sys, time
+import shlex, statistics, sys
 
-repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LUA = os.path.join(repo, "tests", "peers", "pipeline.lua")
-RATE = re.compile(r"Requests/sec:\s*([0-9.]+)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd, port):
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("server did not start: %s" % cmd)
-
-
-def wrk(mode, port, seconds):
-    url = "http://127.0.0.1:%d/" % port
-    if mode == "pipelined":
-        cmd = ["wrk", "-t1", "-c4", "-d%ds" % seconds, "-s", LUA, url, "--", "16"]
-    else:
-        cmd = ["wrk", "-t1", "-c50", "-d%ds" % seconds, url]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    found = RATE.findall(out)
-    if not found or "Non-2xx" in out or "Socket errors" in out:
-        sys.exit("wrk failed or saw errors:\n" + out)
-    return float(found[-1])
+# The same servers' start-up and wrk runs as the interleaved rounds (this directory is on
+# sys.path when a script in it runs).
+from wrk_servers import free_port, start, wrk
 
 
 def main():
@@ -65,7 +34,7 @@ def main():
         got = {name: [] for name in servers}
         for _ in range(pairs):
             for name, (port, _) in servers.items():
-                got[name].append(wrk(mode, port, seconds))
+                got[name].append(wrk(port, seconds, mode == "pipelined"))
             print("  ".join("%s=%.0f" % (n, v[-1]) for n, v in got.items()), flush=True)
     finally:
         for _, proc in servers.values():
