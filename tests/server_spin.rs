@@ -125,8 +125,9 @@ fn a_busy_loop_spins_and_a_light_or_idle_one_sleeps() {
         ));
     }
 
-    // Idle, after being busy: at most one spin, then sleep.
+    // Idle, after being busy: one spin at most (after the client's close), then sleep.
     let _ = paced_load(&spinning, Duration::from_millis(2));
+    thread::sleep(SPIN * 4);
     let before = loop_ticks();
     let began = Instant::now();
     thread::sleep(PHASE);
