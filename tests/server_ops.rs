@@ -354,10 +354,12 @@ fn a_stream_gives_the_date_again_once_its_second_is_over() {
     let first_dates = dates_in(&first);
     assert_eq!(first_dates.len(), 2, "{first:?}");
     assert_eq!(dates_checked(&first, since).matches("date: NOW").count(), 2);
-    // Into the next second, past the coarse clock's lag.
+    // Into a second after the one the first dates were made in (the server read its clock
+    // before this one), past the coarse clock's lag. Within the first `COARSE_LAG` of a
+    // second, now minus the lag is in the second before: still waiting, not over.
     let second_of = |t: SystemTime| HttpDate::from_system_time(t).unix_secs();
     let then = second_of(SystemTime::now());
-    while second_of(SystemTime::now() - Duration::from_millis(50)) == then {
+    while second_of(SystemTime::now() - COARSE_LAG) <= then {
         thread::sleep(Duration::from_millis(20));
     }
     let later = SystemTime::now();
