@@ -47,7 +47,7 @@ fn loop_ticks() -> u64 {
             continue;
         }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after `state`.
+        // utime and stime are fields 14 and 15 of the line; `state`, field 3, is index 0.
         let utime: u64 = fields[11].parse().expect("utime");
         let stime: u64 = fields[12].parse().expect("stime");
         ticks += utime + stime;
