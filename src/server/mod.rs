@@ -280,7 +280,7 @@ impl Server {
     /// polls, for up to this long, and only then sleeps. A busy loop is then not put to
     /// sleep and woken again every few microseconds, which costs its clients (and, on a
     /// virtual machine, the hypervisor) more than the polls. After a longer wait the loop
-    /// sleeps at once. Measured in BENCHMARKS.md: about 10% more requests a second under
+    /// sleeps at once. Measured in BENCHMARKS.md: 5 to 10% more requests a second under
     /// wrk pipelining 16 deep, and at most 6% of a CPU more under moderate loads.
     pub fn spin_before_sleep(mut self, spin: Duration) -> Self {
         self.config.spin = spin;
