@@ -10,9 +10,9 @@ use crate::proto::HttpDate;
 #[derive(Debug, Default)]
 pub(crate) struct DateCache {
     last: Option<HttpDate>,
-    /// The times whose date is `last` for sure: from the start of its second to the start
-    /// of the next (compared without subtracting the epoch from each time).
-    span: Option<(SystemTime, SystemTime)>,
+    /// The second since the epoch that `last` is right for: `None` when not known (before
+    /// the epoch, or at the held maximum, where each time is looked at again).
+    second: Option<u64>,
     /// How many times a date was formatted (for the tests).
     formatted: u64,
 }
@@ -20,24 +20,25 @@ pub(crate) struct DateCache {
 impl DateCache {
     const NEW: Self = Self {
         last: None,
-        span: None,
+        second: None,
         formatted: 0,
     };
 
     /// The date of `now`, formatted again only when its second differs from the last one.
     pub(crate) fn at(&mut self, now: SystemTime) -> HttpDate {
-        if let Some(date) = self.last.filter(|_| within(self.span, now)) {
-            return date;
-        }
-        let secs = now
-            .duration_since(UNIX_EPOCH)
+        let since = now.duration_since(UNIX_EPOCH).ok();
+        let secs = since
             .map_or(0, |d| d.as_secs())
             .min(HttpDate::MAX_UNIX_SECS);
         // A second after the epoch and before the held maximum is all the same date.
-        self.span = (now >= UNIX_EPOCH && secs < HttpDate::MAX_UNIX_SECS).then(|| {
-            let from = UNIX_EPOCH + Duration::from_secs(secs);
-            (from, from + Duration::from_secs(1))
-        });
+        let second = since.map(|_| secs).filter(|&s| s < HttpDate::MAX_UNIX_SECS);
+        if let Some(date) = self
+            .last
+            .filter(|_| second.is_some() && second == self.second)
+        {
+            return date;
+        }
+        self.second = second;
         match self.last {
             Some(date) if date.unix_secs() == secs => date,
             _ => {
@@ -54,23 +55,13 @@ thread_local! {
     static CACHE: RefCell<DateCache> = const { RefCell::new(DateCache::NEW) };
 }
 
-/// The times a date is right for: from the start of its second to the start of the next
-/// (`None`: not known, look again each time).
-pub(crate) type Span = Option<(SystemTime, SystemTime)>;
-
-/// Whether `now` is within `span`.
-pub(crate) fn within(span: Span, now: SystemTime) -> bool {
-    span.is_some_and(|(from, to)| from <= now && now < to)
-}
-
 /// The date of `now`, from this thread's cache, and the second it is right for (as
 /// [`wall_second`] gives it; `None`: not known, look again each time).
 pub(crate) fn at(now: SystemTime) -> (HttpDate, Option<u64>) {
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         let date = cache.at(now);
-        // A span is the whole second of the date (see `DateCache::at`).
-        (date, cache.span.map(|_| date.unix_secs()))
+        (date, cache.second)
     })
 }
 
@@ -148,18 +139,24 @@ mod tests {
     }
 
     #[test]
-    fn the_span_kept_is_the_second_of_the_date() {
+    fn the_second_kept_is_the_second_of_the_date() {
         let mut cache = DateCache::default();
         let base = UNIX_EPOCH + Duration::from_millis(784_111_777_250);
         let date = cache.at(base);
         assert_eq!(date.as_str(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(cache.second, Some(784_111_777));
+        // From the second's first nanosecond to its last, the date kept; not before or after.
         let start = UNIX_EPOCH + Duration::from_secs(784_111_777);
-        let span = cache.span;
-        assert_eq!(span, Some((start, start + Duration::from_secs(1))));
-        assert!(within(span, start) && within(span, base));
-        assert!(!within(span, start + Duration::from_secs(1)));
-        assert!(!within(span, start - Duration::from_nanos(1)));
-        assert!(!within(None, base));
+        for t in [start, start + Duration::new(0, 999_999_999)] {
+            assert_eq!(cache.at(t), date);
+            assert_eq!(cache.formatted, 1);
+        }
+        assert_ne!(cache.at(start + Duration::from_secs(1)), date);
+        assert_ne!(cache.at(start - Duration::from_nanos(1)), date);
+        assert_eq!(cache.formatted, 3);
+        // Before the epoch, none.
+        cache.at(UNIX_EPOCH - Duration::from_secs(5));
+        assert_eq!(cache.second, None);
     }
 
     #[test]
