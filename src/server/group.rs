@@ -167,6 +167,34 @@ struct LoopState {
     spin: Spin,
 }
 
+impl LoopState {
+    /// Polls without blocking until events come or `spin` has passed since `began`: true
+    /// if they came. Yields between polls, so that a thread waiting for this CPU (the
+    /// client, another loop) is not kept waiting by the spin.
+    fn spin_for_events(&mut self, began: Instant, spin: Duration) -> bool {
+        loop {
+            self.poll_events(Duration::ZERO);
+            if self.finished || !self.events.is_empty() {
+                return true;
+            }
+            if began.elapsed() >= spin {
+                return false;
+            }
+            thread::yield_now();
+        }
+    }
+
+    /// One `epoll_wait`; a failure other than an interruption finishes the loop.
+    fn poll_events(&mut self, timeout: Duration) {
+        if let Err(e) = self.poll.poll(&mut self.events, Some(timeout)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                log::error!("a server loop's poller failed: {e}");
+                self.finished = true;
+            }
+        }
+    }
+}
+
 /// One event loop and its connections.
 pub(crate) struct Group {
     state: Mutex<LoopState>,
@@ -275,13 +303,13 @@ impl Group {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let mut now = Instant::now();
         if posted_before || !state.ready.is_empty() {
-            self.poll_events(state, Duration::ZERO);
+            state.poll_events(Duration::ZERO);
         } else {
             let began = now;
             let timeout = state.next_tick.saturating_duration_since(now);
             let spin = state.spin.budget().min(timeout);
-            if spin.is_zero() || !self.spin_for_events(state, began, spin) {
-                self.poll_events(state, timeout);
+            if spin.is_zero() || !state.spin_for_events(began, spin) {
+                state.poll_events(timeout);
             }
             now = Instant::now();
             let took = now.duration_since(began);
@@ -324,33 +352,6 @@ impl Group {
         }
         if state.stopping && state.free.len() == state.slots.len() {
             state.finished = true;
-        }
-    }
-
-    /// Polls without blocking until events come or `spin` has passed since `began`: true
-    /// if they came. Yields between polls, so that a thread waiting for this CPU (the
-    /// client, another loop) is not kept waiting by the spin.
-    fn spin_for_events(&self, state: &mut LoopState, began: Instant, spin: Duration) -> bool {
-        loop {
-            self.poll_events(state, Duration::ZERO);
-            if state.finished || !state.events.is_empty() {
-                return true;
-            }
-            if began.elapsed() >= spin {
-                return false;
-            }
-            thread::yield_now();
-        }
-    }
-
-    /// One `epoll_wait`; a failure other than an interruption finishes the loop.
-    fn poll_events(&self, state: &mut LoopState, timeout: Duration) {
-        let LoopState { poll, events, .. } = state;
-        if let Err(e) = poll.poll(events, Some(timeout)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                log::error!("a server loop's poller failed: {e}");
-                state.finished = true;
-            }
         }
     }
 
