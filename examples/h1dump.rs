@@ -132,23 +132,12 @@ struct Server {
     connect: bool,
 }
 
-/// The protocol a 101 to these request fields switches to, which it must name (RFC 9110
-/// §7.8): the first one their `Upgrade` lists (the field as it is if it lists none); `None`
-/// without an `Upgrade` field.
-fn offered_protocol(headers: &Headers) -> Option<HeaderValue> {
-    let first = headers.get("upgrade")?;
-    let protocol = headers.list("upgrade").next().unwrap_or(first);
-    // The core admitted the value, so it converts; an empty field would do all the same.
-    Some(HeaderValue::from_bytes(protocol).unwrap_or(HeaderValue::from_static("")))
-}
-
 impl Server {
     fn drain(&mut self, p: &mut Printer) -> Outcome {
         loop {
             match self.conn.next_event() {
                 Ok(Event::NeedData) | Ok(Event::Paused) => return Outcome::More,
                 Ok(Event::Request(head)) => {
-                    self.upgrade = offered_protocol(head.headers());
                     self.connect = head.method() == Method::CONNECT;
                     p.line(format!(
                         "{{\"event\":\"request\",\"method\":{},\"target\":{},\"version\":\"{}\",\"headers\":{}}}",
@@ -157,6 +146,13 @@ impl Server {
                         version(head.version()),
                         fields(head.headers())
                     ));
+                    // A 101 must name the protocol switched to (RFC 9110 §7.8): the first
+                    // one offered. The core offers none for HTTP/1.0 or an empty list.
+                    self.upgrade = self
+                        .conn
+                        .offered_upgrades()
+                        .next()
+                        .and_then(|protocol| HeaderValue::from_bytes(protocol).ok());
                 }
                 Ok(Event::Data(d)) => p.data.extend_from_slice(d),
                 Ok(Event::End(trailers)) => {

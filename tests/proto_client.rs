@@ -1531,6 +1531,21 @@ HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\ncHTTP/1.1 200 OK\r\n\r\n";
         assert!(!conn.is_keep_alive());
     }
 
+    /// An `Upgrade` that lists no protocol offers none (RFC 9110 §7.8): a 101 to it is
+    /// the server's error, not a switch.
+    #[test]
+    fn switching_101_to_an_empty_upgrade_list() {
+        for offer in ["", " , ,"] {
+            let mut conn = ClientConn::new();
+            let h = header_map(&[("host", "h"), ("connection", "upgrade"), ("upgrade", offer)]);
+            send(&mut conn, Method::GET, "/", &h, BodyLength::None);
+            conn.receive(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+                .unwrap();
+            let e = err(400, "101 Switching Protocols without an upgrade request");
+            assert_eq!(pull(&mut conn), vec![e], "offer {offer:?}");
+        }
+    }
+
     #[test]
     fn switching_101_with_upgrade_offer() {
         let mut conn = ClientConn::new();

@@ -3562,6 +3562,69 @@ accept! {
         => [req("GET", "http://b/x", V11, &[("host", "a")]), end(), Ev::Closed];
 }
 
+exchange! {
+    // 9110 §7.8: an `Upgrade` that lists no protocol offers none: the request is read as
+    // any other, and what follows it is the next request, not another protocol.
+    upgrade_empty_offers_nothing:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\nUpgrade: \r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "/1", V11, &[("host", "a"), ("upgrade", "")]), end(), get("/2"), end(), Ev::Closed],
+           [ok(), ok()];
+    upgrade_of_empty_elements_offers_nothing:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\nUpgrade: , ,\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [req("GET", "/1", V11, &[("host", "a"), ("upgrade", ", ,")]), end(), get("/2"), end(), Ev::Closed],
+           [ok(), ok()];
+    // The first protocol listed, after an empty element, is offered and switched to.
+    upgrade_after_an_empty_element_is_offered:
+        b"GET /1 HTTP/1.1\r\nHost: a\r\nUpgrade: , h2c\r\n\r\nxyz"
+        => [req("GET", "/1", V11, &[("host", "a"), ("upgrade", ", h2c")]), end(), Ev::Switched(b"xyz".to_vec())],
+           ["HTTP/1.1 101 Switching Protocols\r\nupgrade: h2c\r\nconnection: upgrade\r\n\r\n".to_string()];
+    // A server MUST ignore Upgrade from HTTP/1.0 (§7.8): an empty 200, and the close.
+    upgrade_in_http10_answered_as_any_request:
+        b"GET /1 HTTP/1.0\r\nUpgrade: h2c\r\n\r\n"
+        => [get10("/1", &[("upgrade", "h2c")]), end(), Ev::Closed],
+           [ok_close()];
+}
+
+/// The protocols a request offers, as a 101 may name them: every element of every
+/// `Upgrade` line, in order; none from HTTP/1.0, an empty list, or no field.
+#[test]
+fn offered_upgrades_are_the_elements_of_the_upgrade_lines() {
+    for (input, want) in [
+        (
+            &b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket, , h2c\r\nUpgrade: foo/2\r\n\r\n"[..],
+            &["websocket", "h2c", "foo/2"][..],
+        ),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: ,\r\n\r\n", &[]),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", &[]),
+        (b"GET / HTTP/1.0\r\nUpgrade: h2c\r\n\r\n", &[]),
+    ] {
+        let mut conn = conn_with(input);
+        nexts(&mut conn, 1);
+        let offered: Vec<&[u8]> = conn.offered_upgrades().collect();
+        let want: Vec<&[u8]> = want.iter().map(|p| p.as_bytes()).collect();
+        assert_eq!(offered, want, "{:?}", String::from_utf8_lossy(input));
+    }
+}
+
+/// RFC 9110 §15.2.2: a 101 names the protocol switched to; an `Upgrade` field that
+/// lists none is no better than no field: the caller's error, and nothing written.
+#[test]
+fn sm_101_with_an_empty_upgrade_field_is_local_error() {
+    for named in ["", ",", " , "] {
+        let mut conn = conn_with(UPGRADE);
+        assert_eq!(nexts(&mut conn, 3), [E(upgrade_req()), E(end()), Paused]);
+        let mut out = Vec::new();
+        let e = conn.send_informational(
+            StatusCode::SWITCHING_PROTOCOLS,
+            &header_map(&[("upgrade", named)]),
+            &mut out,
+        );
+        assert_local(e, "101 without an Upgrade field");
+        assert!(out.is_empty(), "{named:?}: nothing written");
+        assert!(conn.must_close());
+    }
+}
+
 /// 9110 §7.8: an Upgrade in an HTTP/1.0 request is ignored: reading is not held for an
 /// answer (an HTTP/1.1 one pauses: `sm_upgrade_awaiting_answer_is_paused`).
 #[test]

@@ -10,7 +10,9 @@ use super::buffer::RecvBuf;
 use super::chars::only_line_ends;
 use super::error::Error;
 use super::event::Event;
-use super::framing::{response_framing, valid_host, valid_target, Framing, RequestInfo};
+use super::framing::{
+    list_items, response_framing, valid_host, valid_target, Framing, RequestInfo,
+};
 use super::limits::Limits;
 use super::parse::{check_target_form, parse_response, try_response, HeadKind, HeadScanner};
 use super::write::{lists_token, write_fields_with_framing, ConnectionField, FramingField};
@@ -337,7 +339,11 @@ impl ClientConn {
         self.pending.push_back(RequestInfo {
             head: *method == Method::HEAD,
             connect: *method == Method::CONNECT,
-            upgrade: headers.contains_key(UPGRADE),
+            // An empty `Upgrade` offers nothing: a 101 to it is an error.
+            upgrade: headers
+                .get_all(UPGRADE)
+                .iter()
+                .any(|v| list_items(v.as_bytes()).next().is_some()),
             expect_continue: framing != Framing::None
                 && lists_token(headers, &EXPECT, "100-continue"),
         });

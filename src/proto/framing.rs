@@ -111,7 +111,10 @@ impl Survey {
             (6, Some(b'e')) if name == b"expect" => {
                 self.expect_continue |= lists(value, b"100-continue");
             }
-            (7, Some(b'u')) if name == b"upgrade" => self.upgrade = true,
+            // An `Upgrade` that lists no protocol offers nothing to switch to.
+            (7, Some(b'u')) if name == b"upgrade" => {
+                self.upgrade |= list_items(value).next().is_some();
+            }
             (10, Some(b'c')) if name == b"connection" => {
                 self.close |= lists(value, b"close");
                 self.keep_alive |= lists(value, b"keep-alive");

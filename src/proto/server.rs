@@ -240,6 +240,18 @@ impl ServerConn {
                 ))
     }
 
+    /// The protocols the current request offers to switch to (the items of its `Upgrade`
+    /// list, in order), one of which a 101 may name. None for a request without `Upgrade`,
+    /// with an empty one, or from HTTP/1.0, whose `Upgrade` a server MUST ignore (RFC 9110
+    /// §7.8).
+    pub fn offered_upgrades(&self) -> impl Iterator<Item = &[u8]> {
+        let offered = match self.request {
+            Some(request) if request.upgrade => &self.offered_upgrades[..],
+            _ => &[],
+        };
+        offered.iter().map(Vec::as_slice)
+    }
+
     /// True while the client sent `Expect: 100-continue` and has had neither a 100 nor a
     /// final response: send a 100 before waiting for the body.
     pub fn client_waiting_for_continue(&self) -> bool {
@@ -574,8 +586,13 @@ impl ServerConn {
                     .iter()
                     .any(|o| o.eq_ignore_ascii_case(protocol))
             };
-            let named = headers.get_all(UPGRADE).iter();
-            if !named.flat_map(|v| list_items(v.as_bytes())).all(offered) {
+            let named = || {
+                headers
+                    .get_all(UPGRADE)
+                    .iter()
+                    .flat_map(|v| list_items(v.as_bytes()))
+            };
+            if !named().all(offered) {
                 return self.fail(Error::local(
                     "101 names a protocol the request did not offer in its Upgrade",
                 ));
@@ -584,6 +601,11 @@ impl ServerConn {
                 return self.fail(Error::local(
                     "cannot switch protocols before the request is complete",
                 ));
+            }
+            // RFC 9110 §15.2.2: a 101 MUST name the protocol(s) switched to; an empty
+            // `Upgrade` names none.
+            if named().next().is_none() {
+                return self.fail(Error::local("101 without an Upgrade field"));
             }
         }
         let reason = default_reason(status);

@@ -111,15 +111,6 @@ pub struct ServerDriver {
     stopped: bool,
 }
 
-/// The protocol a 101 to these request fields switches to: the first one their `Upgrade`
-/// lists (the field as it is if it lists none); `None` without an `Upgrade` field.
-fn offered_protocol(headers: &Headers) -> Option<HeaderValue> {
-    let first = headers.get("upgrade")?;
-    let protocol = headers.list("upgrade").next().unwrap_or(first);
-    // The core admitted the value, so it is a valid HeaderValue.
-    HeaderValue::from_bytes(protocol).ok()
-}
-
 impl ServerDriver {
     pub fn new(conn: ServerConn) -> Self {
         Self {
@@ -138,7 +129,6 @@ impl ServerDriver {
             match self.conn.next_event() {
                 Ok(Event::NeedData) | Ok(Event::Paused) => return Flow::More,
                 Ok(Event::Request(h)) => {
-                    self.upgrade = offered_protocol(h.headers());
                     self.connect = h.method() == Method::CONNECT;
                     self.events.push(Ev::Request {
                         method: h.method().to_string(),
@@ -146,6 +136,13 @@ impl ServerDriver {
                         version: h.version(),
                         headers: fields(h.headers()),
                     });
+                    // The first protocol the core says the request offers (none for
+                    // HTTP/1.0 or an empty list).
+                    self.upgrade = self
+                        .conn
+                        .offered_upgrades()
+                        .next()
+                        .and_then(|protocol| HeaderValue::from_bytes(protocol).ok());
                 }
                 Ok(Event::Data(d)) => push_data(&mut self.events, d),
                 Ok(Event::End(t)) => {
