@@ -1696,6 +1696,62 @@ fn uploads_past_the_blocked_handler_budget_all_complete() {
     }
 }
 
+/// Past `max_body_waits`, a handler that would wait for its body with no thread to stand
+/// in on its loop gets an error at once instead: without a thread on the loop nothing
+/// would ever bring its body in, nor the bodies of the others (the server would be stuck
+/// for good, as it was when the system refused a thread). The wait within the budget
+/// still completes, and the server goes on.
+#[test]
+fn a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on() {
+    let _g = shared();
+    let (started, handlers) = mpsc::channel();
+    let started = Mutex::new(started);
+    let server = start(
+        tcp(move |_: &mut Session, mut request: Request<'_>| {
+            let _ = started.lock().unwrap().send(());
+            match request.body.read_all() {
+                Ok(body) => Response::text(StatusCode::OK, body.len().to_string()),
+                Err(e) => Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+            }
+        })
+        .workers(1)
+        .max_blocked_handlers(0)
+        .max_body_waits(1),
+    );
+    let addr = tcp_addr(&server);
+    let head = b"PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n";
+    let body = pattern(300_000);
+    // The first upload's handler waits for the rest of its body: it takes the one wait.
+    let mut first = Raw::tcp(addr);
+    first.send(head);
+    first.send(&body[..100_000]);
+    handlers
+        .recv_timeout(WAIT)
+        .expect("the first handler starts");
+    // The second has no thread to wait on: its read fails, and it answers at once.
+    let mut second = Raw::tcp(addr);
+    second.send(head);
+    second.send(&body[..100_000]);
+    handlers
+        .recv_timeout(WAIT)
+        .expect("the second handler starts");
+    let r = second.response(false);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("max_body_waits"), "{}", r.text());
+    assert!(
+        r.closes(),
+        "the rest of its body is not read: the connection closes"
+    );
+    // The first goes on, and so does the server.
+    first.send(&body[100_000..]);
+    let r = first.response(false);
+    assert_eq!((r.status, r.text()), (200, "300000".to_string()));
+    let mut probe = Raw::tcp(addr);
+    probe.send(b"PUT /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+    let r = probe.response(false);
+    assert_eq!((r.status, r.text()), (200, "2".to_string()));
+}
+
 /// A reader body of `n` zero bytes that says when it is dropped.
 struct Zeros {
     left: u64,

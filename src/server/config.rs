@@ -27,6 +27,8 @@ pub(crate) const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default number of handlers that may be blocked at once beyond the workers.
 pub(crate) const MAX_BLOCKED_HANDLERS: usize = 64;
+/// Handlers waiting for their request body at once, each on a thread of its own.
+pub(crate) const MAX_BODY_WAITS: usize = 1024;
 /// Kestrel's defaults for request bodies and responses: 240 B/s after 5 s.
 pub(crate) const MIN_DATA_RATE: MinDataRate = MinDataRate::new(240, Duration::from_secs(5));
 
@@ -82,6 +84,7 @@ pub(crate) struct Config {
     pub(crate) min_request_body_rate: Option<MinDataRate>,
     pub(crate) min_response_rate: Option<MinDataRate>,
     pub(crate) max_blocked_handlers: usize,
+    pub(crate) max_body_waits: usize,
     /// `None`: [`default_max_connections`] when the server starts.
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_requests: Option<u64>,
@@ -102,6 +105,7 @@ impl std::fmt::Debug for Config {
             .field("min_request_body_rate", &self.min_request_body_rate)
             .field("min_response_rate", &self.min_response_rate)
             .field("max_blocked_handlers", &self.max_blocked_handlers)
+            .field("max_body_waits", &self.max_body_waits)
             .field("max_connections", &self.max_connections)
             .field("max_requests", &self.max_requests)
             .field("workers", &self.workers)

@@ -171,7 +171,13 @@ impl Feed {
             if first_wait {
                 first_wait = false;
                 drop(state);
-                self.notices.handler_blocks();
+                if !self.notices.handler_blocks() {
+                    // No thread would run the loop that brings the body in.
+                    return Err(io::Error::other(
+                        "the server has no thread to receive this request body on \
+                         (max_body_waits reached, or the system refused a thread)",
+                    ));
+                }
                 state = self.lock();
                 continue;
             }

@@ -77,14 +77,21 @@ impl Notices {
     }
 
     /// The calling handler is about to wait for its request body: if it holds the loop's
-    /// turn, another thread takes the loop now, whatever `max_blocked_handlers` says. Only
-    /// the loop can bring the body in, so a handler that waited for it with no thread on
-    /// the loop would wait for ever (and every handler after it, on its own body); the
-    /// client's rates and deadlines bound this wait instead.
-    pub(crate) fn handler_blocks(&self) {
-        if let Some(busy) = INLINE.with(Cell::get) {
-            self.cover(busy, usize::MAX);
-        }
+    /// turn, another thread takes the loop now, within `max_body_waits` beyond the
+    /// blocked-handler budget. Only the loop can bring the body in, so a handler that
+    /// waited for it with no thread on the loop would wait for ever (and every handler
+    /// after it, on its own body): `false` says no thread could be had, and the handler
+    /// must not wait. The client's rates and deadlines bound a wait that has one.
+    pub(crate) fn handler_blocks(&self) -> bool {
+        let Some(busy) = INLINE.with(Cell::get) else {
+            return true; // the loop is not this thread's to give
+        };
+        let Some(group) = self.group.get().and_then(Weak::upgrade) else {
+            return true; // the server is gone: the feed ends
+        };
+        let config = &group.config;
+        let budget = config.workers + config.max_blocked_handlers + config.max_body_waits;
+        self.cover(busy, budget)
     }
 
     /// For the watchdog: another thread on the loop while the handler `busy` runs, within
@@ -98,21 +105,22 @@ impl Notices {
     }
 
     /// Starts another thread on the loop while the handler `busy` runs, once per handler
-    /// call, if fewer than `max_threads` run the server's loops.
-    fn cover(&self, busy: u64, max_threads: usize) {
+    /// call, if fewer than `max_threads` run the server's loops. `true` if a thread runs
+    /// the loop for it (now or already), or it has returned.
+    fn cover(&self, busy: u64, max_threads: usize) -> bool {
         if self.busy.load(Ordering::Acquire) != busy {
-            return; // it returned
+            return true; // it returned
         }
         let previous = self.covered.swap(busy, Ordering::AcqRel);
         if previous == busy {
-            return;
+            return true;
         }
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
-            return;
+            return true;
         };
         if !group.control.add_thread(max_threads) {
             self.covered.store(previous, Ordering::Release);
-            return;
+            return false;
         }
         log::debug!("a handler blocks: another thread takes its loop");
         let spawned = thread::Builder::new()
@@ -127,7 +135,9 @@ impl Notices {
                 group.control.remove_thread();
             }
             self.covered.store(previous, Ordering::Release);
+            return false;
         }
+        true
     }
 
     /// For the watchdog: how many times user code has started with the loop released.

@@ -39,7 +39,10 @@
 //!   running, the watchdog sleeps until one starts: an idle server wakes only for its
 //!   timers, a few times a second. It delays only its own connection's
 //!   responses, which stay in order. At most [`Server::max_blocked_handlers`] threads stand
-//!   in; past that, requests wait their turn (none is refused or lost).
+//!   in; past that, requests wait their turn (none is refused or lost). A handler waiting
+//!   for its body is always stood in for, up to [`Server::max_body_waits`] of them, past
+//!   which its read fails at once: with no thread on its loop, nothing would bring the
+//!   body in.
 //!
 //! ```no_run
 //! use pollhttp::server::{Response, Server};
@@ -157,6 +160,7 @@ impl Server {
                 min_request_body_rate: Some(config::MIN_DATA_RATE),
                 min_response_rate: Some(config::MIN_DATA_RATE),
                 max_blocked_handlers: config::MAX_BLOCKED_HANDLERS,
+                max_body_waits: config::MAX_BODY_WAITS,
                 max_connections: None,
                 max_requests: None,
                 workers: cpus,
@@ -267,10 +271,21 @@ impl Server {
     /// worker. A handler that blocks delays only its own connection: its worker's other
     /// connections move on in a thread of their own. Past this number, requests wait
     /// for a blocked handler to return; none is refused or lost. A handler waiting for
-    /// its request body is not counted: only its event loop can bring the body in, so it
-    /// always gets a thread to stand in (the client's rates and deadlines bound the wait).
+    /// its request body is not counted here: see [`max_body_waits`](Self::max_body_waits).
     pub fn max_blocked_handlers(mut self, n: usize) -> Self {
         self.config.max_blocked_handlers = n;
+        self
+    }
+
+    /// How many handlers may wait for their request body at once beyond the blocked ones
+    /// (default 1024). Only its event loop can bring a body in, so a handler that waits for
+    /// it gets a thread to stand in on its loop, and the client's rates and deadlines bound
+    /// the wait. Past this number, or when the system refuses a thread, the handler's read
+    /// fails at once (an [`io::ErrorKind::Other`](std::io::ErrorKind::Other) error saying
+    /// why) rather than wait with no thread on its loop, which would stop the loop for
+    /// good; the connection closes after the handler's response.
+    pub fn max_body_waits(mut self, n: usize) -> Self {
+        self.config.max_body_waits = n;
         self
     }
 
