@@ -1038,6 +1038,35 @@ fn slowloris_heads_get_408_at_the_head_timeout() {
     slowloris_closed_at(|s| s.head_timeout(head_timeout), head_timeout);
 }
 
+/// Empty lines before a request, which the core skips (RFC 9112 §2.2) leaving nothing
+/// buffered, do not put off the idle timeout: two bytes now and then would otherwise hold
+/// a connection for good, past the head timeout and the request deadline too, since no
+/// head ever starts. The attackers are closed at the idle timeout from their first byte,
+/// with nothing sent to them.
+#[test]
+fn empty_lines_before_a_request_do_not_put_off_the_idle_timeout() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let idle_timeout = Duration::from_millis(1500);
+    let (server, addr, _seen) = app_server(|s| s.idle_timeout(idle_timeout));
+    let attacks = attack_while_probing(
+        addr,
+        move || trickle(addr, b"", |_| b"\r\n".to_vec(), Duration::from_millis(200)),
+        None,
+        &mut verdict,
+    );
+    check_closed(
+        &attacks,
+        idle_timeout - Duration::from_millis(50),
+        idle_timeout + SLACK,
+        |_| false,
+        "no response",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn request_timeout_bounds_a_trickled_head() {
     // The head timeout stays 10 s: the request timeout comes first.

@@ -261,6 +261,10 @@ pub(crate) struct Conn {
     last: bool,
     /// When the request now awaited began to arrive (head timeout, request deadline).
     request_since: Option<Instant>,
+    /// When the connection last fell idle (opened, or done with a request): the idle
+    /// deadline runs from here, so empty lines before a request (which the core skips,
+    /// leaving nothing buffered) do not put it off.
+    idle_since: Option<Instant>,
     transfer: Transfer,
     /// The write the client must finish taking by a deadline (the response rate): when,
     /// and the transfer's byte count that ends it.
@@ -313,6 +317,7 @@ impl Conn {
             after: After::default(),
             last: false,
             request_since: None,
+            idle_since: None,
             transfer: Transfer::default(),
             turn_pieces: 0,
             write_due: None,
@@ -356,7 +361,7 @@ impl Conn {
     /// When the connection's wait of this kind ends.
     pub(crate) fn deadline(&mut self, wait: Wait, config: &Config, now: Instant) -> Instant {
         match wait {
-            Wait::Idle => now + config.idle_timeout,
+            Wait::Idle => *self.idle_since.get_or_insert(now) + config.idle_timeout,
             Wait::Head => {
                 let since = *self.request_since.get_or_insert(now);
                 since + config.head_timeout.min(config.request_timeout)
@@ -686,6 +691,7 @@ impl Conn {
             .as_mut()
             .expect("a connection reading requests has its session");
         session.requests += 1;
+        self.idle_since = None;
         self.last = config
             .max_requests
             .is_some_and(|max| session.requests >= max);
