@@ -770,6 +770,33 @@ fn hostile_servers_that_close_but_answer() {
     }
 }
 
+/// A server that follows each response with a 500 that answers nothing, in the same
+/// write: that 500 is not the next request's response (RFC 9112 §6.3). With one request
+/// in flight the client has it before it sends the next: it leaves that connection and
+/// sends the request on a new one, unsent so far, so each URL gets its own 200 at its
+/// first attempt.
+#[test]
+fn hostile_extra_response_is_no_ones() {
+    let server = Hostile::start(Mode::ExtraResponse);
+    let urls = documents(&origin(&server.url("")), 20);
+    let wants: Vec<(String, Want)> = urls
+        .iter()
+        .map(|u| (u.clone(), Want::Status(200)))
+        .collect();
+    for method in ["GET", "HEAD"] {
+        let what = format!("ExtraResponse, 20 URLs, {method}, --depth 1");
+        let list = crawl_list(&urls, &["--method", method, "--depth", "1"]);
+        let lines = check_list(&list, &wants, &what);
+        for (url, line) in &lines {
+            assert_eq!(
+                line.attempts, 1,
+                "{what}: {url} took {} attempts",
+                line.attempts
+            );
+        }
+    }
+}
+
 /// The same servers in one-origin mode: N requests, all 2xx, exit 0.
 #[test]
 fn hostile_servers_that_close_but_answer_one_origin() {

@@ -2409,6 +2409,46 @@ mod conformance {
         assert_eq!(next(&mut conn), Some(closed()));
     }
 
+    /// RFC 9112 §6.3: bytes buffered with nothing outstanding answer no request of ours
+    /// (a caller that fed them as they came must not send a request and take them as its
+    /// response); empty lines alone are §2.2's robustness. Bytes of a response that is
+    /// outstanding are not unsolicited, nor are bytes beyond it before it has ended.
+    #[test]
+    fn unsolicited_data_is_what_nothing_outstanding_accounts_for() {
+        for (extra, unsolicited) in [
+            (
+                &b"HTTP/1.1 500 Extra\r\nContent-Length: 0\r\n\r\n"[..],
+                true,
+            ),
+            (b"H", true),
+            (b"\r\n\r\nHTTP/1.1 500 Extra\r\n", true),
+            (b"\r\n\r\n", false),
+            (b"\n", false),
+            (b"", false),
+        ] {
+            let what = String::from_utf8_lossy(extra);
+            let mut conn = ClientConn::new();
+            send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+            let mut input = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec();
+            input.extend_from_slice(extra);
+            conn.receive(&input).unwrap();
+            assert!(
+                !conn.has_unsolicited_data(),
+                "{what}: the response is outstanding"
+            );
+            assert!(
+                matches!(next(&mut conn), Some(Ev::Response { .. })),
+                "{what}"
+            );
+            assert!(
+                !conn.has_unsolicited_data(),
+                "{what}: its body is outstanding"
+            );
+            assert_eq!(next(&mut conn), Some(end()), "{what}");
+            assert_eq!(conn.has_unsolicited_data(), unsolicited, "{what}");
+        }
+    }
+
     /// Runs `input` through a client with `limits` whole, byte by byte and split at every
     /// point; all must agree.
     fn events_with(limits: Limits, input: &[u8]) -> Vec<Ev> {

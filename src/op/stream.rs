@@ -8,7 +8,7 @@ use http::{HeaderMap, Method};
 use super::link::Link;
 use crate::error::Error;
 use crate::io::Transport;
-use crate::proto::{BodyLength, ClientConn, Framing, Headers, Limits};
+use crate::proto::{BodyLength, ClientConn, Error as ProtoError, Framing, Headers, Limits};
 use crate::tls::{TlsInfo, TlsStream};
 use crate::{Interest, PollNeeded, Progress};
 
@@ -191,6 +191,14 @@ impl ClientStream {
         body: BodyLength,
     ) -> Result<Framing, Error> {
         self.check_send()?;
+        // Bytes came with nothing outstanding: they are no response to this request
+        // (RFC 9112 §6.3), and the connection is lost.
+        if self.conn.has_unsolicited_data() {
+            return Err(ProtoError::bad(
+                "data received with no request outstanding: connection lost",
+            )
+            .into());
+        }
         self.compact_out();
         let framing = self
             .conn

@@ -273,6 +273,16 @@ impl ClientConn {
         Err(e)
     }
 
+    /// Whether bytes are buffered that no request outstanding can account for: with
+    /// nothing outstanding, anything but empty lines. Such bytes answer no request of ours
+    /// and MUST NOT be taken as the response to one sent after them (RFC 9112 §6.3). The
+    /// core cannot tell when bytes came (a caller may feed them late, as `h1dump` does to
+    /// act out requests sent ahead), so a caller that feeds bytes as they arrive checks
+    /// this before it sends a request, and leaves the connection if it is true.
+    pub fn has_unsolicited_data(&self) -> bool {
+        self.pending.is_empty() && !only_line_ends(self.buf.pending())
+    }
+
     /// Sends a request head and returns the framing of its body
     /// ([`Framing::None`]: the request is already complete).
     ///

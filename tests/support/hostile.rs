@@ -73,7 +73,14 @@ pub enum Mode {
     /// where the connection does, with `Connection: close`, as an HTTP/1.0 server would),
     /// then closes. One request per connection; requests pipelined behind it are dropped.
     CloseDelimited,
+    /// Keep-alive, answering each request properly, and in the same write an unsolicited
+    /// `500` that answers nothing ([`EXTRA_RESPONSE`]): RFC 9112 §6.3 forbids taking it
+    /// as the next request's response.
+    ExtraResponse,
 }
+
+/// What [`Mode::ExtraResponse`] sends after each response.
+pub const EXTRA_RESPONSE: &[u8] = b"HTTP/1.1 500 Extra\r\nContent-Length: 0\r\n\r\n";
 
 /// Counters shared with the threads.
 #[derive(Debug, Default)]
@@ -323,6 +330,14 @@ impl Conn {
                     return;
                 }
             },
+            Mode::ExtraResponse => loop {
+                let Some(request) = self.next_request() else {
+                    return;
+                };
+                if !self.respond_then(&request, EXTRA_RESPONSE) {
+                    return;
+                }
+            },
             Mode::CloseAfter(n) => {
                 let mut answered = 0;
                 while answered < n {
@@ -401,6 +416,11 @@ impl Conn {
 
     /// Answers properly; false if the write failed.
     fn respond(&mut self, request: &Request) -> bool {
+        self.respond_then(request, b"")
+    }
+
+    /// [`respond`](Self::respond), with `extra` in the same write.
+    fn respond_then(&mut self, request: &Request, extra: &[u8]) -> bool {
         let (status, reason, body) = route(&request.target);
         let mut out = format!(
             "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
@@ -410,6 +430,7 @@ impl Conn {
         if !request.is_head() {
             out.extend_from_slice(body.as_bytes());
         }
+        out.extend_from_slice(extra);
         if self.stream.write_all(&out).is_err() {
             return false;
         }
