@@ -797,6 +797,26 @@ fn hostile_extra_response_is_no_ones() {
     }
 }
 
+/// A server that takes one connection at a time and waits for the client's close before
+/// the next (gunicorn's default sync worker): the crawl closes each connection as soon as
+/// its response is read, so the server is never kept waiting for it. (It was closed at the
+/// loop's next wake-up, and a crawl of 20 stood still for the server's 2 s.)
+#[test]
+fn one_connection_at_a_time_is_not_kept_waiting() {
+    let server = Hostile::start(Mode::OneAtATime);
+    let url = server.url("/");
+    for connections in ["1", "2"] {
+        let what = format!("crawl {url} --n 20 --connections {connections} (OneAtATime)");
+        let started = Instant::now();
+        let run = crawl(&[&url, "--n", "20", "--connections", connections]);
+        let took = started.elapsed();
+        assert_all_ok(&run, 20, &what);
+        // Each close the server waited for would be up to 2 s; unhindered, 20 requests
+        // take milliseconds.
+        assert!(took < Duration::from_millis(1500), "{what}: took {took:?}");
+    }
+}
+
 /// The same servers in one-origin mode: N requests, all 2xx, exit 0.
 #[test]
 fn hostile_servers_that_close_but_answer_one_origin() {

@@ -232,6 +232,17 @@ impl ClientStream {
         Ok(self.conn.send_end(trailers, &mut self.out)?)
     }
 
+    /// Ends the connection now, though its descriptor stays open until the stream is
+    /// dropped: under TLS a `close_notify` as far as the socket takes it, then both halves
+    /// shut, so the peer sees the end at once (RFC 9112 §9.6). A server that waits for
+    /// the client's close before it takes the next connection is not kept waiting.
+    pub(crate) fn shut_down(&mut self) {
+        if let Link::Tls(tls) = &mut self.link {
+            tls.send_close_notify();
+        }
+        let _ = self.link.transport().shutdown();
+    }
+
     pub(crate) fn check_send(&self) -> Result<(), Error> {
         match (&self.failed, &self.send_failed) {
             (Some(e), _) | (None, Some(e)) => Err(e.clone()),

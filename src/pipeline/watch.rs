@@ -46,13 +46,16 @@ impl Watches {
         }
     }
 
-    /// A descriptor is no longer used; `stream` (if it is still open) is closed only once
-    /// the caller has seen the change.
+    /// A descriptor is no longer used; `stream` (if it is still open) is shut down now
+    /// and closed only once the caller has seen the change.
     pub(crate) fn remove(&mut self, fd: RawFd, stream: Option<Box<ClientStream>>) {
         self.owners.remove(&fd);
         if self.tracking {
             self.changes.push(Change::Removed(fd));
-            if let Some(stream) = stream {
+            if let Some(mut stream) = stream {
+                // The peer learns of the end now, not at the caller's next `resume`,
+                // which may be seconds away.
+                stream.shut_down();
                 self.ended.push(*stream);
             }
         }

@@ -77,6 +77,10 @@ pub enum Mode {
     /// `500` that answers nothing ([`EXTRA_RESPONSE`]): RFC 9112 §6.3 forbids taking it
     /// as the next request's response.
     ExtraResponse,
+    /// One connection at a time, as a single synchronous worker serves (gunicorn's
+    /// default): answers one request with `Connection: close`, then waits for the client
+    /// to close (up to [`LINGER`]) before it accepts the next connection.
+    OneAtATime,
 }
 
 /// What [`Mode::ExtraResponse`] sends after each response.
@@ -205,6 +209,10 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec
             continue;
         };
         shared.counts.connections.fetch_add(1, Ordering::SeqCst);
+        if shared.mode == Mode::OneAtATime {
+            Conn::new(stream, Arc::clone(shared)).serve();
+            continue;
+        }
         let shared = Arc::clone(shared);
         let worker = thread::Builder::new()
             .name(format!("hostile {:?} connection", shared.mode))
@@ -330,6 +338,23 @@ impl Conn {
                     return;
                 }
             },
+            Mode::OneAtATime => {
+                if let Some(request) = self.next_request() {
+                    let (status, reason, body) = route(&request.target);
+                    let mut out = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    if !request.is_head() {
+                        out.extend_from_slice(body.as_bytes());
+                    }
+                    if self.stream.write_all(&out).is_ok() {
+                        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
+                    }
+                    self.close_cleanly();
+                }
+            }
             Mode::ExtraResponse => loop {
                 let Some(request) = self.next_request() else {
                     return;
