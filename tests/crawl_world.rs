@@ -817,6 +817,27 @@ fn one_connection_at_a_time_is_not_kept_waiting() {
     }
 }
 
+/// `--connections C` is C connections at most, also while one waits for its last
+/// response after the server said it closes (each connection of this server answers one
+/// request, slowly): the server never answers more than C at once. (A successor opened
+/// beside each closing connection, 2 C at once, overflowing a small listen backlog.)
+#[test]
+fn connections_is_the_most_open_at_once() {
+    for connections in [1u64, 3] {
+        let server = Hostile::start(Mode::SlowOnePerConnection);
+        let url = server.url("/");
+        let c = connections.to_string();
+        let what = format!("crawl {url} --n 30 --connections {c} (SlowOnePerConnection)");
+        let run = crawl(&[&url, "--n", "30", "--connections", &c, "--timeout", "10"]);
+        assert_all_ok(&run, 30, &what);
+        let most = server.most_at_once();
+        assert!(
+            (1..=connections).contains(&most),
+            "{what}: the server answered {most} at once"
+        );
+    }
+}
+
 /// The same servers in one-origin mode: N requests, all 2xx, exit 0.
 #[test]
 fn hostile_servers_that_close_but_answer_one_origin() {

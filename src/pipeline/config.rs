@@ -20,10 +20,10 @@ use crate::tls::ClientTls;
 #[non_exhaustive]
 pub struct Config {
     /// Connections per origin at most (default 1). More are opened only while the open
-    /// ones are full. A connection that has sent all the server allows on it (its request
-    /// cap, or an announced close) and only waits for its last responses does not count:
-    /// its successor opens at once, so the pipeline does not run dry at every cap (at
-    /// most one such connection beside each counted one).
+    /// ones are full. Each counts until it has ended, also one that has sent all the
+    /// server allows on it (its request cap, or an announced close) and only waits for its
+    /// last responses: more would be more than a server may be ready to accept (a listen
+    /// backlog of 5 drops the SYNs of the rest, each a second's stall).
     pub connections: usize,
     /// Connections open at once over all origins at most. `None` (the default): seven
     /// eighths of the process's soft limit on open files when the fetcher is made (896

@@ -205,12 +205,6 @@ impl<T> Conn<T> {
         depth_under_cap(depth, self.cap).saturating_sub(self.in_flight.len())
     }
 
-    /// Whether it has sent all it ever will (its cap is reached, or the server announced
-    /// the close) and only waits for its last responses.
-    pub(crate) fn is_draining(&self) -> bool {
-        self.closing || self.cap.is_some_and(|cap| self.sent >= cap)
-    }
-
     /// Whether the next request is the last its cap allows: it carries `Connection: close`.
     fn next_is_last(&self) -> bool {
         self.cap

@@ -498,14 +498,12 @@ impl<T> OriginPipeline<T> {
             let Addresses::Known(addresses) = &self.addresses else {
                 return;
             };
-            // A connection draining its last responses (it reached the server's cap) does
-            // not count: its successor opens now, so the pipeline never runs dry while
-            // the server closes one and we open another. At most one drains beside each.
+            // Every connection counts, one draining its last responses too: a server
+            // that takes few at once (a listen backlog of 5, one sync worker) would drop
+            // the SYNs of more, and stall us a second each.
             let limit = shared.config.connections.max(1);
-            let sending = self.conns.iter().filter(|c| !c.is_draining()).count();
             if self.not_before.is_some_and(|t| now < t)
-                || sending >= limit
-                || self.conns.len() >= 2 * limit
+                || self.conns.len() >= limit
                 || self.conns.iter().any(Conn::is_connecting)
             {
                 return;

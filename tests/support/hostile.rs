@@ -81,7 +81,14 @@ pub enum Mode {
     /// default): answers one request with `Connection: close`, then waits for the client
     /// to close (up to [`LINGER`]) before it accepts the next connection.
     OneAtATime,
+    /// Reads a request, answers it after [`SLOW_ANSWER`] with `Connection: close`, and
+    /// closes: one request per connection, and [`Hostile::most_at_once`] says how many it
+    /// was answering at the same moment.
+    SlowOnePerConnection,
 }
+
+/// How long [`Mode::SlowOnePerConnection`] takes over an answer.
+pub const SLOW_ANSWER: Duration = Duration::from_millis(30);
 
 /// What [`Mode::ExtraResponse`] sends after each response.
 pub const EXTRA_RESPONSE: &[u8] = b"HTTP/1.1 500 Extra\r\nContent-Length: 0\r\n\r\n";
@@ -89,6 +96,9 @@ pub const EXTRA_RESPONSE: &[u8] = b"HTTP/1.1 500 Extra\r\nContent-Length: 0\r\n\
 /// Counters shared with the threads.
 #[derive(Debug, Default)]
 struct Counts {
+    /// Requests being answered now, and the most there were at once.
+    answering: AtomicU64,
+    most_answering: AtomicU64,
     connections: AtomicU64,
     requests: AtomicU64,
     responses: AtomicU64,
@@ -168,6 +178,12 @@ impl Hostile {
     /// Complete requests read so far, answered or not.
     pub fn requests(&self) -> u64 {
         self.shared.counts.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests it was answering at the same moment
+    /// ([`Mode::SlowOnePerConnection`]).
+    pub fn most_at_once(&self) -> u64 {
+        self.shared.counts.most_answering.load(Ordering::SeqCst)
     }
 
     /// Complete, proper responses written so far.
@@ -349,6 +365,30 @@ impl Conn {
                     if !request.is_head() {
                         out.extend_from_slice(body.as_bytes());
                     }
+                    if self.stream.write_all(&out).is_ok() {
+                        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
+                    }
+                    self.close_cleanly();
+                }
+            }
+            Mode::SlowOnePerConnection => {
+                if let Some(request) = self.next_request() {
+                    let counts = &self.shared.counts;
+                    let now = counts.answering.fetch_add(1, Ordering::SeqCst) + 1;
+                    counts.most_answering.fetch_max(now, Ordering::SeqCst);
+                    thread::sleep(SLOW_ANSWER);
+                    let (status, reason, body) = route(&request.target);
+                    let mut out = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    if !request.is_head() {
+                        out.extend_from_slice(body.as_bytes());
+                    }
+                    // Done before the write: the client cannot start its next request
+                    // before it has this answer, so a slow thread here counts no overlap.
+                    self.shared.counts.answering.fetch_sub(1, Ordering::SeqCst);
                     if self.stream.write_all(&out).is_ok() {
                         self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
                     }
