@@ -26,7 +26,7 @@ pub(crate) const NO_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The default total time for a request's head and body to arrive.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// The default number of handlers that may be blocked at once beyond the workers.
-pub(crate) const MAX_BLOCKED_HANDLERS: usize = 64;
+pub(crate) const MAX_BLOCKED_HANDLERS: usize = 512;
 /// Handlers waiting for their request body at once, each on a thread of its own.
 pub(crate) const MAX_BODY_WAITS: usize = 1024;
 /// Kestrel's defaults for request bodies and responses: 240 B/s after 5 s.

@@ -267,7 +267,7 @@ impl Server {
         self
     }
 
-    /// How many handlers may be blocked at once (default 64) beyond one running per
+    /// How many handlers may be blocked at once (default 512) beyond one running per
     /// worker. A handler that blocks delays only its own connection: its worker's other
     /// connections move on in a thread of their own. Past this number, requests wait
     /// for a blocked handler to return; none is refused or lost. A handler waiting for
