@@ -152,14 +152,12 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         "1.1"
     };
-    let _ = writeln!(
-        err,
-        "HTTP/{version} {} {}",
-        response.status.as_u16(),
-        response.reason
-    );
+    // The reason phrase as sent too: the client gives it Latin-1 decoded, one char a byte.
+    let reason: Vec<u8> = response.reason.chars().map(|c| c as u8).collect();
+    let status = format!("HTTP/{version} {} ", response.status.as_u16());
+    let _ = err.write_all(&[status.as_bytes(), &reason, b"\n"].concat());
     for (name, value) in &response.headers {
-        let _ = writeln!(err, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        print_field(&mut err, name, value);
     }
     let _ = writeln!(err);
     drop(err);
@@ -187,9 +185,16 @@ fn run(args: Args) -> Result<(), String> {
     let trailers = response.body.trailers();
     let mut err = io::stderr().lock();
     for (name, value) in &trailers {
-        let _ = writeln!(err, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        print_field(&mut err, name, value);
     }
     Ok(())
+}
+
+/// A field line as it came, its value's bytes unchanged (as curl prints them): obs-text
+/// is not UTF-8, and a replacement character would hide what the server sent.
+fn print_field(out: &mut impl Write, name: &HeaderName, value: &HeaderValue) {
+    let line = [name.as_str().as_bytes(), b": ", value.as_bytes(), b"\n"].concat();
+    let _ = out.write_all(&line);
 }
 
 fn main() -> ExitCode {

@@ -163,6 +163,30 @@ fn get_prints_the_head_to_stderr_and_the_body_to_stdout() {
     assert!(stderr.contains("x-a: b\n"), "{stderr}");
 }
 
+/// Field values and the reason phrase are printed as their bytes came (as curl does):
+/// obs-text that is not UTF-8 (`\xe9`, Latin-1 é) is not turned into U+FFFD.
+#[test]
+fn get_prints_obs_text_as_it_came() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+            line.clear();
+        }
+        let mut writer = conn;
+        let _ = writer
+            .write_all(b"HTTP/1.1 200 Caf\xe9\r\ncontent-length: 0\r\nx-name: Jos\xe9\r\n\r\n");
+    });
+    let out = run("get", &[&format!("http://{addr}/")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let has = |needle: &[u8]| out.stderr.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"HTTP/1.1 200 Caf\xe9\n"), "{:?}", out.stderr);
+    assert!(has(b"x-name: Jos\xe9\n"), "{:?}", out.stderr);
+}
+
 #[test]
 fn get_head_and_output_file() {
     let addr = serve(|request| {
