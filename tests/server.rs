@@ -1062,6 +1062,41 @@ fn a_small_unread_body_is_skipped_never_misread() {
     assert_eq!(seen.calls(), 4);
 }
 
+/// A client that asked for the close (`Connection: close`, or HTTP/1.0) and whose body
+/// the handler left unread gets its response and then the close, whatever the body's
+/// size: a body short enough to be read and dropped (100 KB; the server reads up to
+/// 256 KiB of one) left the connection waiting for the next request until the client
+/// closed or the idle timeout (60 s) passed.
+#[test]
+fn an_unread_body_of_a_client_that_asked_for_the_close_ends_the_connection() {
+    let _g = shared();
+    let (server, _seen) = app_server(|s| s);
+    for (version, connection) in [("1.1", "Connection: close\r\n"), ("1.0", "")] {
+        for n in [1_000, 100_000, 200_000] {
+            let what = format!("HTTP/{version}, {n}-byte body");
+            let mut raw = Raw::tcp(tcp_addr(&server));
+            let mut request = format!(
+                "PUT /ignore HTTP/{version}\r\nHost: x\r\n{connection}Content-Length: {n}\r\n\r\n"
+            )
+            .into_bytes();
+            request.extend(std::iter::repeat_n(b'u', n));
+            raw.send(&request);
+            let r = raw.response(false);
+            assert_eq!(r.text(), "ignored", "{what}");
+            assert!(r.closes(), "{what}");
+            let started = Instant::now();
+            let (rest, _end) = raw.rest();
+            assert!(
+                rest.is_empty(),
+                "{what}: {:?}",
+                String::from_utf8_lossy(&rest)
+            );
+            // The close comes at once; the idle timeout is 60 s.
+            assert!(started.elapsed() < Duration::from_secs(5), "{what}");
+        }
+    }
+}
+
 #[test]
 fn a_large_unread_body_closes_the_connection() {
     let _g = shared();

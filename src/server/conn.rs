@@ -943,7 +943,10 @@ impl Conn {
     /// The response is queued: close, drop the rest of the body, or read the next request.
     fn answered(&mut self) -> Option<Next> {
         let stream = self.stream.as_mut()?;
-        if self.dead || self.after.close || stream.must_close() {
+        // The client asked for the close (`close`, or HTTP/1.0 without keep-alive): what
+        // it still sends of an unread body is dropped by the lingering close.
+        let client_closes = !stream.conn().is_keep_alive();
+        if self.dead || self.after.close || client_closes || stream.must_close() {
             self.phase = Phase::Closing;
         } else if self.after.drain {
             self.transfer = Transfer::default();
@@ -980,7 +983,11 @@ impl Conn {
                 }
                 Ok(Progress::Ready(BodyPiece::End(_))) => {
                     self.request_since = None;
-                    self.phase = Phase::Head;
+                    self.phase = if stream.must_close() {
+                        Phase::Closing
+                    } else {
+                        Phase::Head
+                    };
                     return None;
                 }
                 Ok(Progress::Pending(need)) => return Some(Next::Wait(need.interest, Wait::Body)),
