@@ -286,18 +286,14 @@ def build(src):
         s = "%s HTTP/1.1\r\nHost: %s\r\n\r\n" % (t, h)
         case(cases, "HostHeaderInvalidData %r" % s, "HostHeaderInvalidData", s, "reject", 400)
 
-    try:
-        parser_tests = src.read_bytes(PARSER_TESTS).decode("utf-8")
-    except Exception:
-        parser_tests = None
-    if parser_tests:
-        parser_cases(cases, parser_tests)
-    try:
-        bad_tests = src.read_bytes(BAD_TESTS).decode("utf-8")
-    except Exception:
-        bad_tests = None
-    if bad_tests:
-        bad_request_cases(cases, bad_tests)
+    # The two test files are read when present.
+    for path, add in ((PARSER_TESTS, parser_cases), (BAD_TESTS, bad_request_cases)):
+        try:
+            text = src.read_bytes(path).decode("utf-8")
+        except Exception:
+            text = None
+        if text:
+            add(cases, text)
     return cases
 
 

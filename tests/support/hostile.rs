@@ -243,6 +243,20 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec
     }
 }
 
+/// The proper response to `request`, with `Content-Length` and `Connection: close`.
+fn closing_response(request: &Request) -> Vec<u8> {
+    let (status, reason, body) = route(&request.target);
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if !request.is_head() {
+        out.extend_from_slice(body.as_bytes());
+    }
+    out
+}
+
 /// A request as far as these servers care.
 #[derive(Debug)]
 struct Request {
@@ -356,18 +370,7 @@ impl Conn {
             },
             Mode::OneAtATime => {
                 if let Some(request) = self.next_request() {
-                    let (status, reason, body) = route(&request.target);
-                    let mut out = format!(
-                        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    if !request.is_head() {
-                        out.extend_from_slice(body.as_bytes());
-                    }
-                    if self.stream.write_all(&out).is_ok() {
-                        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
-                    }
+                    self.write_counted(&closing_response(&request));
                     self.close_cleanly();
                 }
             }
@@ -377,21 +380,10 @@ impl Conn {
                     let now = counts.answering.fetch_add(1, Ordering::SeqCst) + 1;
                     counts.most_answering.fetch_max(now, Ordering::SeqCst);
                     thread::sleep(SLOW_ANSWER);
-                    let (status, reason, body) = route(&request.target);
-                    let mut out = format!(
-                        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    if !request.is_head() {
-                        out.extend_from_slice(body.as_bytes());
-                    }
                     // Done before the write: the client cannot start its next request
                     // before it has this answer, so a slow thread here counts no overlap.
                     self.shared.counts.answering.fetch_sub(1, Ordering::SeqCst);
-                    if self.stream.write_all(&out).is_ok() {
-                        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
-                    }
+                    self.write_counted(&closing_response(&request));
                     self.close_cleanly();
                 }
             }
@@ -501,6 +493,13 @@ impl Conn {
         }
         self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
         true
+    }
+
+    /// Writes a proper response, counted once it is written.
+    fn write_counted(&mut self, response: &[u8]) {
+        if self.stream.write_all(response).is_ok() {
+            self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     /// Closes our side, then reads and drops what the client still sends until it closes
