@@ -9,7 +9,8 @@
 //! one `data` event per run of data, so the output does not depend on `--split`.
 //!
 //! As a server it answers each complete request with an empty 200, accepting every upgrade
-//! (101 for `Upgrade`, naming the first protocol offered; 200 for CONNECT). As a client it
+//! (101 for an HTTP/1.1 `Upgrade` that lists a protocol, naming the first one; 200 for
+//! CONNECT). As a client it
 //! behaves as if it had pipelined one request (method `--method`, offering `Upgrade: h2c`)
 //! per response in the input.
 

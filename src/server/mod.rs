@@ -281,9 +281,9 @@ impl Server {
     /// (default 1024). Only its event loop can bring a body in, so a handler that waits for
     /// it gets a thread to stand in on its loop, and the client's rates and deadlines bound
     /// the wait. Past this number, or when the system refuses a thread, the handler's read
-    /// fails at once (an [`io::ErrorKind::Other`] error saying
-    /// why) rather than wait with no thread on its loop, which would stop the loop for
-    /// good; the connection closes after the handler's response.
+    /// fails at once (an [`io::ErrorKind::Other`] error saying why) rather than wait with
+    /// no thread on its loop, which would stop the loop for good; the connection closes
+    /// after the handler's response.
     pub fn max_body_waits(mut self, n: usize) -> Self {
         self.config.max_body_waits = n;
         self
