@@ -277,6 +277,39 @@ fn hello(_: &mut Session, _: Request<'_>) -> Response {
     Response::text(StatusCode::OK, "hello")
 }
 
+/// The embedded server offers both HTTP versions it speaks in ALPN, `http/1.1` first: a
+/// client offering only `http/1.0` (`curl --http1.0`) is served, not refused the handshake
+/// for want of a common protocol, and one offering both gets `http/1.1`.
+#[test]
+fn the_embedded_server_agrees_on_http_1_0_in_alpn() {
+    let pki = TestPki::new();
+    let server = TempServer::start(
+        Server::bind(([127, 0, 0, 1], 0), hello)
+            .expect("binding")
+            .tls(pki.server_tls()),
+    )
+    .expect("starting");
+    for (offered, agreed) in [
+        (&[&b"http/1.0"[..]][..], &b"http/1.0"[..]),
+        (&[&b"http/1.0"[..], &b"http/1.1"[..]][..], &b"http/1.1"[..]),
+    ] {
+        let mut config = (**pki.client_tls().rustls_config()).clone();
+        config.alpn_protocols = offered.iter().map(|p| p.to_vec()).collect();
+        let tls = ClientTls::from_rustls(std::sync::Arc::new(config));
+        let mut stream = raw_client(server.address(), &tls);
+        assert_eq!(
+            stream.info().alpn_protocol.as_deref(),
+            Some(agreed),
+            "offered {offered:?}"
+        );
+        write_all(&mut stream, b"GET / HTTP/1.0\r\nhost: localhost\r\n\r\n").expect("writing");
+        let (got, _) = read_to_end(&mut stream);
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+        assert!(got.ends_with("hello"), "{got}");
+    }
+}
+
 /// The embedded server, closing after its last allowed request, after a request with
 /// `connection: close`, after a malformed request, and at the idle timeout: the client
 /// reads the response, then `close_notify`.

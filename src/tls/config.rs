@@ -556,7 +556,9 @@ impl ServerTlsBuilder {
         let mut config = builder
             .with_single_cert(chain, key)
             .map_err(|e| config_error(format!("the server certificate or key: {e}")))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Both versions the server speaks, ours first: a client that offers only
+        // `http/1.0` would otherwise be refused the handshake (RFC 7301 §3.2).
+        config.alpn_protocols = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
         Ok(ServerTls {
             config: Arc::new(config),
         })

@@ -55,7 +55,8 @@ pub struct TlsInfo {
     pub protocol_version: String,
     /// The IANA name of the cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
     pub cipher_suite: String,
-    /// The protocol agreed by ALPN, if any (`http/1.1`).
+    /// The protocol agreed by ALPN, if any (`http/1.1`, or `http/1.0` from a client that
+    /// offers only that).
     pub alpn_protocol: Option<Vec<u8>>,
 }
 
