@@ -277,6 +277,54 @@ fn hello(_: &mut Session, _: Request<'_>) -> Response {
     Response::text(StatusCode::OK, "hello")
 }
 
+/// A request head sent in one TLS record that is never finished is a head begun, not an
+/// idle connection: the head timeout closes it, not the (much longer) idle timeout. Until
+/// its last byte the record is ciphertext only, nothing of it readable.
+#[test]
+fn a_head_in_a_record_never_finished_meets_the_head_timeout() {
+    use std::io::{Read, Write};
+    let pki = TestPki::new();
+    let head_timeout = Duration::from_millis(500);
+    let server = TempServer::start(
+        Server::bind(([127, 0, 0, 1], 0), hello)
+            .expect("binding")
+            .tls(pki.server_tls())
+            .head_timeout(head_timeout)
+            .idle_timeout(Duration::from_secs(30)),
+    )
+    .expect("starting");
+    let config = std::sync::Arc::clone(pki.client_tls().rustls_config());
+    let name = "localhost".try_into().expect("a server name");
+    let mut tls = rustls::ClientConnection::new(config, name).expect("a client");
+    let mut tcp = TcpStream::connect(server.address()).expect("connecting");
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp).expect("handshake");
+    }
+    tls.writer()
+        .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .expect("a request");
+    let mut record = Vec::new();
+    tls.write_tls(&mut record).expect("its record");
+    // All of the record but its last byte.
+    tcp.write_all(&record[..record.len() - 1]).expect("sending");
+    let sent = Instant::now();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut sink = [0u8; 4096];
+    loop {
+        match tcp.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the server did not close the connection: {e}"),
+        }
+    }
+    let took = sent.elapsed();
+    assert!(
+        took >= head_timeout - Duration::from_millis(50) && took < Duration::from_secs(5),
+        "closed after {took:?}"
+    );
+}
+
 /// The embedded server offers both HTTP versions it speaks in ALPN, `http/1.1` first: a
 /// client offering only `http/1.0` (`curl --http1.0`) is served, not refused the handshake
 /// for want of a common protocol, and one offering both gets `http/1.1`.

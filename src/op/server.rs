@@ -470,6 +470,16 @@ impl ServerStream {
         }
     }
 
+    /// Whether the client has begun to send something not yet readable: under TLS, a
+    /// record not yet whole (a request head sent in one record arrives as nothing until
+    /// its last byte).
+    pub(crate) fn receiving_a_record(&self) -> bool {
+        match &self.link {
+            Link::Tls(tls) => tls.within_a_record(),
+            Link::Plain(_) => false,
+        }
+    }
+
     /// Ends our side for a lingering close: a TLS `close_notify`, then a shutdown of the
     /// socket's writing side.
     pub(crate) fn shutdown_write(&mut self) {

@@ -660,7 +660,8 @@ impl Conn {
                 let wait = if stream.queued() > 0 {
                     // Responses the client has not taken yet: the response rate.
                     Wait::Respond
-                } else if stream.conn().buffered() > 0 {
+                } else if stream.conn().buffered() > 0 || stream.receiving_a_record() {
+                    // A head has begun (under TLS, perhaps in a record not yet whole).
                     Wait::Head
                 } else {
                     // Idle: no buffer is kept while the client thinks.

@@ -33,6 +33,59 @@ pub struct TlsStream {
     need: Interest,
     /// The socket gave end of file.
     eof: bool,
+    /// Where the bytes read stand in the record framing.
+    records: RecordFraming,
+}
+
+/// Where the bytes read from the socket stand in TLS's record framing (RFC 8446 §5.1: a
+/// 5-byte header, the last two bytes of which give the length of the fragment after it),
+/// so that a record begun but not yet whole, which rustls holds as ciphertext, is known.
+#[derive(Debug, Default, Clone, Copy)]
+struct RecordFraming {
+    /// The current record's header bytes seen so far (0 to 4; 5 starts its fragment).
+    header: [u8; 5],
+    header_seen: usize,
+    /// Bytes of the current record's fragment still to come.
+    fragment_left: usize,
+}
+
+impl RecordFraming {
+    fn advance(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.fragment_left > 0 {
+                let n = self.fragment_left.min(bytes.len());
+                self.fragment_left -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            self.header[self.header_seen] = bytes[0];
+            self.header_seen += 1;
+            bytes = &bytes[1..];
+            if self.header_seen == self.header.len() {
+                self.header_seen = 0;
+                self.fragment_left =
+                    usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+            }
+        }
+    }
+
+    fn within_a_record(&self) -> bool {
+        self.header_seen > 0 || self.fragment_left > 0
+    }
+}
+
+/// The socket as rustls reads it, with the record framing followed on the way.
+struct FramedReader<'a> {
+    transport: &'a Transport,
+    records: &'a mut RecordFraming,
+}
+
+impl Read for FramedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&mut &*self.transport).read(buf)?;
+        self.records.advance(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl fmt::Debug for TlsStream {
@@ -68,6 +121,7 @@ impl TlsStream {
             conn,
             need: Interest::READABLE,
             eof: false,
+            records: RecordFraming::default(),
         }
     }
 
@@ -139,7 +193,11 @@ impl TlsStream {
     /// read now.
     pub(crate) fn read_records(&mut self) -> io::Result<bool> {
         loop {
-            match self.conn.read_tls(&mut &self.transport) {
+            let mut socket = FramedReader {
+                transport: &self.transport,
+                records: &mut self.records,
+            };
+            match self.conn.read_tls(&mut socket) {
                 Ok(0) => self.eof = true,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
@@ -161,6 +219,12 @@ impl TlsStream {
 
     pub(crate) fn socket_eof(&self) -> bool {
         self.eof
+    }
+
+    /// Whether bytes of a record have come that do not make a whole one yet: nothing of
+    /// it is plaintext, but the peer has begun to send it.
+    pub(crate) fn within_a_record(&self) -> bool {
+        self.records.within_a_record()
     }
 
     /// Sends `close_notify` as far as the socket takes it now.
@@ -245,6 +309,35 @@ impl Drop for TlsStream {
     fn drop(&mut self) {
         if !self.conn.is_handshaking() {
             self.send_close_notify();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordFraming;
+
+    /// Two records (a 3-byte fragment, then an empty one), fed whole, one byte at a time
+    /// and split at every point: within a record until each is whole, and not after.
+    #[test]
+    fn record_framing_follows_headers_and_fragments_however_split() {
+        let bytes = [23, 3, 3, 0, 3, b'a', b'b', b'c', 21, 3, 3, 0, 0];
+        // After each byte: whether a record is begun and not whole.
+        let within = [
+            true, true, true, true, true, true, true, false, true, true, true, true, false,
+        ];
+        let mut framing = RecordFraming::default();
+        for (i, b) in bytes.iter().enumerate() {
+            framing.advance(&[*b]);
+            assert_eq!(framing.within_a_record(), within[i], "after byte {i}");
+        }
+        for cut in 0..=bytes.len() {
+            let mut framing = RecordFraming::default();
+            framing.advance(&bytes[..cut]);
+            let expected = cut > 0 && within[cut - 1];
+            assert_eq!(framing.within_a_record(), expected, "cut at {cut}");
+            framing.advance(&bytes[cut..]);
+            assert!(!framing.within_a_record(), "cut at {cut}, then the rest");
         }
     }
 }
