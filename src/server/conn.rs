@@ -862,7 +862,11 @@ impl Conn {
             _ => true,
         };
         let ending = stream.conn().client_waiting_for_continue() || !drainable;
-        let close = close_asked || last || ending;
+        // A client that asked for the close (`close`, or HTTP/1.0 without keep-alive) gets
+        // it after this response: what it still sends of an unread body is dropped by the
+        // lingering close, not drained for a next request that will not come.
+        let client_closes = !stream.conn().is_keep_alive();
+        let close = close_asked || last || ending || client_closes;
         self.after = After {
             close,
             drain: unread_body.is_some(),
@@ -944,10 +948,7 @@ impl Conn {
     /// The response is queued: close, drop the rest of the body, or read the next request.
     fn answered(&mut self) -> Option<Next> {
         let stream = self.stream.as_mut()?;
-        // The client asked for the close (`close`, or HTTP/1.0 without keep-alive): what
-        // it still sends of an unread body is dropped by the lingering close.
-        let client_closes = !stream.conn().is_keep_alive();
-        if self.dead || self.after.close || client_closes || stream.must_close() {
+        if self.dead || self.after.close || stream.must_close() {
             self.phase = Phase::Closing;
         } else if self.after.drain {
             self.transfer = Transfer::default();

@@ -50,6 +50,14 @@ thread_local! {
     static INLINE: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
+/// Which threads may stand in for a handler: those of the blocked-handler budget, or
+/// also those kept for handlers waiting for their request body.
+#[derive(Debug, Clone, Copy)]
+enum Budget {
+    Blocked,
+    BodyWaits,
+}
+
 /// What a group shares without its lock: notices from handlers' threads, and what the
 /// watchdog looks at.
 #[derive(Debug)]
@@ -83,31 +91,22 @@ impl Notices {
     /// after it, on its own body): `false` says no thread could be had, and the handler
     /// must not wait. The client's rates and deadlines bound a wait that has one.
     pub(crate) fn handler_blocks(&self) -> bool {
-        let Some(busy) = INLINE.with(Cell::get) else {
-            return true; // the loop is not this thread's to give
-        };
-        let Some(group) = self.group.get().and_then(Weak::upgrade) else {
-            return true; // the server is gone: the feed ends
-        };
-        let config = &group.config;
-        let budget = config.workers + config.max_blocked_handlers + config.max_body_waits;
-        self.cover(busy, budget)
+        match INLINE.with(Cell::get) {
+            Some(busy) => self.cover(busy, Budget::BodyWaits),
+            None => true, // the loop is not this thread's to give
+        }
     }
 
     /// For the watchdog: another thread on the loop while the handler `busy` runs, within
     /// the budget of `max_blocked_handlers` (else later ticks try again).
     pub(crate) fn cover_within_budget(&self, busy: u64) {
-        let Some(group) = self.group.get().and_then(Weak::upgrade) else {
-            return;
-        };
-        let budget = group.config.workers + group.config.max_blocked_handlers;
-        self.cover(busy, budget);
+        self.cover(busy, Budget::Blocked);
     }
 
     /// Starts another thread on the loop while the handler `busy` runs, once per handler
-    /// call, if fewer than `max_threads` run the server's loops. `true` if a thread runs
-    /// the loop for it (now or already), or it has returned.
-    fn cover(&self, busy: u64, max_threads: usize) -> bool {
+    /// call, if fewer than `budget` allows run the server's loops. `true` if a thread
+    /// runs the loop for it (now or already), or it has returned.
+    fn cover(&self, busy: u64, budget: Budget) -> bool {
         if self.busy.load(Ordering::Acquire) != busy {
             return true; // it returned
         }
@@ -116,24 +115,30 @@ impl Notices {
             return true;
         }
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
-            return true;
+            return false; // no loop left to run
         };
+        let config = &group.config;
+        let max_threads = config.workers
+            + config.max_blocked_handlers
+            + match budget {
+                Budget::Blocked => 0,
+                Budget::BodyWaits => config.max_body_waits,
+            };
         if !group.control.add_thread(max_threads) {
             self.covered.store(previous, Ordering::Release);
             return false;
         }
         log::debug!("a handler blocks: another thread takes its loop");
+        let runner = Arc::clone(&group);
         let spawned = thread::Builder::new()
             .name("pollhttp-loop".into())
             .spawn(move || {
-                group.run();
-                group.control.remove_thread();
+                runner.run();
+                runner.control.remove_thread();
             });
         if let Err(e) = spawned {
             log::warn!("cannot start a thread for a blocked handler's loop: {e}");
-            if let Some(group) = self.group.get().and_then(Weak::upgrade) {
-                group.control.remove_thread();
-            }
+            group.control.remove_thread();
             self.covered.store(previous, Ordering::Release);
             return false;
         }
