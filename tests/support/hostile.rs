@@ -243,18 +243,26 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, workers: &Mutex<Vec
     }
 }
 
-/// The proper response to `request`, with `Content-Length` and `Connection: close`.
-fn closing_response(request: &Request) -> Vec<u8> {
+/// The proper response to `request`: its status line, `fields` (whole lines), a
+/// `Content-Length` if `with_length` (else the body ends with the connection), and the
+/// body unless the request is a HEAD.
+fn response(request: &Request, fields: &str, with_length: bool) -> Vec<u8> {
     let (status, reason, body) = route(&request.target);
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
+    let length = if with_length {
+        format!("Content-Length: {}\r\n", body.len())
+    } else {
+        String::new()
+    };
+    let mut out = format!("HTTP/1.1 {status} {reason}\r\n{fields}{length}\r\n").into_bytes();
     if !request.is_head() {
         out.extend_from_slice(body.as_bytes());
     }
     out
+}
+
+/// With `Content-Length` and `Connection: close`.
+fn closing_response(request: &Request) -> Vec<u8> {
+    response(request, "Connection: close\r\n", true)
 }
 
 /// A request as far as these servers care.
@@ -337,17 +345,8 @@ impl Conn {
             }
             Mode::CloseDelimited => {
                 if let Some(request) = self.next_request() {
-                    let (status, reason, body) = route(&request.target);
-                    let mut out = format!(
-                        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
-                    )
-                    .into_bytes();
-                    if !request.is_head() {
-                        out.extend_from_slice(body.as_bytes());
-                    }
-                    if self.stream.write_all(&out).is_ok() {
-                        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
-                    }
+                    let fields = "Content-Type: text/html\r\nConnection: close\r\n";
+                    self.write_counted(&response(&request, fields, false));
                     self.close_cleanly();
                 }
             }
@@ -478,28 +477,18 @@ impl Conn {
 
     /// [`respond`](Self::respond), with `extra` in the same write.
     fn respond_then(&mut self, request: &Request, extra: &[u8]) -> bool {
-        let (status, reason, body) = route(&request.target);
-        let mut out = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        if !request.is_head() {
-            out.extend_from_slice(body.as_bytes());
-        }
+        let mut out = response(request, "Content-Type: text/html\r\n", true);
         out.extend_from_slice(extra);
-        if self.stream.write_all(&out).is_err() {
-            return false;
-        }
-        self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
-        true
+        self.write_counted(&out)
     }
 
-    /// Writes a proper response, counted once it is written.
-    fn write_counted(&mut self, response: &[u8]) {
-        if self.stream.write_all(response).is_ok() {
+    /// Writes a proper response, counted once it is written; false if it failed.
+    fn write_counted(&mut self, response: &[u8]) -> bool {
+        let written = self.stream.write_all(response).is_ok();
+        if written {
             self.shared.counts.responses.fetch_add(1, Ordering::SeqCst);
         }
+        written
     }
 
     /// Closes our side, then reads and drops what the client still sends until it closes
