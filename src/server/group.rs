@@ -9,8 +9,10 @@
 //! its body, or by the watchdog when it has run for a tick: another thread then takes the
 //! loop over and the other connections move on. When the handler returns, its thread
 //! takes the loop back, and the thread that stood in for it retires. At most
-//! `max_blocked_handlers` threads stand in at once; past that, the loop waits for a
-//! handler to return, and requests wait their turn.
+//! `max_blocked_handlers` threads stand in at once. While all of them do, user code is
+//! held back, in turn, until one is free (a retiring thread wakes the loop): code that
+//! blocked on the loop's thread with no thread to take over would stop every other
+//! connection's reads, writes and deadlines. Requests wait their turn; the loop goes on.
 //!
 //! (A pool of handler threads fed by the loop costs two thread hand-offs per request,
 //! which halved the throughput of non-pipelined traffic in an earlier version.)
@@ -19,7 +21,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::thread;
@@ -30,7 +32,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Poll, Token, Waker};
 
 use super::config::{Config, NO_DEADLINE};
-use super::conn::{Call, Conn, Next, Wait};
+use super::conn::{Call, Conn, Next, Pump, Wait};
 use super::pool::Control;
 use super::request::Request;
 use super::response::Response;
@@ -58,6 +60,25 @@ enum Budget {
     BodyWaits,
 }
 
+/// The most loop threads `budget` allows: one per worker, one per handler blocked within
+/// `max_blocked_handlers`, and for `BodyWaits` those of `max_body_waits` too.
+fn max_threads(config: &Config, budget: Budget) -> usize {
+    config.workers
+        + config.max_blocked_handlers
+        + match budget {
+            Budget::Blocked => 0,
+            Budget::BodyWaits => config.max_body_waits,
+        }
+}
+
+/// User code a connection needs run: its handler, its `on_connect` hook, or the code of
+/// its response body.
+enum UserCode {
+    Handle(Call, Option<Box<Session>>),
+    Admit(Option<Box<Session>>),
+    Produce(Box<Pump>),
+}
+
 /// What a group shares without its lock: notices from handlers' threads, and what the
 /// watchdog looks at.
 #[derive(Debug)]
@@ -70,6 +91,8 @@ pub(crate) struct Notices {
     busy: AtomicU64,
     /// The last `busy` value another thread was started for.
     covered: AtomicU64,
+    /// The loop holds back user code until a thread of the budget is free.
+    holding_back: AtomicBool,
     group: OnceLock<Weak<Group>>,
 }
 
@@ -82,6 +105,13 @@ impl Notices {
 
     pub(crate) fn wake(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// Wakes the loop if it holds back user code (a thread of the budget came free).
+    pub(crate) fn wake_if_holding_back(&self) {
+        if self.holding_back.load(Ordering::SeqCst) {
+            self.wake();
+        }
     }
 
     /// The calling handler is about to wait for its request body: if it holds the loop's
@@ -117,14 +147,7 @@ impl Notices {
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
             return false; // no loop left to run
         };
-        let config = &group.config;
-        let max_threads = config.workers
-            + config.max_blocked_handlers
-            + match budget {
-                Budget::Blocked => 0,
-                Budget::BodyWaits => config.max_body_waits,
-            };
-        if !group.control.add_thread(max_threads) {
+        if !group.control.add_thread(max_threads(&group.config, budget)) {
             self.covered.store(previous, Ordering::Release);
             return false;
         }
@@ -134,7 +157,7 @@ impl Notices {
             .name("pollhttp-loop".into())
             .spawn(move || {
                 runner.run();
-                runner.control.remove_thread();
+                runner.control.loop_thread_retired();
             });
         if let Err(e) = spawned {
             log::warn!("cannot start a thread for a blocked handler's loop: {e}");
@@ -177,6 +200,8 @@ struct LoopState {
     next_tick: Instant,
     stopping: bool,
     finished: bool,
+    /// User code held back, in turn, while no thread of the budget is free.
+    held_back: VecDeque<(usize, UserCode)>,
     /// Numbers the handler calls, for `busy`.
     calls: u64,
     spin: Spin,
@@ -239,6 +264,7 @@ impl Group {
             waker,
             busy: AtomicU64::new(0),
             covered: AtomicU64::new(0),
+            holding_back: AtomicBool::new(false),
             group: OnceLock::new(),
         });
         let group = Arc::new(Self {
@@ -252,6 +278,7 @@ impl Group {
                 next_tick: Instant::now() + TICK,
                 stopping: false,
                 finished: false,
+                held_back: VecDeque::new(),
                 calls: 0,
                 spin: Spin::new(config.spin),
             }),
@@ -271,7 +298,7 @@ impl Group {
 
     /// One loop thread ended.
     pub(crate) fn control_remove_thread(&self) {
-        self.control.remove_thread();
+        self.control.loop_thread_retired();
     }
 
     /// Runs the loop on this thread until it is handed to another or the group finishes.
@@ -301,6 +328,9 @@ impl Group {
             // Waits only when nothing is ready; a connection sent to the back of the queue
             // (its turn used up) waits for what the poller has meanwhile.
             self.poll_once(&mut guard);
+            if !guard.held_back.is_empty() {
+                guard = self.run_held_back(guard);
+            }
             for _ in 0..guard.ready.len() {
                 let Some(index) = guard.ready.pop_front() else {
                     break;
@@ -421,36 +451,18 @@ impl Group {
                 }
                 return guard;
             }
-            match slot.conn.drive(&self.config) {
+            let code = match slot.conn.drive(&self.config) {
                 Next::Handle(call) => {
-                    let session = slot.conn.take_session();
                     // No deadline while the handler works (`expire` keeps it).
-                    slot.wait = Wait::Handler;
-                    guard = self.call_handler(guard, index, call, session);
+                    UserCode::Handle(call, slot.conn.take_session())
                 }
-                Next::Admit => {
-                    let session = slot.conn.take_session();
-                    slot.wait = Wait::Handler;
-                    let (guard_back, accepted) = self.admit(guard, index, session);
-                    guard = guard_back;
-                    if !accepted {
-                        self.close(&mut guard, index);
-                        return guard;
-                    }
-                }
+                Next::Admit => UserCode::Admit(slot.conn.take_session()),
+                Next::Produce(pump) => UserCode::Produce(pump),
                 Next::Yield => {
                     // Still busy, so no deadline: back in turn after the others.
                     slot.wait = Wait::Handler;
                     state.ready.push_back(index);
                     return guard;
-                }
-                Next::Produce(mut pump) => {
-                    slot.wait = Wait::Handler;
-                    guard = self.released(guard, || pump.produce()).0;
-                    match guard.slots.get_mut(index) {
-                        Some(Some(slot)) => slot.conn.produced(pump),
-                        _ => return guard,
-                    }
                 }
                 Next::Wait(interest, wait) if !(state.stopping && wait == Wait::Idle) => {
                     if interest != slot.interest {
@@ -490,6 +502,100 @@ impl Group {
                 _ => {
                     self.close(state, index);
                     return guard;
+                }
+            };
+            // No deadline while user code works for it (`expire` keeps it).
+            slot.wait = Wait::Handler;
+            let go_on;
+            (guard, go_on) = self.run_user_code(guard, index, code);
+            if !go_on {
+                return guard;
+            }
+        }
+    }
+
+    /// Whether user code may run now: a thread of the budget is free to stand in for it if
+    /// it blocks. With no budget (`max_blocked_handlers(0)`) none ever is, and user code
+    /// runs at once, holding up the loop if it blocks, as that setting says.
+    fn may_run_user_code(&self) -> bool {
+        self.config.max_blocked_handlers == 0
+            || self
+                .control
+                .has_room_for_thread(max_threads(&self.config, Budget::Blocked))
+    }
+
+    /// Runs the user code a connection needs, with the loop released; `true`: drive the
+    /// connection on. While no thread of the budget is free, the code is held back, in
+    /// turn, and the loop goes on with its other connections' reads, writes and deadlines:
+    /// run on the loop's thread, code that blocked would stop them all, with no thread to
+    /// take over.
+    fn run_user_code<'g>(
+        self: &'g Arc<Self>,
+        mut guard: MutexGuard<'g, LoopState>,
+        index: usize,
+        code: UserCode,
+    ) -> (MutexGuard<'g, LoopState>, bool) {
+        if guard.held_back.is_empty() && self.may_run_user_code() {
+            return self.run_now(guard, index, code);
+        }
+        guard.held_back.push_back((index, code));
+        self.notices.holding_back.store(true, Ordering::SeqCst);
+        // A stand-in that retired before the flag was set did not wake us: look again.
+        if self.may_run_user_code() {
+            self.notices.wake();
+        }
+        (guard, false)
+    }
+
+    /// Runs held-back user code in turn while threads of the budget are free, each
+    /// connection then driven with the others ready.
+    fn run_held_back<'g>(
+        self: &'g Arc<Self>,
+        mut guard: MutexGuard<'g, LoopState>,
+    ) -> MutexGuard<'g, LoopState> {
+        while self.may_run_user_code() && self.wanted.load(Ordering::SeqCst) == 0 {
+            let Some((index, code)) = guard.held_back.pop_front() else {
+                break;
+            };
+            if guard.held_back.is_empty() {
+                self.notices.holding_back.store(false, Ordering::SeqCst);
+            }
+            log::trace!("held-back user code runs now");
+            let go_on;
+            (guard, go_on) = self.run_now(guard, index, code);
+            if go_on {
+                guard.ready.push_back(index);
+            }
+        }
+        guard
+    }
+
+    /// Runs user code with the loop released; `true`: drive the connection on.
+    fn run_now<'g>(
+        self: &'g Arc<Self>,
+        guard: MutexGuard<'g, LoopState>,
+        index: usize,
+        code: UserCode,
+    ) -> (MutexGuard<'g, LoopState>, bool) {
+        match code {
+            UserCode::Handle(call, session) => {
+                (self.call_handler(guard, index, call, session), true)
+            }
+            UserCode::Admit(session) => {
+                let (mut guard, accepted) = self.admit(guard, index, session);
+                if !accepted {
+                    self.close(&mut guard, index);
+                }
+                (guard, accepted)
+            }
+            UserCode::Produce(mut pump) => {
+                let (mut guard, ()) = self.released(guard, || pump.produce());
+                match guard.slots.get_mut(index) {
+                    Some(Some(slot)) => {
+                        slot.conn.produced(pump);
+                        (guard, true)
+                    }
+                    _ => (guard, false),
                 }
             }
         }

@@ -38,8 +38,10 @@
 //!   handler returns, its thread takes the loop back. After a second with no handler
 //!   running, the watchdog sleeps until one starts: an idle server wakes only for its
 //!   timers, a few times a second. It delays only its own connection's
-//!   responses, which stay in order. At most [`Server::max_blocked_handlers`] threads stand
-//!   in; past that, requests wait their turn (none is refused or lost). A handler waiting
+//!   responses, which stay in order. At most [`Server::max_blocked_handlers`] handlers are
+//!   blocked at once; past that, handlers are called in turn as blocked ones return (none
+//!   is refused or lost), while the loop goes on reading, writing and timing out its
+//!   connections. A handler waiting
 //!   for its body is always stood in for, up to [`Server::max_body_waits`] of them, past
 //!   which its read fails at once: with no thread on its loop, nothing would bring the
 //!   body in.
@@ -267,11 +269,16 @@ impl Server {
         self
     }
 
-    /// How many handlers may be blocked at once (default 512) beyond one running per
-    /// worker. A handler that blocks delays only its own connection: its worker's other
-    /// connections move on in a thread of their own. Past this number, requests wait
-    /// for a blocked handler to return; none is refused or lost. A handler waiting for
-    /// its request body is not counted here: see [`max_body_waits`](Self::max_body_waits).
+    /// How many handlers may be blocked at once (default 512). A handler that blocks
+    /// delays only its own connection: its worker's other connections move on in a thread
+    /// of their own. While this many are blocked (or wait for their bodies), handlers,
+    /// `on_connect` hooks and response bodies' code are called in turn as blocked ones
+    /// return; none is refused or lost, and the loop goes on meanwhile with its
+    /// connections' reads, writes and deadlines. A handler waiting for its request body
+    /// gets a thread past this number: see [`max_body_waits`](Self::max_body_waits).
+    ///
+    /// `0` gives no thread to a blocked handler: handlers are always called at once, and
+    /// one that blocks holds up its worker's loop until it returns.
     pub fn max_blocked_handlers(mut self, n: usize) -> Self {
         self.config.max_blocked_handlers = n;
         self

@@ -40,6 +40,8 @@ pub(crate) struct Control {
     live: AtomicUsize,
     /// Threads running (or waiting to run) a group's loop.
     threads: Mutex<usize>,
+    /// The same count, for a loop to read before each call of user code without a lock.
+    threads_now: AtomicUsize,
     exited: Condvar,
     /// The acceptor's waker.
     waker: Waker,
@@ -91,13 +93,30 @@ impl Control {
             return false;
         }
         *threads += 1;
+        self.threads_now.store(*threads, Ordering::SeqCst);
         true
     }
 
     pub(crate) fn remove_thread(&self) {
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         *threads -= 1;
+        self.threads_now.store(*threads, Ordering::SeqCst);
         self.exited.notify_all();
+    }
+
+    /// Whether fewer than `max` loop threads run: room for one more if user code blocks.
+    pub(crate) fn has_room_for_thread(&self, max: usize) -> bool {
+        self.threads_now.load(Ordering::Relaxed) < max
+    }
+
+    /// A thread that ran a group's loop retired (for a handler that returned, or at the
+    /// end): its room in the budget is free, and a loop holding back user code for want of
+    /// it goes on (now, not at its next tick).
+    pub(crate) fn loop_thread_retired(&self) {
+        self.remove_thread();
+        for notices in self.groups.get().into_iter().flatten() {
+            notices.wake_if_holding_back();
+        }
     }
 
     /// Waits until no loop thread is left.
@@ -122,6 +141,7 @@ pub(crate) fn run(
         stop: AtomicBool::new(false),
         live: AtomicUsize::new(0),
         threads: Mutex::new(0),
+        threads_now: AtomicUsize::new(0),
         exited: Condvar::new(),
         waker: Waker::new(accept_poll.registry(), WAKER)?,
         groups: OnceLock::new(),
