@@ -47,7 +47,14 @@ fn parse_args() -> Result<Args, String> {
                 let addr = value("--addr")?;
                 address = Some(host_port(&addr).map_err(|e| format!("--addr {addr}: {e}"))?);
             }
-            "--unix" => address = Some(Address::unix(value("--unix")?)),
+            "--unix" => {
+                let path = value("--unix")?;
+                if path.is_empty() {
+                    // Linux would bind an abstract socket with a name of its own choosing.
+                    return Err(format!("--unix needs a non-empty path; {}", usage()));
+                }
+                address = Some(Address::unix(path));
+            }
             "--tls" => {
                 let cert = value("--tls")?;
                 let key = value("--tls")?;

@@ -509,9 +509,13 @@ fn command_line_errors() {
     let bin = examples::example("serve");
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a port");
     let taken = taken.local_addr().unwrap().to_string();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--bogus"], "unknown argument --bogus"),
         (&["--addr"], "--addr needs a value"),
+        (
+            &["--unix", ""],
+            "--unix needs a non-empty path; usage: serve",
+        ),
         (&["--addr", "nonsense"], "--addr nonsense"),
         (&["--workers", "many"], "--workers many: not a number"),
         (&["--client-ca", "ca.pem"], "--client-ca needs --tls"),
@@ -1415,6 +1419,34 @@ fn unix_path() {
     // degu sends no Host over a Unix socket, which HTTP/1.1 requires (serve answers 400):
     // give it one.
     degu(&format!("{:?}, host=\"localhost\"", path_str(&path)));
+}
+
+/// A `serve` killed leaves its socket file: the next one on the path replaces it. One that
+/// runs keeps its path: another on it fails, and the first still answers.
+#[test]
+fn unix_path_after_a_kill_and_while_in_use() {
+    let dir = TempDir::new("unix-restart");
+    let path = dir.path("serve.sock");
+    let first = Serve::start(&["--unix", path_str(&path)]);
+    let run = run(
+        Command::new(examples::example("serve")).args(["--unix", path_str(&path)]),
+        "serve on a path in use",
+    );
+    assert!(!run.status.success(), "a second serve took the path");
+    assert!(run.stdout.is_empty(), "{}", run.stdout_text());
+    assert!(
+        run.stderr.contains(&format!("binding {}", path.display()))
+            && run.stderr.contains("a server is listening"),
+        "{:?}",
+        run.stderr
+    );
+    unix_routes(&first);
+
+    drop(first); // killed: nothing removes its file
+    assert!(path.exists(), "the killed serve's socket file is gone");
+    let second = Serve::start(&["--unix", path_str(&path)]);
+    assert_eq!(second.line, format!("listening on {}", path.display()));
+    unix_routes(&second);
 }
 
 #[cfg(target_os = "linux")]

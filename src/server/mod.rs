@@ -114,6 +114,26 @@ pub struct Server {
 impl Server {
     /// A server on `address`: TCP (IPv4, or IPv6 with its scope id), a Unix socket path,
     /// or a Linux abstract name ([`Address::unix`]`("@name")`).
+    ///
+    /// # A Unix socket path
+    ///
+    /// The socket file bound here belongs to the server: it is removed when the server
+    /// stops (its [`RunningServer`] is shut down or dropped, or the `Server` is dropped, or
+    /// [`serve_forever`](Self::serve_forever) returns), if the path still names that very
+    /// socket (same device and inode as right after the bind), so a successor's socket
+    /// bound there meanwhile is left alone. A process that is killed leaves its file
+    /// behind, so binding deals with what it finds at the path:
+    ///
+    /// - a socket no one listens on (a connect to it is refused) is stale: it is removed
+    ///   and the path bound again;
+    /// - a socket a server listens on is left, and the bind fails with
+    ///   [`io::ErrorKind::AddrInUse`] naming the path;
+    /// - anything else (a regular file, a directory, a symbolic link) is left, and the bind
+    ///   fails with [`io::ErrorKind::AddrInUse`] saying what is there.
+    ///
+    /// An empty path is refused with [`io::ErrorKind::InvalidInput`] (Linux would bind an
+    /// abstract socket with a name of its own choosing). Abstract names have no file: they
+    /// go with the socket.
     pub fn bind(
         address: impl Into<Address>,
         handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
@@ -135,7 +155,8 @@ impl Server {
         ))
     }
 
-    /// A server on a Unix listener you bound yourself.
+    /// A server on a Unix listener you bound yourself (or were handed, by systemd's socket
+    /// activation say). Its socket file stays yours: the server does not remove it.
     pub fn from_unix_listener(
         listener: std::os::unix::net::UnixListener,
         handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
@@ -348,7 +369,8 @@ impl Server {
     }
 }
 
-/// A server running in the background. Dropping it stops the server.
+/// A server running in the background. Dropping it stops the server, as
+/// [`shutdown`](Self::shutdown) does.
 #[derive(Debug)]
 pub struct RunningServer {
     address: Address,
@@ -363,7 +385,8 @@ impl RunningServer {
     }
 
     /// Stops gracefully: no new connections, idle ones closed, requests in progress
-    /// answered; returns when all are closed.
+    /// answered; returns when all are closed. A Unix socket file the server bound by path
+    /// is removed as it stops accepting (see [`Server::bind`]).
     pub fn shutdown(mut self) -> io::Result<()> {
         self.stop()
     }

@@ -214,7 +214,10 @@ pub(crate) fn run(
         &groups,
         &inboxes,
     );
-    // Whatever ended the acceptor, the loops stop too.
+    // Whatever ended the acceptor, the loops stop too. The socket file goes now, while the
+    // socket still listens (see `remove_socket_file`): no new client finds it, and a
+    // successor can bind the path while the connections left are answered.
+    listener.remove_socket_file();
     let _ = control.stop();
     drop(inboxes);
     control.wait_for_threads();
