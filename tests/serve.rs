@@ -1428,11 +1428,17 @@ fn unix_path_after_a_kill_and_while_in_use() {
     let dir = TempDir::new("unix-restart");
     let path = dir.path("serve.sock");
     let first = Serve::start(&["--unix", path_str(&path)]);
+    unix_routes(&first);
+    drop(first); // killed: nothing removes its file
+    assert!(path.exists(), "the killed serve's socket file is gone");
+    let second = Serve::start(&["--unix", path_str(&path)]);
+    assert_eq!(second.line, format!("listening on {}", path.display()));
+
     let run = run(
         Command::new(examples::example("serve")).args(["--unix", path_str(&path)]),
         "serve on a path in use",
     );
-    assert!(!run.status.success(), "a second serve took the path");
+    assert!(!run.status.success(), "a third serve took the path");
     assert!(run.stdout.is_empty(), "{}", run.stdout_text());
     assert!(
         run.stderr.contains(&format!("binding {}", path.display()))
@@ -1440,12 +1446,6 @@ fn unix_path_after_a_kill_and_while_in_use() {
         "{:?}",
         run.stderr
     );
-    unix_routes(&first);
-
-    drop(first); // killed: nothing removes its file
-    assert!(path.exists(), "the killed serve's socket file is gone");
-    let second = Serve::start(&["--unix", path_str(&path)]);
-    assert_eq!(second.line, format!("listening on {}", path.display()));
     unix_routes(&second);
 }
 
