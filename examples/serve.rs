@@ -4,6 +4,9 @@
 //! cargo run --release --example serve -- [--addr HOST:PORT | --unix PATH] [--tls CERT KEY [--client-ca CA]] [--workers N]
 //! ```
 //!
+//! `--unix PATH` binds a Unix socket there (`@name`: a Linux abstract name), replacing a
+//! stale socket file a killed `serve` left; an empty PATH is a usage error.
+//!
 //! The first line on stdout (flushed) is `listening on <address>`. Routes:
 //! - `GET|HEAD /` → `Hello, world!`
 //! - `/dN.html` → `document N\n`

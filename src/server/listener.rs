@@ -35,7 +35,10 @@ impl Listener {
             Address::Tcp(addr) => Self::from_tcp(TcpListener::bind(addr)?),
             Address::Unix(path) => {
                 let (listener, file) = bind_unix_path(path)?;
-                listener.set_nonblocking(true)?;
+                if let Err(e) = listener.set_nonblocking(true) {
+                    file.remove();
+                    return Err(e);
+                }
                 let listener = mio::net::UnixListener::from_std(listener);
                 Ok(Self::Unix(listener, Some(file)))
             }
@@ -168,7 +171,7 @@ fn identity(meta: &fs::Metadata) -> (u64, u64) {
 ///   not stop cleanly: it is removed and the path bound again. A socket a server listens
 ///   on, anything that is not a socket, or a socket we cannot tell about is left in place,
 ///   and the error names the path and says why.
-pub(crate) fn bind_unix_path(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+fn bind_unix_path(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
     if path.as_os_str().is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
