@@ -1494,6 +1494,72 @@ fn past_max_blocked_handlers_the_loop_goes_on() {
     verdict.done();
 }
 
+/// With several workers, two loops cannot both take the last thread of the budget: the
+/// one that came second holds its handler back rather than run it on its loop's thread,
+/// where, blocking with no thread left to take over, it would stop that loop. Two
+/// handlers that block arrive together on the two loops (connections are dealt in turn),
+/// with a budget of one; then a slowloris on each loop must be closed at the head
+/// timeout, long before a handler returns.
+#[test]
+fn past_max_blocked_handlers_no_loop_of_several_stops() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let head_timeout = Duration::from_millis(500);
+    let (server, addr, seen) = app_server(|s| {
+        s.workers(2)
+            .max_blocked_handlers(1)
+            .head_timeout(head_timeout)
+    });
+    let sleep = Duration::from_millis(3000);
+    let target = format!("/sleep/{}", sleep.as_millis());
+    let limit = Duration::from_secs(20);
+    // Connected and sent back to back, so both loops call their handler within the
+    // watchdog's first look.
+    let sleepers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut peer = Peer::connect(addr).expect("connect");
+            peer.s.set_read_timeout(Some(limit)).unwrap();
+            peer.send(get(&target).as_bytes()).expect("send");
+            peer
+        })
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    thread::sleep(Duration::from_millis(200));
+    let attackers: Vec<_> = (0..2)
+        .map(|_| {
+            thread::spawn(move || trickle(addr, b"", slowloris_byte, Duration::from_millis(100)))
+        })
+        .collect();
+    let attacks: Vec<Attack> = attackers.into_iter().map(|a| a.join().unwrap()).collect();
+    for (i, a) in attacks.iter().enumerate() {
+        println!("slowloris {i}: {}", a.describe());
+    }
+    check_closed(
+        &attacks,
+        head_timeout - Duration::from_millis(50),
+        Duration::from_millis(2000),
+        |s| s == 408,
+        "408",
+        &mut verdict,
+    );
+    let slept = format!("slept {}", sleep.as_millis());
+    for (i, mut peer) in sleepers.into_iter().enumerate() {
+        match peer.response() {
+            Ok(r) => verdict.check(r.status == 200 && r.text() == slept, || {
+                format!("sleeper {i}: {} {:?}", r.status, r.text())
+            }),
+            Err(e) => verdict.check(false, || format!("sleeper {i}: no answer: {e}")),
+        }
+    }
+    let most = Seen::get(&seen.most_sleeping);
+    verdict.check(most == 1, || {
+        format!("{most} blocking handlers ran at once, expected max_blocked_handlers(1)")
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn continue_goes_out_while_another_handler_blocks() {
     let _g = serial();

@@ -93,6 +93,9 @@ pub(crate) struct Notices {
     covered: AtomicU64,
     /// The loop holds back user code until a thread of the budget is free.
     holding_back: AtomicBool,
+    /// A thread of the budget is spoken for: by user code allowed to start when few were
+    /// left (until it ends or is covered), or by a cover being started.
+    claimed: AtomicBool,
     group: OnceLock<Weak<Group>>,
 }
 
@@ -140,6 +143,8 @@ impl Notices {
         if self.busy.load(Ordering::Acquire) != busy {
             return true; // it returned
         }
+        // Counted as needing a thread until `add_thread` counts it (see `needs_a_thread`).
+        self.claimed.store(true, Ordering::SeqCst);
         let previous = self.covered.swap(busy, Ordering::AcqRel);
         if previous == busy {
             return true;
@@ -147,8 +152,12 @@ impl Notices {
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
             return false; // no loop left to run
         };
-        if !group.control.add_thread(max_threads(&group.config, budget)) {
-            self.covered.store(previous, Ordering::Release);
+        let added = group.control.add_thread(max_threads(&group.config, budget));
+        if !added {
+            self.covered.store(previous, Ordering::SeqCst);
+        }
+        self.claimed.store(false, Ordering::SeqCst);
+        if !added {
             return false;
         }
         log::debug!("a handler blocks: another thread takes its loop");
@@ -161,11 +170,27 @@ impl Notices {
             });
         if let Err(e) = spawned {
             log::warn!("cannot start a thread for a blocked handler's loop: {e}");
-            group.control.remove_thread();
+            group.control.loop_thread_retired();
             self.covered.store(previous, Ordering::Release);
             return false;
         }
         true
+    }
+
+    /// Speaks for a thread for user code about to start (see `Control::claim_thread`).
+    pub(crate) fn claim(&self) {
+        self.claimed.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this loop's user code may need a thread the count of loop threads does not
+    /// show yet: it runs with no thread standing in, or one is being started for it, or it
+    /// was allowed to start when few were left.
+    pub(crate) fn needs_a_thread(&self) -> bool {
+        if self.claimed.load(Ordering::SeqCst) {
+            return true;
+        }
+        let busy = self.busy.load(Ordering::SeqCst);
+        busy & 1 == 1 && self.covered.load(Ordering::SeqCst) != busy
     }
 
     /// For the watchdog: how many times user code has started with the loop released.
@@ -265,6 +290,7 @@ impl Group {
             busy: AtomicU64::new(0),
             covered: AtomicU64::new(0),
             holding_back: AtomicBool::new(false),
+            claimed: AtomicBool::new(false),
             group: OnceLock::new(),
         });
         let group = Arc::new(Self {
@@ -517,11 +543,18 @@ impl Group {
     /// Whether user code may run now: a thread of the budget is free to stand in for it if
     /// it blocks. With no budget (`max_blocked_handlers(0)`) none ever is, and user code
     /// runs at once, holding up the loop if it blocks, as that setting says.
+    ///
+    /// While there are threads enough for every loop's user code to block at once, it just
+    /// runs (one load). Near the end of the budget, the loops' user code that may yet need
+    /// a thread is counted too, under the count's lock, so that two loops cannot both take
+    /// the last thread and leave one of them stopped until a handler returns.
     fn may_run_user_code(&self) -> bool {
-        self.config.max_blocked_handlers == 0
-            || self
-                .control
-                .has_room_for_thread(max_threads(&self.config, Budget::Blocked))
+        if self.config.max_blocked_handlers == 0 {
+            return true;
+        }
+        let max = max_threads(&self.config, Budget::Blocked);
+        self.control.threads_now() + self.config.workers <= max
+            || self.control.claim_thread(max, &self.notices)
     }
 
     /// Runs the user code a connection needs, with the loop released; `true`: drive the
@@ -553,7 +586,10 @@ impl Group {
         self: &'g Arc<Self>,
         mut guard: MutexGuard<'g, LoopState>,
     ) -> MutexGuard<'g, LoopState> {
-        while self.may_run_user_code() && self.wanted.load(Ordering::SeqCst) == 0 {
+        while !guard.held_back.is_empty()
+            && self.wanted.load(Ordering::SeqCst) == 0
+            && self.may_run_user_code()
+        {
             let Some((index, code)) = guard.held_back.pop_front() else {
                 break;
             };
@@ -628,7 +664,7 @@ impl Group {
         // The end of the user code is marked when `_ended` drops, after `work`'s result
         // is in place: returned as it is made, without a copy.
         let _ended = UserCodeEnded {
-            busy: &self.notices.busy,
+            notices: &self.notices,
             call: busy,
         };
         work()
@@ -736,7 +772,7 @@ impl Group {
 /// Marks the end of user code run with the loop released (see `Group::unlocked`) when it
 /// drops: as before, not if the user code panicked through it.
 struct UserCodeEnded<'a> {
-    busy: &'a AtomicU64,
+    notices: &'a Notices,
     call: u64,
 }
 
@@ -746,7 +782,10 @@ impl Drop for UserCodeEnded<'_> {
             return;
         }
         INLINE.with(|c| c.set(None));
-        let _ = self.busy.compare_exchange(
+        if self.notices.claimed.load(Ordering::Relaxed) {
+            self.notices.claimed.store(false, Ordering::SeqCst);
+        }
+        let _ = self.notices.busy.compare_exchange(
             self.call,
             self.call & !1,
             Ordering::AcqRel,

@@ -104,9 +104,29 @@ impl Control {
         self.exited.notify_all();
     }
 
-    /// Whether fewer than `max` loop threads run: room for one more if user code blocks.
-    pub(crate) fn has_room_for_thread(&self, max: usize) -> bool {
-        self.threads_now.load(Ordering::Relaxed) < max
+    /// Loop threads running, read without the lock.
+    pub(crate) fn threads_now(&self) -> usize {
+        self.threads_now.load(Ordering::SeqCst)
+    }
+
+    /// Whether user code of the loop whose notices are `mine` may start: fewer than `max`
+    /// threads run, counting one for each other loop's user code that may yet need one
+    /// ([`Notices::needs_a_thread`]). If so, it is spoken for until the code ends or is
+    /// covered. Under the lock, so two loops cannot both take the last thread.
+    pub(crate) fn claim_thread(&self, max: usize, mine: &Notices) -> bool {
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let others = self
+            .groups
+            .get()
+            .into_iter()
+            .flatten()
+            .filter(|n| !std::ptr::eq(Arc::as_ptr(n), mine) && n.needs_a_thread())
+            .count();
+        let free = *threads + others < max;
+        if free {
+            mine.claim();
+        }
+        free
     }
 
     /// A thread that ran a group's loop retired (for a handler that returned, or at the
