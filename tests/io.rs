@@ -6,11 +6,19 @@ use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use pollhttp::io::{host_header_for_name, resolve, Address, Connect, Transport};
-use pollhttp::{Interest, Progress};
+use pollhttp::io::{
+    host_header_for_name, resolve, Address, Connect, Transport, DEFAULT_ATTEMPT_DELAY,
+};
+use pollhttp::{wait_any, Interest, PollNeeded, Progress};
 use socket2::SockRef;
+
+#[cfg(target_os = "linux")]
+#[path = "support/blackhole.rs"]
+mod blackhole;
+#[cfg(target_os = "linux")]
+use blackhole::Blackhole;
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(10));
 
@@ -74,7 +82,7 @@ fn read_n(t: &mut Transport, n: usize) -> Vec<u8> {
             Ok(0) => panic!("end of file after {got} of {n} bytes"),
             Ok(k) => got += k,
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                let need = pollhttp::PollNeeded {
+                let need = PollNeeded {
                     fd: std::os::fd::AsRawFd::as_raw_fd(t),
                     interest: Interest::READABLE,
                 };
@@ -284,7 +292,8 @@ fn spurious_wake_ups_stay_pending_and_skip_moves_on() {
     let good_listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let good = Address::Tcp(good_listener.local_addr().unwrap());
 
-    let mut c = Connect::new(vec![stuck.clone(), good.clone()]);
+    // One address at a time: the good one starts only when the stuck one is skipped.
+    let mut c = Connect::new(vec![stuck.clone(), good.clone()]).attempt_delay(None);
     let Progress::Pending(first) = c.resume().unwrap() else {
         panic!("a connect to a full listener finished at once");
     };
@@ -496,4 +505,231 @@ fn resolve_then_connect_to_localhost() {
 fn resolve_failure_names_the_host() {
     let e = resolve("no-such-host.invalid", 80).unwrap_err();
     assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Racing the addresses (RFC 8305)
+
+/// Drives a connect as a careful caller does: waits on its descriptor, but not past the
+/// time its next attempt is due. Returns the result and each `PollNeeded` it gave.
+fn race(connect: &mut Connect) -> (std::io::Result<Transport>, Vec<PollNeeded>) {
+    let mut needs = Vec::new();
+    loop {
+        match connect.resume() {
+            Ok(Progress::Ready(t)) => return (Ok(t), needs),
+            Ok(Progress::Pending(need)) => {
+                needs.push(need);
+                assert!(needs.len() < 1000, "connect never finished");
+                let due = connect
+                    .next_attempt_at()
+                    .map(|at| at.saturating_duration_since(Instant::now()));
+                need.wait(due.or(WAIT)).unwrap();
+            }
+            Err(e) => return (Err(e), needs),
+        }
+    }
+}
+
+/// A port on ::1 where nothing listens; `None` without IPv6.
+fn refused_port_v6() -> Option<u16> {
+    let listener = TcpListener::bind("[::1]:0").ok()?;
+    Some(listener.local_addr().unwrap().port())
+}
+
+/// The case of a name whose first address drops everything: the next is tried after the
+/// attempt delay, not after a timeout. Written against the API that was there before
+/// racing (a caller that wakes up often), so that it fails without it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blackholed_first_address_costs_the_attempt_delay() {
+    let hole = Blackhole::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = Address::Tcp(listener.local_addr().unwrap());
+    let start = Instant::now();
+    let mut c = Connect::new(vec![hole.address(), good.clone()]);
+    let transport = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "not connected within 1 s (attempting {:?})",
+            c.current_address()
+        );
+        match c.resume().unwrap() {
+            Progress::Ready(t) => break t,
+            Progress::Pending(need) => {
+                need.wait(Some(Duration::from_millis(20))).unwrap();
+            }
+        }
+    };
+    assert!(start.elapsed() >= DEFAULT_ATTEMPT_DELAY, "{:?}", start.elapsed());
+    assert_eq!(transport.peer_address().unwrap(), good);
+    listener.accept().unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blackholed_first_address_with_a_caller_that_follows_next_attempt_at() {
+    let hole = Blackhole::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = Address::Tcp(listener.local_addr().unwrap());
+    let start = Instant::now();
+    let mut c = Connect::new(vec![hole.address(), good.clone()]);
+    let (transport, needs) = race(&mut c);
+    assert_eq!(transport.unwrap().peer_address().unwrap(), good);
+    let elapsed = start.elapsed();
+    assert!(
+        elapsed >= DEFAULT_ATTEMPT_DELAY && elapsed < Duration::from_secs(1),
+        "{elapsed:?}"
+    );
+    // While one attempt was in progress the caller waited on its socket, for writable.
+    assert_eq!(needs[0].interest, Interest::WRITABLE);
+    assert!(c.next_attempt_at().is_none(), "over");
+}
+
+/// Two attempts in progress, each to a blackhole; one is let through. The descriptor given
+/// for the two becomes readable when it connects, and it wins, first or second.
+#[cfg(target_os = "linux")]
+fn two_blackholes_and_one_lets_through(opened: usize) {
+    let holes = [Blackhole::new(), Blackhole::new()];
+    let mut c = Connect::new(vec![holes[0].address(), holes[1].address()]);
+    assert!(c.next_attempt_at().unwrap() <= Instant::now(), "the first starts at once");
+    let Progress::Pending(first) = c.resume().unwrap() else {
+        panic!("connected to a blackhole");
+    };
+    assert_eq!(first.interest, Interest::WRITABLE);
+    assert_eq!(c.current_address(), Some(&holes[0].address()));
+    let due = c.next_attempt_at().expect("the second is due later");
+    let delay = due.saturating_duration_since(Instant::now());
+    assert!(delay <= DEFAULT_ATTEMPT_DELAY, "{delay:?}");
+    // Before it is due, resuming starts nothing.
+    match c.resume().unwrap() {
+        Progress::Pending(again) if Instant::now() < due => assert_eq!(again, first),
+        Progress::Pending(_) => {}
+        Progress::Ready(_) => panic!("connected to a blackhole"),
+    }
+    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    let Progress::Pending(both) = c.resume().unwrap() else {
+        panic!("connected to a blackhole");
+    };
+    assert_eq!(both.interest, Interest::READABLE);
+    assert_ne!(both.fd, first.fd);
+    assert_eq!(c.current_address(), Some(&holes[1].address()));
+    assert_eq!(c.next_attempt_at(), None, "no address left");
+    assert!(wait_any(&[both], Some(Duration::from_millis(50)))
+        .unwrap()
+        .is_empty());
+    // Still nothing: the same descriptor again.
+    match c.resume().unwrap() {
+        Progress::Pending(again) => assert_eq!(again, both),
+        Progress::Ready(_) => panic!("connected to a blackhole"),
+    }
+    holes[opened].open_up();
+    // The next SYN of the attempt goes through (1 s after it started, for Linux).
+    assert_eq!(
+        wait_any(&[both], Some(Duration::from_secs(5))).unwrap(),
+        vec![both.fd]
+    );
+    let (transport, _) = race(&mut c);
+    assert_eq!(
+        transport.unwrap().peer_address().unwrap(),
+        holes[opened].address()
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_first_address_wins_when_it_connects_after_the_second_started() {
+    two_blackholes_and_one_lets_through(0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_second_address_wins_when_it_connects_first() {
+    two_blackholes_and_one_lets_through(1);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn skipping_gives_up_every_attempt_in_progress() {
+    let holes = [Blackhole::new(), Blackhole::new()];
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = Address::Tcp(listener.local_addr().unwrap());
+    let addresses = vec![holes[0].address(), holes[1].address(), good.clone()];
+    // All at once: the good one too.
+    let mut c = Connect::new(addresses.clone()).attempt_delay(Some(Duration::ZERO));
+    let (transport, _) = race(&mut c);
+    assert_eq!(transport.unwrap().peer_address().unwrap(), good);
+    // Two in progress, then given up: the next resume goes on with the third address.
+    let mut c = Connect::new(addresses).attempt_delay(Some(Duration::from_millis(50)));
+    while c.current_address() != Some(&holes[1].address()) {
+        let Progress::Pending(need) = c.resume().unwrap() else {
+            panic!("connected to a blackhole");
+        };
+        let _ = need.wait(Some(Duration::from_millis(10)));
+    }
+    c.skip_current();
+    assert_eq!(c.current_address(), None);
+    let (transport, _) = race(&mut c);
+    assert_eq!(transport.unwrap().peer_address().unwrap(), good);
+    // With nothing left, the error names every address given up.
+    let mut c = Connect::new(vec![holes[0].address(), holes[1].address()])
+        .attempt_delay(Some(Duration::ZERO));
+    assert!(matches!(c.resume().unwrap(), Progress::Pending(_)));
+    c.skip_current();
+    let e = c.resume().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut);
+    let message = e.to_string();
+    for hole in &holes {
+        assert!(message.contains(&hole.address().to_string()), "{message}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn no_attempt_delay_tries_one_address_at_a_time() {
+    let hole = Blackhole::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = Address::Tcp(listener.local_addr().unwrap());
+    let mut c = Connect::new(vec![hole.address(), good.clone()]).attempt_delay(None);
+    let Progress::Pending(need) = c.resume().unwrap() else {
+        panic!("connected to a blackhole");
+    };
+    assert_eq!(c.next_attempt_at(), None);
+    let start = Instant::now();
+    while start.elapsed() < DEFAULT_ATTEMPT_DELAY * 2 {
+        let _ = need.wait(Some(Duration::from_millis(50)));
+        match c.resume().unwrap() {
+            Progress::Pending(again) => assert_eq!(again, need, "the same socket"),
+            Progress::Ready(_) => panic!("a second address was tried"),
+        }
+    }
+    assert_eq!(c.current_address(), Some(&hole.address()));
+    c.skip_current();
+    let (transport, _) = race(&mut c);
+    assert_eq!(transport.unwrap().peer_address().unwrap(), good);
+}
+
+/// The error when all fail is the last attempt's: with racing, the last in the order
+/// interleaved by family; one at a time, the last given.
+#[test]
+fn all_refused_gives_the_last_attempts_error_in_family_order() {
+    let (Some(p1), Some(p2)) = (refused_port_v6(), refused_port_v6()) else {
+        eprintln!("no IPv6 loopback: skipped");
+        return;
+    };
+    let v6a = Address::Tcp(SocketAddr::from((Ipv6Addr::LOCALHOST, p1)));
+    let v6b = Address::Tcp(SocketAddr::from((Ipv6Addr::LOCALHOST, p2)));
+    let v4 = Address::from(([127, 0, 0, 1], refused_port()));
+    let addresses = vec![v6a, v6b.clone(), v4.clone()];
+    for (delay, last) in [(Some(DEFAULT_ATTEMPT_DELAY), &v6b), (None, &v4)] {
+        let mut c = Connect::new(addresses.clone()).attempt_delay(delay);
+        let start = Instant::now();
+        let e = race(&mut c).0.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused, "{e}");
+        assert!(
+            e.to_string().contains(&format!("connecting to {last}:")),
+            "{delay:?}: {e}"
+        );
+        // A failure starts the next attempt at once.
+        assert!(start.elapsed() < DEFAULT_ATTEMPT_DELAY, "{:?}", start.elapsed());
+    }
 }

@@ -1,42 +1,81 @@
-//! [`Connect`]: connecting without blocking, trying addresses in order.
+//! [`Connect`]: connecting without blocking, racing addresses as RFC 8305 ("Happy
+//! Eyeballs v2") describes.
+//!
+//! The addresses are tried in an order that alternates address families (RFC 8305 §4):
+//! the first address's family first, then the next family, and so on, each family keeping
+//! its own order. `[v6a, v6b, v6c, v4a, v4b]` is tried as `[v6a, v4a, v6b, v4b, v6c]`, so
+//! a family that does not work at all (IPv6 routes that drop everything) costs one attempt
+//! delay, not one per address. Unix sockets are a family of their own.
+//!
+//! The first attempt starts at once. The next one starts when the newest attempt has been
+//! in progress for the *connection attempt delay* ([`DEFAULT_ATTEMPT_DELAY`], 250 ms, as
+//! RFC 8305 §5 recommends), or at once when an attempt fails; the earlier attempts keep
+//! going. The first to connect wins and the others are closed. With
+//! [`Connect::attempt_delay(None)`](Connect::attempt_delay) the addresses are tried one at
+//! a time, in the order given.
+//!
+//! A caller waits on the one descriptor each [`Progress::Pending`] names, and resumes by
+//! [`Connect::next_attempt_at`] even if nothing is ready, so that the next attempt starts
+//! in time. With one attempt in progress that descriptor is its socket; with several it is
+//! a descriptor that becomes readable when any of them is ready (an epoll or kqueue
+//! instance holding them), which poll(2), select, epoll and mio can all wait on.
 
+use std::collections::VecDeque;
 use std::io;
-use std::vec;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
+use super::any_ready::AnyReady;
 use super::{annotate, Address, Transport};
 use crate::{Interest, PollNeeded, Progress};
 
-/// A resumable connect: tries each address in order until one accepts.
+/// How long an attempt is in progress before the next address is tried beside it, by
+/// default: 250 ms, as RFC 8305 §5 recommends.
+pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
+/// A resumable connect: races the addresses as RFC 8305 describes (see the
+/// [module](self)), and gives the first connection made.
 ///
-/// Each [`resume`](Self::resume) makes what progress it can without blocking. While a
-/// connection is in progress it returns [`Progress::Pending`] asking for the socket to
-/// become writable; resume again when it is (waking up early is harmless: it just asks
-/// again). When an address fails (refused, unreachable, no such socket file...) the next
-/// one is tried at once; when all have failed, `resume` returns the last error, which
-/// names its address. The [`Transport`] it gives is non-blocking, close-on-exec, and has
-/// `TCP_NODELAY` on.
+/// Each [`resume`](Self::resume) makes what progress it can without blocking. While
+/// connections are in progress it returns [`Progress::Pending`] naming the descriptor to
+/// wait on; resume again when it is ready, or at [`next_attempt_at`](Self::next_attempt_at)
+/// if that comes first, or whenever you like (waking up early is harmless: it just asks
+/// again). Attempts start with the first address; the next starts after the
+/// [attempt delay](Self::attempt_delay) (250 ms by default) or as soon as an attempt fails.
+/// When all have failed, `resume` returns the last error, which names its address. The
+/// [`Transport`] it gives is non-blocking, close-on-exec, and has `TCP_NODELAY` on; the
+/// attempts that lost are closed.
 ///
-/// The descriptor to wait on changes when an address fails and the next is tried: wait on
-/// the one in each [`PollNeeded`] (with mio, register each new one; a closed descriptor
-/// leaves the poller by itself).
+/// The descriptor to wait on changes as attempts start and end: wait on the one in each
+/// [`PollNeeded`] (with mio, register each new one for what it asks; a closed descriptor
+/// leaves the poller by itself). With one attempt in progress it is that socket, for
+/// writable; with more it is a descriptor of this `Connect` that becomes readable when any
+/// of them is ready.
 ///
-/// There is no timeout here: the caller decides how long to wait. To give up on a slow
-/// address and go on with the next, call [`skip_current`](Self::skip_current).
+/// There is no timeout here: the caller decides how long to wait. To give up on what is in
+/// progress and go on with the next address, call [`skip_current`](Self::skip_current).
 ///
 /// ```no_run
 /// use pollhttp::io::{Address, Connect};
 /// use pollhttp::Progress;
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// # fn main() -> std::io::Result<()> {
-/// let mut connect = Connect::new(vec![Address::unix("/run/app.sock")]);
+/// let addresses = pollhttp::io::resolve("example.com", 80)?;
+/// let mut connect = Connect::new(addresses);
 /// let transport = loop {
 ///     match connect.resume()? {
 ///         Progress::Ready(transport) => break transport,
 ///         Progress::Pending(need) => {
-///             if !need.wait(Some(Duration::from_secs(10)))? {
-///                 connect.skip_current(); // too slow: next address (or the error)
+///             // Wait at most 10 s, or until the next attempt is due.
+///             let timeout = Duration::from_secs(10);
+///             let wait = connect
+///                 .next_attempt_at()
+///                 .map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
+///                 .min(timeout);
+///             if !need.wait(Some(wait))? && wait == timeout {
+///                 connect.skip_current(); // too slow: the next address (or the error)
 ///             }
 ///         }
 ///     }
@@ -46,8 +85,17 @@ use crate::{Interest, PollNeeded, Progress};
 /// ```
 #[derive(Debug)]
 pub struct Connect {
-    untried: vec::IntoIter<Address>,
-    current: Option<Attempt>,
+    /// Addresses not tried yet, in the order they will be.
+    untried: VecDeque<Address>,
+    /// Whether `untried` has been put in its racing order (at the first `resume`).
+    ordered: bool,
+    /// Connections in progress, oldest first.
+    attempts: Vec<Attempt>,
+    attempt_delay: Option<Duration>,
+    /// An attempt failed: the next one starts without waiting for the delay.
+    start_next: bool,
+    /// The attempts in progress behind one descriptor, once two were at once.
+    any_ready: Option<AnyReady>,
     last_error: Option<io::Error>,
     finished: bool,
 }
@@ -57,17 +105,60 @@ pub struct Connect {
 struct Attempt {
     socket: Socket,
     address: Address,
+    started: Instant,
+    /// Followed by `any_ready`.
+    followed: bool,
 }
 
 impl Connect {
-    /// Connects to the first of `addresses` that accepts, in order. Nothing happens until
-    /// the first [`resume`](Self::resume).
+    /// Connects to one of `addresses`, racing them with the
+    /// [default attempt delay](DEFAULT_ATTEMPT_DELAY). Nothing happens until the first
+    /// [`resume`](Self::resume).
     pub fn new(addresses: Vec<Address>) -> Self {
         Self {
-            untried: addresses.into_iter(),
-            current: None,
+            untried: addresses.into(),
+            ordered: false,
+            attempts: Vec::new(),
+            attempt_delay: Some(DEFAULT_ATTEMPT_DELAY),
+            start_next: false,
+            any_ready: None,
             last_error: None,
             finished: false,
+        }
+    }
+
+    /// Sets how long an attempt is in progress before the next address is tried beside it
+    /// (RFC 8305's *connection attempt delay*). `None`: one address at a time, in the order
+    /// given (not interleaved by family), the next only when the one in progress fails or
+    /// is [skipped](Self::skip_current). `Some(Duration::ZERO)` starts them all at once.
+    /// The default is [`DEFAULT_ATTEMPT_DELAY`], 250 ms. Set it before the first
+    /// [`resume`](Self::resume).
+    ///
+    /// ```
+    /// use pollhttp::io::{Address, Connect};
+    /// let one_at_a_time = Connect::new(vec![Address::unix("/run/a.sock"), Address::unix("/run/b.sock")])
+    ///     .attempt_delay(None);
+    /// assert_eq!(one_at_a_time.next_attempt_at(), None);
+    /// ```
+    #[must_use]
+    pub fn attempt_delay(mut self, delay: Option<Duration>) -> Self {
+        self.attempt_delay = delay;
+        self
+    }
+
+    /// When the next address is due to be tried if nothing else happens first: resume by
+    /// then even if nothing is ready. `None` when no attempt waits for time (every address
+    /// has been tried, or they go one at a time, or the connect is over).
+    ///
+    /// Before the first [`resume`](Self::resume), and after
+    /// [`skip_current`](Self::skip_current) with addresses left, it is now.
+    pub fn next_attempt_at(&self) -> Option<Instant> {
+        if self.finished || self.untried.is_empty() {
+            return None;
+        }
+        match self.attempts.last() {
+            None => Some(Instant::now()),
+            Some(newest) => self.attempt_delay.map(|delay| newest.started + delay),
         }
     }
 
@@ -82,68 +173,189 @@ impl Connect {
                 "Connect resumed after it finished",
             ));
         }
-        loop {
-            if let Some(attempt) = self.current.take() {
-                match is_connected(&attempt.socket) {
-                    Ok(true) => {
-                        return Ok(Progress::Ready(self.done(attempt.socket, &attempt.address)));
-                    }
-                    Ok(false) => {
-                        let need = writable(&attempt.socket);
-                        self.current = Some(attempt);
-                        return Ok(Progress::Pending(need));
-                    }
-                    Err(e) => {
-                        let what = format!("connecting to {}", attempt.address);
-                        self.last_error = Some(annotate(e, None, what));
-                    }
+        if !self.ordered {
+            self.ordered = true;
+            if self.attempt_delay.is_some() {
+                self.untried = interleave_families(std::mem::take(&mut self.untried));
+            }
+        }
+        if let Some(any_ready) = &mut self.any_ready {
+            // Each attempt is looked at below: only later changes need to wake the caller.
+            if let Err(e) = any_ready.clear() {
+                return Err(self.fail(annotate(e, None, "watching connection attempts".into())));
+            }
+        }
+        let mut i = 0;
+        while i < self.attempts.len() {
+            match is_connected(&self.attempts[i].socket) {
+                Ok(true) => {
+                    let attempt = self.attempts.remove(i);
+                    return Ok(Progress::Ready(self.done(attempt.socket, &attempt.address)));
+                }
+                Ok(false) => i += 1,
+                Err(e) => {
+                    let attempt = self.attempts.remove(i);
+                    self.drop_attempt(attempt.socket);
+                    let what = format!("connecting to {}", attempt.address);
+                    self.last_error = Some(annotate(e, None, what));
+                    self.start_next = true;
                 }
             }
-            let Some(address) = self.untried.next() else {
-                self.finished = true;
-                return Err(self.last_error.take().unwrap_or_else(|| {
-                    io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to")
-                }));
+        }
+        let now = Instant::now();
+        while self.next_is_due(now) {
+            let Some(address) = self.untried.pop_front() else {
+                break;
             };
+            self.start_next = false;
             match start(&address) {
                 Ok((socket, true)) => return Ok(Progress::Ready(self.done(socket, &address))),
-                Ok((socket, false)) => {
-                    let need = writable(&socket);
-                    self.current = Some(Attempt { socket, address });
-                    return Ok(Progress::Pending(need));
+                Ok((socket, false)) => self.attempts.push(Attempt {
+                    socket,
+                    address,
+                    started: now,
+                    followed: false,
+                }),
+                Err(e) => {
+                    self.last_error = Some(e);
+                    self.start_next = true;
                 }
-                Err(e) => self.last_error = Some(e),
             }
         }
-    }
-
-    /// The address being connected to, while a connection is in progress.
-    pub fn current_address(&self) -> Option<&Address> {
-        self.current.as_ref().map(|a| &a.address)
-    }
-
-    /// Gives up on the address in progress (say, because it took too long): it fails with a
-    /// [`TimedOut`](io::ErrorKind::TimedOut) error, and the next `resume` goes on with the
-    /// next address, or returns that error if there is none. Does nothing when no
-    /// connection is in progress.
-    pub fn skip_current(&mut self) {
-        if let Some(attempt) = self.current.take() {
-            self.last_error = Some(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("connecting to {}: timed out", attempt.address),
-            ));
+        if self.attempts.is_empty() {
+            self.finished = true;
+            return Err(self.last_error.take().unwrap_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to")
+            }));
+        }
+        match self.need() {
+            Ok(need) => Ok(Progress::Pending(need)),
+            Err(e) => Err(self.fail(annotate(e, None, "watching connection attempts".into()))),
         }
     }
 
+    /// Whether another address is to be tried now (if one is left).
+    fn next_is_due(&self, now: Instant) -> bool {
+        let Some(newest) = self.attempts.last() else {
+            return true;
+        };
+        match self.attempt_delay {
+            None => false,
+            Some(delay) => self.start_next || now >= newest.started + delay,
+        }
+    }
+
+    /// What to wait for with the attempts in progress (at least one).
+    fn need(&mut self) -> io::Result<PollNeeded> {
+        if let [only] = self.attempts.as_slice() {
+            // The common case costs nothing more than a plain connect.
+            return Ok(writable(&only.socket));
+        }
+        let any_ready = match &mut self.any_ready {
+            Some(any_ready) => any_ready,
+            None => self.any_ready.insert(AnyReady::new()?),
+        };
+        for attempt in self.attempts.iter_mut().filter(|a| !a.followed) {
+            any_ready.add_writable(attempt.socket.as_raw_fd())?;
+            attempt.followed = true;
+        }
+        Ok(PollNeeded {
+            fd: any_ready.as_raw_fd(),
+            interest: Interest::READABLE,
+        })
+    }
+
+    /// The address of the newest connection in progress, if any.
+    pub fn current_address(&self) -> Option<&Address> {
+        self.attempts.last().map(|a| &a.address)
+    }
+
+    /// Gives up on every connection in progress (say, because nothing happened for too
+    /// long): they fail with a [`TimedOut`](io::ErrorKind::TimedOut) error naming their
+    /// addresses, and the next `resume` goes on with the next address not tried yet, or
+    /// returns that error if there is none. Does nothing when no connection is in progress.
+    pub fn skip_current(&mut self) {
+        if self.attempts.is_empty() {
+            return;
+        }
+        let addresses: Vec<String> = self.attempts.iter().map(|a| a.address.to_string()).collect();
+        for attempt in std::mem::take(&mut self.attempts) {
+            self.drop_attempt(attempt.socket);
+        }
+        self.last_error = Some(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("connecting to {}: timed out", addresses.join(", ")),
+        ));
+    }
+
+    /// Closes an attempt that failed or was given up.
+    fn drop_attempt(&self, socket: Socket) {
+        if let Some(any_ready) = &self.any_ready {
+            any_ready.remove(socket.as_raw_fd());
+        }
+    }
+
+    /// Ends with `error`, closing what is in progress.
+    fn fail(&mut self, error: io::Error) -> io::Error {
+        self.finished = true;
+        self.attempts.clear();
+        self.any_ready = None;
+        error
+    }
+
+    /// The winner: the other attempts are closed.
     fn done(&mut self, socket: Socket, address: &Address) -> Transport {
         self.finished = true;
         self.last_error = None;
+        self.attempts.clear();
+        self.any_ready = None;
         Transport::from_connected(socket, address.is_unix())
     }
 }
 
+/// The addresses in RFC 8305 §4's order: one of each family in turn, the first address's
+/// family first, each family in its own order. Families are IPv6, IPv4 and Unix sockets,
+/// taken in the order they first appear.
+fn interleave_families(addresses: VecDeque<Address>) -> VecDeque<Address> {
+    let mut families: Vec<VecDeque<Address>> = Vec::new();
+    for address in addresses {
+        match families
+            .iter_mut()
+            .find(|f| family(&f[0]) == family(&address))
+        {
+            Some(same) => same.push_back(address),
+            None => families.push(VecDeque::from([address])),
+        }
+    }
+    let mut ordered = VecDeque::new();
+    while !families.is_empty() {
+        families.retain_mut(|f| match f.pop_front() {
+            Some(address) => {
+                ordered.push_back(address);
+                true
+            }
+            None => false,
+        });
+    }
+    ordered
+}
+
+#[derive(PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+    Unix,
+}
+
+fn family(address: &Address) -> Family {
+    match address {
+        Address::Tcp(a) if a.is_ipv4() => Family::V4,
+        Address::Tcp(_) => Family::V6,
+        _ => Family::Unix,
+    }
+}
+
 fn writable(socket: &Socket) -> PollNeeded {
-    use std::os::fd::AsRawFd;
     PollNeeded {
         fd: socket.as_raw_fd(),
         interest: Interest::WRITABLE,
@@ -232,4 +444,52 @@ fn new_socket(domain: Domain, unix: bool) -> io::Result<Socket> {
     ))]
     socket.set_nosigpipe(true)?;
     Ok(socket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(last: u8) -> Address {
+        Address::from(([192, 0, 2, last], 80))
+    }
+
+    fn v6(last: u16) -> Address {
+        Address::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, last], 80))
+    }
+
+    fn interleaved(addresses: Vec<Address>) -> Vec<Address> {
+        interleave_families(addresses.into()).into()
+    }
+
+    #[test]
+    fn families_alternate_from_the_first_address_family_each_in_its_order() {
+        assert_eq!(
+            interleaved(vec![v6(1), v6(2), v6(3), v4(1), v4(2)]),
+            vec![v6(1), v4(1), v6(2), v4(2), v6(3)]
+        );
+        assert_eq!(
+            interleaved(vec![v4(1), v6(1), v6(2), v6(3), v4(2)]),
+            vec![v4(1), v6(1), v4(2), v6(2), v6(3)]
+        );
+        // A Unix socket is a family of its own, in turn with the others.
+        let unix = Address::unix("/run/a.sock");
+        assert_eq!(
+            interleaved(vec![v4(1), v4(2), unix.clone(), v6(1)]),
+            vec![v4(1), unix, v6(1), v4(2)]
+        );
+    }
+
+    #[test]
+    fn one_family_or_none_keeps_its_order() {
+        assert_eq!(interleaved(vec![v4(3), v4(1), v4(2)]), vec![v4(3), v4(1), v4(2)]);
+        assert_eq!(interleaved(vec![]), vec![]);
+    }
+
+    #[test]
+    fn next_attempt_at_is_now_before_the_first_resume() {
+        let c = Connect::new(vec![v4(1)]);
+        assert!(c.next_attempt_at().unwrap() <= Instant::now());
+        assert_eq!(Connect::new(Vec::new()).next_attempt_at(), None);
+    }
 }

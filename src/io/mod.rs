@@ -15,12 +15,16 @@
 //!    [`resolve`] is the plain blocking call, the one blocking step of the crate. IP
 //!    literals are answered at once by all three; or skip this step by building the
 //!    [`Address`] yourself.
-//! 2. [`Connect`] connects to the first address that accepts, in order, without blocking:
-//!    resume it until it is [`Ready`](crate::Progress::Ready).
+//! 2. [`Connect`] connects to one of the addresses without blocking, racing them as RFC
+//!    8305 ("Happy Eyeballs") describes: families interleaved, the next address tried
+//!    250 ms after the last one started or at once when one fails, the first connection
+//!    made kept. Resume it until it is [`Ready`](crate::Progress::Ready), also at its
+//!    [`next_attempt_at`](Connect::next_attempt_at) if nothing is ready by then.
 //!
 //! ```no_run
 //! use pollhttp::io::{Connect, Resolve};
 //! use pollhttp::Progress;
+//! use std::time::Instant;
 //! # fn main() -> std::io::Result<()> {
 //! let mut resolve = Resolve::new("localhost", 8080); // looks up on a helper thread
 //! let addresses = loop {
@@ -36,7 +40,9 @@
 //!     match connect.resume()? {
 //!         Progress::Ready(transport) => break transport,
 //!         Progress::Pending(need) => {
-//!             need.wait(None)?;
+//!             // Until something is ready, or the next address is due.
+//!             let wait = connect.next_attempt_at().map(|at| at.saturating_duration_since(Instant::now()));
+//!             need.wait(wait)?;
 //!         }
 //!     }
 //! };
@@ -46,13 +52,14 @@
 //! ```
 
 mod address;
+mod any_ready;
 mod connect;
 pub(crate) mod descriptors;
 mod resolve;
 mod transport;
 
 pub use address::{host_header_for_name, resolve, Address};
-pub use connect::Connect;
+pub use connect::{Connect, DEFAULT_ATTEMPT_DELAY};
 pub use resolve::{Lookup, LookupFn, LookupId, Resolve, Resolver};
 pub(crate) use transport::unix_address;
 pub use transport::Transport;

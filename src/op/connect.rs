@@ -1,6 +1,8 @@
 //! [`Connect`]: a connection as a [`ClientStream`], without blocking: TCP or a Unix socket,
 //! then the TLS handshake if there is one.
 
+use std::time::{Duration, Instant};
+
 use super::stream::ClientStream;
 use crate::error::Error;
 use crate::io::{self, Address};
@@ -8,12 +10,12 @@ use crate::proto::Limits;
 use crate::tls::{ClientTls, Handshake};
 use crate::Progress;
 
-/// Connects to the first of some addresses that accepts, giving a [`ClientStream`]; with
-/// TLS, then does the handshake.
+/// Connects to one of some addresses, giving a [`ClientStream`]; with TLS, then does the
+/// handshake.
 ///
 /// This is [`io::Connect`] with the stream around its transport; see there for how the
-/// addresses are tried and how to give up on a slow one
-/// ([`skip_current`](Self::skip_current)). Resolving a name is a separate step, before
+/// addresses are raced (RFC 8305), when to resume ([`next_attempt_at`](Self::next_attempt_at))
+/// and how to give up on a slow attempt ([`skip_current`](Self::skip_current)). Resolving a name is a separate step, before
 /// this one: [`io::Resolve`] (one lookup) or [`io::Resolver`] (many) without blocking, or
 /// the blocking [`io::resolve`].
 #[derive(Debug)]
@@ -31,7 +33,7 @@ enum Stage {
 }
 
 impl Connect {
-    /// Connects to the first of `addresses` that accepts, in order.
+    /// Connects to one of `addresses`, racing them as [`io::Connect::new`] does.
     pub fn new(addresses: Vec<Address>) -> Self {
         Self::with_limits(addresses, Limits::client())
     }
@@ -52,15 +54,35 @@ impl Connect {
         self
     }
 
-    /// Gives up on the address being tried and goes on with the next (no effect once the
-    /// TLS handshake has started).
+    /// Sets the delay before the next address is tried beside those in progress; `None`:
+    /// one at a time, in order. See [`io::Connect::attempt_delay`].
+    #[must_use]
+    pub fn attempt_delay(mut self, delay: Option<Duration>) -> Self {
+        if let Stage::Connecting(connect) = std::mem::replace(&mut self.stage, Stage::Done) {
+            self.stage = Stage::Connecting(connect.attempt_delay(delay));
+        }
+        self
+    }
+
+    /// When the next address is due to be tried if nothing is ready first: resume by then.
+    /// `None` once connected (the TLS handshake waits only for its descriptor), or when no
+    /// attempt waits for time. See [`io::Connect::next_attempt_at`].
+    pub fn next_attempt_at(&self) -> Option<Instant> {
+        match &self.stage {
+            Stage::Connecting(connect) => connect.next_attempt_at(),
+            _ => None,
+        }
+    }
+
+    /// Gives up on the connections in progress and goes on with the next address (no
+    /// effect once the TLS handshake has started).
     pub fn skip_current(&mut self) {
         if let Stage::Connecting(connect) = &mut self.stage {
             connect.skip_current();
         }
     }
 
-    /// The address being tried.
+    /// The address of the newest connection in progress.
     pub fn current_address(&self) -> Option<&Address> {
         match &self.stage {
             Stage::Connecting(connect) => connect.current_address(),
