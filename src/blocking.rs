@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::Progress;
+use crate::{PollNeeded, Progress};
 
 /// Resumes an operation until it is ready, waiting in poll(2) for what it needs between
 /// steps. Each wait may last `timeout` (`None`: no limit); a longer one is
@@ -49,8 +49,7 @@ pub fn run_until<T>(
     drive(timeout, Some(deadline), resume)
 }
 
-/// The loop of [`run`] and [`run_until`]: each wait lasts `timeout`, or less to end at the
-/// deadline (which is then no timeout).
+/// The loop of [`run`] and [`run_until`].
 fn drive<T>(
     timeout: Option<Duration>,
     deadline: Option<Instant>,
@@ -59,14 +58,24 @@ fn drive<T>(
     loop {
         match resume()? {
             Progress::Ready(value) => return Ok(value),
-            Progress::Pending(need) => {
-                let left = deadline
-                    .map(|d| d.saturating_duration_since(Instant::now()))
-                    .filter(|left| !left.is_zero() && timeout.map_or(true, |t| *left < t));
-                if !need.wait(left.or(timeout))? && left.is_none() {
-                    return Err(Error::Timeout);
-                }
-            }
+            Progress::Pending(need) => wait(&need, timeout, deadline)?,
         }
     }
+}
+
+/// Waits for `need` at most `timeout`, or less to end at `deadline` (which is then no
+/// timeout; one already past is ignored). [`Error::Timeout`] when `timeout` passed first
+/// with nothing ready.
+pub(crate) fn wait(
+    need: &PollNeeded,
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+) -> Result<(), Error> {
+    let left = deadline
+        .map(|d| d.saturating_duration_since(Instant::now()))
+        .filter(|left| !left.is_zero() && timeout.map_or(true, |t| *left < t));
+    if !need.wait(left.or(timeout))? && left.is_none() {
+        return Err(Error::Timeout);
+    }
+    Ok(())
 }

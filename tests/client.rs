@@ -6,12 +6,15 @@
 
 #[path = "support/peer.rs"]
 mod peer;
+#[cfg(target_os = "linux")]
+#[path = "support/blackhole.rs"]
+mod blackhole;
 
 use std::io::{self, Cursor, Read};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
 use pollhttp::client::{Body, Chunk, Client, Connection};
@@ -999,7 +1002,7 @@ fn request_refused_with_417_goes_again_without_the_expectation() {
 fn request_with_expect_continue_sends_the_body_when_no_100_comes() {
     let peer = Peer::tcp(|mut c| {
         let head = c.read_head();
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let body = c.read_exact(11);
         let waited = start.elapsed();
         c.write(&ok(b"stored"));
@@ -1054,7 +1057,7 @@ fn wait_for_continue_gives_up_after_the_continue_wait() {
     )
     .unwrap();
     assert!(text(&rx.recv_timeout(WAIT).unwrap()).contains("\r\nexpect: 100-continue\r\n"));
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     assert_eq!(conn.wait_for_continue().unwrap(), None);
     let waited = start.elapsed();
     assert!(
@@ -1425,7 +1428,7 @@ fn timeout_when_the_server_never_answers() {
     let client = Client::new(peer.address()).with_timeout(Some(Duration::from_millis(200)));
     assert_eq!(client.timeout(), Some(Duration::from_millis(200)));
     let mut conn = client.connect().unwrap();
-    let start = std::time::Instant::now();
+    let start = Instant::now();
     let e = conn.get("/slow", no_headers()).unwrap_err();
     let waited = start.elapsed();
     assert!(matches!(e, Error::Timeout), "{e:?}");
@@ -1839,5 +1842,76 @@ fn bare_lf_response_head_read() {
     assert_eq!(conn.read_all().unwrap(), b"hello");
     assert_eq!(conn.get("/next", no_headers()).unwrap().status, 204);
     drop(conn);
+    peer.join();
+}
+
+// ---------------------------------------------------------------------------------------
+// Connecting over several addresses
+
+/// A name whose first address drops everything: the client connects to the next one after
+/// the attempt delay (250 ms), not after its timeout (10 s here, 90 s by default).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blackholed_first_address_costs_the_attempt_delay_not_the_timeout() {
+    let hole = blackhole::Blackhole::new();
+    let peer = Peer::tcp(|mut c| {
+        c.read_request();
+        c.write(&ok(b"hi"));
+        c.read_to_end()
+    });
+    let client = Client::with_addresses(vec![hole.address(), peer.address()])
+        .with_timeout(Some(WAIT))
+        .with_host("example.org");
+    let start = Instant::now();
+    let mut conn = client.connect().unwrap();
+    let mut response = conn.get("/", no_headers()).unwrap();
+    assert_eq!(response.body.read_all().unwrap(), b"hi");
+    let elapsed = start.elapsed();
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    drop(conn);
+    drop(client);
+    peer.join();
+}
+
+/// The timeout still bounds each wait: with every address blackholed, the client gives
+/// up a timeout after the last attempt started (the attempts overlap).
+#[cfg(target_os = "linux")]
+#[test]
+fn every_address_blackholed_times_out_once_all_are_tried() {
+    let holes = [blackhole::Blackhole::new(), blackhole::Blackhole::new()];
+    let timeout = Duration::from_millis(400);
+    let client = Client::with_addresses(vec![holes[0].address(), holes[1].address()])
+        .with_timeout(Some(timeout));
+    let start = Instant::now();
+    let e = client.connect().unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(matches!(e, Error::Timeout), "{e}");
+    assert!(
+        elapsed >= timeout + Duration::from_millis(250) && elapsed < timeout * 2,
+        "{elapsed:?}"
+    );
+}
+
+/// One address at a time: each waits the whole timeout before the next is tried.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_an_attempt_delay_each_address_has_the_timeout() {
+    let hole = blackhole::Blackhole::new();
+    let peer = Peer::tcp(|mut c| {
+        c.read_request();
+        c.write(&ok(b"hi"));
+        c.read_to_end()
+    });
+    let timeout = Duration::from_millis(600);
+    let client = Client::with_addresses(vec![hole.address(), peer.address()])
+        .with_timeout(Some(timeout))
+        .with_attempt_delay(None);
+    let start = Instant::now();
+    let mut conn = client.connect().unwrap();
+    assert!(start.elapsed() >= timeout, "{:?}", start.elapsed());
+    let mut response = conn.get("/", no_headers()).unwrap();
+    assert_eq!(response.body.read_all().unwrap(), b"hi");
+    drop(conn);
+    drop(client);
     peer.join();
 }

@@ -14,6 +14,7 @@ use crate::io::{self, host_header_for_name, Address};
 use crate::op;
 use crate::proto::Limits;
 use crate::tls::ClientTls;
+use crate::Progress;
 
 /// How long a blocking call may wait for the socket, by default (per wait, as in dugong).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
@@ -28,6 +29,8 @@ enum Target {
 struct Config {
     target: Target,
     timeout: Option<Duration>,
+    /// How long a connection attempt goes before the next address is tried beside it.
+    attempt_delay: Option<Duration>,
     /// How long a request with `expect: 100-continue` waits for the 100.
     continue_wait: Duration,
     /// Sent with every request unless the request has a field of the same name; `host`
@@ -112,14 +115,15 @@ impl Client {
     }
 
     /// A client for a host name (or IP literal) and port, resolved again at each
-    /// [`connect`](Self::connect) (which blocks in the resolver), all its addresses tried
-    /// in order.
+    /// [`connect`](Self::connect) (which blocks in the resolver), its addresses raced as
+    /// [`io::Connect`] does (RFC 8305: the next one tried 250 ms after the last started).
     pub fn resolving(host: &str, port: u16) -> Self {
         let header = host_header_for_name(host, port);
         Self::with_target(Target::Name(host.to_owned(), port), header)
     }
 
-    /// A client trying these addresses in order.
+    /// A client connecting to one of these addresses, raced as [`io::Connect`] does (the
+    /// first one first, the next 250 ms later...).
     pub fn with_addresses(addresses: Vec<Address>) -> Self {
         let host = addresses
             .first()
@@ -136,6 +140,7 @@ impl Client {
             config: Arc::new(Config {
                 target,
                 timeout: Some(DEFAULT_TIMEOUT),
+                attempt_delay: Some(io::DEFAULT_ATTEMPT_DELAY),
                 continue_wait: op::DEFAULT_CONTINUE_WAIT,
                 base_headers,
                 limits: Limits::client(),
@@ -170,6 +175,17 @@ impl Client {
     /// [`DEFAULT_TIMEOUT`], 90 seconds.
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config_mut().timeout = timeout;
+        self
+    }
+
+    /// Sets how long a connection attempt is in progress before the next address is tried
+    /// beside it (`None`: one address at a time, in order, each with the whole
+    /// [timeout](Self::with_timeout)). The default is
+    /// [`DEFAULT_ATTEMPT_DELAY`](io::DEFAULT_ATTEMPT_DELAY), 250 ms, as RFC 8305 §5
+    /// recommends: a name whose first address does not answer (IPv6 that drops
+    /// everything) connects to the next 250 ms later. See [`io::Connect::attempt_delay`].
+    pub fn with_attempt_delay(mut self, delay: Option<Duration>) -> Self {
+        self.config_mut().attempt_delay = delay;
         self
     }
 
@@ -270,7 +286,10 @@ impl Client {
 
     /// A connection: an idle one from the pool if one is fit
     /// ([`Connection::is_reused`]), else a new one (resolving the name first, if the
-    /// client has one; each address has the timeout to accept, then the next is tried).
+    /// client has one). The addresses are raced ([`with_attempt_delay`](Self::with_attempt_delay)):
+    /// the next is tried beside the others 250 ms after the last one started, or as soon as
+    /// one fails. A wait of the [timeout](Self::with_timeout) with nothing ready gives up
+    /// on the attempts in progress and goes on with the next address, if any is left.
     pub fn connect(&self) -> Result<Connection, Error> {
         if let Some(pool) = &self.pool {
             if let Some(stream) = pool.take() {
@@ -290,7 +309,8 @@ impl Client {
                 source: Arc::new(e),
             })?,
         };
-        let mut connect = op::Connect::with_limits(addresses.clone(), self.config.limits);
+        let mut connect = op::Connect::with_limits(addresses.clone(), self.config.limits)
+            .attempt_delay(self.config.attempt_delay);
         if let Some(tls) = &self.config.tls {
             let name = match (
                 &self.config.server_name,
@@ -308,15 +328,22 @@ impl Client {
             };
             connect = connect.tls(tls.clone(), name);
         }
+        let timeout = self.config.timeout;
         let stream = loop {
-            match blocking::run(self.config.timeout, || connect.resume()) {
-                Ok(stream) => break stream,
-                Err(Error::Timeout) if connect.is_handshaking() => return Err(Error::Timeout),
-                // The next `resume` tries the next address, or reports this timeout.
-                Err(Error::Timeout) => connect.skip_current(),
+            let need = match connect.resume() {
+                Ok(Progress::Ready(stream)) => break stream,
+                Ok(Progress::Pending(need)) => need,
                 Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
                     return Err(Error::Timeout)
                 }
+                Err(e) => return Err(e),
+            };
+            // Woken at the next attempt's start, if one is due: that is no timeout.
+            match blocking::wait(&need, timeout, connect.next_attempt_at()) {
+                Ok(()) => {}
+                Err(Error::Timeout) if connect.is_handshaking() => return Err(Error::Timeout),
+                // The next `resume` tries the next address, or reports this timeout.
+                Err(Error::Timeout) => connect.skip_current(),
                 Err(e) => return Err(e),
             }
         };
