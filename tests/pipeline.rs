@@ -21,6 +21,10 @@ use pollhttp::pipeline::{
 use pollhttp::server::{Response, Server};
 use pollhttp::Error;
 
+#[cfg(target_os = "linux")]
+#[path = "support/blackhole.rs"]
+mod blackhole;
+
 /// Gives up on a loop that makes no progress, so a bug fails the test instead of hanging.
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -1253,4 +1257,103 @@ fn requests_behind_a_head_announcing_the_close_are_not_charged() {
     assert_eq!(ok_statuses(&done), vec![200; 3]);
     let attempts: Vec<u32> = done.iter().map(|c| c.attempts).collect();
     assert_eq!(attempts, [2, 1, 1]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Connecting over several addresses (RFC 8305)
+
+/// An origin whose first address drops everything (blackholed IPv6, say): a connection
+/// races on to the next address after the attempt delay, rather than after the connect
+/// timeout (30 s, as the crawl's default `--timeout`). Only the API that was there before
+/// racing, so that it fails without it.
+#[cfg(target_os = "linux")]
+fn a_blackholed_first_address(run: fn(&mut Fetcher<usize>) -> Vec<Completed<usize>>) {
+    let hole = blackhole::Blackhole::new();
+    let (_server, origin) = own_server(None);
+    let good = Address::Tcp(SocketAddr::from(([127, 0, 0, 1], origin.port)));
+    let mut config = Config::default();
+    config.connect_timeout = Some(Duration::from_secs(30));
+    let mut fetcher = Fetcher::new(config);
+    fetcher.set_addresses(&origin, vec![hole.address(), good]);
+    gets(&mut fetcher, &origin, 20);
+    let start = Instant::now();
+    let done = run(&mut fetcher);
+    let elapsed = start.elapsed();
+    assert_eq!(ok_statuses(&done), vec![200; 20]);
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert_eq!(fetcher.stats().connect_failures, 0, "{:?}", fetcher.stats());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blackholed_first_address_costs_the_attempt_delay_mio() {
+    a_blackholed_first_address(run_mio);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_blackholed_first_address_costs_the_attempt_delay_poll() {
+    a_blackholed_first_address(run_poll);
+}
+
+/// The origin remembers the address that connected: the next connection starts with it,
+/// and does not wait the attempt delay again.
+#[cfg(target_os = "linux")]
+#[test]
+fn later_connections_start_with_the_address_that_worked() {
+    let hole = blackhole::Blackhole::new();
+    let (_server, origin) = own_server(None);
+    let good = Address::Tcp(SocketAddr::from(([127, 0, 0, 1], origin.port)));
+    let delay = Duration::from_millis(600);
+    let mut config = Config::default();
+    config.attempt_delay = Some(delay);
+    let mut fetcher = Fetcher::new(config);
+    fetcher.set_addresses(&origin, vec![hole.address(), good]);
+    gets(&mut fetcher, &origin, 5);
+    let start = Instant::now();
+    assert_eq!(ok_statuses(&run_mio(&mut fetcher)), vec![200; 5]);
+    assert!(start.elapsed() >= delay, "{:?}", start.elapsed());
+    // That connection was closed with nothing left to send: the next one is new.
+    gets(&mut fetcher, &origin, 5);
+    let start = Instant::now();
+    assert_eq!(ok_statuses(&run_mio(&mut fetcher)), vec![200; 5]);
+    assert!(start.elapsed() < delay * 2 / 3, "{:?}", start.elapsed());
+    assert_eq!(fetcher.stats().connections, 2, "{:?}", fetcher.stats());
+}
+
+/// The connect timeout bounds the whole connect, over every address: each blackholed,
+/// the connection fails once the timeout is over, not once per address.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_connect_timeout_covers_every_address() {
+    let holes = [
+        blackhole::Blackhole::new(),
+        blackhole::Blackhole::new(),
+        blackhole::Blackhole::new(),
+    ];
+    let mut config = Config::default();
+    config.connect_timeout = Some(Duration::from_millis(700));
+    config.max_attempts = 1;
+    let mut fetcher = Fetcher::new(config);
+    let origin = Origin::new(false, "blackholed.test", 80);
+    fetcher.set_addresses(&origin, holes.iter().map(|h| h.address()).collect());
+    gets(&mut fetcher, &origin, 1);
+    let start = Instant::now();
+    let done = run_mio(&mut fetcher);
+    let elapsed = start.elapsed();
+    match &done[0].result {
+        Err(FetchError::Connect { errors }) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            let message = errors[0].to_string();
+            assert!(message.contains("timed out"), "{message}");
+            // The newest attempt: the third, started 500 ms in.
+            assert!(message.contains(&holes[2].address().to_string()), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        elapsed >= Duration::from_millis(700) && elapsed < Duration::from_millis(1400),
+        "{elapsed:?}"
+    );
+    assert_eq!(fetcher.stats().connect_failures, 1, "{:?}", fetcher.stats());
 }

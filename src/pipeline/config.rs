@@ -45,9 +45,15 @@ pub struct Config {
     /// past it the attempt fails, and the connection is closed, since the pipeline behind
     /// it is stuck. `None`: no limit.
     pub request_timeout: Option<Duration>,
-    /// How long a connection (with its TLS handshake) may take to open, per address
-    /// (default 10 s). `None`: no limit.
+    /// How long a connection (with its TLS handshake) may take to open, over all the
+    /// origin's addresses (default 10 s). `None`: no limit.
     pub connect_timeout: Option<Duration>,
+    /// How long a connection attempt is in progress before the origin's next address is
+    /// tried beside it (RFC 8305, see [`io::Connect`](crate::io::Connect)); default
+    /// [`DEFAULT_ATTEMPT_DELAY`](crate::io::DEFAULT_ATTEMPT_DELAY), 250 ms. `None`: one
+    /// address at a time, the next when one fails. Each connection starts with the
+    /// address the origin last connected to.
+    pub attempt_delay: Option<Duration>,
     /// The TLS configuration for `https` origins (default: the system's roots).
     pub tls: Option<ClientTls>,
     /// The limits on responses.
@@ -63,6 +69,7 @@ impl Default for Config {
             max_attempts: 3,
             request_timeout: Some(Duration::from_secs(30)),
             connect_timeout: Some(Duration::from_secs(10)),
+            attempt_delay: Some(crate::io::DEFAULT_ATTEMPT_DELAY),
             tls: None,
             limits: Limits::client(),
         }

@@ -142,15 +142,17 @@ pub(crate) struct Conn<T> {
 }
 
 impl<T> Conn<T> {
-    /// Starts connecting to one address (then TLS, if given).
+    /// Starts connecting to one of `addresses`, raced with `attempt_delay` (then TLS, if
+    /// given); `deadline` ends the whole connect.
     pub(crate) fn connect(
-        address: Address,
+        addresses: Vec<Address>,
+        attempt_delay: Option<Duration>,
         tls: Option<(ClientTls, String)>,
         limits: Limits,
         deadline: Option<Instant>,
         cap: Option<u64>,
     ) -> Self {
-        let mut connect = op::Connect::with_limits(vec![address], limits);
+        let mut connect = op::Connect::with_limits(addresses, limits).attempt_delay(attempt_delay);
         if let Some((tls, name)) = tls {
             connect = connect.tls(tls, name);
         }
@@ -211,17 +213,29 @@ impl<T> Conn<T> {
             .is_some_and(|cap| self.sent.saturating_add(1) >= cap)
     }
 
-    /// The next time something must happen here without an event: a connect or a
-    /// response overdue.
+    /// The address of the peer, once connected.
+    pub(crate) fn peer_address(&self) -> Option<Address> {
+        match &self.stage {
+            Stage::Open(stream) => stream.transport().peer_address().ok(),
+            Stage::Connecting { .. } => None,
+        }
+    }
+
+    /// The next time something must happen here without an event: a connect overdue or
+    /// its next address due, or a response overdue.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match &self.stage {
-            Stage::Connecting { deadline, .. } => *deadline,
+            Stage::Connecting { connect, deadline } => match (*deadline, connect.next_attempt_at()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Stage::Open(_) => self.in_flight.front().and_then(|f| f.deadline),
         }
     }
 
     /// Drives the connect. `Ok(true)`: connected (drive it as open next); `Ok(false)`:
-    /// waiting; `Err`: this address failed.
+    /// waiting (on `fd`, which changes as attempts start and end); `Err`: every address
+    /// failed, or the connect timed out.
     pub(crate) fn drive_connect(&mut self, now: Instant) -> Result<bool, Error> {
         let Stage::Connecting { connect, deadline } = &mut self.stage else {
             return Ok(true);

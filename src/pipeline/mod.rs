@@ -73,8 +73,11 @@
 //!   were sent, or answers only the first of several, gets one request at a time.
 //! - **Back-off.** A connection refused, or closed or reset before any answer, delays the
 //!   next one: 100 ms, doubling, at most 5 s. A connection that opens ends the back-off.
-//!   When every address of an origin fails and no other connection to it is open, each
-//!   waiting request is charged an attempt.
+//!   A connection races the origin's addresses ([`Config::attempt_delay`], RFC 8305: the
+//!   next one tried 250 ms after the last started, or as soon as one fails), starting
+//!   with the address that last connected; it fails when every address has failed or
+//!   [`Config::connect_timeout`] is over, and then, if no other connection to the origin
+//!   is open, each waiting request is charged an attempt.
 //!
 //! A connection with nothing left to send is closed at once rather than kept idle: a
 //! pipeline never sends on a connection a server may be closing for idleness.

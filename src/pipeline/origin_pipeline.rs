@@ -112,10 +112,8 @@ pub(crate) struct OriginPipeline<T> {
     queue: VecDeque<Entry<T>>,
     conns: Vec<Conn<T>>,
     habits: Habits,
-    /// The address the next connection goes to; each failure moves on to the next.
-    next_address: usize,
-    /// Addresses that failed in a row since the last connection that opened.
-    failed_addresses: usize,
+    /// The address a connection last opened to: the next connections try it first.
+    preferred: Option<Address>,
     /// No connection before this (backing off after failures).
     not_before: Option<Instant>,
     /// New requests: every connection should look at the queue.
@@ -147,8 +145,7 @@ impl<T> OriginPipeline<T> {
             queue: VecDeque::new(),
             conns: Vec::new(),
             habits: Habits::new(),
-            next_address: 0,
-            failed_addresses: 0,
+            preferred: None,
             not_before: None,
             dirty: false,
             scheduled: false,
@@ -262,8 +259,10 @@ impl<T> OriginPipeline<T> {
                         return true;
                     }
                     shared.stats.connections += 1;
-                    self.failed_addresses = 0;
                     self.not_before = None;
+                    if let Some(address) = conn.peer_address() {
+                        self.preferred = Some(address);
+                    }
                 }
                 Err(e) => {
                     let conn = self.take_conn(i, shared);
@@ -443,8 +442,8 @@ impl<T> OriginPipeline<T> {
         }
     }
 
-    /// A connection could not be opened: the next address, or (all failed) back off and
-    /// charge the waiting requests an attempt.
+    /// A connection could not be opened (every address failed, or the connect timed
+    /// out): back off, and charge the waiting requests an attempt.
     fn connect_failed(&mut self, e: Error, shared: &mut Shared<T>, now: Instant) {
         shared.stats.connect_failures += 1;
         let no_descriptor =
@@ -458,16 +457,9 @@ impl<T> OriginPipeline<T> {
             self.wait_for_room(shared);
             return;
         }
-        let Addresses::Known(addresses) = &self.addresses else {
-            return;
-        };
-        let count = addresses.len().max(1);
-        self.next_address = (self.next_address + 1) % count;
-        self.failed_addresses += 1;
-        if self.failed_addresses < count {
-            return;
-        }
-        self.failed_addresses = 0;
+        // What worked before did not now: the next connection races the addresses in the
+        // order they were resolved.
+        self.preferred = None;
         self.habits.connect_failed();
         self.not_before = Some(now + self.habits.backoff());
         if self.conns.iter().any(|c| !c.is_connecting()) {
@@ -522,14 +514,15 @@ impl<T> OriginPipeline<T> {
                 self.wait_for_room(shared);
                 return;
             }
-            let address = addresses[self.next_address % addresses.len()].clone();
+            let addresses = preferred_first(addresses, self.preferred.as_ref());
             let tls = self
                 .tls
                 .as_ref()
                 .map(|tls| (tls.clone(), self.origin.host.clone()));
             let deadline = shared.config.connect_timeout.map(|t| now + t);
             let mut conn = Conn::connect(
-                address,
+                addresses,
+                shared.config.attempt_delay,
                 tls,
                 shared.config.limits,
                 deadline,
@@ -567,6 +560,16 @@ impl<T> OriginPipeline<T> {
         };
         self.dirty = true;
     }
+}
+
+/// The addresses with `preferred` (if it is one of them) moved to the front.
+fn preferred_first(addresses: &[Address], preferred: Option<&Address>) -> Vec<Address> {
+    let mut ordered = addresses.to_vec();
+    if let Some(at) = preferred.and_then(|p| ordered.iter().position(|a| a == p)) {
+        let address = ordered.remove(at);
+        ordered.insert(0, address);
+    }
+    ordered
 }
 
 fn finish_into<T>(

@@ -11,9 +11,10 @@ use crate::op::ClientStream;
 /// Apply changes in order. Register an added descriptor for both readable and writable
 /// (edge-triggered): the pipeline drives each connection until it would block, as edge
 /// triggering needs. A removed descriptor stays open until the next `resume`, so it can
-/// still be deregistered; except one whose connect failed, which the system has already
-/// closed (and removed from epoll): a deregister that fails for it can be ignored. The
-/// same number may be added again later for a new connection.
+/// still be deregistered; except one whose connect failed, or the one a connect racing
+/// several addresses waited on (see [`io::Connect`](crate::io::Connect)), which are closed
+/// already (and removed from epoll): a deregister that fails for them can be ignored. The
+/// same number may be added again later for a new connection, always after its removal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
     /// Start following this descriptor.
