@@ -156,8 +156,10 @@
 //!   [`take_changes`](crate::pipeline::Fetcher::take_changes), registering each added
 //!   descriptor once for readable and writable and deregistering each removed one; the
 //!   fetcher drives a connection until it would block, as edge triggering needs. A removed
-//!   descriptor stays open until the next `resume`, so the deregistration cannot hit a new
-//!   socket that took its number.
+//!   descriptor stays open until the next `resume` (but for a failed connect's, and the one
+//!   a connect racing several addresses waited on, closed already), and a number used again
+//!   is added after its removal, so the deregistration cannot hit a new socket that took
+//!   its number.
 //!
 //! Either way, wait at most [`timeout`](crate::pipeline::Fetcher::timeout) (deadlines for
 //! connects, lookups and responses, and back-offs, are the fetcher's), then

@@ -4,11 +4,11 @@
 //! byte for byte, response framings, pipelining, 100-continue, and every way a peer can
 //! fail.
 
-#[path = "support/peer.rs"]
-mod peer;
 #[cfg(target_os = "linux")]
 #[path = "support/blackhole.rs"]
 mod blackhole;
+#[path = "support/peer.rs"]
+mod peer;
 
 use std::io::{self, Cursor, Read};
 use std::net::TcpListener;

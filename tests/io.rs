@@ -560,7 +560,11 @@ fn a_blackholed_first_address_costs_the_attempt_delay() {
             }
         }
     };
-    assert!(start.elapsed() >= DEFAULT_ATTEMPT_DELAY, "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= DEFAULT_ATTEMPT_DELAY,
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(transport.peer_address().unwrap(), good);
     listener.accept().unwrap();
 }
@@ -591,7 +595,10 @@ fn a_blackholed_first_address_with_a_caller_that_follows_next_attempt_at() {
 fn two_blackholes_and_one_lets_through(opened: usize) {
     let holes = [Blackhole::new(), Blackhole::new()];
     let mut c = Connect::new(vec![holes[0].address(), holes[1].address()]);
-    assert!(c.next_attempt_at().unwrap() <= Instant::now(), "the first starts at once");
+    assert!(
+        c.next_attempt_at().unwrap() <= Instant::now(),
+        "the first starts at once"
+    );
     let Progress::Pending(first) = c.resume().unwrap() else {
         panic!("connected to a blackhole");
     };
@@ -730,6 +737,10 @@ fn all_refused_gives_the_last_attempts_error_in_family_order() {
             "{delay:?}: {e}"
         );
         // A failure starts the next attempt at once.
-        assert!(start.elapsed() < DEFAULT_ATTEMPT_DELAY, "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < DEFAULT_ATTEMPT_DELAY,
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

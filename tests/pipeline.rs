@@ -1347,7 +1347,10 @@ fn the_connect_timeout_covers_every_address() {
             let message = errors[0].to_string();
             assert!(message.contains("timed out"), "{message}");
             // The newest attempt: the third, started 500 ms in.
-            assert!(message.contains(&holes[2].address().to_string()), "{message}");
+            assert!(
+                message.contains(&holes[2].address().to_string()),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -155,8 +155,8 @@ pub(super) fn unbracket(name: &str) -> &str {
 /// with or without brackets, with a `%zone` where the system resolver accepts one) are not
 /// looked up.
 ///
-/// Hand the result to [`Connect::new`](super::Connect::new), which tries each address in
-/// order. A name with no addresses is an error of kind [`NotFound`](io::ErrorKind::NotFound);
+/// Hand the result to [`Connect::new`](super::Connect::new), which races the addresses
+/// (RFC 8305), the first one first. A name with no addresses is an error of kind [`NotFound`](io::ErrorKind::NotFound);
 /// resolver errors keep their kind and name the host.
 ///
 /// ```no_run

@@ -1,24 +1,8 @@
-//! [`Connect`]: connecting without blocking, racing addresses as RFC 8305 ("Happy
-//! Eyeballs v2") describes.
-//!
-//! The addresses are tried in an order that alternates address families (RFC 8305 §4):
-//! the first address's family first, then the next family, and so on, each family keeping
-//! its own order. `[v6a, v6b, v6c, v4a, v4b]` is tried as `[v6a, v4a, v6b, v4b, v6c]`, so
-//! a family that does not work at all (IPv6 routes that drop everything) costs one attempt
-//! delay, not one per address. Unix sockets are a family of their own.
-//!
-//! The first attempt starts at once. The next one starts when the newest attempt has been
-//! in progress for the *connection attempt delay* ([`DEFAULT_ATTEMPT_DELAY`], 250 ms, as
-//! RFC 8305 §5 recommends), or at once when an attempt fails; the earlier attempts keep
-//! going. The first to connect wins and the others are closed. With
-//! [`Connect::attempt_delay(None)`](Connect::attempt_delay) the addresses are tried one at
-//! a time, in the order given.
-//!
-//! A caller waits on the one descriptor each [`Progress::Pending`] names, and resumes by
-//! [`Connect::next_attempt_at`] even if nothing is ready, so that the next attempt starts
-//! in time. With one attempt in progress that descriptor is its socket; with several it is
-//! a descriptor that becomes readable when any of them is ready (an epoll or kqueue
-//! instance holding them), which poll(2), select, epoll and mio can all wait on.
+//! [`Connect`]: connecting without blocking, racing the addresses as RFC 8305 ("Happy
+//! Eyeballs v2") describes: families interleaved (§4), the next attempt started after the
+//! connection attempt delay or when one fails (§5), the first connection made kept. The
+//! rules are on [`Connect`]; how one descriptor stands for several attempts, in
+//! [`any_ready`](super::any_ready).
 
 use std::collections::VecDeque;
 use std::io;
@@ -35,24 +19,43 @@ use crate::{Interest, PollNeeded, Progress};
 /// default: 250 ms, as RFC 8305 §5 recommends.
 pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
-/// A resumable connect: races the addresses as RFC 8305 describes (see the
-/// [module](self)), and gives the first connection made.
+/// A resumable connect: races the addresses as RFC 8305 ("Happy Eyeballs v2") describes,
+/// and gives the first connection made.
 ///
 /// Each [`resume`](Self::resume) makes what progress it can without blocking. While
 /// connections are in progress it returns [`Progress::Pending`] naming the descriptor to
 /// wait on; resume again when it is ready, or at [`next_attempt_at`](Self::next_attempt_at)
 /// if that comes first, or whenever you like (waking up early is harmless: it just asks
-/// again). Attempts start with the first address; the next starts after the
-/// [attempt delay](Self::attempt_delay) (250 ms by default) or as soon as an attempt fails.
-/// When all have failed, `resume` returns the last error, which names its address. The
-/// [`Transport`] it gives is non-blocking, close-on-exec, and has `TCP_NODELAY` on; the
-/// attempts that lost are closed.
+/// again). When all addresses have failed, `resume` returns the last error, which names
+/// its address. The [`Transport`] it gives is non-blocking, close-on-exec, and has
+/// `TCP_NODELAY` on; the attempts that lost are closed.
 ///
-/// The descriptor to wait on changes as attempts start and end: wait on the one in each
+/// # The order
+///
+/// The addresses are tried alternating address families (RFC 8305 §4): the first
+/// address's family first, then the next family, and so on, each family keeping its own
+/// order (the resolver's preference). `[v6a, v6b, v6c, v4a, v4b]` is tried as
+/// `[v6a, v4a, v6b, v4b, v6c]`, so a family that does not work at all (IPv6 routes that
+/// drop everything) costs one attempt delay, not one per address. Unix sockets are a
+/// family of their own.
+///
+/// # When attempts start
+///
+/// The first attempt starts at the first `resume`. The next one starts when the newest
+/// attempt has been in progress for the *connection attempt delay* (RFC 8305 §5;
+/// [`DEFAULT_ATTEMPT_DELAY`], 250 ms, see [`attempt_delay`](Self::attempt_delay)), or at
+/// once when an attempt fails; the earlier attempts keep going. The first to connect wins,
+/// and the others are closed. With [`attempt_delay(None)`](Self::attempt_delay) the
+/// addresses are tried one at a time, in the order given, as a plain sequential connect.
+///
+/// # What to wait on
+///
+/// The descriptor changes as attempts start and end: wait on the one in each
 /// [`PollNeeded`] (with mio, register each new one for what it asks; a closed descriptor
 /// leaves the poller by itself). With one attempt in progress it is that socket, for
-/// writable; with more it is a descriptor of this `Connect` that becomes readable when any
-/// of them is ready.
+/// writable, as with a plain connect. With more it is a descriptor of this `Connect` (an
+/// epoll or kqueue instance holding their sockets), for readable: it becomes readable when
+/// any of them connects or fails, and poll(2), select, epoll and mio can all wait on it.
 ///
 /// There is no timeout here: the caller decides how long to wait. To give up on what is in
 /// progress and go on with the next address, call [`skip_current`](Self::skip_current).
@@ -63,19 +66,25 @@ pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 /// use std::time::{Duration, Instant};
 /// # fn main() -> std::io::Result<()> {
 /// let addresses = pollhttp::io::resolve("example.com", 80)?;
+/// let timeout = Duration::from_secs(10);
 /// let mut connect = Connect::new(addresses);
 /// let transport = loop {
 ///     match connect.resume()? {
 ///         Progress::Ready(transport) => break transport,
 ///         Progress::Pending(need) => {
-///             // Wait at most 10 s, or until the next attempt is due.
-///             let timeout = Duration::from_secs(10);
-///             let wait = connect
+///             let due = connect
 ///                 .next_attempt_at()
-///                 .map_or(timeout, |at| at.saturating_duration_since(Instant::now()))
-///                 .min(timeout);
-///             if !need.wait(Some(wait))? && wait == timeout {
-///                 connect.skip_current(); // too slow: the next address (or the error)
+///                 .map(|at| at.saturating_duration_since(Instant::now()));
+///             match due {
+///                 // The next address is due first: resume then, ready or not.
+///                 Some(due) if due < timeout => {
+///                     need.wait(Some(due))?;
+///                 }
+///                 _ => {
+///                     if !need.wait(Some(timeout))? {
+///                         connect.skip_current(); // too slow: the next address, or the error
+///                     }
+///                 }
 ///             }
 ///         }
 ///     }
@@ -112,7 +121,8 @@ struct Attempt {
 
 impl Connect {
     /// Connects to one of `addresses`, racing them with the
-    /// [default attempt delay](DEFAULT_ATTEMPT_DELAY). Nothing happens until the first
+    /// [default attempt delay](DEFAULT_ATTEMPT_DELAY) in the order described
+    /// [above](Self#the-order). Nothing happens until the first
     /// [`resume`](Self::resume).
     pub fn new(addresses: Vec<Address>) -> Self {
         Self {
@@ -136,9 +146,12 @@ impl Connect {
     ///
     /// ```
     /// use pollhttp::io::{Address, Connect};
-    /// let one_at_a_time = Connect::new(vec![Address::unix("/run/a.sock"), Address::unix("/run/b.sock")])
-    ///     .attempt_delay(None);
-    /// assert_eq!(one_at_a_time.next_attempt_at(), None);
+    /// use std::time::Duration;
+    /// let addresses = vec![Address::unix("/run/a.sock"), Address::unix("/run/b.sock")];
+    /// // One at a time, in this order: b only once a has failed (or been skipped).
+    /// let one_at_a_time = Connect::new(addresses.clone()).attempt_delay(None);
+    /// // Both at once: the first to accept wins.
+    /// let all_at_once = Connect::new(addresses).attempt_delay(Some(Duration::ZERO));
     /// ```
     #[must_use]
     pub fn attempt_delay(mut self, delay: Option<Duration>) -> Self {
@@ -278,7 +291,11 @@ impl Connect {
         if self.attempts.is_empty() {
             return;
         }
-        let addresses: Vec<String> = self.attempts.iter().map(|a| a.address.to_string()).collect();
+        let addresses: Vec<String> = self
+            .attempts
+            .iter()
+            .map(|a| a.address.to_string())
+            .collect();
         for attempt in std::mem::take(&mut self.attempts) {
             self.drop_attempt(attempt.socket);
         }
@@ -482,7 +499,10 @@ mod tests {
 
     #[test]
     fn one_family_or_none_keeps_its_order() {
-        assert_eq!(interleaved(vec![v4(3), v4(1), v4(2)]), vec![v4(3), v4(1), v4(2)]);
+        assert_eq!(
+            interleaved(vec![v4(3), v4(1), v4(2)]),
+            vec![v4(3), v4(1), v4(2)]
+        );
         assert_eq!(interleaved(vec![]), vec![]);
     }
 

@@ -93,7 +93,8 @@ pub(crate) struct Signals {
 #[derive(Debug)]
 enum Stage {
     Connecting {
-        connect: op::Connect,
+        // Boxed: racing several addresses makes it many times the size of `Open`.
+        connect: Box<op::Connect>,
         deadline: Option<Instant>,
     },
     Open(Box<ClientStream>),
@@ -157,7 +158,10 @@ impl<T> Conn<T> {
             connect = connect.tls(tls, name);
         }
         Self {
-            stage: Stage::Connecting { connect, deadline },
+            stage: Stage::Connecting {
+                connect: Box::new(connect),
+                deadline,
+            },
             fd: None,
             interest: Interest::WRITABLE,
             ready: true,
@@ -225,7 +229,8 @@ impl<T> Conn<T> {
     /// its next address due, or a response overdue.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match &self.stage {
-            Stage::Connecting { connect, deadline } => match (*deadline, connect.next_attempt_at()) {
+            Stage::Connecting { connect, deadline } => match (*deadline, connect.next_attempt_at())
+            {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             },
@@ -548,7 +553,7 @@ impl<T> Conn<T> {
         let stage = std::mem::replace(
             &mut self.stage,
             Stage::Connecting {
-                connect: op::Connect::new(Vec::new()),
+                connect: Box::new(op::Connect::new(Vec::new())),
                 deadline: None,
             },
         );

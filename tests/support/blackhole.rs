@@ -41,7 +41,10 @@ impl Blackhole {
         let mut fillers = Vec::new();
         // Fill the queue until a connect does not complete: its SYN was dropped.
         loop {
-            assert!(fillers.len() < 64, "the accept queue of {address} never filled");
+            assert!(
+                fillers.len() < 64,
+                "the accept queue of {address} never filled"
+            );
             let probe = Socket::new(domain, Type::STREAM, None).unwrap();
             probe.set_nonblocking(true).unwrap();
             let _ = probe.connect(&address.into());
