@@ -1360,3 +1360,52 @@ fn the_connect_timeout_covers_every_address() {
     );
     assert_eq!(fetcher.stats().connect_failures, 1, "{:?}", fetcher.stats());
 }
+
+/// A connect racing several addresses holds a descriptor for each attempt, and one that
+/// watches them: they count against `max_connections` while the race lasts, so another
+/// origin waits for room.
+#[cfg(target_os = "linux")]
+#[test]
+fn racing_attempts_count_against_max_connections() {
+    let holes = [blackhole::Blackhole::new(), blackhole::Blackhole::new()];
+    let (_server, good) = own_server(None);
+    let mut config = Config::default();
+    config.max_connections = Some(2);
+    config.attempt_delay = Some(Duration::from_millis(20));
+    config.connect_timeout = Some(Duration::from_millis(600));
+    config.max_attempts = 1;
+    let mut fetcher = Fetcher::new(config);
+    let racing = Origin::new(false, "racing.test", 80);
+    fetcher.set_addresses(&racing, holes.iter().map(|h| h.address()).collect());
+    fetcher.submit(&racing, Request::get("/"), 0);
+    let start = Instant::now();
+    let mut finished = HashMap::new();
+    let mut submitted = false;
+    fetcher.resume();
+    while finished.len() < 2 {
+        assert!(start.elapsed() < LIMIT, "stuck");
+        if !submitted && start.elapsed() >= Duration::from_millis(100) {
+            // The race holds three descriptors now (two sockets, the watcher): no room.
+            fetcher.submit(&good, Request::get("/d1.html"), 1);
+            submitted = true;
+        }
+        let timeout = fetcher.timeout().map_or(Duration::from_millis(10), |t| {
+            t.min(Duration::from_millis(10))
+        });
+        for fd in pollhttp::wait_any(&fetcher.wants(), Some(timeout)).unwrap() {
+            fetcher.mark_ready(fd);
+        }
+        fetcher.resume();
+        while let Some(done) = fetcher.next_completed() {
+            finished.insert(done.tag, (start.elapsed(), done.result.is_ok()));
+        }
+    }
+    let (raced_at, raced_ok) = finished[&0];
+    let (good_at, good_ok) = finished[&1];
+    assert!(!raced_ok && good_ok, "{finished:?}");
+    assert!(raced_at >= Duration::from_millis(600), "{finished:?}");
+    assert!(
+        good_at >= raced_at,
+        "the other origin waited for room: {finished:?}"
+    );
+}

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 use super::any_ready::AnyReady;
+use super::descriptors::out_of_descriptors;
 use super::{annotate, Address, Transport};
 use crate::{Interest, PollNeeded, Progress};
 
@@ -105,6 +106,8 @@ pub struct Connect {
     start_next: bool,
     /// The attempts in progress behind one descriptor, once two were at once.
     any_ready: Option<AnyReady>,
+    /// No descriptor was left for another attempt: none starts before this.
+    held_back_until: Option<Instant>,
     last_error: Option<io::Error>,
     finished: bool,
 }
@@ -132,6 +135,7 @@ impl Connect {
             attempt_delay: Some(DEFAULT_ATTEMPT_DELAY),
             start_next: false,
             any_ready: None,
+            held_back_until: None,
             last_error: None,
             finished: false,
         }
@@ -169,10 +173,16 @@ impl Connect {
         if self.finished || self.untried.is_empty() {
             return None;
         }
-        match self.attempts.last() {
-            None => Some(Instant::now()),
-            Some(newest) => self.attempt_delay.map(|delay| newest.started + delay),
-        }
+        let Some(newest) = self.attempts.last() else {
+            return Some(Instant::now());
+        };
+        let due = newest.started + self.attempt_delay?;
+        Some(match self.held_back_until {
+            // An attempt failed: the next was due at once, but had no descriptor.
+            Some(held) if self.start_next => held,
+            Some(held) => held.max(due),
+            None => due,
+        })
     }
 
     /// Makes progress: returns the connected [`Transport`], or what to wait for before
@@ -216,19 +226,42 @@ impl Connect {
             }
         }
         let now = Instant::now();
-        while self.next_is_due(now) {
-            let Some(address) = self.untried.pop_front() else {
-                break;
-            };
-            self.start_next = false;
+        while self.next_is_due(now) && !self.untried.is_empty() {
+            let racing = !self.attempts.is_empty();
+            if racing && self.any_ready.is_none() {
+                // Made before the second attempt, so that a lack of descriptors holds it
+                // back rather than failing the connect.
+                match AnyReady::new() {
+                    Ok(any_ready) => self.any_ready = Some(any_ready),
+                    Err(e) if out_of_descriptors(&e) => {
+                        self.hold_back(now);
+                        break;
+                    }
+                    Err(e) => {
+                        let e = annotate(e, None, "watching connection attempts".into());
+                        return Err(self.fail(e));
+                    }
+                }
+            }
+            let address = self.untried.pop_front().expect("not empty");
             match start(&address) {
                 Ok((socket, true)) => return Ok(Progress::Ready(self.done(socket, &address))),
-                Ok((socket, false)) => self.attempts.push(Attempt {
-                    socket,
-                    address,
-                    started: now,
-                    followed: false,
-                }),
+                Ok((socket, false)) => {
+                    self.start_next = false;
+                    self.attempts.push(Attempt {
+                        socket,
+                        address,
+                        started: now,
+                        followed: false,
+                    });
+                }
+                // This process has no descriptor to spare now: that is no fault of the
+                // address, which is tried again later (the attempts in progress go on).
+                Err(e) if racing && out_of_descriptors(&e) => {
+                    self.untried.push_front(address);
+                    self.hold_back(now);
+                    break;
+                }
                 Err(e) => {
                     self.last_error = Some(e);
                     self.start_next = true;
@@ -252,10 +285,19 @@ impl Connect {
         let Some(newest) = self.attempts.last() else {
             return true;
         };
+        if self.held_back_until.is_some_and(|held| now < held) {
+            return false;
+        }
         match self.attempt_delay {
             None => false,
             Some(delay) => self.start_next || now >= newest.started + delay,
         }
+    }
+
+    /// Tries the next address again an attempt delay from `now`, when a descriptor may
+    /// have been freed.
+    fn hold_back(&mut self, now: Instant) {
+        self.held_back_until = Some(now + self.attempt_delay.unwrap_or(DEFAULT_ATTEMPT_DELAY));
     }
 
     /// What to wait for with the attempts in progress (at least one).
@@ -276,6 +318,12 @@ impl Connect {
             fd: any_ready.as_raw_fd(),
             interest: Interest::READABLE,
         })
+    }
+
+    /// Descriptors it holds now: a socket per attempt in progress, and the one that
+    /// watches them when several are.
+    pub(crate) fn descriptors(&self) -> usize {
+        self.attempts.len() + usize::from(self.any_ready.is_some())
     }
 
     /// The address of the newest connection in progress, if any.

@@ -90,6 +90,16 @@ impl Connect {
         }
     }
 
+    /// Descriptors it holds now (several while addresses race; see
+    /// [`io::Connect`]).
+    pub(crate) fn descriptors(&self) -> usize {
+        match &self.stage {
+            Stage::Connecting(connect) => connect.descriptors(),
+            Stage::Handshaking(_) => 1,
+            Stage::Done => 0,
+        }
+    }
+
     /// True once connected, while the TLS handshake goes on.
     pub fn is_handshaking(&self) -> bool {
         matches!(self.stage, Stage::Handshaking(_))

@@ -28,7 +28,9 @@ pub struct Config {
     /// Connections open at once over all origins at most. `None` (the default): seven
     /// eighths of the process's soft limit on open files when the fetcher is made (896
     /// under the common limit of 1,024), at most 16,384. Origins that need a connection
-    /// past it wait for one to close. A connection that cannot be opened because the
+    /// past it wait for one to close. A connect racing several addresses counts one more
+    /// for each descriptor it holds beyond its first, while the race lasts (see
+    /// [`attempt_delay`](Self::attempt_delay)). A connection that cannot be opened because the
     /// process has no descriptor left (EMFILE) is not the server's failure: the cap comes
     /// down to the connections open, and the origin waits the same way.
     pub max_connections: Option<usize>,

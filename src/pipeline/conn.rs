@@ -140,6 +140,9 @@ pub(crate) struct Conn<T> {
     /// Opened after a failed connection (RFC 9112 §9.3.2): one request in flight until the
     /// first response has come.
     pub(crate) starts_alone: bool,
+    /// Descriptors its connect held beyond one, as last counted in
+    /// `Shared::racing_descriptors`.
+    pub(crate) counted_extra: usize,
 }
 
 impl<T> Conn<T> {
@@ -178,6 +181,16 @@ impl<T> Conn<T> {
             alone_in_flight: 0,
             close_announced: false,
             starts_alone: false,
+            counted_extra: 0,
+        }
+    }
+
+    /// Descriptors its connect holds beyond the one a connection counts for (racing
+    /// addresses: the other attempts' sockets, and the descriptor watching them).
+    pub(crate) fn extra_descriptors(&self) -> usize {
+        match &self.stage {
+            Stage::Connecting { connect, .. } => connect.descriptors().saturating_sub(1),
+            Stage::Open(_) => 0,
         }
     }
 

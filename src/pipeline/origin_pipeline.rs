@@ -36,6 +36,9 @@ pub(crate) struct Shared<T> {
     pub(crate) open: usize,
     /// ...and the most there may be (`Config::max_connections`, lowered on EMFILE).
     pub(crate) max_open: usize,
+    /// Descriptors connects racing several addresses hold beyond one each: they count
+    /// against `max_open` too, while the race lasts.
+    pub(crate) racing_descriptors: usize,
     /// Origins (their keys) that need a connection and wait for one to close, in turn.
     pub(crate) waiting_for_room: VecDeque<usize>,
 }
@@ -53,14 +56,15 @@ impl<T> Shared<T> {
             stats: Stats::default(),
             open: 0,
             max_open,
+            racing_descriptors: 0,
             waiting_for_room: VecDeque::new(),
         }
     }
 
-    /// Descriptors our connections take now: those open or opening, and those ended but
-    /// not closed yet (see `Watches::held`).
+    /// Descriptors our connections take now: those open or opening (with the extra ones
+    /// of racing connects), and those ended but not closed yet (see `Watches::held`).
     pub(crate) fn descriptors(&self) -> usize {
-        self.open + self.watches.held()
+        self.open + self.racing_descriptors + self.watches.held()
     }
 
     /// How many more connections may open now.
@@ -247,6 +251,10 @@ impl<T> OriginPipeline<T> {
             let before = conn.fd;
             match conn.drive_connect(now) {
                 Ok(connected) => {
+                    let extra = conn.extra_descriptors();
+                    shared.racing_descriptors =
+                        shared.racing_descriptors - conn.counted_extra + extra;
+                    conn.counted_extra = extra;
                     if conn.fd != before {
                         if let Some(fd) = before {
                             shared.watches.remove(fd, None);
@@ -333,7 +341,9 @@ impl<T> OriginPipeline<T> {
     /// Removes connection `i`, which no longer counts against `max_connections`.
     fn take_conn(&mut self, i: usize, shared: &mut Shared<T>) -> Conn<T> {
         shared.open -= 1;
-        self.conns.swap_remove(i)
+        let conn = self.conns.swap_remove(i);
+        shared.racing_descriptors -= conn.counted_extra;
+        conn
     }
 
     /// Waits, in turn with other origins, for a connection to close somewhere.

@@ -1,0 +1,71 @@
+//! A connect racing addresses when the process has no descriptor left: the attempt that
+//! cannot start waits for the next attempt delay, and the address is not lost. Alone in
+//! its test binary, since it takes every descriptor the process may open.
+#![cfg(target_os = "linux")]
+
+#[path = "support/blackhole.rs"]
+mod blackhole;
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use blackhole::Blackhole;
+use pollhttp::io::{Address, Connect};
+use pollhttp::Progress;
+
+/// More than this and the open-files limit is too high to reach in a test.
+const MOST_FILES: usize = 100_000;
+
+#[test]
+fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
+    let hole = Blackhole::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let good = Address::Tcp(listener.local_addr().unwrap());
+    let delay = Duration::from_millis(50);
+    let mut c = Connect::new(vec![hole.address(), good.clone()]).attempt_delay(Some(delay));
+    let Progress::Pending(first) = c.resume().unwrap() else {
+        panic!("connected to a blackhole");
+    };
+    // Take every descriptor left.
+    let mut hoard = Vec::new();
+    loop {
+        match File::open("/dev/null") {
+            Ok(file) => hoard.push(file),
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
+            Err(e) => panic!("{e}"),
+        }
+        if hoard.len() > MOST_FILES {
+            eprintln!("the open-files limit is above {MOST_FILES}: skipped");
+            return;
+        }
+    }
+    std::thread::sleep(delay + Duration::from_millis(10));
+    // The second attempt is due, but has no descriptor: the first goes on alone.
+    match c.resume().unwrap() {
+        Progress::Pending(again) => assert_eq!(again, first),
+        Progress::Ready(_) => panic!("connected to a blackhole"),
+    }
+    assert_eq!(c.current_address(), Some(&hole.address()));
+    let held_until = c
+        .next_attempt_at()
+        .expect("the second address is still to try");
+    assert!(held_until > Instant::now());
+    drop(hoard);
+    let start = Instant::now();
+    let transport = loop {
+        assert!(start.elapsed() < Duration::from_secs(2), "never connected");
+        match c.resume().unwrap() {
+            Progress::Ready(t) => break t,
+            Progress::Pending(need) => {
+                let due = c
+                    .next_attempt_at()
+                    .map_or(Duration::from_millis(100), |at| {
+                        at.saturating_duration_since(Instant::now())
+                    });
+                need.wait(Some(due)).unwrap();
+            }
+        }
+    };
+    assert_eq!(transport.peer_address().unwrap(), good);
+}
