@@ -83,6 +83,7 @@ mod reaper;
 mod request;
 mod response;
 mod session;
+mod socket_file;
 mod spin;
 
 use std::io;
