@@ -744,3 +744,34 @@ fn all_refused_gives_the_last_attempts_error_in_family_order() {
         );
     }
 }
+
+/// An attempt that fails gives the next one a new descriptor number: closed before the
+/// next socket is made, its number would be the next socket's, and a caller's poller told
+/// the same descriptor as before would not know that its registration went with the close
+/// (epoll drops a closed descriptor), and never hear of the new socket.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_attempt_after_a_failed_one_has_a_descriptor_of_its_own() {
+    let refused = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Address::Tcp(listener.local_addr().unwrap())
+    };
+    let hole = Blackhole::new();
+    let mut connect = Connect::new(vec![refused, hole.address()]).attempt_delay(None);
+    let first = match connect.resume().unwrap() {
+        Progress::Pending(need) => need,
+        Progress::Ready(_) => panic!("connected to a closed port"),
+    };
+    // Its refusal has come.
+    assert!(first.wait(Some(Duration::from_secs(5))).unwrap());
+    let second = match connect.resume().unwrap() {
+        Progress::Pending(need) => need,
+        Progress::Ready(_) => panic!("connected to a blackhole"),
+    };
+    assert_ne!(first.fd, second.fd);
+    assert_eq!(
+        connect.current_address(),
+        Some(&hole.address()),
+        "the second address is being tried"
+    );
+}

@@ -53,7 +53,9 @@ pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 ///
 /// The descriptor changes as attempts start and end: wait on the one in each
 /// [`PollNeeded`] (with mio, register each new one for what it asks; a closed descriptor
-/// leaves the poller by itself). With one attempt in progress it is that socket, for
+/// leaves the poller by itself). A new descriptor always has a number of its own: the
+/// socket of an attempt that ended closes only once the next one is made, so a number
+/// that stays the same from one `Pending` to the next is the same descriptor. With one attempt in progress it is that socket, for
 /// writable, as with a plain connect. With more it is a descriptor of this `Connect` (an
 /// epoll or kqueue instance holding their sockets), for readable: it becomes readable when
 /// any of them connects or fails, and poll(2), select, epoll and mio can all wait on it.
@@ -108,6 +110,11 @@ pub struct Connect {
     any_ready: Option<AnyReady>,
     /// No descriptor was left for another attempt: none starts before this.
     held_back_until: Option<Instant>,
+    /// Sockets of attempts that ended, closed at the end of `resume`, once any new attempt
+    /// has its descriptor. Closed at once, a socket's number could be the next attempt's
+    /// at once: a caller's poller told "the same descriptor" would go on watching the
+    /// registration the close removed, and never see the new socket.
+    ended: Vec<Socket>,
     last_error: Option<io::Error>,
     finished: bool,
 }
@@ -136,6 +143,7 @@ impl Connect {
             start_next: false,
             any_ready: None,
             held_back_until: None,
+            ended: Vec::new(),
             last_error: None,
             finished: false,
         }
@@ -190,6 +198,14 @@ impl Connect {
     /// is an [`InvalidInput`](io::ErrorKind::InvalidInput) error). Never returns an error of
     /// kind `WouldBlock`. Resuming after `Ready` or an error is an `InvalidInput` error.
     pub fn resume(&mut self) -> io::Result<Progress<Transport>> {
+        let progress = self.step();
+        // Only now, with any new attempt's descriptor taken: see `ended`.
+        self.ended.clear();
+        progress
+    }
+
+    /// One `resume`, closing no socket: those of attempts that end go to `ended`.
+    fn step(&mut self) -> io::Result<Progress<Transport>> {
         if self.finished {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -331,6 +347,20 @@ impl Connect {
         self.attempts.last().map(|a| &a.address)
     }
 
+    /// The addresses of the connections in progress, oldest first: what a timeout of
+    /// yours gives up on.
+    pub fn addresses_in_progress(&self) -> impl Iterator<Item = &Address> {
+        self.attempts.iter().map(|a| &a.address)
+    }
+
+    /// The addresses not tried yet, in the order they would be (families interleaved once
+    /// the first [`resume`](Self::resume) has run). A caller whose timeout ended the
+    /// connect before it reached them can start the next one with these, so that a
+    /// timeout shorter than the attempt delays still lets every address be tried in turn.
+    pub fn untried(&self) -> impl Iterator<Item = &Address> {
+        self.untried.iter()
+    }
+
     /// Gives up on every connection in progress (say, because nothing happened for too
     /// long): they fail with a [`TimedOut`](io::ErrorKind::TimedOut) error naming their
     /// addresses, and the next `resume` goes on with the next address not tried yet, or
@@ -353,11 +383,13 @@ impl Connect {
         ));
     }
 
-    /// Closes an attempt that failed or was given up.
-    fn drop_attempt(&self, socket: Socket) {
+    /// Ends an attempt that failed or was given up; its socket closes at the end of the
+    /// next `resume` (see `ended`).
+    fn drop_attempt(&mut self, socket: Socket) {
         if let Some(any_ready) = &self.any_ready {
             any_ready.remove(socket.as_raw_fd());
         }
+        self.ended.push(socket);
     }
 
     /// Ends with `error`, closing what is in progress.

@@ -90,6 +90,27 @@ impl Connect {
         }
     }
 
+    /// The addresses of the connections in progress, oldest first (none once the TLS
+    /// handshake has started). See [`io::Connect::addresses_in_progress`].
+    pub fn addresses_in_progress(&self) -> impl Iterator<Item = &Address> {
+        let connect = match &self.stage {
+            Stage::Connecting(connect) => Some(connect),
+            _ => None,
+        };
+        connect
+            .into_iter()
+            .flat_map(io::Connect::addresses_in_progress)
+    }
+
+    /// The addresses not tried yet (none once connected). See [`io::Connect::untried`].
+    pub fn untried(&self) -> impl Iterator<Item = &Address> {
+        let connect = match &self.stage {
+            Stage::Connecting(connect) => Some(connect),
+            _ => None,
+        };
+        connect.into_iter().flat_map(io::Connect::untried)
+    }
+
     /// Descriptors it holds now (several while addresses race; see
     /// [`io::Connect`]).
     pub(crate) fn descriptors(&self) -> usize {

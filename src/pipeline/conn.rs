@@ -230,6 +230,14 @@ impl<T> Conn<T> {
             .is_some_and(|cap| self.sent.saturating_add(1) >= cap)
     }
 
+    /// The addresses its connect has not tried yet (none once connected).
+    pub(crate) fn untried_addresses(&self) -> Vec<Address> {
+        match &self.stage {
+            Stage::Connecting { connect, .. } => connect.untried().cloned().collect(),
+            Stage::Open(_) => Vec::new(),
+        }
+    }
+
     /// The address of the peer, once connected.
     pub(crate) fn peer_address(&self) -> Option<Address> {
         match &self.stage {
@@ -259,9 +267,16 @@ impl<T> Conn<T> {
             return Ok(true);
         };
         if deadline.is_some_and(|d| now >= d) {
-            let what = connect
-                .current_address()
-                .map_or_else(String::new, |a| format!(" to {a}"));
+            // Every address given up on, not only the newest.
+            let addresses: Vec<String> = connect
+                .addresses_in_progress()
+                .map(ToString::to_string)
+                .collect();
+            let what = if addresses.is_empty() {
+                String::new()
+            } else {
+                format!(" to {}", addresses.join(", "))
+            };
             return Err(Error::Io(std::sync::Arc::new(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("connecting{what}: timed out"),

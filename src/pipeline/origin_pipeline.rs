@@ -118,6 +118,9 @@ pub(crate) struct OriginPipeline<T> {
     habits: Habits,
     /// The address a connection last opened to: the next connections try it first.
     preferred: Option<Address>,
+    /// The addresses a failed connect had not reached (its timeout came first): the next
+    /// connect tries them first, so that every address gets its turn.
+    untried: Vec<Address>,
     /// No connection before this (backing off after failures).
     not_before: Option<Instant>,
     /// New requests: every connection should look at the queue.
@@ -150,6 +153,7 @@ impl<T> OriginPipeline<T> {
             conns: Vec::new(),
             habits: Habits::new(),
             preferred: None,
+            untried: Vec::new(),
             not_before: None,
             dirty: false,
             scheduled: false,
@@ -242,6 +246,11 @@ impl<T> OriginPipeline<T> {
             i += 1;
         }
         self.open_more(shared, now);
+        if self.not_before.is_some_and(|t| t <= now) {
+            // Over: no longer a deadline to wake for (it would be one in the past, and the
+            // caller's loop would spin until a connection opened).
+            self.not_before = None;
+        }
     }
 
     /// Drives connection `i`; false when it ended (and is gone).
@@ -268,6 +277,7 @@ impl<T> OriginPipeline<T> {
                     }
                     shared.stats.connections += 1;
                     self.not_before = None;
+                    self.untried.clear();
                     if let Some(address) = conn.peer_address() {
                         self.preferred = Some(address);
                     }
@@ -277,6 +287,7 @@ impl<T> OriginPipeline<T> {
                     if let Some(fd) = conn.fd {
                         shared.watches.remove(fd, None);
                     }
+                    self.untried = conn.untried_addresses();
                     self.connect_failed(e, shared, now);
                     return false;
                 }
@@ -468,7 +479,7 @@ impl<T> OriginPipeline<T> {
             return;
         }
         // What worked before did not now: the next connection races the addresses in the
-        // order they were resolved.
+        // order they were resolved, those this one did not reach first.
         self.preferred = None;
         self.habits.connect_failed();
         self.not_before = Some(now + self.habits.backoff());
@@ -524,7 +535,11 @@ impl<T> OriginPipeline<T> {
                 self.wait_for_room(shared);
                 return;
             }
-            let addresses = preferred_first(addresses, self.preferred.as_ref());
+            let addresses = if self.untried.is_empty() {
+                preferred_first(addresses, self.preferred.as_ref())
+            } else {
+                untried_first(addresses, &self.untried)
+            };
             let tls = self
                 .tls
                 .as_ref()
@@ -570,6 +585,14 @@ impl<T> OriginPipeline<T> {
         };
         self.dirty = true;
     }
+}
+
+/// The addresses with those of `untried` first, each part in its own order.
+fn untried_first(addresses: &[Address], untried: &[Address]) -> Vec<Address> {
+    let (mut first, rest): (Vec<Address>, Vec<Address>) =
+        addresses.iter().cloned().partition(|a| untried.contains(a));
+    first.extend(rest);
+    first
 }
 
 /// The addresses with `preferred` (if it is one of them) moved to the front.
