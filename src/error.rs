@@ -82,6 +82,17 @@ impl Error {
         }
     }
 
+    /// Whether this process (or the system) had no descriptor left (EMFILE, ENFILE): no
+    /// fault of the peer or of the name.
+    pub(crate) fn is_out_of_descriptors(&self) -> bool {
+        match self {
+            Self::Io(e) | Self::Dns { source: e, .. } => {
+                crate::io::descriptors::out_of_descriptors(e)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the caller misused the API (a local protocol error): a bug to fix, not a
     /// condition to retry.
     pub fn is_caller_error(&self) -> bool {

@@ -69,3 +69,75 @@ fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
     };
     assert_eq!(transport.peer_address().unwrap(), good);
 }
+
+/// A name looked up while the process has no descriptor left (the resolver cannot open
+/// `/etc/hosts`, or make its own): no fault of the name, so the lookup is made again once
+/// descriptors are free, and the request succeeds. It used to fail at once, as a name that
+/// does not resolve.
+#[test]
+fn a_lookup_without_a_descriptor_is_made_again() {
+    use pollhttp::pipeline::{Config, Fetcher, Request};
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .unwrap();
+    });
+    let mut fetcher = Fetcher::new(Config::default());
+    let mut hoard = Vec::new();
+    loop {
+        match File::open("/dev/null") {
+            Ok(file) => hoard.push(file),
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
+            Err(e) => panic!("{e}"),
+        }
+        if hoard.len() > MOST_FILES {
+            eprintln!("the open-files limit is above {MOST_FILES}: skipped");
+            return;
+        }
+    }
+    fetcher
+        .submit_url(&format!("http://localhost:{port}/"), Request::get("/"), 0)
+        .unwrap();
+    let step = |fetcher: &mut Fetcher<i32>| {
+        let timeout = fetcher.timeout().map_or(Duration::from_millis(20), |t| {
+            t.min(Duration::from_millis(20))
+        });
+        for fd in pollhttp::wait_any(&fetcher.wants(), Some(timeout)).unwrap() {
+            fetcher.mark_ready(fd);
+        }
+        fetcher.resume();
+    };
+    let start = Instant::now();
+    fetcher.resume();
+    while start.elapsed() < Duration::from_millis(300) {
+        step(&mut fetcher);
+        if let Some(done) = fetcher.next_completed() {
+            panic!(
+                "finished with no descriptor to look the name up: {:?}",
+                done.result
+            );
+        }
+    }
+    drop(hoard);
+    let done = loop {
+        assert!(start.elapsed() < Duration::from_secs(10), "never finished");
+        step(&mut fetcher);
+        if let Some(done) = fetcher.next_completed() {
+            break done;
+        }
+    };
+    let response = done
+        .result
+        .expect("the request succeeds once descriptors are free");
+    assert_eq!(response.status(), 200);
+    server.join().unwrap();
+}

@@ -467,8 +467,7 @@ impl<T> OriginPipeline<T> {
     /// out): back off, and charge the waiting requests an attempt.
     fn connect_failed(&mut self, e: Error, shared: &mut Shared<T>, now: Instant) {
         shared.stats.connect_failures += 1;
-        let no_descriptor =
-            matches!(&e, Error::Io(io) if crate::io::descriptors::out_of_descriptors(io));
+        let no_descriptor = e.is_out_of_descriptors();
         if no_descriptor && shared.descriptors() > 0 {
             // This process has no descriptor left: not the server's doing, and nothing to
             // charge the requests for. Open no more than we hold now (other code holds
@@ -570,8 +569,17 @@ impl<T> OriginPipeline<T> {
         finish_into(&mut shared.done, &mut shared.stats, entry, result);
     }
 
-    /// Gives the addresses looked up (or the failure).
+    /// Gives the addresses looked up (or the failure). A lookup that failed for want of a
+    /// descriptor (the resolver's socket, its thread's) says nothing of the name: it is
+    /// made again after a short wait, and the requests are not charged for it.
     pub(crate) fn resolved(&mut self, result: Result<Vec<Address>, Error>) {
+        if let Err(e) = &result {
+            if e.is_out_of_descriptors() {
+                self.addresses = Addresses::Unknown;
+                self.not_before = Some(Instant::now() + NO_DESCRIPTOR_WAIT);
+                return;
+            }
+        }
         self.addresses = match result {
             Ok(addresses) if !addresses.is_empty() => Addresses::Known(addresses),
             Ok(_) => Addresses::Failed(Error::Dns {
