@@ -1560,6 +1560,58 @@ fn past_max_blocked_handlers_no_loop_of_several_stops() {
     verdict.done();
 }
 
+/// A burst of handlers that block: each holds its loop until the watchdog notices it, so
+/// in a burst of N the loop's other connections wait N times that. While handlers block
+/// the watchdog looks every millisecond, not every 5: a request the loop answers itself
+/// (a malformed one: 400) sent just after 150 blocking requests is answered within a
+/// fraction of a second (about 1.5 s before).
+#[test]
+fn a_burst_of_handlers_that_block_holds_up_the_loop_briefly() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(200));
+    let sleep = Duration::from_millis(4000);
+    let burst: Vec<Peer> = (0..150)
+        .map(|_| {
+            let mut peer = Peer::connect(addr).expect("connect");
+            peer.send(get(&format!("/sleep/{}", sleep.as_millis())).as_bytes())
+                .expect("send");
+            peer
+        })
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    let t = Instant::now();
+    let mut probe = Peer::connect(addr).expect("connect");
+    probe
+        .s
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    probe.send(b"BLAH\r\n\r\n").expect("send");
+    let answer = probe.response();
+    let took = t.elapsed();
+    println!(
+        "400 after {took:?}; {} handlers had started",
+        Seen::get(&seen.sleeps_started)
+    );
+    verdict.check(answer.as_ref().is_ok_and(|r| r.status == 400), || {
+        format!(
+            "the malformed request got {:?}",
+            answer.as_ref().map(|r| r.status)
+        )
+    });
+    // 0.33 s here, 1.5 s when the watchdog looked every 5 ms.
+    let within = Duration::from_millis(1000);
+    verdict.check(took <= within, || {
+        format!(
+            "the loop answered the malformed request after {took:?}, expected within {within:?}"
+        )
+    });
+    drop(burst);
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn continue_goes_out_while_another_handler_blocks() {
     let _g = serial();

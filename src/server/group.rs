@@ -354,9 +354,6 @@ impl Group {
             // Waits only when nothing is ready; a connection sent to the back of the queue
             // (its turn used up) waits for what the poller has meanwhile.
             self.poll_once(&mut guard);
-            if !guard.held_back.is_empty() {
-                guard = self.run_held_back(guard);
-            }
             for _ in 0..guard.ready.len() {
                 let Some(index) = guard.ready.pop_front() else {
                     break;
@@ -366,6 +363,11 @@ impl Group {
                     break;
                 }
             }
+            // After the ready connections: a held-back call that blocks holds the loop until
+            // the watchdog notices, and in a row of them the others get a turn between each.
+            if !guard.held_back.is_empty() && self.wanted.load(Ordering::SeqCst) == 0 {
+                guard = self.run_held_back(guard);
+            }
         }
     }
 
@@ -373,7 +375,11 @@ impl Group {
     fn poll_once(&self, state: &mut LoopState) {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let mut now = Instant::now();
-        if posted_before || !state.ready.is_empty() {
+        let held_back_may_run = !state.held_back.is_empty()
+            && self
+                .control
+                .has_room_for_thread(max_threads(&self.config, Budget::Blocked));
+        if posted_before || !state.ready.is_empty() || held_back_may_run {
             state.poll_events(Duration::ZERO);
         } else {
             let began = now;

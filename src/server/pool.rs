@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
@@ -29,6 +29,13 @@ const WAKER: Token = Token(1);
 /// How often the watchdog looks for handlers that block: the longest a blocking handler
 /// holds up its neighbours is about two of these.
 const WATCH: Duration = Duration::from_millis(5);
+/// How often it looks while handlers have been blocking lately. Each handler that blocks
+/// holds up its loop until it is noticed, and in a burst of them (hundreds of requests to
+/// a slow database at once) the loop's other connections would wait that many ticks:
+/// 512 handlers kept them waiting 5 s at [`WATCH`].
+const WATCH_IN_A_BURST: Duration = Duration::from_millis(1);
+/// How long after the last handler it saw blocking it keeps to [`WATCH_IN_A_BURST`].
+const BURST: Duration = Duration::from_millis(100);
 /// A second of ticks with no user code: the watchdog parks.
 const QUIET_TICKS_BEFORE_PARKING: u32 = 200;
 
@@ -102,6 +109,12 @@ impl Control {
         *threads -= 1;
         self.threads_now.store(*threads, Ordering::SeqCst);
         self.exited.notify_all();
+    }
+
+    /// Whether fewer than `max` loop threads run (read without the lock: for a loop
+    /// deciding whether to wait).
+    pub(crate) fn has_room_for_thread(&self, max: usize) -> bool {
+        self.threads_now() < max
     }
 
     /// Loop threads running, read without the lock.
@@ -252,14 +265,17 @@ fn watch(control: &Control, groups: &[Arc<Group>]) {
     let mut seen = vec![None; groups.len()];
     let mut calls: Vec<u64> = groups.iter().map(|g| g.notices.calls()).collect();
     let mut quiet_ticks = 0;
+    let mut burst_until: Option<Instant> = None;
     while !control.stopping() {
-        thread::sleep(WATCH);
+        let in_a_burst = burst_until.is_some_and(|until| Instant::now() < until);
+        thread::sleep(if in_a_burst { WATCH_IN_A_BURST } else { WATCH });
         let mut quiet = true;
         for ((group, last), last_calls) in groups.iter().zip(&mut seen).zip(&mut calls) {
             let running = group.notices.running();
             if running.is_some() && running == *last {
                 if let Some(busy) = running {
                     group.notices.cover_within_budget(busy);
+                    burst_until = Some(Instant::now() + BURST);
                 }
             }
             *last = running;
