@@ -17,6 +17,23 @@ use pollhttp::Progress;
 /// More than this and the open-files limit is too high to reach in a test.
 const MOST_FILES: usize = 100_000;
 
+/// Takes every descriptor the process has left, until the files are dropped; `None` (the
+/// test is skipped) if the open-files limit is too high for that.
+fn every_descriptor_left() -> Option<Vec<File>> {
+    let mut hoard = Vec::new();
+    loop {
+        match File::open("/dev/null") {
+            Ok(file) => hoard.push(file),
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => return Some(hoard),
+            Err(e) => panic!("{e}"),
+        }
+        if hoard.len() > MOST_FILES {
+            eprintln!("the open-files limit is above {MOST_FILES}: skipped");
+            return None;
+        }
+    }
+}
+
 #[test]
 fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
     let hole = Blackhole::new();
@@ -27,19 +44,9 @@ fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
     let Progress::Pending(first) = c.resume().unwrap() else {
         panic!("connected to a blackhole");
     };
-    // Take every descriptor left.
-    let mut hoard = Vec::new();
-    loop {
-        match File::open("/dev/null") {
-            Ok(file) => hoard.push(file),
-            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
-            Err(e) => panic!("{e}"),
-        }
-        if hoard.len() > MOST_FILES {
-            eprintln!("the open-files limit is above {MOST_FILES}: skipped");
-            return;
-        }
-    }
+    let Some(hoard) = every_descriptor_left() else {
+        return;
+    };
     std::thread::sleep(delay + Duration::from_millis(10));
     // The second attempt is due, but has no descriptor: the first goes on alone.
     match c.resume().unwrap() {
@@ -92,18 +99,9 @@ fn a_lookup_without_a_descriptor_is_made_again() {
             .unwrap();
     });
     let mut fetcher = Fetcher::new(Config::default());
-    let mut hoard = Vec::new();
-    loop {
-        match File::open("/dev/null") {
-            Ok(file) => hoard.push(file),
-            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
-            Err(e) => panic!("{e}"),
-        }
-        if hoard.len() > MOST_FILES {
-            eprintln!("the open-files limit is above {MOST_FILES}: skipped");
-            return;
-        }
-    }
+    let Some(hoard) = every_descriptor_left() else {
+        return;
+    };
     fetcher
         .submit_url(&format!("http://localhost:{port}/"), Request::get("/"), 0)
         .unwrap();

@@ -20,6 +20,8 @@
 mod examples;
 #[path = "support/programs.rs"]
 mod programs;
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
 
 use programs::{run, Run};
 
@@ -28,7 +30,6 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
@@ -37,6 +38,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use pollhttp::client::{Body, Chunk, Client, Connection};
 use pollhttp::io::Address;
 use pollhttp::proto::{Framing, HttpDate};
+use temp_dir::TempDir;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -199,33 +201,6 @@ fn python() -> Command {
 
 fn peers_script(name: &str) -> PathBuf {
     Path::new(ROOT).join("tests/peers").join(name)
-}
-
-/// A folder of its own in the temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pollhttp-serve-{}-{}-{tag}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("making a temporary folder");
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 fn path_str(path: &Path) -> &str {
@@ -2042,7 +2017,7 @@ mod tls {
 
     fn files(pki: &TestPki, tag: &str) -> (TempDir, pollhttp::testing::PkiFiles) {
         let dir = TempDir::new(tag);
-        let files = pki.write_files(&dir.0).expect("writing the PKI files");
+        let files = pki.write_files(dir.root()).expect("writing the PKI files");
         (dir, files)
     }
 

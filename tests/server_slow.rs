@@ -1396,6 +1396,14 @@ fn pipelined_responses_stay_in_order_while_handlers_block() {
     verdict.done();
 }
 
+/// With `max_blocked_handlers(1)`, no more than one `/sleep` handler ran at once.
+fn one_handler_blocked_at_a_time(seen: &Seen, verdict: &mut Verdict) {
+    let most = Seen::get(&seen.most_sleeping);
+    verdict.check(most == 1, || {
+        format!("{most} blocking handlers ran at once, expected max_blocked_handlers(1)")
+    });
+}
+
 #[test]
 fn past_max_blocked_handlers_requests_wait_their_turn() {
     let _g = serial();
@@ -1424,10 +1432,7 @@ fn past_max_blocked_handlers_requests_wait_their_turn() {
             &mut verdict,
         );
     }
-    let most = Seen::get(&seen.most_sleeping);
-    verdict.check(most == 1, || {
-        format!("{most} of the 3 blocking handlers ran at once, expected max_blocked_handlers(1)")
-    });
+    one_handler_blocked_at_a_time(&seen, &mut verdict);
     let targets = seen.targets.lock().unwrap().clone();
     let sleeps = targets.iter().filter(|t| **t == target).count();
     verdict.check(sleeps == 3 && targets.iter().any(|t| t == "/"), || {
@@ -1486,10 +1491,7 @@ fn past_max_blocked_handlers_the_loop_goes_on() {
             second.1
         )
     });
-    let most = Seen::get(&seen.most_sleeping);
-    verdict.check(most == 1, || {
-        format!("{most} blocking handlers ran at once, expected max_blocked_handlers(1)")
-    });
+    one_handler_blocked_at_a_time(&seen, &mut verdict);
     stop(server, &mut verdict);
     verdict.done();
 }
@@ -1552,10 +1554,7 @@ fn past_max_blocked_handlers_no_loop_of_several_stops() {
             Err(e) => verdict.check(false, || format!("sleeper {i}: no answer: {e}")),
         }
     }
-    let most = Seen::get(&seen.most_sleeping);
-    verdict.check(most == 1, || {
-        format!("{most} blocking handlers ran at once, expected max_blocked_handlers(1)")
-    });
+    one_handler_blocked_at_a_time(&seen, &mut verdict);
     stop(server, &mut verdict);
     verdict.done();
 }

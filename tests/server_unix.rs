@@ -5,48 +5,24 @@
 //! Each test works in a folder of its own under the temporary directory; each server
 //! answers `GET /` with its own name, so a test can tell which one a path leads to.
 
+#[path = "support/temp_dir.rs"]
+mod temp_dir;
+
 use std::fs;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode};
 use pollhttp::client::Client;
 use pollhttp::io::Address;
 use pollhttp::server::{Response, RunningServer, Server};
+use temp_dir::TempDir;
 
 /// The longest any single wait in these tests may take before the test fails.
 const WAIT: Duration = Duration::from_secs(10);
-
-/// A folder of its own in the temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "pollhttp-unix-{}-{}-{tag}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("making a temporary folder");
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A server at `path` answering `GET /` with `name`.
 fn bind(path: &Path, name: &'static str) -> io::Result<Server> {
