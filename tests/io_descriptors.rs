@@ -1,6 +1,6 @@
-//! A connect racing addresses when the process has no descriptor left: the attempt that
-//! cannot start waits for the next attempt delay, and the address is not lost. Alone in
-//! its test binary, since it takes every descriptor the process may open.
+//! A connect racing addresses, and a crawl's lookup, when the process has no descriptor
+//! left. In a test binary of their own, since each takes every descriptor the process may
+//! open, and one at a time (`cargo test` runs tests on threads of one process).
 #![cfg(target_os = "linux")]
 
 #[path = "support/blackhole.rs"]
@@ -8,6 +8,7 @@ mod blackhole;
 
 use std::fs::File;
 use std::net::TcpListener;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use blackhole::Blackhole;
@@ -16,6 +17,12 @@ use pollhttp::Progress;
 
 /// More than this and the open-files limit is too high to reach in a test.
 const MOST_FILES: usize = 100_000;
+
+/// One test at a time: a test's descriptors freed would be another's to take.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Takes every descriptor the process has left, until the files are dropped; `None` (the
 /// test is skipped) if the open-files limit is too high for that.
@@ -36,6 +43,7 @@ fn every_descriptor_left() -> Option<Vec<File>> {
 
 #[test]
 fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
+    let _one = one_at_a_time();
     let hole = Blackhole::new();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let good = Address::Tcp(listener.local_addr().unwrap());
@@ -83,6 +91,7 @@ fn an_attempt_without_a_descriptor_waits_and_the_address_is_kept() {
 /// does not resolve.
 #[test]
 fn a_lookup_without_a_descriptor_is_made_again() {
+    let _one = one_at_a_time();
     use pollhttp::pipeline::{Config, Fetcher, Request};
     use std::io::{Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
