@@ -148,3 +148,17 @@ fn a_lookup_without_a_descriptor_is_made_again() {
     assert_eq!(response.status(), 200);
     server.join().unwrap();
 }
+
+/// A name looked up with no descriptor free fails as such (EMFILE), not as a name that
+/// does not exist, which is what glibc says when it cannot open the hosts file.
+#[test]
+fn a_lookup_with_no_descriptor_free_says_so() {
+    let _one = one_at_a_time();
+    let Some(hoard) = every_descriptor_left() else {
+        return;
+    };
+    let result = pollhttp::io::resolve("localhost", 80);
+    drop(hoard);
+    let e = result.expect_err("resolved with no descriptor free");
+    assert!(e.to_string().contains("Too many open files"), "{e}");
+}

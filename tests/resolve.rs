@@ -254,6 +254,33 @@ fn a_name_without_addresses_is_not_found() {
     assert_eq!(e.to_string(), "resolving gone.test: no addresses");
 }
 
+/// A lookup that failed for want of a descriptor (getaddrinfo could not open
+/// `/etc/hosts`) says nothing of the name: it is not cached, and the next lookup asks
+/// again. Cached, it was the answer for the resolver's life, and a crawl that retried the
+/// lookup got it back every time, for ever.
+#[test]
+fn a_failure_for_want_of_a_descriptor_is_not_cached() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let lookup: LookupFn = Arc::new(move |_: &str, port| {
+        if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(io::Error::from_raw_os_error(libc::EMFILE))
+        } else {
+            Ok(vec![Address::from(([10, 0, 0, 1], port))])
+        }
+    });
+    let mut resolver = Resolver::with_lookup(lookup).unwrap();
+    let id = pending(resolver.lookup("a.test", 80));
+    let e = take(&mut resolver, 1).remove(&id).unwrap().unwrap_err();
+    assert!(e.to_string().contains("Too many open files"), "{e}");
+    let id = pending(resolver.lookup("a.test", 80));
+    let answer = take(&mut resolver, 1).remove(&id).unwrap().unwrap();
+    assert_eq!(answer, vec![Address::from(([10, 0, 0, 1], 80))]);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // That one is cached.
+    assert!(ready(resolver.lookup("a.test", 80)).is_ok());
+}
+
 #[test]
 fn answers_are_cached_per_name_for_every_port() {
     let calls = Arc::new(AtomicUsize::new(0));

@@ -165,9 +165,20 @@ pub(super) fn unbracket(name: &str) -> &str {
 /// ```
 pub fn resolve(host: &str, port: u16) -> io::Result<Vec<Address>> {
     let name = unbracket(host);
-    let found = (name, port)
-        .to_socket_addrs()
-        .map_err(|e| super::annotate(e, None, format!("resolving {host}")))?;
+    let found = (name, port).to_socket_addrs().map_err(|e| {
+        // glibc reports a hosts file it could not open for want of a descriptor as "Name
+        // or service not known". With none free now, that is the likelier cause: said so,
+        // with the EMFILE for callers to tell it from a name that does not exist.
+        if !super::descriptors::out_of_descriptors(&e) {
+            if let Err(none_free) = std::fs::File::open("/dev/null") {
+                if super::descriptors::out_of_descriptors(&none_free) {
+                    let what = format!("resolving {host}: {e}, with no descriptor free");
+                    return super::annotate(none_free, None, what);
+                }
+            }
+        }
+        super::annotate(e, None, format!("resolving {host}"))
+    })?;
     let addresses: Vec<Address> = found.map(Address::Tcp).collect();
     if addresses.is_empty() {
         return Err(io::Error::new(

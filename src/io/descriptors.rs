@@ -37,6 +37,14 @@ pub(crate) fn out_of_descriptors(error: &std::io::Error) -> bool {
             if matches!(io.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) {
                 return true;
             }
+            // A resolver's answer given to several lookups wraps the one error, whose
+            // source is the wrapper's own.
+            let shared = io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<super::resolve::SharedError>());
+            if shared.is_some_and(|shared| out_of_descriptors(shared.shared())) {
+                return true;
+            }
         }
         current = e.source();
     }

@@ -474,7 +474,8 @@ impl Resolver {
     }
 
     /// The answers that came in since the last call, each with its lookup's id, in the
-    /// order they came (lookups of one name together). Reads the descriptor until it would
+    /// order they came (lookups of one name together). Each is cached, but for a failure
+    /// for want of a descriptor (EMFILE, ENFILE), which says nothing of the name. Reads the descriptor until it would
     /// block, so call it after each readiness event; when nothing came (an early or stale
     /// wake-up) it returns nothing. Never blocks.
     pub fn take_answers(&mut self) -> Vec<(LookupId, io::Result<Vec<Address>>)> {
@@ -492,6 +493,9 @@ impl Resolver {
         let came = std::mem::take(&mut self.shared.pool().answers);
         let mut answers = Vec::new();
         for (host, answer) in came {
+            // No descriptor to look with says nothing of the name: not kept, so that the
+            // next lookup asks again.
+            let keep = !matches!(&answer, Err(e) if super::descriptors::out_of_descriptors(e));
             let cached = answer.map_err(Arc::new);
             if let Some(flight) = self.in_flight.remove(&host) {
                 for (id, port) in flight.waiters {
@@ -499,7 +503,9 @@ impl Resolver {
                     answers.push((id, answer_for(&cached, port)));
                 }
             }
-            self.cache.insert(host, cached);
+            if keep {
+                self.cache.insert(host, cached);
+            }
         }
         answers
     }
@@ -616,7 +622,16 @@ fn answer_for(cached: &Cached, port: u16) -> io::Result<Vec<Address>> {
 /// One resolver error handed to several lookups: it displays as the original and has the
 /// original's source.
 #[derive(Debug)]
-struct SharedError(Arc<io::Error>);
+pub(crate) struct SharedError(Arc<io::Error>);
+
+impl SharedError {
+    /// The error shared, for a look at what it is ([`out_of_descriptors`]).
+    ///
+    /// [`out_of_descriptors`]: super::descriptors::out_of_descriptors
+    pub(crate) fn shared(&self) -> &io::Error {
+        &self.0
+    }
+}
 
 impl fmt::Display for SharedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -693,6 +708,16 @@ impl mio::event::Source for Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_failure_for_want_of_a_descriptor_is_known_as_one() {
+        let emfile: Cached = Err(Arc::new(io::Error::from_raw_os_error(libc::EMFILE)));
+        let given = answer_for(&emfile, 80).unwrap_err();
+        assert!(super::super::descriptors::out_of_descriptors(&given));
+        let refused: Cached = Err(Arc::new(io::Error::from_raw_os_error(libc::ECONNREFUSED)));
+        let given = answer_for(&refused, 80).unwrap_err();
+        assert!(!super::super::descriptors::out_of_descriptors(&given));
+    }
 
     #[test]
     fn literals_are_recognised() {

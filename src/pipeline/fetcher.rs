@@ -24,6 +24,9 @@ const RESOLVER: usize = usize::MAX;
 /// its lookups: with 20 ms each, 500 hosts took 2.5 s at 4 at once (the resolver's
 /// default), 0.33 s at 32. curl's threaded resolver runs one lookup per transfer.
 const LOOKUPS_AT_ONCE: usize = 32;
+/// How long lookups that fail for want of a descriptor are made again, with no connect
+/// timeout to go by.
+const NO_DESCRIPTOR_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Requests to any number of origins (`http` and `https`), driven from your loop: at most
 /// [`connections`](Config::connections) connections per origin, each with at most
@@ -124,7 +127,8 @@ impl<T> Fetcher<T> {
     /// Unix socket, a fixed address). Effective for requests not yet sent.
     pub fn set_addresses(&mut self, origin: &Origin, addresses: Vec<Address>) {
         let key = self.pipeline(origin);
-        self.pipelines[key].resolved(Ok(addresses));
+        let patience = self.lookup_patience();
+        self.pipelines[key].resolved(Ok(addresses), patience);
         self.schedule(key);
     }
 
@@ -243,7 +247,17 @@ impl<T> Fetcher<T> {
         }
     }
 
+    /// How long lookups that fail for want of a descriptor are made again before that is
+    /// the requests' failure: as long as a connect may take.
+    fn lookup_patience(&self) -> Duration {
+        self.shared
+            .config
+            .connect_timeout
+            .unwrap_or(NO_DESCRIPTOR_PATIENCE)
+    }
+
     fn look_up(&mut self, key: usize) {
+        let patience = self.lookup_patience();
         let resolver = match &mut self.resolver {
             Some(resolver) => resolver,
             None => match Resolver::new().map(|r| r.threads(LOOKUPS_AT_ONCE)) {
@@ -252,7 +266,7 @@ impl<T> Fetcher<T> {
                     self.resolver.insert(resolver)
                 }
                 Err(e) => {
-                    self.pipelines[key].resolved(Err(Error::Io(Arc::new(e))));
+                    self.pipelines[key].resolved(Err(Error::Io(Arc::new(e))), patience);
                     return;
                 }
             },
@@ -260,7 +274,7 @@ impl<T> Fetcher<T> {
         let pipeline = &mut self.pipelines[key];
         let (host, port) = (pipeline.origin.host.clone(), pipeline.origin.port);
         match resolver.lookup(&host, port) {
-            Lookup::Ready(result) => pipeline.resolved(dns(&host, result)),
+            Lookup::Ready(result) => pipeline.resolved(dns(&host, result), patience),
             Lookup::Pending(id) => {
                 pipeline.addresses = Addresses::Resolving;
                 let deadline = self
@@ -274,13 +288,14 @@ impl<T> Fetcher<T> {
     }
 
     fn take_answers(&mut self) {
+        let patience = self.lookup_patience();
         let Some(resolver) = &mut self.resolver else {
             return;
         };
         for (id, result) in resolver.take_answers() {
             if let Some((key, _)) = self.lookups.remove(&id) {
                 let host = self.pipelines[key].origin.host.clone();
-                self.pipelines[key].resolved(dns(&host, result));
+                self.pipelines[key].resolved(dns(&host, result), patience);
                 self.schedule(key);
             }
         }
@@ -307,7 +322,8 @@ impl<T> Fetcher<T> {
                 std::io::ErrorKind::TimedOut,
                 format!("resolving {host}: no answer in time"),
             );
-            self.pipelines[key].resolved(dns(&host, Err(timed_out)));
+            let patience = self.lookup_patience();
+            self.pipelines[key].resolved(dns(&host, Err(timed_out)), patience);
             self.schedule(key);
         }
     }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue};
@@ -22,7 +22,7 @@ use crate::tls::ClientTls;
 
 /// How long an origin waits before trying again to open a connection that failed for want
 /// of a descriptor, if none of ours closes first.
-const NO_DESCRIPTOR_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+const NO_DESCRIPTOR_WAIT: Duration = Duration::from_millis(50);
 
 /// What the engines of one loop share: the configuration, the descriptors, the finished
 /// requests, the counts, and the connections open over all origins.
@@ -118,6 +118,8 @@ pub(crate) struct OriginPipeline<T> {
     habits: Habits,
     /// The address a connection last opened to: the next connections try it first.
     preferred: Option<Address>,
+    /// Since when lookups of the name have failed for want of a descriptor.
+    no_descriptor_since: Option<Instant>,
     /// The addresses a failed connect had not reached (its timeout came first): the next
     /// connect tries them first, so that every address gets its turn.
     untried: Vec<Address>,
@@ -154,6 +156,7 @@ impl<T> OriginPipeline<T> {
             habits: Habits::new(),
             preferred: None,
             untried: Vec::new(),
+            no_descriptor_since: None,
             not_before: None,
             dirty: false,
             scheduled: false,
@@ -570,16 +573,26 @@ impl<T> OriginPipeline<T> {
     }
 
     /// Gives the addresses looked up (or the failure). A lookup that failed for want of a
-    /// descriptor (the resolver's socket, its thread's) says nothing of the name: it is
-    /// made again after a short wait, and the requests are not charged for it.
-    pub(crate) fn resolved(&mut self, result: Result<Vec<Address>, Error>) {
+    /// descriptor (the resolver's own, or getaddrinfo's) says nothing of the name: it is
+    /// made again after a short wait, for as long as a connect may take (`give_up_after`,
+    /// the connect timeout), and only then is it the requests' failure.
+    pub(crate) fn resolved(
+        &mut self,
+        result: Result<Vec<Address>, Error>,
+        give_up_after: Duration,
+    ) {
         if let Err(e) = &result {
             if e.is_out_of_descriptors() {
-                self.addresses = Addresses::Unknown;
-                self.not_before = Some(Instant::now() + NO_DESCRIPTOR_WAIT);
-                return;
+                let now = Instant::now();
+                let since = *self.no_descriptor_since.get_or_insert(now);
+                if now.duration_since(since) < give_up_after {
+                    self.addresses = Addresses::Unknown;
+                    self.not_before = Some(now + NO_DESCRIPTOR_WAIT);
+                    return;
+                }
             }
         }
+        self.no_descriptor_since = None;
         self.addresses = match result {
             Ok(addresses) if !addresses.is_empty() => Addresses::Known(addresses),
             Ok(_) => Addresses::Failed(Error::Dns {
