@@ -147,9 +147,11 @@ impl Notices {
         self.claimed.store(true, Ordering::SeqCst);
         let previous = self.covered.swap(busy, Ordering::AcqRel);
         if previous == busy {
+            self.claimed.store(false, Ordering::SeqCst);
             return true;
         }
         let Some(group) = self.group.get().and_then(Weak::upgrade) else {
+            self.claimed.store(false, Ordering::SeqCst);
             return false; // no loop left to run
         };
         let added = group.control.add_thread(max_threads(&group.config, budget));
@@ -483,9 +485,9 @@ impl Group {
                 }
                 return guard;
             }
-            // User code is called from each arm, not through one `UserCode` value: moving a
-            // request head into it and out again costs a tenth of a short request's time.
-            // No deadline while user code works for it (`expire` keeps it).
+            // User code is called from each arm; only the held-back path makes a `UserCode`
+            // of it, so the fast path stays as it was. No deadline while user code works
+            // for a connection (`expire` keeps it).
             match slot.conn.drive(&self.config) {
                 Next::Handle(call) => {
                     let session = slot.conn.take_session();
