@@ -1225,6 +1225,47 @@ fn switches_of_threads_named(name: &str) -> Vec<(String, u64)> {
     found
 }
 
+/// The watchdog looks every millisecond only in a burst of handlers newly found
+/// blocking: one handler blocked for long (a long poll), already stood in for, keeps it at
+/// its 5 ms ticks, not 1 ms ones for as long as it lasts.
+#[test]
+fn a_handler_blocked_for_long_does_not_keep_the_watchdog_in_burst_ticks() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s);
+    let sleeper = ask_in_background(addr, "/sleep/3000", Duration::from_secs(15));
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "the /sleep handler did not start".into());
+    // Stood in for, and the burst (100 ms) over.
+    thread::sleep(Duration::from_millis(500));
+    let before = switches_of_threads_named("pollhttp-watchd");
+    thread::sleep(Duration::from_millis(1000));
+    let after = switches_of_threads_named("pollhttp-watchd");
+    verdict.check(!before.is_empty(), || "no watchdog thread found".into());
+    for (task, n) in &after {
+        let then = before
+            .iter()
+            .find(|(t, _)| t == task)
+            .map_or(0, |(_, n)| *n);
+        let woke = n.saturating_sub(then);
+        println!("watchdog {task}: {woke} wake-ups in 1 s beside a blocked handler");
+        // 200 at 5 ms ticks; about 1,000 at 1 ms ones.
+        verdict.check(woke <= 400, || {
+            format!("the watchdog woke {woke} times in 1 s beside one blocked handler")
+        });
+    }
+    let answer = sleeper.join().expect("the sleeper");
+    check_answer(
+        "sleeper",
+        &answer,
+        "slept 3000",
+        Duration::from_secs(3) + SLACK,
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
     let _g = serial();

@@ -195,6 +195,11 @@ impl Notices {
         busy & 1 == 1 && self.covered.load(Ordering::SeqCst) != busy
     }
 
+    /// For the watchdog: whether another thread was started for the handler `busy`.
+    pub(crate) fn is_covered(&self, busy: u64) -> bool {
+        self.covered.load(Ordering::SeqCst) == busy
+    }
+
     /// For the watchdog: how many times user code has started with the loop released.
     pub(crate) fn calls(&self) -> u64 {
         self.busy.load(Ordering::SeqCst) >> 1
@@ -378,9 +383,7 @@ impl Group {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let mut now = Instant::now();
         let held_back_may_run = !state.held_back.is_empty()
-            && self
-                .control
-                .has_room_for_thread(max_threads(&self.config, Budget::Blocked));
+            && self.control.threads_now() < max_threads(&self.config, Budget::Blocked);
         if posted_before || !state.ready.is_empty() || held_back_may_run {
             state.poll_events(Duration::ZERO);
         } else {

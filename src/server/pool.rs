@@ -111,12 +111,6 @@ impl Control {
         self.exited.notify_all();
     }
 
-    /// Whether fewer than `max` loop threads run (read without the lock: for a loop
-    /// deciding whether to wait).
-    pub(crate) fn has_room_for_thread(&self, max: usize) -> bool {
-        self.threads_now() < max
-    }
-
     /// Loop threads running, read without the lock.
     pub(crate) fn threads_now(&self) -> usize {
         self.threads_now.load(Ordering::SeqCst)
@@ -274,8 +268,12 @@ fn watch(control: &Control, groups: &[Arc<Group>]) {
             let running = group.notices.running();
             if running.is_some() && running == *last {
                 if let Some(busy) = running {
+                    // A handler newly found blocking; one covered already is no burst (a
+                    // long poll would keep the watchdog at 1 ms ticks as long as it lasts).
+                    if !group.notices.is_covered(busy) {
+                        burst_until = Some(Instant::now() + BURST);
+                    }
                     group.notices.cover_within_budget(busy);
-                    burst_until = Some(Instant::now() + BURST);
                 }
             }
             *last = running;
