@@ -369,18 +369,29 @@ impl Connect {
         if self.attempts.is_empty() {
             return;
         }
-        let addresses: Vec<String> = self
-            .attempts
-            .iter()
-            .map(|a| a.address.to_string())
-            .collect();
+        let timed_out = self.timed_out();
         for attempt in std::mem::take(&mut self.attempts) {
             self.drop_attempt(attempt.socket);
         }
-        self.last_error = Some(io::Error::new(
+        self.last_error = Some(timed_out);
+    }
+
+    /// The [`TimedOut`](io::ErrorKind::TimedOut) error of giving up now, naming the
+    /// addresses in progress.
+    pub(crate) fn timed_out(&self) -> io::Error {
+        let addresses: Vec<String> = self
+            .addresses_in_progress()
+            .map(ToString::to_string)
+            .collect();
+        let what = if addresses.is_empty() {
+            String::new()
+        } else {
+            format!(" to {}", addresses.join(", "))
+        };
+        io::Error::new(
             io::ErrorKind::TimedOut,
-            format!("connecting to {}: timed out", addresses.join(", ")),
-        ));
+            format!("connecting{what}: timed out"),
+        )
     }
 
     /// Ends an attempt that failed or was given up; its socket closes at the end of the

@@ -111,6 +111,15 @@ impl Connect {
         connect.into_iter().flat_map(io::Connect::untried)
     }
 
+    /// The error of giving up now: [`TimedOut`](std::io::ErrorKind::TimedOut), naming the
+    /// addresses in progress (none during the TLS handshake).
+    pub(crate) fn timed_out(&self) -> std::io::Error {
+        match &self.stage {
+            Stage::Connecting(connect) => connect.timed_out(),
+            _ => std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting: timed out"),
+        }
+    }
+
     /// Descriptors it holds now (several while addresses race; see
     /// [`io::Connect`]).
     pub(crate) fn descriptors(&self) -> usize {

@@ -250,11 +250,10 @@ impl<T> Conn<T> {
     /// its next address due, or a response overdue.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match &self.stage {
-            Stage::Connecting { connect, deadline } => match (*deadline, connect.next_attempt_at())
-            {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            Stage::Connecting { connect, deadline } => [*deadline, connect.next_attempt_at()]
+                .into_iter()
+                .flatten()
+                .min(),
             Stage::Open(_) => self.in_flight.front().and_then(|f| f.deadline),
         }
     }
@@ -268,19 +267,7 @@ impl<T> Conn<T> {
         };
         if deadline.is_some_and(|d| now >= d) {
             // Every address given up on, not only the newest.
-            let addresses: Vec<String> = connect
-                .addresses_in_progress()
-                .map(ToString::to_string)
-                .collect();
-            let what = if addresses.is_empty() {
-                String::new()
-            } else {
-                format!(" to {}", addresses.join(", "))
-            };
-            return Err(Error::Io(std::sync::Arc::new(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("connecting{what}: timed out"),
-            ))));
+            return Err(Error::Io(std::sync::Arc::new(connect.timed_out())));
         }
         match connect.resume()? {
             Progress::Ready(stream) => {
