@@ -158,6 +158,24 @@ impl Drop for Xs {
     }
 }
 
+/// [`Xs`] that blocks its thread once for `sleep` when at most `at` bytes are left.
+struct BlocksLate {
+    xs: Xs,
+    at: u64,
+    sleep: Option<Duration>,
+}
+
+impl Read for BlocksLate {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.xs.left <= self.at {
+            if let Some(sleep) = self.sleep.take() {
+                thread::sleep(sleep);
+            }
+        }
+        self.xs.read(buf)
+    }
+}
+
 /// `part1 ` at once, then `part2` after blocking its thread for `sleep`.
 struct BlockingParts {
     sleep: Duration,
@@ -238,6 +256,8 @@ fn pattern(n: usize) -> Vec<u8> {
 ///   length) or a chunk iterator that blocks MS milliseconds before `part2`
 /// - `/drop-blocks/reader/MS/N`, `/drop-blocks/chunked/MS/N` → N bytes of `x` from a reader
 ///   with a length, or chunked from one, whose `Drop` blocks MS milliseconds
+/// - `/blocks-late/MS/N` → N bytes of `x` from a reader that blocks MS milliseconds once,
+///   with 1 MB left
 fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
     let path = request.path().to_owned();
     seen.targets
@@ -326,6 +346,21 @@ fn app(seen: &Arc<Seen>, mut request: Request<'_>) -> Response {
                 _ => Response::new(StatusCode::OK, Body::chunked_reader(body)),
             };
         }
+    }
+    if let Some((ms, n)) = path
+        .strip_prefix("/blocks-late/")
+        .and_then(|rest| rest.split_once('/'))
+        .and_then(|(ms, n)| Some((ms.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+    {
+        let body = BlocksLate {
+            xs: Xs {
+                left: n,
+                seen: Arc::clone(seen),
+            },
+            at: 1_000_000,
+            sleep: Some(Duration::from_millis(ms)),
+        };
+        return Response::new(StatusCode::OK, Body::reader(body, n));
     }
     if let Some(k) = path.strip_prefix("/n/") {
         return Response::text(StatusCode::OK, k.to_owned());
@@ -1479,6 +1514,155 @@ fn past_max_blocked_handlers_requests_wait_their_turn() {
     verdict.check(sleeps == 3 && targets.iter().any(|t| t == "/"), || {
         format!("the handlers saw {targets:?}: a request was lost")
     });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// Asks for `target`, a body of `length` bytes, and reads its head and its first
+/// megabyte; returns the connection and how much of the body is left.
+fn start_download(addr: SocketAddr, target: &str, length: u64) -> (Peer, u64) {
+    let mut download = Peer::connect(addr).expect("connect");
+    download.send(get(target).as_bytes()).expect("send");
+    let mut buf = vec![0u8; 1 << 20];
+    let mut got = 0u64;
+    let mut left = None;
+    while got < 1_000_000 {
+        let n = download
+            .s
+            .read(&mut buf)
+            .expect("the download's first megabyte");
+        assert!(n > 0, "the server closed the download");
+        got += n as u64;
+        left = Some(match left {
+            Some(left) => left - n as u64,
+            None => {
+                let end = find(&buf[..n], b"\r\n\r\n").expect("a head in one read");
+                length - (n - (end + 4)) as u64
+            }
+        });
+    }
+    (download, left.expect("a head"))
+}
+
+/// Reads the rest of a download, `left` bytes: how many did not come.
+fn finish_download(download: &mut Peer, mut left: u64) -> io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    while left > 0 {
+        match download.s.read(&mut buf)? {
+            0 => break,
+            n => left = left.saturating_sub(n as u64),
+        }
+    }
+    Ok(left)
+}
+
+/// Past the budget, a response under way goes on: its body's code is not held back behind
+/// new requests' handlers. A 64 MB download has started; then three handlers that block
+/// for 3 s come, with a budget of one, so one blocks and two wait their turn. The rest of
+/// the download must come before the first of them returns. (Held back in turn with the
+/// handlers, each 64 KiB piece waited for a handler to return: 3 s, then 6 s, ...)
+#[test]
+fn past_max_blocked_handlers_a_download_under_way_goes_on() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(1));
+    let length: u64 = 64_000_000;
+    let (mut download, left) = start_download(addr, &format!("/big/{length}"), length);
+    let sleep = Duration::from_millis(3000);
+    let target = format!("/sleep/{}", sleep.as_millis());
+    let limit = Duration::from_secs(30);
+    let sleepers: Vec<_> = (0..3)
+        .map(|_| ask_in_background(addr, &target, limit))
+        .collect();
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "no /sleep handler started".into());
+    let began = Instant::now();
+    // Long enough for the watchdog to stand in for the first and fill the budget, and
+    // for the others' requests to be read and held back.
+    thread::sleep(Duration::from_millis(300));
+    let left = finish_download(&mut download, left).unwrap_or_else(|e| {
+        verdict.check(false, || format!("the download failed: {e}"));
+        left
+    });
+    let took = began.elapsed();
+    println!("the rest of the download came {took:?} after the first handler blocked");
+    verdict.check(left == 0 && took < Duration::from_millis(2500), || {
+        format!(
+            "{left} bytes of the download were missing {took:?} after the first handler \
+             blocked: it waited for the blocked handlers"
+        )
+    });
+    for (i, sleeper) in sleepers.into_iter().enumerate() {
+        let answer = sleeper.join().expect("a sleeper");
+        check_answer(
+            &format!("sleeper {i}"),
+            &answer,
+            &format!("slept {}", sleep.as_millis()),
+            limit,
+            &mut verdict,
+        );
+    }
+    one_handler_blocked_at_a_time(&seen, &mut verdict);
+    drop(download);
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// A response body's code that blocks while the handlers' budget is full gets a thread of
+/// `max_body_waits` to stand in for it: the loop goes on meanwhile (a slowloris is closed
+/// at its head timeout), and the response ends long before the blocked handler returns.
+/// A download is under way; a handler blocks for 4 s with a budget of one; then the
+/// download's body code blocks for 1 s with 1 MB left.
+#[test]
+fn past_max_blocked_handlers_a_response_body_that_blocks_gets_a_thread() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let head_timeout = Duration::from_millis(500);
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(1).head_timeout(head_timeout));
+    let length: u64 = 64_000_000;
+    let (mut download, left) = start_download(addr, &format!("/blocks-late/1000/{length}"), length);
+    let sleep = Duration::from_millis(4000);
+    let limit = Duration::from_secs(20);
+    let sleeper = ask_in_background(addr, &format!("/sleep/{}", sleep.as_millis()), limit);
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "the /sleep handler did not start".into());
+    let began = Instant::now();
+    thread::sleep(Duration::from_millis(200));
+    let reader = thread::spawn(move || (finish_download(&mut download, left), download));
+    // The body's code blocks within milliseconds of the reads.
+    thread::sleep(Duration::from_millis(100));
+    let attack = trickle(addr, b"", slowloris_byte, Duration::from_millis(100));
+    println!("slowloris: {}", attack.describe());
+    check_closed(
+        std::slice::from_ref(&attack),
+        head_timeout - Duration::from_millis(50),
+        Duration::from_millis(1000),
+        |s| s == 408,
+        "408",
+        &mut verdict,
+    );
+    let (read, download) = reader.join().expect("the reader");
+    let took = began.elapsed();
+    let left = read.unwrap_or_else(|e| {
+        verdict.check(false, || format!("the download failed: {e}"));
+        left
+    });
+    println!("the download ended {took:?} after the handler blocked, {left} bytes short");
+    verdict.check(left == 0 && took < Duration::from_millis(3000), || {
+        format!(
+            "{left} bytes of the download were missing {took:?} after the handler blocked: \
+             its body's code waited for the blocked handler"
+        )
+    });
+    let slept = format!("slept {}", sleep.as_millis());
+    check_answer(
+        "the sleeper",
+        &sleeper.join().unwrap(),
+        &slept,
+        limit,
+        &mut verdict,
+    );
+    drop(download);
     stop(server, &mut verdict);
     verdict.done();
 }

@@ -52,9 +52,10 @@ thread_local! {
     static INLINE: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
-/// Which threads may stand in for a handler: those of the blocked-handler budget, or
-/// also those kept for handlers waiting for their request body.
-#[derive(Debug, Clone, Copy)]
+/// Which threads may stand in for user code that blocks: those of the blocked-handler
+/// budget, or also those kept for bodies under way (`max_body_waits`): a handler waiting
+/// for its request body, and a response body's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Budget {
     Blocked,
     BodyWaits,
@@ -71,13 +72,15 @@ fn max_threads(config: &Config, budget: Budget) -> usize {
         }
 }
 
-/// User code a connection needs run: its handler, its `on_connect` hook, or the code of
-/// its response body.
+/// New work of a connection's user code: its handler, or its `on_connect` hook. (A
+/// response body's code, work under way, is held back apart: see `held_back_bodies`.)
 enum UserCode {
     Handle(Call, Option<Box<Session>>),
     Admit(Option<Box<Session>>),
-    Produce(Box<Pump>),
 }
+
+/// In `Notices::busy`: the user code running is a response body's.
+const BODY_CODE: u64 = 0b10;
 
 /// What a group shares without its lock: notices from handlers' threads, and what the
 /// watchdog looks at.
@@ -86,8 +89,9 @@ pub(crate) struct Notices {
     /// Slots whose handler wants more of its request body.
     posted: Mutex<Vec<usize>>,
     waker: Waker,
-    /// `seq << 1 | 1` while a handler runs with the loop released (on the thread that
-    /// released it); the low bit clear otherwise.
+    /// `seq << 2 | body << 1 | 1` while user code runs with the loop released (on the
+    /// thread that released it), `body` set for a response body's code; the low bit clear
+    /// otherwise.
     busy: AtomicU64,
     /// The last `busy` value another thread was started for.
     covered: AtomicU64,
@@ -130,10 +134,16 @@ impl Notices {
         }
     }
 
-    /// For the watchdog: another thread on the loop while the handler `busy` runs, within
-    /// the budget of `max_blocked_handlers` (else later ticks try again).
+    /// For the watchdog: another thread on the loop while the user code `busy` runs,
+    /// within its budget (else later ticks try again): `max_blocked_handlers`, and for a
+    /// response body's code `max_body_waits` beyond it.
     pub(crate) fn cover_within_budget(&self, busy: u64) {
-        self.cover(busy, Budget::Blocked);
+        let budget = if busy & BODY_CODE != 0 {
+            Budget::BodyWaits
+        } else {
+            Budget::Blocked
+        };
+        self.cover(busy, budget);
     }
 
     /// Starts another thread on the loop while the handler `busy` runs, once per handler
@@ -202,7 +212,7 @@ impl Notices {
 
     /// For the watchdog: how many times user code has started with the loop released.
     pub(crate) fn calls(&self) -> u64 {
-        self.busy.load(Ordering::SeqCst) >> 1
+        self.busy.load(Ordering::SeqCst) >> 2
     }
 
     /// For the watchdog: the handler running now with the loop released, if any.
@@ -232,14 +242,23 @@ struct LoopState {
     next_tick: Instant,
     stopping: bool,
     finished: bool,
-    /// User code held back, in turn, while no thread of the budget is free.
+    /// User code held back, in turn, while no thread of the budget is free: handlers and
+    /// `on_connect` hooks, new work.
     held_back: VecDeque<(usize, UserCode)>,
+    /// Response bodies' code held back, in turn, while no thread of `max_body_waits` is
+    /// free either: responses under way, run before new work.
+    held_back_bodies: VecDeque<(usize, Box<Pump>)>,
     /// Numbers the handler calls, for `busy`.
     calls: u64,
     spin: Spin,
 }
 
 impl LoopState {
+    /// Whether user code is held back.
+    fn holds_back(&self) -> bool {
+        !self.held_back.is_empty() || !self.held_back_bodies.is_empty()
+    }
+
     /// Polls without blocking until events come or `spin` has passed since `began`: true
     /// if they came. Yields between polls, so that a thread waiting for this CPU (the
     /// client, another loop) is not kept waiting by the spin.
@@ -312,6 +331,7 @@ impl Group {
                 stopping: false,
                 finished: false,
                 held_back: VecDeque::new(),
+                held_back_bodies: VecDeque::new(),
                 calls: 0,
                 spin: Spin::new(config.spin),
             }),
@@ -372,7 +392,7 @@ impl Group {
             }
             // After the ready connections: a held-back call that blocks holds the loop until
             // the watchdog notices, and in a row of them the others get a turn between each.
-            if !guard.held_back.is_empty() && self.wanted.load(Ordering::SeqCst) == 0 {
+            if guard.holds_back() && self.wanted.load(Ordering::SeqCst) == 0 {
                 guard = self.run_held_back(guard);
             }
         }
@@ -382,8 +402,11 @@ impl Group {
     fn poll_once(&self, state: &mut LoopState) {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let mut now = Instant::now();
-        let held_back_may_run = !state.held_back.is_empty()
-            && self.control.threads_now() < max_threads(&self.config, Budget::Blocked);
+        let threads = self.control.threads_now();
+        let held_back_may_run = (!state.held_back.is_empty()
+            && threads < max_threads(&self.config, Budget::Blocked))
+            || (!state.held_back_bodies.is_empty()
+                && threads < max_threads(&self.config, Budget::BodyWaits));
         if posted_before || !state.ready.is_empty() || held_back_may_run {
             state.poll_events(Duration::ZERO);
         } else {
@@ -517,11 +540,15 @@ impl Group {
                 }
                 Next::Produce(mut pump) => {
                     slot.wait = Wait::Handler;
-                    if self.must_hold_back(state) {
-                        self.hold_back(state, index, UserCode::Produce(pump));
+                    // A response under way: within `max_body_waits` beyond the handlers'
+                    // budget, so that handlers that block do not hold it up.
+                    if !state.held_back_bodies.is_empty()
+                        || !self.may_run_user_code(Budget::BodyWaits)
+                    {
+                        self.hold_back_body(state, index, pump);
                         return guard;
                     }
-                    guard = self.released(guard, || pump.produce()).0;
+                    guard = self.released_body_code(guard, || pump.produce());
                     match guard.slots.get_mut(index) {
                         Some(Some(slot)) => slot.conn.produced(pump),
                         _ => return guard,
@@ -584,11 +611,11 @@ impl Group {
     /// runs (one load). Near the end of the budget, the loops' user code that may yet need
     /// a thread is counted too, under the count's lock, so that two loops cannot both take
     /// the last thread and leave one of them stopped until a handler returns.
-    fn may_run_user_code(&self) -> bool {
+    fn may_run_user_code(&self, budget: Budget) -> bool {
         if self.config.max_blocked_handlers == 0 {
             return true;
         }
-        let max = max_threads(&self.config, Budget::Blocked);
+        let max = max_threads(&self.config, budget);
         self.control.threads_now() + self.config.workers <= max
             || self.control.claim_thread(max, &self.notices)
     }
@@ -597,7 +624,7 @@ impl Group {
     /// the budget is free. Run on the loop's thread, code that blocked would stop the
     /// loop's other connections' reads, writes and deadlines, with no thread to take over.
     fn must_hold_back(&self, state: &LoopState) -> bool {
-        !state.held_back.is_empty() || !self.may_run_user_code()
+        !state.held_back.is_empty() || !self.may_run_user_code(Budget::Blocked)
     }
 
     /// Holds user code back, in turn, until a thread of the budget is free; the loop goes
@@ -605,28 +632,57 @@ impl Group {
     #[cold]
     fn hold_back(&self, state: &mut LoopState, index: usize, code: UserCode) {
         state.held_back.push_back((index, code));
+        self.holding_back(Budget::Blocked);
+    }
+
+    /// Holds a response body's code back, in turn, until a thread of `max_body_waits` is
+    /// free.
+    #[cold]
+    fn hold_back_body(&self, state: &mut LoopState, index: usize, pump: Box<Pump>) {
+        state.held_back_bodies.push_back((index, pump));
+        self.holding_back(Budget::BodyWaits);
+    }
+
+    fn holding_back(&self, budget: Budget) {
         self.notices.holding_back.store(true, Ordering::SeqCst);
         // A stand-in that retired before the flag was set did not wake us: look again.
-        if self.may_run_user_code() {
+        if self.may_run_user_code(budget) {
             self.notices.wake();
         }
     }
 
-    /// Runs held-back user code in turn while threads of the budget are free, each
-    /// connection then driven with the others ready.
+    /// Runs held-back user code in turn while threads of the budget are free, responses
+    /// under way first, each connection then driven with the others ready.
     #[cold]
     fn run_held_back<'g>(
         self: &'g Arc<Self>,
         mut guard: MutexGuard<'g, LoopState>,
     ) -> MutexGuard<'g, LoopState> {
+        while !guard.held_back_bodies.is_empty()
+            && self.wanted.load(Ordering::SeqCst) == 0
+            && self.may_run_user_code(Budget::BodyWaits)
+        {
+            let Some((index, mut pump)) = guard.held_back_bodies.pop_front() else {
+                break;
+            };
+            if !guard.holds_back() {
+                self.notices.holding_back.store(false, Ordering::SeqCst);
+            }
+            log::trace!("a held-back response body's code runs now");
+            guard = self.released_body_code(guard, || pump.produce());
+            if let Some(Some(slot)) = guard.slots.get_mut(index) {
+                slot.conn.produced(pump);
+                guard.ready.push_back(index);
+            }
+        }
         while !guard.held_back.is_empty()
             && self.wanted.load(Ordering::SeqCst) == 0
-            && self.may_run_user_code()
+            && self.may_run_user_code(Budget::Blocked)
         {
             let Some((index, code)) = guard.held_back.pop_front() else {
                 break;
             };
-            if guard.held_back.is_empty() {
+            if !guard.holds_back() {
                 self.notices.holding_back.store(false, Ordering::SeqCst);
             }
             log::trace!("held-back user code runs now");
@@ -658,16 +714,6 @@ impl Group {
                 }
                 (guard, accepted)
             }
-            UserCode::Produce(mut pump) => {
-                let (mut guard, ()) = self.released(guard, || pump.produce());
-                match guard.slots.get_mut(index) {
-                    Some(Some(slot)) => {
-                        slot.conn.produced(pump);
-                        (guard, true)
-                    }
-                    _ => (guard, false),
-                }
-            }
         }
     }
 
@@ -679,17 +725,33 @@ impl Group {
         guard: MutexGuard<'g, LoopState>,
         work: impl FnOnce() -> R,
     ) -> (MutexGuard<'g, LoopState>, R) {
-        let result = self.unlocked(guard, work);
+        let result = self.unlocked(guard, 0, work);
         (self.acquire(), result)
+    }
+
+    /// [`released`](Self::released) for a response body's code, which a thread of
+    /// `max_body_waits` stands in for if it blocks.
+    fn released_body_code<'g>(
+        self: &'g Arc<Self>,
+        guard: MutexGuard<'g, LoopState>,
+        produce: impl FnOnce(),
+    ) -> MutexGuard<'g, LoopState> {
+        self.unlocked(guard, BODY_CODE, produce);
+        self.acquire()
     }
 
     /// [`released`](Self::released) without taking the loop again (the caller does):
     /// what `work` returns is not moved into a pair with the guard, a copy of a large
     /// `Response`.
     #[inline(always)]
-    fn unlocked<R>(&self, mut guard: MutexGuard<'_, LoopState>, work: impl FnOnce() -> R) -> R {
+    fn unlocked<R>(
+        &self,
+        mut guard: MutexGuard<'_, LoopState>,
+        kind: u64,
+        work: impl FnOnce() -> R,
+    ) -> R {
         guard.calls += 1;
-        let busy = guard.calls << 1 | 1;
+        let busy = guard.calls << 2 | kind | 1;
         // `SeqCst` with the watchdog's parking flag: it sees this start, or we see it parked.
         self.notices.busy.store(busy, Ordering::SeqCst);
         self.control.user_code_starts();
@@ -720,7 +782,7 @@ impl Group {
             return guard;
         };
         let handler = &self.config.handler;
-        let response = self.unlocked(guard, || {
+        let response = self.unlocked(guard, 0, || {
             let method = call.head.method().clone();
             // The request is made inside: not moved through `catch_unwind`'s argument.
             let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -44,7 +44,9 @@
 //!   connections. A handler waiting
 //!   for its body is always stood in for, up to [`Server::max_body_waits`] of them, past
 //!   which its read fails at once: with no thread on its loop, nothing would bring the
-//!   body in.
+//!   body in. A response body's code (a reader, chunks) that blocks is stood in for within
+//!   the same number, so a response under way goes on while the handlers' budget is full;
+//!   past both, it waits its turn ahead of new handlers.
 //!
 //! ```no_run
 //! use pollhttp::server::{Response, Server};
@@ -293,11 +295,11 @@ impl Server {
 
     /// How many handlers may be blocked at once (default 512). A handler that blocks
     /// delays only its own connection: its worker's other connections move on in a thread
-    /// of their own. While this many are blocked (or wait for their bodies), handlers,
-    /// `on_connect` hooks and response bodies' code are called in turn as blocked ones
-    /// return; none is refused or lost, and the loop goes on meanwhile with its
-    /// connections' reads, writes and deadlines. A handler waiting for its request body
-    /// gets a thread past this number: see [`max_body_waits`](Self::max_body_waits).
+    /// of their own. While this many are blocked (or wait for their bodies), handlers and
+    /// `on_connect` hooks are called in turn as blocked ones return; none is refused or
+    /// lost, and the loop goes on meanwhile with its connections' reads, writes and
+    /// deadlines. A handler waiting for its request body, and a response body's code,
+    /// get a thread past this number: see [`max_body_waits`](Self::max_body_waits).
     ///
     /// `0` gives no thread to a blocked handler: handlers are always called at once, and
     /// one that blocks holds up its worker's loop until it returns.
@@ -313,6 +315,11 @@ impl Server {
     /// fails at once (an [`io::ErrorKind::Other`] error saying why) rather than wait with
     /// no thread on its loop, which would stop the loop for good; the connection closes
     /// after the handler's response.
+    ///
+    /// Responses under way share these threads: a response body's code (a reader, a chunk
+    /// iterator) runs while the blocked handlers fill their budget, and one that blocks is
+    /// stood in for within this number. Past it, body code waits its turn, ahead of new
+    /// handlers.
     pub fn max_body_waits(mut self, n: usize) -> Self {
         self.config.max_body_waits = n;
         self
