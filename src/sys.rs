@@ -62,6 +62,13 @@ pub(crate) fn poll_many(fds: &[(RawFd, i16)], timeout: Option<Duration>) -> io::
 
 pub(crate) const POLLIN: i16 = libc::POLLIN;
 pub(crate) const POLLOUT: i16 = libc::POLLOUT;
+/// The peer has shut down its sending half (Linux); elsewhere only a hang-up says it left.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) const POLLRDHUP: i16 = libc::POLLRDHUP;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) const POLLRDHUP: i16 = 0;
+pub(crate) const POLLHUP: i16 = libc::POLLHUP;
+pub(crate) const POLLERR: i16 = libc::POLLERR;
 
 /// The process id, user id and group id of the process at the other end of a connected
 /// Unix socket (`SO_PEERCRED`, as it was when the connection was made).

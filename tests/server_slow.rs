@@ -1667,6 +1667,68 @@ fn past_max_blocked_handlers_a_response_body_that_blocks_gets_a_thread() {
     verdict.done();
 }
 
+/// Past the budget, a held-back request whose client has left (closed its side, or reset)
+/// is dropped: its handler is never called, and the requests behind it do not wait for
+/// it. With a budget of one, a handler blocks for 2 s; three clients ask for the same and
+/// leave while held back (two close, one resets); a later `GET /` must be answered once
+/// the first handler returns, not after three more.
+#[test]
+fn past_max_blocked_handlers_requests_of_clients_that_left_are_dropped() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(1));
+    let sleep = Duration::from_millis(2000);
+    let target = format!("/sleep/{}", sleep.as_millis());
+    let limit = Duration::from_secs(20);
+    let first = ask_in_background(addr, &target, limit);
+    let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) >= 1);
+    verdict.check(started, || "the first /sleep handler did not start".into());
+    thread::sleep(Duration::from_millis(200));
+    let leavers: Vec<Peer> = (0..3)
+        .map(|_| {
+            let mut peer = Peer::connect(addr).expect("connect");
+            peer.send(get(&target).as_bytes()).expect("send");
+            peer
+        })
+        .collect();
+    // Read and held back, then left.
+    thread::sleep(Duration::from_millis(300));
+    for (i, leaver) in leavers.into_iter().enumerate() {
+        if i == 2 {
+            socket2::SockRef::from(&leaver.s)
+                .set_linger(Some(Duration::ZERO))
+                .expect("SO_LINGER");
+        }
+        drop(leaver);
+    }
+    thread::sleep(Duration::from_millis(100));
+    let late = ask(addr, "/", limit);
+    // The first handler returns 1.4 s after this request; each handler of a client that
+    // left, called, would add 2 s.
+    check_answer(
+        "the GET / behind them",
+        &late,
+        "hello",
+        Duration::from_millis(2500),
+        &mut verdict,
+    );
+    let slept = format!("slept {}", sleep.as_millis());
+    check_answer(
+        "the first sleeper",
+        &first.join().unwrap(),
+        &slept,
+        limit,
+        &mut verdict,
+    );
+    thread::sleep(Duration::from_millis(300));
+    let called = Seen::get(&seen.sleeps_started);
+    verdict.check(called == 1, || {
+        format!("{called} /sleep handlers were called: those of clients that left were too")
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 /// Past the budget, held-back requests wait without stopping their loop. While the one
 /// thread of the budget stands in for a blocked handler and a second handler waits its
 /// turn, a slowloris is still closed at its head timeout, long before either handler

@@ -114,6 +114,15 @@ impl Transport {
         crate::sys::unacknowledged_bytes(self.as_raw_fd()).ok()
     }
 
+    /// Whether the peer has closed its sending half or reset the connection, as the socket
+    /// says now, without reading (poll(2) with a zero timeout: `POLLRDHUP` on Linux, a
+    /// hang-up or an error elsewhere). Bytes it sent before may still be unread.
+    pub(crate) fn peer_has_closed(&self) -> bool {
+        use crate::sys::{POLLERR, POLLHUP, POLLRDHUP};
+        crate::sys::poll_one(self.as_raw_fd(), POLLRDHUP, Some(std::time::Duration::ZERO))
+            .is_ok_and(|revents| revents & (POLLRDHUP | POLLHUP | POLLERR) != 0)
+    }
+
     /// Makes the coming close a reset, dropping what is still queued to send (`SO_LINGER`
     /// with a zero timeout; TCP only). For a peer given up on: closed the usual way, a
     /// client that does not read would keep the kernel sending it the queued bytes

@@ -348,6 +348,20 @@ impl Conn {
         matches!(self.phase, Phase::Handler(_) | Phase::Away)
     }
 
+    /// Whether the client has left: closed its side of the connection, or reset it, as
+    /// its socket says now. HTTP/1.1 has no other way to call a request off.
+    pub(crate) fn client_has_left(&self) -> bool {
+        self.stream
+            .as_ref()
+            .is_some_and(|s| s.transport().peer_has_closed())
+    }
+
+    /// The client left before its held-back handler or hook was called: neither will be,
+    /// and the connection closes.
+    pub(crate) fn abandon(&mut self) {
+        self.phase = Phase::Closing;
+    }
+
     /// Whether the connection has nothing in progress (for a graceful stop).
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Head)

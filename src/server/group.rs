@@ -675,10 +675,13 @@ impl Group {
                 guard.ready.push_back(index);
             }
         }
-        while !guard.held_back.is_empty()
-            && self.wanted.load(Ordering::SeqCst) == 0
-            && self.may_run_user_code(Budget::Blocked)
-        {
+        while !guard.held_back.is_empty() && self.wanted.load(Ordering::SeqCst) == 0 {
+            if self.drop_if_client_left(&mut guard) {
+                continue;
+            }
+            if !self.may_run_user_code(Budget::Blocked) {
+                break;
+            }
             let Some((index, code)) = guard.held_back.pop_front() else {
                 break;
             };
@@ -693,6 +696,31 @@ impl Group {
             }
         }
         guard
+    }
+
+    /// Drops the first held-back handler or hook if its client has left (closed its side,
+    /// or reset): it is not called, and the connection closes. Such work would hold a
+    /// thread, and delay the requests behind it, for nobody; hyper and nginx drop a request
+    /// whose client closes too. (A response under way is left to fail on its own.)
+    #[cold]
+    fn drop_if_client_left(&self, state: &mut LoopState) -> bool {
+        let Some(&(index, _)) = state.held_back.front() else {
+            return false;
+        };
+        let Some(Some(slot)) = state.slots.get_mut(index) else {
+            return false;
+        };
+        if !slot.conn.client_has_left() {
+            return false;
+        }
+        log::debug!("a client left before its held-back handler was called: not called");
+        slot.conn.abandon();
+        state.held_back.pop_front();
+        if !state.holds_back() {
+            self.notices.holding_back.store(false, Ordering::SeqCst);
+        }
+        self.close(state, index);
+        true
     }
 
     /// Runs held-back user code with the loop released; `true`: drive the connection on.

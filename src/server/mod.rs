@@ -40,8 +40,8 @@
 //!   timers, a few times a second. It delays only its own connection's
 //!   responses, which stay in order. At most [`Server::max_blocked_handlers`] handlers are
 //!   blocked at once; past that, handlers are called in turn as blocked ones return (none
-//!   is refused or lost), while the loop goes on reading, writing and timing out its
-//!   connections. A handler waiting
+//!   is refused or lost, but one whose client has left by its turn is not called), while
+//!   the loop goes on reading, writing and timing out its connections. A handler waiting
 //!   for its body is always stood in for, up to [`Server::max_body_waits`] of them, past
 //!   which its read fails at once: with no thread on its loop, nothing would bring the
 //!   body in. A response body's code (a reader, chunks) that blocks is stood in for within
@@ -298,7 +298,9 @@ impl Server {
     /// of their own. While this many are blocked (or wait for their bodies), handlers and
     /// `on_connect` hooks are called in turn as blocked ones return; none is refused or
     /// lost, and the loop goes on meanwhile with its connections' reads, writes and
-    /// deadlines. A handler waiting for its request body, and a response body's code,
+    /// deadlines. One whose client has left by its turn (closed its side of the
+    /// connection, or reset it) is dropped, not called: HTTP/1.1 has no other way to call
+    /// a request off, and hyper and nginx drop such requests too. A handler waiting for its request body, and a response body's code,
     /// get a thread past this number: see [`max_body_waits`](Self::max_body_waits).
     ///
     /// `0` gives no thread to a blocked handler: handlers are always called at once, and
