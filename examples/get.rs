@@ -118,7 +118,14 @@ fn run(args: Args) -> Result<(), String> {
     } else if args.cacert.is_some() || args.cert.is_some() {
         return Err("--cacert, --cert and --key need an https:// URL".into());
     }
-    let mut conn = client.connect().map_err(|e| format!("connecting: {e}"))?;
+    let mut conn = client.connect().map_err(|e| match (e, &args.unix) {
+        // The other errors name the addresses; a timeout names what was asked for.
+        (pollhttp::Error::Timeout, Some(path)) => {
+            format!("connecting: connecting to {path}: timed out")
+        }
+        (pollhttp::Error::Timeout, None) => format!("connecting: connecting to {url}: timed out"),
+        (e, _) => format!("connecting: {e}"),
+    })?;
 
     let method = match (&args.method, args.head, &args.data_file) {
         (Some(m), _, _) => m.clone(),
