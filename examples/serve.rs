@@ -10,13 +10,17 @@
 //! The first line on stdout (flushed) is `listening on <address>`. Routes:
 //! - `GET|HEAD /` → `Hello, world!`
 //! - `/dN.html` → `document N\n`
-//! - `PUT|POST /echo` → the request body back, with the framing it came with
+//! - `PUT|POST /echo` → the request body back, with the framing it came with (up to 1 MiB
+//!   kept in memory, the rest in an unnamed temporary file: an upload of any size is echoed
+//!   without holding it all)
 //! - `/bytes/N` → N bytes (`x`) with a Content-Length; `/chunked/N` → N bytes chunked
 //! - `/status/CODE` → that status; `/sleep/MS` → 200 after MS milliseconds
 //! - anything else → 404
 
-use std::io::{self, Read, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -26,6 +30,9 @@ use pollhttp::tls::ServerTls;
 
 /// Chunks of `/chunked/N` and of echoed chunked bodies.
 const CHUNK: usize = 16 * 1024;
+
+/// How much of an echoed body is kept in memory; the rest goes to a temporary file.
+const ECHO_IN_MEMORY: usize = 1 << 20;
 
 struct Args {
     address: Address,
@@ -169,20 +176,7 @@ fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
         Route::Hello => Response::text(StatusCode::OK, "Hello, world!"),
         Route::Document(n) => Response::new(StatusCode::OK, format!("document {n}\n"))
             .with_header("content-type", "text/html"),
-        Route::Echo => {
-            let chunked = request.body.is_chunked();
-            let data = match request.body.read_all() {
-                Ok(data) => data,
-                Err(e) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
-            };
-            let body = if chunked {
-                let chunks: Vec<Chunk> = data.chunks(CHUNK).map(Chunk::new).collect();
-                Body::chunks(chunks)
-            } else {
-                Body::from(data)
-            };
-            Response::new(StatusCode::OK, body)
-        }
+        Route::Echo => echo(&mut request),
         Route::Bytes(n) => Response::new(StatusCode::OK, Body::reader(Xs(n), n)),
         Route::Chunked(n) => Response::new(StatusCode::OK, Body::chunked_reader(Xs(n))),
         Route::Status(status) => Response::new(status, ()),
@@ -191,6 +185,91 @@ fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
             Response::text(StatusCode::OK, "slept")
         }
         Route::NotFound => Response::text(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// The request body back, with its framing: from memory if it is short, else from an
+/// unnamed temporary file it was written to as it came.
+fn echo(request: &mut Request<'_>) -> Response {
+    let chunked = request.body.is_chunked();
+    let mut data = Vec::new();
+    let limit = ECHO_IN_MEMORY as u64 + 1;
+    if let Err(e) = (&mut request.body).take(limit).read_to_end(&mut data) {
+        return Response::text(StatusCode::BAD_REQUEST, e.to_string());
+    }
+    if data.len() <= ECHO_IN_MEMORY {
+        let body = if chunked {
+            let chunks: Vec<Chunk> = data.chunks(CHUNK).map(Chunk::new).collect();
+            Body::chunks(chunks)
+        } else {
+            Body::from(data)
+        };
+        return Response::new(StatusCode::OK, body);
+    }
+    let (file, length) = match spool(&data, &mut request.body) {
+        Ok(spooled) => spooled,
+        Err(Spool::Read(e)) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(Spool::Store(e)) => {
+            let message = format!("cannot keep the body: {e}");
+            return Response::text(StatusCode::INTERNAL_SERVER_ERROR, message);
+        }
+    };
+    let body = if chunked {
+        Body::chunked_reader(file)
+    } else {
+        Body::reader(file, length)
+    };
+    Response::new(StatusCode::OK, body)
+}
+
+/// Why a body could not be spooled: the client's fault, or ours.
+enum Spool {
+    Read(io::Error),
+    Store(io::Error),
+}
+
+/// `first`, then the rest of `body`, written to an unnamed temporary file; returns it at
+/// its start, and the length.
+fn spool(first: &[u8], body: &mut impl Read) -> Result<(File, u64), Spool> {
+    let mut file = temporary_file().map_err(Spool::Store)?;
+    file.write_all(first).map_err(Spool::Store)?;
+    let mut length = first.len() as u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Spool::Read(e)),
+        };
+        file.write_all(&buf[..n]).map_err(Spool::Store)?;
+        length += n as u64;
+    }
+    file.rewind().map_err(Spool::Store)?;
+    Ok((file, length))
+}
+
+/// A new file in the system's temporary directory, readable by this user only, whose name
+/// is removed at once: it is gone when closed, whatever happens to the server.
+fn temporary_file() -> io::Result<File> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir();
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("serve-echo-{}-{n}", std::process::id()));
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(file) => {
+                std::fs::remove_file(&path)?;
+                return Ok(file);
+            }
+            // Left by another process with our pid before: the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

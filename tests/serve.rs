@@ -818,6 +818,95 @@ fn routes_with_our_client() {
     );
 }
 
+/// `n` bytes of [`pattern`], made as they are read.
+struct PatternReader {
+    at: usize,
+    end: usize,
+}
+
+impl Read for PatternReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.end - self.at);
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = ((self.at + i) % 251) as u8;
+        }
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// The most memory a process has held (`VmHWM`), in KiB.
+#[cfg(target_os = "linux")]
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+/// `/echo` of long uploads, with a length and chunked: every byte back, in the framing it
+/// came with, and the server never holds the body in memory (it goes to a temporary file
+/// past 1 MiB). Before, `serve` read the whole body into memory: a client could make it
+/// take as much memory as it cared to send.
+#[test]
+fn echo_of_a_long_upload_is_not_held_in_memory() {
+    let serve = Serve::tcp(&[]);
+    let mut conn = serve.connect();
+    for (length, chunked) in [(64usize << 20, false), (24 << 20, true)] {
+        let reader = PatternReader { at: 0, end: length };
+        let body = if chunked {
+            Body::chunked_reader(reader)
+        } else {
+            Body::reader(reader, length as u64)
+        };
+        let mut response = conn
+            .request(Method::POST, "/echo", HeaderMap::new(), body)
+            .expect("POST /echo");
+        assert_eq!(response.status, StatusCode::OK, "chunked: {chunked}");
+        let framing = if chunked {
+            response.headers.get("transfer-encoding")
+        } else {
+            response.headers.get("content-length")
+        };
+        let want = if chunked {
+            "chunked".to_owned()
+        } else {
+            length.to_string()
+        };
+        assert_eq!(framing.and_then(|v| v.to_str().ok()), Some(want.as_str()));
+        let mut at = 0usize;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = response.body.read(&mut buf).expect("reading the echo");
+            if n == 0 {
+                break;
+            }
+            let wrong = buf[..n]
+                .iter()
+                .enumerate()
+                .position(|(i, &b)| b != ((at + i) % 251) as u8);
+            assert!(
+                wrong.is_none(),
+                "byte {} of the echo differs",
+                at + wrong.unwrap_or(0)
+            );
+            at += n;
+        }
+        assert_eq!(at, length, "chunked: {chunked}: the echo's length");
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let peak = peak_memory_kib(serve.child.id());
+        println!("serve's peak memory: {peak} KiB");
+        assert!(
+            peak < 32 * 1024,
+            "serve held {peak} KiB at its peak: the body was in memory"
+        );
+    }
+}
+
 /// `Expect: 100-continue`: /echo reads the body, so the 100 comes and the body is echoed;
 /// a route that does not read it answers at once, without 100, and the connection ends.
 #[test]
