@@ -4,8 +4,15 @@
 /// The most connections a default cap allows, however high the open-files limit.
 pub(crate) const MAX_CONNECTIONS: usize = 16_384;
 
+/// The fewest descriptors the default cap leaves for everything else (unless that is more
+/// than half of them): what a few lookups in getaddrinfo(3), the pollers and the standard
+/// streams take at once. An eighth of a low limit (8 of 64) is too few: lookups then fail
+/// for want of a descriptor.
+const RESERVED_AT_LEAST: u64 = 32;
+
 /// The default cap on open connections for this soft limit on open files (`None`: no
-/// limit): seven eighths of it, at most [`MAX_CONNECTIONS`]. The eighth left over is room
+/// limit): seven eighths of it, at most [`MAX_CONNECTIONS`], leaving at least
+/// [`RESERVED_AT_LEAST`] (or half of a limit lower than 64). The part left over is room
 /// for everything else that needs a descriptor while the connections are all open:
 /// pollers, the resolver, files, a server's listener and the connections it refuses
 /// cleanly (accepted, then closed) instead of failing in accept(2) with EMFILE.
@@ -13,7 +20,7 @@ pub(crate) fn connections_within(open_files: Option<u64>) -> usize {
     let Some(soft) = open_files else {
         return MAX_CONNECTIONS;
     };
-    let room = soft - soft / 8;
+    let room = soft - (soft / 8).max(RESERVED_AT_LEAST.min(soft / 2));
     usize::try_from(room)
         .unwrap_or(usize::MAX)
         .clamp(1, MAX_CONNECTIONS)
@@ -56,7 +63,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_cap_leaves_an_eighth_of_the_descriptors() {
+    fn the_default_cap_leaves_an_eighth_of_the_descriptors_and_at_least_32() {
         let cases = [
             (None, 16_384),
             (Some(u64::MAX), 16_384),
@@ -68,7 +75,12 @@ mod tests {
             (Some(4_096), 3_584),
             (Some(1_024), 896),
             (Some(256), 224),
-            (Some(8), 7),
+            (Some(255), 223),
+            (Some(100), 68),
+            (Some(64), 32),
+            (Some(16), 8),
+            (Some(8), 4),
+            (Some(2), 1),
             (Some(1), 1),
             (Some(0), 1),
         ];
