@@ -1729,6 +1729,54 @@ fn past_max_blocked_handlers_requests_of_clients_that_left_are_dropped() {
     verdict.done();
 }
 
+/// Handlers waiting for their request body have threads of `max_body_waits`, beyond the
+/// blocked handlers' budget: they do not fill it. With a budget of two, three uploads
+/// send the first 70 KB of a 1 MB body (past what the loop takes ahead of the handler)
+/// and then wait, within the rates; a `GET /` must still be answered at once, and so
+/// must a handler that blocks.
+#[test]
+fn handlers_waiting_for_their_body_leave_the_blocked_handlers_budget_alone() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(2));
+    let head = "POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n";
+    let uploads: Vec<Peer> = (0..3)
+        .map(|_| {
+            let mut peer = Peer::connect(addr).expect("connect");
+            peer.send(head.as_bytes()).expect("send the head");
+            peer.send(&vec![b'u'; 70_000])
+                .expect("send a part of the body");
+            peer
+        })
+        .collect();
+    // Their handlers are called and wait for the rest.
+    thread::sleep(Duration::from_millis(500));
+    let limit = Duration::from_secs(20);
+    let probe = ask(addr, "/", limit);
+    check_answer(
+        "GET / beside the uploads",
+        &probe,
+        "hello",
+        PROMPT,
+        &mut verdict,
+    );
+    let sleeper = ask(addr, "/sleep/200", limit);
+    check_answer(
+        "a handler that blocks for 200 ms beside the uploads",
+        &sleeper,
+        "slept 200",
+        Duration::from_millis(1200),
+        &mut verdict,
+    );
+    drop(uploads);
+    let failed = seen.wait_for(WAIT, |s| Seen::get(&s.bodies_failed) >= 3);
+    verdict.check(failed, || {
+        "the uploads' handlers did not see their bodies cut short".into()
+    });
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 /// Past the budget, held-back requests wait without stopping their loop. While the one
 /// thread of the budget stands in for a blocked handler and a second handler waits its
 /// turn, a slowloris is still closed at its head timeout, long before either handler

@@ -56,7 +56,7 @@ thread_local! {
 /// budget, or also those kept for bodies under way (`max_body_waits`): a handler waiting
 /// for its request body, and a response body's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Budget {
+pub(crate) enum Budget {
     Blocked,
     BodyWaits,
 }
@@ -95,6 +95,9 @@ pub(crate) struct Notices {
     busy: AtomicU64,
     /// The last `busy` value another thread was started for.
     covered: AtomicU64,
+    /// The `busy` value of the handler waiting for its request body with a thread
+    /// standing in, counted in `Control::body_waits` until it returns.
+    waiting_for_body: AtomicU64,
     /// The loop holds back user code until a thread of the budget is free.
     holding_back: AtomicBool,
     /// A thread of the budget is spoken for: by user code allowed to start when few were
@@ -129,8 +132,40 @@ impl Notices {
     /// must not wait. The client's rates and deadlines bound a wait that has one.
     pub(crate) fn handler_blocks(&self) -> bool {
         match INLINE.with(Cell::get) {
-            Some(busy) => self.cover(busy, Budget::BodyWaits),
+            Some(busy) => {
+                let covered = self.cover(busy, Budget::BodyWaits);
+                if covered {
+                    self.waits_for_body(busy);
+                }
+                covered
+            }
             None => true, // the loop is not this thread's to give
+        }
+    }
+
+    /// The handler `busy`, stood in for, waits for its request body: its thread is one of
+    /// `max_body_waits`, not of the blocked handlers' budget (even if the watchdog stood
+    /// in for it first), until it returns. What it waits for is the client, whose rates
+    /// and deadlines bound the wait; counted in the budget, slow uploads would hold back
+    /// every other request.
+    #[cold]
+    fn waits_for_body(&self, busy: u64) {
+        if self.waiting_for_body.swap(busy, Ordering::SeqCst) == busy {
+            return;
+        }
+        if let Some(group) = self.group.get().and_then(Weak::upgrade) {
+            group.control.body_wait_started();
+        }
+    }
+
+    /// The handler `busy` returned: if it was counted as waiting for its body, it is no
+    /// more. (On the handler's thread, as `waits_for_body` is.)
+    fn returned(&self, busy: u64) {
+        if self.waiting_for_body.load(Ordering::Relaxed) == busy {
+            self.waiting_for_body.store(0, Ordering::SeqCst);
+            if let Some(group) = self.group.get().and_then(Weak::upgrade) {
+                group.control.body_wait_ended();
+            }
         }
     }
 
@@ -164,7 +199,9 @@ impl Notices {
             self.claimed.store(false, Ordering::SeqCst);
             return false; // no loop left to run
         };
-        let added = group.control.add_thread(max_threads(&group.config, budget));
+        let added = group
+            .control
+            .add_thread(max_threads(&group.config, budget), budget);
         if !added {
             self.covered.store(previous, Ordering::SeqCst);
         }
@@ -315,6 +352,7 @@ impl Group {
             waker,
             busy: AtomicU64::new(0),
             covered: AtomicU64::new(0),
+            waiting_for_body: AtomicU64::new(0),
             holding_back: AtomicBool::new(false),
             claimed: AtomicBool::new(false),
             group: OnceLock::new(),
@@ -402,11 +440,12 @@ impl Group {
     fn poll_once(&self, state: &mut LoopState) {
         let posted_before = !lock(&self.notices.posted).is_empty();
         let mut now = Instant::now();
-        let threads = self.control.threads_now();
         let held_back_may_run = (!state.held_back.is_empty()
-            && threads < max_threads(&self.config, Budget::Blocked))
+            && self.control.threads_counted(Budget::Blocked)
+                < max_threads(&self.config, Budget::Blocked))
             || (!state.held_back_bodies.is_empty()
-                && threads < max_threads(&self.config, Budget::BodyWaits));
+                && self.control.threads_counted(Budget::BodyWaits)
+                    < max_threads(&self.config, Budget::BodyWaits));
         if posted_before || !state.ready.is_empty() || held_back_may_run {
             state.poll_events(Duration::ZERO);
         } else {
@@ -616,8 +655,8 @@ impl Group {
             return true;
         }
         let max = max_threads(&self.config, budget);
-        self.control.threads_now() + self.config.workers <= max
-            || self.control.claim_thread(max, &self.notices)
+        self.control.threads_counted(budget) + self.config.workers <= max
+            || self.control.claim_thread(max, budget, &self.notices)
     }
 
     /// Whether user code must wait its turn: some is held back already, or no thread of
@@ -909,6 +948,7 @@ impl Drop for UserCodeEnded<'_> {
             return;
         }
         INLINE.with(|c| c.set(None));
+        self.notices.returned(self.call);
         if self.notices.claimed.load(Ordering::Relaxed) {
             self.notices.claimed.store(false, Ordering::SeqCst);
         }

@@ -295,7 +295,7 @@ impl Server {
 
     /// How many handlers may be blocked at once (default 512). A handler that blocks
     /// delays only its own connection: its worker's other connections move on in a thread
-    /// of their own. While this many are blocked (or wait for their bodies), handlers and
+    /// of their own. While this many are blocked, handlers and
     /// `on_connect` hooks are called in turn as blocked ones return; none is refused or
     /// lost, and the loop goes on meanwhile with its connections' reads, writes and
     /// deadlines. One whose client has left by its turn (closed its side of the
@@ -313,7 +313,9 @@ impl Server {
     /// How many handlers may wait for their request body at once beyond the blocked ones
     /// (default 1024). Only its event loop can bring a body in, so a handler that waits for
     /// it gets a thread to stand in on its loop, and the client's rates and deadlines bound
-    /// the wait. Past this number, or when the system refuses a thread, the handler's read
+    /// the wait. Such a handler is not counted in
+    /// [`max_blocked_handlers`](Self::max_blocked_handlers) until it returns, so slow
+    /// uploads do not hold back other requests. Past this number, or when the system refuses a thread, the handler's read
     /// fails at once (an [`io::ErrorKind::Other`] error saying why) rather than wait with
     /// no thread on its loop, which would stop the loop for good; the connection closes
     /// after the handler's response.

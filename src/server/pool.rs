@@ -18,7 +18,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::config::Config;
 use super::conn::Conn;
-use super::group::{Group, Notices};
+use super::group::{Budget, Group, Notices};
 use super::listener::Listener;
 use super::session::Session;
 use crate::op::ServerStream;
@@ -49,6 +49,9 @@ pub(crate) struct Control {
     threads: Mutex<usize>,
     /// The same count, for a loop to read before each call of user code without a lock.
     threads_now: AtomicUsize,
+    /// Handlers waiting for their request body with a thread standing in: threads of
+    /// `max_body_waits`, not counted in the blocked handlers' budget.
+    body_waits: AtomicUsize,
     exited: Condvar,
     /// The acceptor's waker.
     waker: Waker,
@@ -93,10 +96,11 @@ impl Control {
         self.live.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Counts one more loop thread if fewer than `max` run. `false`: none was added.
-    pub(crate) fn add_thread(&self, max: usize) -> bool {
+    /// Counts one more loop thread if fewer than `max` run, as `budget` counts them.
+    /// `false`: none was added.
+    pub(crate) fn add_thread(&self, max: usize, budget: Budget) -> bool {
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        if *threads >= max {
+        if self.counted(*threads, budget) >= max {
             return false;
         }
         *threads += 1;
@@ -116,12 +120,36 @@ impl Control {
         self.threads_now.load(Ordering::SeqCst)
     }
 
+    /// Loop threads running as `budget` counts them, read without the lock: the blocked
+    /// handlers' budget leaves out those standing in for handlers waiting for their body.
+    pub(crate) fn threads_counted(&self, budget: Budget) -> usize {
+        self.counted(self.threads_now(), budget)
+    }
+
+    fn counted(&self, threads: usize, budget: Budget) -> usize {
+        match budget {
+            Budget::Blocked => threads.saturating_sub(self.body_waits.load(Ordering::SeqCst)),
+            Budget::BodyWaits => threads,
+        }
+    }
+
+    /// A handler waits for its request body, with a thread standing in.
+    pub(crate) fn body_wait_started(&self) {
+        self.body_waits.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A handler counted by [`body_wait_started`](Self::body_wait_started) returned.
+    pub(crate) fn body_wait_ended(&self) {
+        self.body_waits.fetch_sub(1, Ordering::SeqCst);
+    }
+
     /// Whether user code of the loop whose notices are `mine` may start: fewer than `max`
     /// threads run, counting one for each other loop's user code that may yet need one
     /// ([`Notices::needs_a_thread`]). If so, it is spoken for until the code ends or is
     /// covered. Under the lock, so two loops cannot both take the last thread.
-    pub(crate) fn claim_thread(&self, max: usize, mine: &Notices) -> bool {
+    pub(crate) fn claim_thread(&self, max: usize, budget: Budget, mine: &Notices) -> bool {
         let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let threads = self.counted(*threads, budget);
         let others = self
             .groups
             .get()
@@ -129,7 +157,7 @@ impl Control {
             .flatten()
             .filter(|n| !std::ptr::eq(Arc::as_ptr(n), mine) && n.needs_a_thread())
             .count();
-        let free = *threads + others < max;
+        let free = threads + others < max;
         if free {
             mine.claim();
         }
@@ -169,6 +197,7 @@ pub(crate) fn run(
         live: AtomicUsize::new(0),
         threads: Mutex::new(0),
         threads_now: AtomicUsize::new(0),
+        body_waits: AtomicUsize::new(0),
         exited: Condvar::new(),
         waker: Waker::new(accept_poll.registry(), WAKER)?,
         groups: OnceLock::new(),
@@ -190,7 +219,7 @@ pub(crate) fn run(
         .register(&mut listener, LISTENER, mio::Interest::READABLE)?;
 
     for (i, group) in groups.iter().enumerate() {
-        control.add_thread(usize::MAX);
+        control.add_thread(usize::MAX, Budget::BodyWaits);
         let group = Arc::clone(group);
         let spawned = thread::Builder::new()
             .name(format!("pollhttp-worker-{i}"))
