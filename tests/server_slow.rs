@@ -838,6 +838,53 @@ fn slow_post_bodies_are_cut_off_by_the_minimum_rate() {
     verdict.done();
 }
 
+/// A body cut off while the handler reads it gets a 408 before the close, as one cut off
+/// before the handler is called does: after `100 Continue` and no body (the rate's
+/// grace), and after a first part longer than what the loop takes ahead of the handler
+/// (70 KB of 1 MB) and then nothing (the body timeout). A 1xx is no answer. (Before,
+/// both were closed bare.)
+#[test]
+fn a_body_cut_off_while_the_handler_reads_it_gets_a_408() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, _seen) =
+        app_server(|s| s.min_request_body_rate(Some(RATE)).body_timeout(RATE.grace));
+    let continue_first = trickle(
+        addr,
+        b"POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+        |_| Vec::new(),
+        Duration::from_millis(200),
+    );
+    let mut first = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+    first.extend(vec![b'a'; 70_000]);
+    let part_first = trickle(addr, &first, |_| Vec::new(), Duration::from_millis(200));
+    for (what, attack) in [
+        ("100-continue", &continue_first),
+        ("a first part", &part_first),
+    ] {
+        println!("{what}: {}", attack.describe());
+        let text = String::from_utf8_lossy(&attack.received);
+        let answered = if what == "100-continue" {
+            text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 408 ")
+        } else {
+            text.starts_with("HTTP/1.1 408 ")
+        };
+        verdict.check(answered, || {
+            format!("{what}: received {text:?}, expected a 408")
+        });
+    }
+    check_closed(
+        &[continue_first, part_first],
+        RATE.grace - Duration::from_millis(50),
+        RATE.grace + SLACK,
+        |s| s == 100 || s == 408,
+        "408",
+        &mut verdict,
+    );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Slow readers.
 

@@ -511,6 +511,9 @@ impl Conn {
                     );
                 }
                 self.dead = true;
+                // The handler's response is dropped: the client is told why (a `100
+                // Continue` it may have had is no answer).
+                self.time_out();
                 if let Some(stream) = &mut self.stream {
                     // Over TLS a `close_notify` first (RFC 9112 §9.8), if the socket takes
                     // it now.
