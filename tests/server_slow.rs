@@ -26,7 +26,7 @@
 //! attacks at once.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -881,6 +881,60 @@ fn a_body_cut_off_while_the_handler_reads_it_gets_a_408() {
         "408",
         &mut verdict,
     );
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// A client that sends a request and closes its side at once (`shutdown(SHUT_WR)`, as
+/// `nc -N` does) gets its response and then the close, even when its request and its FIN
+/// are both there by the time the loop reads: the read that takes the request is short,
+/// and the FIN brings no new event. The loop is kept from reading meanwhile by a handler
+/// that blocks it (no budget for blocked handlers).
+#[test]
+fn a_client_that_closes_its_side_after_a_request_is_closed_after_the_response() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, seen) = app_server(|s| s.max_blocked_handlers(0));
+    for round in 0..3 {
+        // Connected, and idle after a first request.
+        let mut client = Peer::connect(addr).expect("connect");
+        client.send(get("/").as_bytes()).expect("send");
+        let first = client.response().expect("the first response");
+        assert_eq!(first.status, 200);
+        let before = Seen::get(&seen.sleeps_started);
+        let sleeper = ask_in_background(addr, "/sleep/300", WAIT);
+        let started = seen.wait_for(WAIT, |s| Seen::get(&s.sleeps_started) > before);
+        verdict.check(started, || "the /sleep handler did not start".into());
+        client.send(get("/n/2").as_bytes()).expect("send");
+        client.s.shutdown(Shutdown::Write).expect("shutdown");
+        let second = client.response();
+        let t = Instant::now();
+        let mut rest = Vec::new();
+        client
+            .s
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let end = client.s.read_to_end(&mut rest);
+        let took = t.elapsed();
+        println!(
+            "round {round}: {:?}, then {end:?} after {took:?}",
+            second.as_ref().map(Resp::text)
+        );
+        verdict.check(second.is_ok_and(|r| r.text() == "2"), || {
+            format!("round {round}: no response to the request before the FIN")
+        });
+        verdict.check(
+            end.is_ok() && rest.is_empty() && took < Duration::from_secs(1),
+            || format!("round {round}: {end:?} after {took:?}, not closed after the response"),
+        );
+        check_answer(
+            "the sleeper",
+            &sleeper.join().unwrap(),
+            "slept 300",
+            WAIT,
+            &mut verdict,
+        );
+    }
     stop(server, &mut verdict);
     verdict.done();
 }

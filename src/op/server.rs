@@ -393,6 +393,15 @@ impl ServerStream {
         self.drained = false;
     }
 
+    /// The poller says the peer has closed its side, or the connection failed: reads are
+    /// skipped no more. A short read may have left only the end of input to read, and a
+    /// FIN that came before that read brings no new event: a skipped read would wait for
+    /// ever (until the idle timeout) instead of seeing the client go.
+    pub(crate) fn input_may_have_ended(&mut self) {
+        self.skip_reads = false;
+        self.drained = false;
+    }
+
     /// Skips the read that follows a short one (see `fill`); the caller promises to call
     /// [`forget_drained`](Self::forget_drained) each time its poller reports the socket.
     pub(crate) fn skip_reads_after_short_ones(&mut self) {

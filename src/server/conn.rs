@@ -579,6 +579,15 @@ impl Conn {
         }
     }
 
+    /// The poller says the client closed its side, or the connection failed (see
+    /// [`ServerStream::input_may_have_ended`]).
+    #[cold]
+    pub(crate) fn input_may_have_ended(&mut self) {
+        if let Some(stream) = &mut self.stream {
+            stream.input_may_have_ended();
+        }
+    }
+
     /// Drives the connection until it waits for the client, needs its handler, or must
     /// close.
     pub(crate) fn drive(&mut self, config: &Config) -> Next {

@@ -465,6 +465,11 @@ impl Group {
         for event in state.events.iter() {
             if event.token() != WAKER {
                 let index = event.token().0 - FIRST_SLOT;
+                if event.is_read_closed() || event.is_error() {
+                    if let Some(Some(slot)) = state.slots.get_mut(index) {
+                        slot.conn.input_may_have_ended();
+                    }
+                }
                 state.ready.push_back(index);
             }
         }
