@@ -422,8 +422,62 @@ fn a_silent_server_times_out_each_attempt() {
     }
     assert!(elapsed >= Duration::from_millis(600), "{elapsed:?}");
     // Both go on the first connection; after that failure the first goes alone (RFC 9112
-    // §9.3.2) on the second and third, and the other follows on the fourth and fifth.
-    assert_eq!(connections.load(Ordering::SeqCst), 5);
+    // §9.3.2) on the second, and having failed alone twice, behind the other, which goes
+    // alone on the third. Two requests in a row failed alone: the server is failing, and
+    // the first, waiting, is charged its third attempt unsent; the other goes alone on the
+    // fourth.
+    assert_eq!(connections.load(Ordering::SeqCst), 4);
+    let charged_unsent = done
+        .iter()
+        .filter(|c| {
+            matches!(&c.result, Err(FetchError::AttemptsExhausted { errors })
+                if errors[2].to_string().starts_with("not sent again: the server answered nothing on 3 connections in a row"))
+        })
+        .count();
+    assert_eq!(charged_unsent, 1, "{done:?}");
+}
+
+/// A server that swallows every request (reads, never answers), and one that closes every
+/// connection once it has read a request: a list of 40 fails in a few timeouts (or back-
+/// offs), not one request per connection and timeout. Before, the silent one took about
+/// (2 x 40 / 2 + 1) timeouts (8.2 s here) and the closing one minutes of back-off (187 s
+/// for 40 URLs at a 3 s timeout in an outside check).
+#[test]
+fn a_server_that_answers_nothing_fails_a_long_list_in_a_few_timeouts() {
+    let silent: fn(usize, TcpStream) = |_, mut stream| {
+        let mut pending = Vec::new();
+        while !read_requests(&mut stream, &mut pending).is_empty() {}
+    };
+    let closing: fn(usize, TcpStream) = |_, mut stream| {
+        let mut pending = Vec::new();
+        let _ = read_requests(&mut stream, &mut pending);
+    };
+    for (what, script, within) in [
+        ("silent", silent, Duration::from_millis(2000)),
+        ("closing", closing, Duration::from_millis(3000)),
+    ] {
+        let (origin, connections) = scripted(script);
+        let mut config = Config::default();
+        config.request_timeout = Some(Duration::from_millis(200));
+        let mut fetcher = Fetcher::new(config);
+        gets(&mut fetcher, &origin, 40);
+        let start = Instant::now();
+        let done = run_poll(&mut fetcher);
+        let elapsed = start.elapsed();
+        println!(
+            "{what}: {elapsed:?}, {} connections",
+            connections.load(Ordering::SeqCst)
+        );
+        assert_eq!(done.len(), 40, "{what}");
+        for c in &done {
+            assert!(
+                matches!(&c.result, Err(FetchError::AttemptsExhausted { errors }) if errors.len() == 3),
+                "{what}: {:?}",
+                c.result
+            );
+        }
+        assert!(elapsed < within, "{what}: the list took {elapsed:?}");
+    }
 }
 
 #[test]

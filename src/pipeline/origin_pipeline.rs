@@ -346,7 +346,8 @@ impl<T> OriginPipeline<T> {
             }
             Err(ended) => {
                 let conn = self.take_conn(i, shared);
-                self.connection_ended(*ended, conn.fd, shared, now);
+                let probe = conn.starts_alone;
+                self.connection_ended(*ended, conn.fd, probe, shared, now);
                 false
             }
         }
@@ -369,11 +370,12 @@ impl<T> OriginPipeline<T> {
     }
 
     /// A connection ended with requests in flight: learn from it, then send them again or
-    /// fail them.
+    /// fail them. `probe`: it was opened after a failure, to send one request alone first.
     fn connection_ended(
         &mut self,
         mut ended: Ended<T>,
         fd: Option<RawFd>,
+        probe: bool,
         shared: &mut Shared<T>,
         now: Instant,
     ) {
@@ -389,6 +391,10 @@ impl<T> OriginPipeline<T> {
         if !backoff.is_zero() {
             self.not_before = Some(now + backoff);
         }
+        let nothing_answered = ended.answered == 0 && ended.ending != Ending::Announced;
+        // The front had failed before, on another connection, and failed again alone.
+        let front_failed_again = ended.unanswered.front().is_some_and(|f| f.entry.alone);
+        let last_error = ended.error.clone();
         let mut retry = Vec::new();
         for (k, in_flight) in ended.unanswered.into_iter().enumerate() {
             let overdue = in_flight.deadline.is_some_and(|d| now >= d);
@@ -460,9 +466,56 @@ impl<T> OriginPipeline<T> {
                 }
             }
         }
+        if nothing_answered && probe && !front_failed_again && self.habits.unanswered_in_a_row >= 2
+        {
+            // A request never tried before failed alone, right after another connection
+            // answered nothing: the server is failing, not one request. As when a connect
+            // fails, the requests waiting are charged an attempt, so that a server that
+            // swallows requests (or closes on every one) fails the list in a few timeouts,
+            // not one request per connection and timeout.
+            self.charge_waiting(last_error, shared);
+        }
         shared.stats.retries += retry.len() as u64;
-        for entry in retry.into_iter().rev() {
+        // A request that failed alone twice goes behind the next one: the next connection
+        // tries another request, which tells a server that fails from a request it fails on.
+        let behind_next = nothing_answered && front_failed_again && !self.queue.is_empty();
+        let mut retry = retry.into_iter();
+        let first = if behind_next { retry.next() } else { None };
+        for entry in retry.rev() {
             self.queue.push_front(entry);
+        }
+        if let Some(first) = first {
+            self.queue.insert(1.min(self.queue.len()), first);
+        }
+    }
+
+    /// Charges every waiting request an attempt for the server's failure (`error`, the last
+    /// connection's); those out of attempts fail.
+    fn charge_waiting(&mut self, error: Option<Error>, shared: &mut Shared<T>) {
+        let failures = self.habits.unanswered_in_a_row;
+        // Of the kind of the last failure, for `is_temporary`: a close is the server
+        // ending the connection (ConnectionAborted), not an end of input.
+        let kind = match &error {
+            Some(Error::ConnectionClosed { .. }) => std::io::ErrorKind::ConnectionAborted,
+            Some(e) => std::io::Error::from(e.clone()).kind(),
+            None => std::io::ErrorKind::Other,
+        };
+        let what = error.map_or_else(String::new, |e| format!(" (the last: {e})"));
+        let error = Error::Io(Arc::new(std::io::Error::new(
+            kind,
+            format!("not sent again: the server answered nothing on {failures} connections in a row{what}"),
+        )));
+        let max = shared.config.max_attempts;
+        let waiting = std::mem::take(&mut self.queue);
+        for mut entry in waiting {
+            entry.attempts += 1;
+            entry.errors.push(error.clone());
+            if entry.attempts >= max {
+                let errors = std::mem::take(&mut entry.errors);
+                self.finish(entry, Err(FetchError::AttemptsExhausted { errors }), shared);
+            } else {
+                self.queue.push_back(entry);
+            }
         }
     }
 

@@ -68,6 +68,9 @@ pub(crate) struct Habits {
     pub(crate) no_pipelining: bool,
     /// Connections refused, reset or failed in a row (0 once one works).
     pub(crate) failures_in_a_row: u32,
+    /// Connections in a row that ended (unannounced) with requests sent and nothing
+    /// answered, since the last response.
+    pub(crate) unanswered_in_a_row: u32,
 }
 
 impl Default for Habits {
@@ -82,6 +85,7 @@ impl Habits {
             requests_per_connection: None,
             no_pipelining: false,
             failures_in_a_row: 0,
+            unanswered_in_a_row: 0,
         }
     }
 
@@ -133,6 +137,9 @@ impl Habits {
         } else {
             self.failures_in_a_row = 0;
         }
+        if end.answered == 0 && end.ending != Ending::Announced {
+            self.unanswered_in_a_row = self.unanswered_in_a_row.saturating_add(1);
+        }
     }
 
     /// A server announced how many more requests it takes (`Keep-Alive: max=N`, as Apache
@@ -151,6 +158,7 @@ impl Habits {
     /// is not enough: a server may accept and then reset every connection.)
     pub(crate) fn responded(&mut self) {
         self.failures_in_a_row = 0;
+        self.unanswered_in_a_row = 0;
     }
 
     /// How long to wait before the next connection: nothing after a success, then 100 ms,
@@ -308,6 +316,21 @@ mod tests {
         habits.connection_ended(end(Ending::Announced, 64, 1));
         assert_eq!(habits.requests_per_connection, Some(1));
         assert!(!habits.no_pipelining);
+    }
+
+    #[test]
+    fn connections_that_answer_nothing_are_counted_until_a_response() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::TimedOut, 64, 0));
+        habits.connection_ended(end(Ending::Closed, 1, 0));
+        habits.connection_ended(end(Ending::CutShort, 1, 0));
+        assert_eq!(habits.unanswered_in_a_row, 3);
+        // An announced close, or one that answered some, is no failure of the server's.
+        habits.connection_ended(end(Ending::Announced, 5, 0));
+        habits.connection_ended(end(Ending::Closed, 5, 2));
+        assert_eq!(habits.unanswered_in_a_row, 3);
+        habits.responded();
+        assert_eq!(habits.unanswered_in_a_row, 0);
     }
 
     #[test]
