@@ -1253,3 +1253,50 @@ fn urls_list_over_more_origins_than_descriptors() {
         );
     }
 }
+
+/// `--output` to stdout: `-`, or a path naming what stdout writes to (`--output
+/// /dev/stdout`, stdout sent to a file). Either way the JSON lines come first and the last
+/// line is the crawl's, none written over another. (Through a descriptor of its own, the file's JSON lines were
+/// overwritten from the start by the last line, written through stdout's.)
+#[test]
+fn output_to_stdout_keeps_every_line() {
+    let own = Own::start(None);
+    let pollhttp::io::Address::Tcp(address) = own.server.address() else {
+        panic!("our server listens on TCP");
+    };
+    let port = address.port();
+    let urls: Vec<String> = (1..=5)
+        .map(|k| format!("http://127.0.0.1:{port}/d{k}.html"))
+        .collect();
+    let list = TempFile::new("stdout-urls");
+    fs::write(&list.0, urls.join("\n") + "\n").expect("writing the URL list");
+    let check = |text: &str, what: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "{what}: {text:?}");
+        for line in &lines[..5] {
+            assert!(
+                line.starts_with("{\"url\": \"http://127.0.0.1:") && line.ends_with('}'),
+                "{what}: {line:?} in {text:?}"
+            );
+        }
+        assert!(
+            lines[5].starts_with("crawl: 5 ok of 5 in "),
+            "{what}: {text:?}"
+        );
+    };
+    let dash = crawl(&["--urls", list.path(), "--output", "-"]);
+    assert_exit(&dash, 0, "--output -");
+    check(&dash.stdout_text(), "--output -");
+    assert!(!Path::new("-").exists(), "--output - made a file named -");
+    let file = TempFile::new("stdout-file");
+    let stdout = fs::File::create(&file.0).expect("creating the stdout file");
+    let status = Command::new(examples::example("crawl"))
+        .args(["--urls", list.path(), "--output", "/dev/stdout"])
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::null())
+        .status()
+        .expect("running crawl");
+    assert!(status.success(), "--output /dev/stdout: {status}");
+    let text = fs::read_to_string(&file.0).expect("reading the stdout file");
+    check(&text, "--output /dev/stdout > FILE");
+}

@@ -16,7 +16,7 @@
 //! Servers that close are survived: unanswered requests are sent again on a new connection
 //! (at most 3 attempts); a request without its response after `--timeout` seconds (default
 //! 30) fails that attempt. `--output FILE` writes one JSON object per URL, in completion
-//! order. Progress goes to stderr every 2 s on long runs. The last line on stdout is
+//! order (`-`, or a path to what stdout writes to: to stdout, before the last line). Progress goes to stderr every 2 s on long runs. The last line on stdout is
 //! exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: 2xx responses; the time
 //! runs from reading the list, or from the first request made, to the last answer: the
 //! requests are made and submitted a slice at a time inside the loop, so the first are on
@@ -191,7 +191,7 @@ struct Report {
     ok: u64,
     errors: u64,
     first_error: Option<String>,
-    output: Option<BufWriter<File>>,
+    output: Option<BufWriter<Box<dyn Write>>>,
 }
 
 impl Report {
@@ -279,7 +279,7 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
     }
     let output = match &args.output {
         Some(path) => Some(BufWriter::new(
-            File::create(path).map_err(|e| format!("--output {path}: {e}"))?,
+            open_output(path).map_err(|e| format!("--output {path}: {e}"))?,
         )),
         None => None,
     };
@@ -353,6 +353,35 @@ fn run(args: &Args) -> Result<(u64, Report, Duration), String> {
         out.flush().map_err(|e| format!("--output: {e}"))?;
     }
     Ok((n, report, start.elapsed()))
+}
+
+/// Where `--output` goes: stdout for `-`, and for a path that names what stdout writes to
+/// already (`--output /dev/stdout > FILE`): one stream, so that the last line comes after
+/// the JSON lines. (Two descriptors of one file keep offsets of their own: the last line,
+/// written through stdout, landed over the first JSON lines.)
+fn open_output(path: &str) -> std::io::Result<Box<dyn Write>> {
+    if path == "-" {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    let file = File::create(path)?;
+    if is_stdout(&file) {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    Ok(Box::new(file))
+}
+
+/// Whether `file` is what stdout writes to (the same device and inode).
+fn is_stdout(file: &File) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let stdout = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .and_then(|fd| File::from(fd).metadata());
+    match (stdout, file.metadata()) {
+        (Ok(stdout), Ok(file)) => stdout.dev() == file.dev() && stdout.ino() == file.ino(),
+        _ => false,
+    }
 }
 
 /// Hands the fetcher its requests from inside the loop, a slice at a time, so that the
