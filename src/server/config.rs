@@ -53,6 +53,14 @@ impl MinDataRate {
         }
     }
 
+    /// How long `bytes` take at this rate (a rate of 0: as long as anything can wait).
+    pub(crate) fn time_for(&self, bytes: u64) -> Duration {
+        if self.bytes_per_second == 0 {
+            return NO_DEADLINE;
+        }
+        Duration::from_secs_f64(bytes as f64 / self.bytes_per_second as f64)
+    }
+
     /// How long `bytes` may take at this rate: the grace, or longer if the bytes need it
     /// (a rate of 0 allows as long as anything can wait).
     pub(crate) fn allowance(&self, bytes: u64) -> Duration {

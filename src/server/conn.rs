@@ -236,6 +236,29 @@ struct Taking {
     since: Instant,
 }
 
+/// A wait on the client to take a response, for the response rate.
+#[derive(Debug, Clone, Copy)]
+struct WriteDue {
+    /// When all of what was queued as the wait began must be taken (Kestrel's rule).
+    deadline: Instant,
+    /// The transfer's byte count that ends the wait (taken, then, all of it).
+    until: u64,
+    /// When the wait began, and what the client had taken then.
+    began: Instant,
+    taken_then: u64,
+}
+
+impl WriteDue {
+    /// When the wait ends for a client that has taken `taken` of the transfer: at the
+    /// deadline for what was queued, or once it has taken less than the rate since the
+    /// wait began, after `credit` (see `Conn::write_deadline`).
+    fn ends(&self, taken: u64, rate: MinDataRate, credit: Duration) -> Instant {
+        let earned = rate.time_for(taken.saturating_sub(self.taken_then));
+        let average = self.began.checked_add(credit.saturating_add(earned));
+        average.map_or(self.deadline, |average| self.deadline.min(average))
+    }
+}
+
 /// How often a response that waits on a client looks at what the client took (at most).
 const TAKING_CHECK: Duration = Duration::from_secs(1);
 
@@ -266,9 +289,8 @@ pub(crate) struct Conn {
     /// leaving nothing buffered) do not put it off.
     idle_since: Option<Instant>,
     transfer: Transfer,
-    /// The write the client must finish taking by a deadline (the response rate): when,
-    /// and the transfer's byte count that ends it.
-    write_due: Option<(Instant, u64)>,
+    /// The wait on the client to take what was written (the response rate).
+    write_due: Option<WriteDue>,
     /// What the client took of the response being written, once it has had to wait on
     /// the client (`None` before, or where the system does not say).
     taking: Option<Taking>,
@@ -399,26 +421,40 @@ impl Conn {
         }
     }
 
-    /// The response rate, as Kestrel applies it: the bytes waiting when the client stops
+    /// The response rate. As Kestrel applies it: the bytes waiting when the client stops
     /// taking them must all be taken within the grace, or within the time they take at the
-    /// rate if that is longer. Taking some of them does not move the deadline; taking all
-    /// of them ends this write, and the next wait starts another. (A rate averaged over the
+    /// rate if that is longer. Taking some of them does not move that deadline; taking all
+    /// of them ends this wait, and the next wait starts another. (A rate averaged over the
     /// whole response would count the first megabytes, which the kernel's buffers take at
     /// once, and let a client that then takes nothing hold on for minutes.)
     ///
+    /// And on average over the wait: after `credit` (the body timeout, the time a client
+    /// may take nothing at all), each byte taken buys the time it takes at the rate. A
+    /// client taking a trickle below the rate, acknowledged in steps shorter than `credit`
+    /// (a window update per MSS: every 15 s at 100 B/s over a 1460-byte MSS), is cut off
+    /// soon after `credit`, where the first rule gave it as long as 64 KiB and more take
+    /// at the rate (at 240 B/s, 5 minutes). One whose steps are longer is cut off by
+    /// `credit` itself: nothing taken for the body timeout.
+    ///
     /// Where the kernel says what the client acknowledged, "taken" counts those bytes, not
     /// the ones written into the socket's buffer.
-    fn write_deadline(&mut self, rate: MinDataRate, now: Instant) -> Instant {
+    fn write_deadline(&mut self, rate: MinDataRate, credit: Duration, now: Instant) -> Instant {
         let taken = self.taken();
-        if let Some((deadline, until)) = self.write_due {
-            if taken < until {
-                return deadline;
+        let due = match self.write_due {
+            Some(due) if taken < due.until => due,
+            _ => {
+                let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
+                let due = WriteDue {
+                    deadline: now + rate.allowance(pending),
+                    until: taken + pending,
+                    began: now,
+                    taken_then: taken,
+                };
+                self.write_due = Some(due);
+                due
             }
-        }
-        let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
-        let deadline = now + rate.allowance(pending);
-        self.write_due = Some((deadline, taken + pending));
-        deadline
+        };
+        due.ends(taken, rate, credit)
     }
 
     /// The client's progress through the response: acknowledged bytes since the first
@@ -434,7 +470,7 @@ impl Conn {
         let since = self.taking.map_or(now, |t| t.since);
         let mut deadline = since + config.body_timeout;
         if let Some(rate) = config.min_response_rate {
-            deadline = deadline.min(self.write_deadline(rate, now));
+            deadline = deadline.min(self.write_deadline(rate, config.body_timeout, now));
         }
         if self.taking.is_some() {
             deadline = deadline.min(now + TAKING_CHECK.min(config.body_timeout / 4));
@@ -487,8 +523,8 @@ impl Conn {
         if now >= taking.since + config.body_timeout {
             return None;
         }
-        if let Some((deadline, until)) = self.write_due {
-            if now >= deadline && taking.taken < until {
+        if let Some(rate) = config.min_response_rate {
+            if now >= self.write_deadline(rate, config.body_timeout, now) {
                 return None;
             }
         }
@@ -1358,5 +1394,73 @@ fn read_piece(reader: &mut dyn Read, piece: &mut Vec<u8>, want: usize) -> io::Re
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wait that began with 79 KB queued, at the default 240 B/s after a 5 s grace,
+    /// with the body timeout's 30 s as the credit.
+    fn wait(began: Instant) -> (WriteDue, MinDataRate, Duration) {
+        let rate = MinDataRate::new(240, Duration::from_secs(5));
+        let pending = 79_000;
+        let due = WriteDue {
+            deadline: began + rate.allowance(pending),
+            until: 1_000 + pending,
+            began,
+            taken_then: 1_000,
+        };
+        (due, rate, Duration::from_secs(30))
+    }
+
+    #[test]
+    fn a_trickle_below_the_rate_ends_the_wait_soon_after_the_credit() {
+        let began = Instant::now();
+        let (due, rate, credit) = wait(began);
+        // Kestrel's rule alone: 79 KB at 240 B/s, 329 s.
+        assert_eq!(
+            due.deadline - began,
+            Duration::from_secs_f64(79_000.0 / 240.0)
+        );
+        // 100 B/s: after t seconds it has taken 100 t, which buys 100 t / 240 s; the
+        // wait ends when 30 + 100 t / 240 = t, at about 51 s.
+        let at = |t: f64| due.ends(1_000 + (100.0 * t) as u64, rate, credit) - began;
+        assert!(at(40.0) > Duration::from_secs(40), "{:?}", at(40.0));
+        let t = 30.0 / (1.0 - 100.0 / 240.0);
+        assert!(
+            at(t + 1.0) < Duration::from_secs_f64(t + 1.0),
+            "{:?}",
+            at(t + 1.0)
+        );
+        assert!(
+            at(t + 1.0) > Duration::from_secs_f64(t - 1.0),
+            "{:?}",
+            at(t + 1.0)
+        );
+        // Nothing taken: the credit, the body timeout.
+        assert_eq!(due.ends(1_000, rate, credit) - began, credit);
+    }
+
+    #[test]
+    fn a_client_at_the_rate_or_above_keeps_to_the_per_write_deadline() {
+        let began = Instant::now();
+        let (due, rate, credit) = wait(began);
+        for bytes_per_second in [240.0, 1_000.0, 20_000.0] {
+            // Whenever it is looked at, it has earned more time than has passed.
+            for t in [1.0, 10.0, 60.0, 300.0] {
+                let taken = 1_000 + (bytes_per_second * t) as u64;
+                let ends = due.ends(taken, rate, credit) - began;
+                assert!(
+                    ends > Duration::from_secs_f64(t),
+                    "{bytes_per_second} B/s at {t} s"
+                );
+                assert!(ends <= due.deadline - began);
+            }
+        }
+        // A rate of 0: no minimum but the deadline given.
+        let none = MinDataRate::new(0, Duration::from_secs(5));
+        assert_eq!(due.ends(1_000, none, credit), due.deadline);
     }
 }

@@ -286,8 +286,12 @@ impl Server {
     /// 5 s grace, as Kestrel); `None`: no minimum. Time the handler's body takes to
     /// produce bytes does not count against the client. As Kestrel, each wait for the
     /// client must see it take what was queued when the wait began within the grace, or
-    /// the time those bytes take at the rate; on Linux, what the client took is what its
-    /// kernel acknowledged (see [`body_timeout`](Self::body_timeout)).
+    /// the time those bytes take at the rate. And on average over the wait: after the
+    /// [`body_timeout`](Self::body_timeout) (how long it may take nothing at all), each
+    /// byte it takes buys the time it takes at the rate, so a client taking a trickle
+    /// below the rate is cut off soon after the body timeout (at 100 B/s against 240 B/s,
+    /// 30 s: after 51 s), not after the minutes its queued bytes would take. On Linux,
+    /// what the client took is what its kernel acknowledged.
     pub fn min_response_rate(mut self, rate: Option<MinDataRate>) -> Self {
         self.config.min_response_rate = rate;
         self
