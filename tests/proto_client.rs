@@ -2498,3 +2498,41 @@ mod conformance {
         );
     }
 }
+
+/// Informational responses to one request: 100 are read, the 101st fails the
+/// response (a peer sending them without end would hold the request for ever). Fed
+/// whole, byte by byte and split at every point; the count starts again at each
+/// request.
+#[test]
+fn at_most_100_informational_responses_to_one_request() {
+    let processing = b"HTTP/1.1 102 Processing\r\n\r\n";
+    let final_response = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let input = |n: usize| -> Vec<u8> {
+        let mut input = processing.repeat(n);
+        input.extend_from_slice(final_response);
+        input
+    };
+    let infos = |n: usize| -> Vec<Ev> { (0..n).map(|_| info(102, "Processing", &[])).collect() };
+    let mut want = infos(100);
+    want.extend([resp(200, "OK", &[("content-length", "0")]), end(), closed()]);
+    assert_eq!(client_events(&Method::GET, &input(100)), want);
+    let mut want = infos(100);
+    want.push(err(
+        400,
+        "more than 100 informational (1xx) responses to one request",
+    ));
+    assert_eq!(client_events(&Method::GET, &input(101)), want);
+    // Two requests, 100 each: within the limit for each.
+    let mut conn = ClientConn::new();
+    for _ in 0..2 {
+        send(&mut conn, Method::GET, "/", &host(), BodyLength::None);
+    }
+    conn.receive(&input(100).repeat(2)).unwrap();
+    conn.receive_eof();
+    let got = pull(&mut conn);
+    let responses = got
+        .iter()
+        .filter(|e| matches!(e, Ev::Response { .. }))
+        .count();
+    assert_eq!(responses, 2, "{:?}", got.last());
+}

@@ -100,6 +100,8 @@ pub struct ClientConn {
     response_closes: bool,
     /// Bytes of empty lines skipped before the current status line.
     leading: usize,
+    /// Informational responses to the request at the front so far.
+    informational: usize,
 }
 
 impl Default for ClientConn {
@@ -126,6 +128,7 @@ impl ClientConn {
             sent_close: false,
             response_closes: false,
             leading: 0,
+            informational: 0,
         }
     }
 
@@ -599,6 +602,13 @@ impl ClientConn {
                         return Err(Error::bad("data received with no request outstanding"));
                     };
                     if (100..200).contains(&head.status) {
+                        self.informational += 1;
+                        if self.informational > self.limits.max_informational {
+                            return Err(Error::bad(format!(
+                                "more than {} informational (1xx) responses to one request",
+                                self.limits.max_informational
+                            )));
+                        }
                         self.recv = Recv::Head(HeadScanner::default());
                         match head.status {
                             101 if request.upgrade => {
@@ -619,6 +629,7 @@ impl ClientConn {
                     }
                     let (framing, close) =
                         response_framing(&head.headers, head.version, head.status, *request)?;
+                    self.informational = 0;
                     request.expect_continue = false;
                     self.response_closes = close;
                     let tunnel = request.connect && (200..300).contains(&head.status);

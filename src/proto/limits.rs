@@ -15,6 +15,7 @@ pub struct Limits {
     pub(crate) max_chunk_line: usize,
     pub(crate) max_chunk_ext_total: usize,
     pub(crate) max_body: Option<u64>,
+    pub(crate) max_informational: usize,
 }
 
 impl Limits {
@@ -26,6 +27,7 @@ impl Limits {
             max_chunk_line: 4096,
             max_chunk_ext_total: 16 * 1024,
             max_body: None,
+            max_informational: 100,
         }
     }
 
@@ -69,6 +71,14 @@ impl Limits {
         self
     }
 
+    /// Informational (1xx) responses before one request's final response (a client's
+    /// limit; default 100). Excess: the response fails (400 as a hint): a peer sending
+    /// them without end would hold the request for ever, each one resetting any timeout.
+    pub const fn max_informational(mut self, count: usize) -> Self {
+        self.max_informational = count;
+        self
+    }
+
     /// The head size limit.
     pub const fn max_head_bytes(&self) -> usize {
         self.max_head
@@ -92,5 +102,10 @@ impl Limits {
     /// The body size limit.
     pub const fn max_body_bytes(&self) -> Option<u64> {
         self.max_body
+    }
+
+    /// The limit on informational responses before a final one.
+    pub const fn max_informational_count(&self) -> usize {
+        self.max_informational
     }
 }
