@@ -1299,4 +1299,33 @@ fn output_to_stdout_keeps_every_line() {
     assert!(status.success(), "--output /dev/stdout: {status}");
     let text = fs::read_to_string(&file.0).expect("reading the stdout file");
     check(&text, "--output /dev/stdout > FILE");
+    // Appended to (`>> FILE`): what the file held stays.
+    fs::write(&file.0, "before\n").expect("writing the stdout file");
+    let stdout = fs::OpenOptions::new()
+        .append(true)
+        .open(&file.0)
+        .expect("opening the stdout file to append");
+    let status = Command::new(examples::example("crawl"))
+        .args(["--urls", list.path(), "--output", "/dev/stdout"])
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::null())
+        .status()
+        .expect("running crawl");
+    assert!(status.success(), "--output /dev/stdout >>: {status}");
+    let text = fs::read_to_string(&file.0).expect("reading the stdout file");
+    let rest = text.strip_prefix("before\n").unwrap_or_else(|| {
+        panic!("--output /dev/stdout >> FILE: what the file held is gone: {text:?}")
+    });
+    check(rest, "--output /dev/stdout >> FILE");
+    // A file of its own is emptied first, as before.
+    let own = TempFile::new("own-output");
+    fs::write(&own.0, "stale line\n".repeat(100)).expect("writing a stale output file");
+    let run = crawl(&["--urls", list.path(), "--output", own.path()]);
+    assert_exit(&run, 0, "--output FILE");
+    let text = fs::read_to_string(&own.0).expect("reading the output file");
+    assert!(
+        !text.contains("stale"),
+        "--output FILE kept what it held: {text:?}"
+    );
+    assert_eq!(text.lines().count(), 5, "{text:?}");
 }

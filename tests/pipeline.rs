@@ -431,7 +431,7 @@ fn a_silent_server_times_out_each_attempt() {
         .iter()
         .filter(|c| {
             matches!(&c.result, Err(FetchError::AttemptsExhausted { errors })
-                if errors[2].to_string().starts_with("not sent again: the server answered nothing on 3 connections in a row"))
+                if errors[2].to_string().starts_with("not sent again: the server completed no response on 3 connections in a row"))
         })
         .count();
     assert_eq!(charged_unsent, 1, "{done:?}");

@@ -363,9 +363,17 @@ fn open_output(path: &str) -> std::io::Result<Box<dyn Write>> {
     if path == "-" {
         return Ok(Box::new(std::io::stdout()));
     }
-    let file = File::create(path)?;
+    // Emptied only once it is known not to be stdout's file: `>> FILE` keeps what it held.
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
     if is_stdout(&file) {
         return Ok(Box::new(std::io::stdout()));
+    }
+    if file.metadata()?.is_file() {
+        file.set_len(0)?;
     }
     Ok(Box::new(file))
 }

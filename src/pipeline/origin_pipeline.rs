@@ -503,7 +503,7 @@ impl<T> OriginPipeline<T> {
         let what = error.map_or_else(String::new, |e| format!(" (the last: {e})"));
         let error = Error::Io(Arc::new(std::io::Error::new(
             kind,
-            format!("not sent again: the server answered nothing on {failures} connections in a row{what}"),
+            format!("not sent again: the server completed no response on {failures} connections in a row{what}"),
         )));
         let max = shared.config.max_attempts;
         let waiting = std::mem::take(&mut self.queue);
