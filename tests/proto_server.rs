@@ -3669,3 +3669,68 @@ fn sm_1xx_refuses_framing_fields() {
         "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n"
     );
 }
+
+/// A request line is judged once it is whole, not when the head is: an HTTP/0.9 client
+/// (`GET /`, then it waits) and a bad version are refused at the line's end, with no more
+/// bytes and no end of input. (Before, the core waited for a blank line that an HTTP/0.9
+/// client never sends: the server answered 408 at its head timeout.) Whole, byte by byte
+/// and split at every point.
+#[test]
+fn a_bad_request_line_is_refused_at_its_line_end() {
+    for (input, status, message) in [
+        (&b"GET /\r\n"[..], 400, "invalid request line"),
+        (
+            b"GET / HTTP/1.x\r\nHost: a\r\n",
+            400,
+            "malformed HTTP version",
+        ),
+        (
+            b"GET / HTTP/2.0\r\n",
+            505,
+            "unsupported HTTP version HTTP/2.0",
+        ),
+    ] {
+        assert_eq!(
+            server_events_open(input),
+            vec![err(status, message)],
+            "input {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    // A good request line goes on waiting for the head.
+    assert_eq!(
+        server_events_open(b"GET / HTTP/1.1\r\nHost: a\r\n"),
+        Vec::<Ev>::new()
+    );
+}
+
+/// Server events of `input` with the connection left open (no end of input), identical
+/// whole, byte by byte and split in two at every point.
+fn server_events_open(input: &[u8]) -> Vec<Ev> {
+    let run = |cuts: &[usize]| {
+        let mut driver = ServerDriver::new(ServerConn::new());
+        let mut prev = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            driver.feed(&input[prev..cut]);
+            prev = cut;
+        }
+        driver.events
+    };
+    let whole = run(&[]);
+    let bytewise: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(
+        run(&bytewise),
+        whole,
+        "byte by byte, {:?}",
+        String::from_utf8_lossy(input)
+    );
+    for k in 1..input.len() {
+        assert_eq!(
+            run(&[k]),
+            whole,
+            "split at {k}, {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    whole
+}

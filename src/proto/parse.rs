@@ -83,6 +83,13 @@ impl HeadScanner {
             if !crlf && !kind.bare_lf_ends_lines() {
                 return Err(Error::bad("bare LF line ending (CRLF required)"));
             }
+            if kind == HeadKind::Request && !self.first_line_done {
+                // A request line is judged once it is whole, not when the head is: a
+                // client that sends `GET /` (HTTP/0.9) and waits is refused at once, not
+                // after the head timeout. The same check as the head's parse, so the error
+                // is the same however the bytes arrive.
+                parse_request_line(&buf[..lf - usize::from(crlf)])?;
+            }
             self.first_line_done = true;
             if lf - usize::from(crlf) == self.line_start {
                 return Ok(Some(lf + 1));
