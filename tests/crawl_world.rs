@@ -1288,31 +1288,30 @@ fn output_to_stdout_keeps_every_line() {
     assert_exit(&dash, 0, "--output -");
     check(&dash.stdout_text(), "--output -");
     assert!(!Path::new("-").exists(), "--output - made a file named -");
+    // `--output /dev/stdout`, stdout sent to `file` (`>`, or `>>` with `append`).
+    let to_stdout_file = |file: &TempFile, append: bool, what: &str| {
+        let stdout = fs::OpenOptions::new()
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&file.0)
+            .expect("opening the stdout file");
+        let status = Command::new(examples::example("crawl"))
+            .args(["--urls", list.path(), "--output", "/dev/stdout"])
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::null())
+            .status()
+            .expect("running crawl");
+        assert!(status.success(), "{what}: {status}");
+        fs::read_to_string(&file.0).expect("reading the stdout file")
+    };
     let file = TempFile::new("stdout-file");
-    let stdout = fs::File::create(&file.0).expect("creating the stdout file");
-    let status = Command::new(examples::example("crawl"))
-        .args(["--urls", list.path(), "--output", "/dev/stdout"])
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::null())
-        .status()
-        .expect("running crawl");
-    assert!(status.success(), "--output /dev/stdout: {status}");
-    let text = fs::read_to_string(&file.0).expect("reading the stdout file");
+    fs::write(&file.0, "").expect("creating the stdout file");
+    let text = to_stdout_file(&file, false, "--output /dev/stdout > FILE");
     check(&text, "--output /dev/stdout > FILE");
     // Appended to (`>> FILE`): what the file held stays.
     fs::write(&file.0, "before\n").expect("writing the stdout file");
-    let stdout = fs::OpenOptions::new()
-        .append(true)
-        .open(&file.0)
-        .expect("opening the stdout file to append");
-    let status = Command::new(examples::example("crawl"))
-        .args(["--urls", list.path(), "--output", "/dev/stdout"])
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::null())
-        .status()
-        .expect("running crawl");
-    assert!(status.success(), "--output /dev/stdout >>: {status}");
-    let text = fs::read_to_string(&file.0).expect("reading the stdout file");
+    let text = to_stdout_file(&file, true, "--output /dev/stdout >> FILE");
     let rest = text.strip_prefix("before\n").unwrap_or_else(|| {
         panic!("--output /dev/stdout >> FILE: what the file held is gone: {text:?}")
     });

@@ -1361,6 +1361,26 @@ fn switches_of_threads_named(name: &str) -> Vec<(String, u64)> {
     found
 }
 
+/// How often each watchdog thread woke in the next second: its voluntary context
+/// switches over that second, by thread.
+fn watchdog_wakeups_in_a_second() -> Vec<(String, u64)> {
+    let before = switches_of_threads_named("pollhttp-watchd");
+    thread::sleep(Duration::from_millis(1000));
+    if before.is_empty() {
+        return Vec::new();
+    }
+    switches_of_threads_named("pollhttp-watchd")
+        .into_iter()
+        .map(|(task, n)| {
+            let then = before
+                .iter()
+                .find(|(t, _)| *t == task)
+                .map_or(0, |(_, n)| *n);
+            (task, n.saturating_sub(then))
+        })
+        .collect()
+}
+
 /// The watchdog looks every millisecond only in a burst of handlers newly found
 /// blocking: one handler blocked for long (a long poll), already stood in for, keeps it at
 /// its 5 ms ticks, not 1 ms ones for as long as it lasts.
@@ -1374,16 +1394,9 @@ fn a_handler_blocked_for_long_does_not_keep_the_watchdog_in_burst_ticks() {
     verdict.check(started, || "the /sleep handler did not start".into());
     // Stood in for, and the burst (100 ms) over.
     thread::sleep(Duration::from_millis(500));
-    let before = switches_of_threads_named("pollhttp-watchd");
-    thread::sleep(Duration::from_millis(1000));
-    let after = switches_of_threads_named("pollhttp-watchd");
-    verdict.check(!before.is_empty(), || "no watchdog thread found".into());
-    for (task, n) in &after {
-        let then = before
-            .iter()
-            .find(|(t, _)| t == task)
-            .map_or(0, |(_, n)| *n);
-        let woke = n.saturating_sub(then);
+    let wakeups = watchdog_wakeups_in_a_second();
+    verdict.check(!wakeups.is_empty(), || "no watchdog thread found".into());
+    for (task, woke) in wakeups {
         println!("watchdog {task}: {woke} wake-ups in 1 s beside a blocked handler");
         // 200 at 5 ms ticks; about 1,000 at 1 ms ones.
         verdict.check(woke <= 400, || {
@@ -1411,16 +1424,9 @@ fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
     let answer = ask(addr, "/", WAIT);
     check_answer("first request", &answer, "hello", WAIT, &mut verdict);
     thread::sleep(Duration::from_millis(1500));
-    let before = switches_of_threads_named("pollhttp-watchd");
-    thread::sleep(Duration::from_millis(1000));
-    let after = switches_of_threads_named("pollhttp-watchd");
-    verdict.check(!before.is_empty(), || "no watchdog thread found".into());
-    for (task, n) in &after {
-        let then = before
-            .iter()
-            .find(|(t, _)| t == task)
-            .map_or(0, |(_, n)| *n);
-        let woke = n.saturating_sub(then);
+    let wakeups = watchdog_wakeups_in_a_second();
+    verdict.check(!wakeups.is_empty(), || "no watchdog thread found".into());
+    for (task, woke) in wakeups {
         println!("watchdog {task}: {woke} wake-ups in 1 s of idleness");
         verdict.check(woke <= 20, || {
             format!("the watchdog woke {woke} times in 1 s of idleness (it sleeps in 5 ms ticks)")

@@ -55,8 +55,8 @@ pub const DEFAULT_ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 /// [`PollNeeded`] (with mio, register each new one for what it asks; a closed descriptor
 /// leaves the poller by itself). A new descriptor always has a number of its own: the
 /// socket of an attempt that ended closes only once the next one is made, so a number
-/// that stays the same from one `Pending` to the next is the same descriptor. With one attempt in progress it is that socket, for
-/// writable, as with a plain connect. With more it is a descriptor of this `Connect` (an
+/// that stays the same from one `Pending` to the next is the same descriptor. With one
+/// attempt in progress it is that socket, for writable, as with a plain connect. With more it is a descriptor of this `Connect` (an
 /// epoll or kqueue instance holding their sockets), for readable: it becomes readable when
 /// any of them connects or fails, and poll(2), select, epoll and mio can all wait on it.
 ///

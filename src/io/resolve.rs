@@ -475,9 +475,9 @@ impl Resolver {
 
     /// The answers that came in since the last call, each with its lookup's id, in the
     /// order they came (lookups of one name together). Each is cached, but for a failure
-    /// for want of a descriptor (EMFILE, ENFILE), which says nothing of the name. Reads the descriptor until it would
-    /// block, so call it after each readiness event; when nothing came (an early or stale
-    /// wake-up) it returns nothing. Never blocks.
+    /// for want of a descriptor (EMFILE, ENFILE), which says nothing of the name. Reads
+    /// the descriptor until it would block, so call it after each readiness event; when
+    /// nothing came (an early or stale wake-up) it returns nothing. Never blocks.
     pub fn take_answers(&mut self) -> Vec<(LookupId, io::Result<Vec<Address>>)> {
         // Empty the socket first: an answer that comes after this writes a new byte.
         let mut buf = [0; 64];

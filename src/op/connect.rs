@@ -68,10 +68,7 @@ impl Connect {
     /// `None` once connected (the TLS handshake waits only for its descriptor), or when no
     /// attempt waits for time. See [`io::Connect::next_attempt_at`].
     pub fn next_attempt_at(&self) -> Option<Instant> {
-        match &self.stage {
-            Stage::Connecting(connect) => connect.next_attempt_at(),
-            _ => None,
-        }
+        self.connecting().and_then(io::Connect::next_attempt_at)
     }
 
     /// Gives up on the connections in progress and goes on with the next address (no
@@ -84,39 +81,36 @@ impl Connect {
 
     /// The address of the newest connection in progress.
     pub fn current_address(&self) -> Option<&Address> {
-        match &self.stage {
-            Stage::Connecting(connect) => connect.current_address(),
-            _ => None,
-        }
+        self.connecting().and_then(io::Connect::current_address)
     }
 
     /// The addresses of the connections in progress, oldest first (none once the TLS
     /// handshake has started). See [`io::Connect::addresses_in_progress`].
     pub fn addresses_in_progress(&self) -> impl Iterator<Item = &Address> {
-        let connect = match &self.stage {
-            Stage::Connecting(connect) => Some(connect),
-            _ => None,
-        };
-        connect
+        self.connecting()
             .into_iter()
             .flat_map(io::Connect::addresses_in_progress)
     }
 
     /// The addresses not tried yet (none once connected). See [`io::Connect::untried`].
     pub fn untried(&self) -> impl Iterator<Item = &Address> {
-        let connect = match &self.stage {
-            Stage::Connecting(connect) => Some(connect),
-            _ => None,
-        };
-        connect.into_iter().flat_map(io::Connect::untried)
+        self.connecting().into_iter().flat_map(io::Connect::untried)
     }
 
     /// The error of giving up now: [`TimedOut`](std::io::ErrorKind::TimedOut), naming the
     /// addresses in progress (none during the TLS handshake).
     pub(crate) fn timed_out(&self) -> std::io::Error {
+        self.connecting().map_or_else(
+            || std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting: timed out"),
+            io::Connect::timed_out,
+        )
+    }
+
+    /// The connect, while it is that (not yet the TLS handshake).
+    fn connecting(&self) -> Option<&io::Connect> {
         match &self.stage {
-            Stage::Connecting(connect) => connect.timed_out(),
-            _ => std::io::Error::new(std::io::ErrorKind::TimedOut, "connecting: timed out"),
+            Stage::Connecting(connect) => Some(connect),
+            _ => None,
         }
     }
 

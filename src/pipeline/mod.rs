@@ -87,8 +87,8 @@
 //! All origins together open at most [`Config::max_connections`] connections at once: by
 //! default seven eighths of the process's limit on open files (896 under the common soft
 //! limit of 1,024), leaving at least 32 descriptors for lookups and the rest (32
-//! connections under a limit of 64). A list over thousands of hosts would otherwise run out of descriptors,
-//! and each connect would fail with EMFILE. Origins past the cap wait, in turn, for a
+//! connections under a limit of 64). A list over thousands of hosts would otherwise run
+//! out of descriptors, and each connect would fail with EMFILE. Origins past the cap wait, in turn, for a
 //! connection to close. If a connect fails with EMFILE all the same (other code holds the
 //! descriptors), the cap comes down to what the fetcher holds, and the origin waits too:
 //! a request is never charged for a shortage of this process's.

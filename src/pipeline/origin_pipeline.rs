@@ -501,18 +501,33 @@ impl<T> OriginPipeline<T> {
             None => std::io::ErrorKind::Other,
         };
         let what = error.map_or_else(String::new, |e| format!(" (the last: {e})"));
-        let error = Error::Io(Arc::new(std::io::Error::new(
-            kind,
-            format!("not sent again: the server completed no response on {failures} connections in a row{what}"),
-        )));
+        let message = format!(
+            "not sent again: the server completed no response on {failures} connections in a \
+             row{what}"
+        );
+        let error = Error::Io(Arc::new(std::io::Error::new(kind, message)));
+        self.charge_queue(&error, true, shared, |errors| {
+            FetchError::AttemptsExhausted { errors }
+        });
+    }
+
+    /// Charges every waiting request an attempt failed with `error`. Those out of attempts,
+    /// or all of them unless `again` (the error is not worth another attempt), fail as
+    /// `failure` says.
+    fn charge_queue(
+        &mut self,
+        error: &Error,
+        again: bool,
+        shared: &mut Shared<T>,
+        failure: fn(Vec<Error>) -> FetchError,
+    ) {
         let max = shared.config.max_attempts;
-        let waiting = std::mem::take(&mut self.queue);
-        for mut entry in waiting {
+        for mut entry in std::mem::take(&mut self.queue) {
             entry.attempts += 1;
             entry.errors.push(error.clone());
-            if entry.attempts >= max {
+            if !again || entry.attempts >= max {
                 let errors = std::mem::take(&mut entry.errors);
-                self.finish(entry, Err(FetchError::AttemptsExhausted { errors }), shared);
+                self.finish(entry, Err(failure(errors)), shared);
             } else {
                 self.queue.push_back(entry);
             }
@@ -543,18 +558,9 @@ impl<T> OriginPipeline<T> {
             return;
         }
         let temporary = e.is_temporary();
-        let max = shared.config.max_attempts;
-        let waiting = std::mem::take(&mut self.queue);
-        for mut entry in waiting {
-            entry.attempts += 1;
-            entry.errors.push(e.clone());
-            if !temporary || entry.attempts >= max {
-                let errors = std::mem::take(&mut entry.errors);
-                self.finish(entry, Err(FetchError::Connect { errors }), shared);
-            } else {
-                self.queue.push_back(entry);
-            }
-        }
+        self.charge_queue(&e, temporary, shared, |errors| FetchError::Connect {
+            errors,
+        });
     }
 
     /// Opens connections while the queue holds more than the open ones can take.

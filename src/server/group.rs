@@ -562,7 +562,7 @@ impl Group {
                 Next::Handle(call) => {
                     let session = slot.conn.take_session();
                     slot.wait = Wait::Handler;
-                    if self.must_hold_back(state) {
+                    if self.must_hold_back(state, Budget::Blocked) {
                         self.hold_back(state, index, UserCode::Handle(call, session));
                         return guard;
                     }
@@ -571,7 +571,7 @@ impl Group {
                 Next::Admit => {
                     let session = slot.conn.take_session();
                     slot.wait = Wait::Handler;
-                    if self.must_hold_back(state) {
+                    if self.must_hold_back(state, Budget::Blocked) {
                         self.hold_back(state, index, UserCode::Admit(session));
                         return guard;
                     }
@@ -586,9 +586,7 @@ impl Group {
                     slot.wait = Wait::Handler;
                     // A response under way: within `max_body_waits` beyond the handlers'
                     // budget, so that handlers that block do not hold it up.
-                    if !state.held_back_bodies.is_empty()
-                        || !self.may_run_user_code(Budget::BodyWaits)
-                    {
+                    if self.must_hold_back(state, Budget::BodyWaits) {
                         self.hold_back_body(state, index, pump);
                         return guard;
                     }
@@ -664,11 +662,16 @@ impl Group {
             || self.control.claim_thread(max, budget, &self.notices)
     }
 
-    /// Whether user code must wait its turn: some is held back already, or no thread of
-    /// the budget is free. Run on the loop's thread, code that blocked would stop the
-    /// loop's other connections' reads, writes and deadlines, with no thread to take over.
-    fn must_hold_back(&self, state: &LoopState) -> bool {
-        !state.held_back.is_empty() || !self.may_run_user_code(Budget::Blocked)
+    /// Whether user code must wait its turn: some of its kind is held back already, or no
+    /// thread of its budget is free (`Blocked`: handlers and hooks; `BodyWaits`: response
+    /// bodies' code). Run on the loop's thread, code that blocked would stop the loop's
+    /// other connections' reads, writes and deadlines, with no thread to take over.
+    fn must_hold_back(&self, state: &LoopState, budget: Budget) -> bool {
+        let queued = match budget {
+            Budget::Blocked => !state.held_back.is_empty(),
+            Budget::BodyWaits => !state.held_back_bodies.is_empty(),
+        };
+        queued || !self.may_run_user_code(budget)
     }
 
     /// Holds user code back, in turn, until a thread of the budget is free; the loop goes
