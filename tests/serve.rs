@@ -2473,3 +2473,113 @@ fn serve_raises_a_low_open_files_limit() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(held.len(), 1000);
 }
+
+/// Out of descriptors (the process holds most of its limit), `serve` leaves the
+/// connections it cannot take queued, without spinning, and takes them as soon as others
+/// close: the listener's edge came once, so only a try after a while can find them.
+#[cfg(target_os = "linux")]
+#[test]
+fn out_of_descriptors_the_queued_connections_are_taken_once_some_close() {
+    const LIMIT: usize = 64;
+    // Descriptors the server inherits and never closes, as an application's files would.
+    let hold: String = (0..30)
+        .map(|k| format!("exec {}</dev/null; ", 10 + k))
+        .collect();
+    let script = format!("ulimit -n {LIMIT} && {hold}exec \"$0\" --addr 127.0.0.1:0");
+    let bin = examples::example("serve");
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bash");
+    let pid = child.id();
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("the listening line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("first line {line:?}"));
+    let open = fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let room = LIMIT.saturating_sub(open);
+    let mut conns: Vec<TcpStream> = (0..room + 8)
+        .map(|i| {
+            let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {i}: {e}"));
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_secs(1));
+    let mut answered = Vec::new();
+    let mut queued = Vec::new();
+    for mut s in conns.drain(..) {
+        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(n) if buf[..n].starts_with(b"HTTP/1.1 200 OK") => answered.push(s),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                queued.push(s)
+            }
+            other => panic!("connection: {other:?}"),
+        }
+    }
+    assert!(
+        !answered.is_empty() && !queued.is_empty(),
+        "{} answered, {} left queued: the test needs both ({open} descriptors open of {LIMIT})",
+        answered.len(),
+        queued.len()
+    );
+    // Out of descriptors, the acceptor does not spin: its tries cost next to nothing.
+    let cpu = || {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<u64> = after_name
+            .split(' ')
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        fields[0] + fields[1]
+    };
+    let before = cpu();
+    thread::sleep(Duration::from_secs(1));
+    let ticks = cpu() - before;
+    assert!(
+        ticks < 30,
+        "serve used {ticks} ticks of CPU in a second, out of descriptors"
+    );
+    let queued_count = queued.len();
+    drop(answered);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(5);
+    let mut problems = Vec::new();
+    for (i, mut s) in queued.into_iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Ok(n) if buf[..n].starts_with(b"HTTP/1.1 200 OK") => {}
+            other => problems.push(format!("queued connection {i}: {other:?}")),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        problems.is_empty(),
+        "{} of {queued_count} queued connections unanswered after the others closed \
+         ({:?}):\n{}",
+        problems.len(),
+        started.elapsed(),
+        problems.join("\n")
+    );
+}

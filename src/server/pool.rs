@@ -38,6 +38,14 @@ const WATCH_IN_A_BURST: Duration = Duration::from_millis(1);
 const BURST: Duration = Duration::from_millis(100);
 /// A second of ticks with no user code: the watchdog parks.
 const QUIET_TICKS_BEFORE_PARKING: u32 = 200;
+/// How long the acceptor waits before it tries again when the process or the system is out
+/// of descriptors or memory. The listener is edge-triggered: the connections already queued
+/// bring no new edge, so only a try after a while takes them once descriptors are free.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+/// Failures of `accept` in a row, of a kind that concerns one connection (reset before it
+/// was taken, refused by a firewall rule), after which the acceptor pauses as for a
+/// shortage: an error that does not go away must not spin the thread.
+const ACCEPT_FAILURES_IN_A_ROW: u32 = 64;
 
 /// What the threads and the handle share.
 #[derive(Debug)]
@@ -340,8 +348,12 @@ fn accept_loop(
 ) -> io::Result<()> {
     let mut events = Events::with_capacity(64);
     let mut next = 0;
+    // Set while accepting is paused for a shortage: when to try again, and whether the
+    // pause has been logged (once a shortage, not at every try).
+    let mut retry: Option<Duration> = None;
+    let mut shortage_logged = false;
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        if let Err(e) = poll.poll(&mut events, retry.take()) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(e);
             }
@@ -349,14 +361,33 @@ fn accept_loop(
         if control.stopping() {
             return Ok(());
         }
+        let mut failures = 0;
         loop {
             let (transport, peer, credentials) = match listener.accept() {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    if shortage_logged {
+                        log::info!("accepting connections again");
+                        shortage_logged = false;
+                    }
+                    failures = 0;
+                    accepted
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    // Out of descriptors, a connection reset before accept...: go on later.
-                    log::warn!("accept failed: {e}");
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_shortage(&e) || failures >= ACCEPT_FAILURES_IN_A_ROW => {
+                    if !shortage_logged {
+                        log::warn!("accept failed: {e}; trying again every {ACCEPT_RETRY:?}");
+                        shortage_logged = true;
+                    }
+                    retry = Some(ACCEPT_RETRY);
                     break;
+                }
+                Err(e) => {
+                    // This connection's own trouble (reset before it was taken, refused by
+                    // a firewall rule, its options not set): the next one may do.
+                    log::debug!("accept failed: {e}");
+                    failures += 1;
+                    continue;
                 }
             };
             if control.live.load(Ordering::SeqCst) >= max_connections {
@@ -389,4 +420,13 @@ fn accept_loop(
             groups[i].wake();
         }
     }
+}
+
+/// Whether `accept` failed for want of a resource of this process or of the system
+/// (descriptors, socket buffers, memory), which a connection closing elsewhere may free.
+fn is_shortage(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }
