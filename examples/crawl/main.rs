@@ -14,8 +14,9 @@
 //!   2) with D in flight each (default 64).
 //!
 //! Servers that close are survived: unanswered requests are sent again on a new connection
-//! (at most 3 attempts); a request without its response after `--timeout` seconds (default
-//! 30) fails that attempt. `--output FILE` writes one JSON object per URL, in completion
+//! (at most 3 attempts: a URL is never sent more than 3 times, and its `attempts` are the
+//! times it was sent, or connections that failed to open for it); a request without its
+//! response after `--timeout` seconds (default 30) fails that attempt. `--output FILE` writes one JSON object per URL, in completion
 //! order (`-`, or a path to what stdout writes to: to stdout, before the last line). Progress goes to stderr every 2 s on long runs. The last line on stdout is
 //! exactly `crawl: <ok> ok of <N> in <secs> s = <rate> req/s` (ok: 2xx responses; the time
 //! runs from reading the list, or from the first request made, to the last answer: the

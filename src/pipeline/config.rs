@@ -38,8 +38,8 @@ pub struct Config {
     /// mishandle pipelining gets 1; a connection with a known request cap above 8 keeps
     /// at most seven eighths of it in flight (so it goes on writing in batches).
     pub depth: usize,
-    /// Failed attempts a request is charged at most before it fails (default 3; see the
-    /// [module](super) docs for what counts, and why a failed retry of an idempotent
+    /// Tries a request gets at most: it is never sent more times than this (default 3; see
+    /// the [module](super) docs for what counts, and why a failed retry of an idempotent
     /// request may be retried once more, where RFC 9110 §9.2.2 says it should not be). Set
     /// 2 for one automatic retry only.
     pub max_attempts: u32,

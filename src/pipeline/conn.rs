@@ -23,9 +23,15 @@ use crate::{Interest, Progress};
 pub(crate) struct Entry<T> {
     pub(crate) tag: T,
     pub(crate) request: Request,
-    /// Attempts charged: each failed, and its error is in `errors`.
-    pub(crate) attempts: u32,
-    /// Each failed attempt's error.
+    /// Tries: each time it was sent, and each connection that failed to open while it
+    /// waited. What the caller is told as its attempts.
+    pub(crate) tries: u32,
+    /// Times it was charged an attempt without a try of its own: the server completed no
+    /// response on several connections in a row while it waited...
+    pub(crate) charged_waiting: u32,
+    /// ...and why, the last time.
+    pub(crate) charged_for: Option<Error>,
+    /// Each failed try's error (and each charge's, while waiting).
     pub(crate) errors: Vec<Error>,
     /// It was the first request left unanswered by a failed connection (one the server did
     /// not close by announcing it): it may be what made the server fail, so it goes alone,
@@ -34,6 +40,11 @@ pub(crate) struct Entry<T> {
 }
 
 impl<T> Entry<T> {
+    /// What it has used of its attempts: its tries, and the charges while it waited.
+    pub(crate) fn spent(&self) -> u32 {
+        self.tries.saturating_add(self.charged_waiting)
+    }
+
     /// Whether nothing may be pipelined behind it: it may not be sent twice, or it is
     /// sent again after a failed connection.
     pub(crate) fn goes_alone(&self) -> bool {
@@ -60,6 +71,10 @@ pub(crate) struct Ended<T> {
     pub(crate) error: Option<Error>,
     /// Requests left without a response, in the order they were sent.
     pub(crate) unanswered: VecDeque<InFlight<T>>,
+    /// Requests queued behind those, none of whose bytes were written: they were not
+    /// tried, whatever their method.
+    pub(crate) unwritten: VecDeque<Entry<T>>,
+    /// Requests written (wholly or in part).
     pub(crate) sent: u64,
     pub(crate) answered: u64,
     /// The head of the response at the front announced the close (`Connection: close`,
@@ -122,6 +137,9 @@ pub(crate) struct Conn<T> {
     flushing: bool,
     /// Requests in flight not yet wholly written (so none of them can be answered yet).
     unsent: usize,
+    /// The last flush wrote only part of what was queued (or failed): some of the unsent
+    /// requests may have gone out in part.
+    partly_flushed: bool,
     pub(crate) sent: u64,
     pub(crate) answered: u64,
     /// Requests to send on this connection at most (`None`: no cap known).
@@ -172,6 +190,7 @@ impl<T> Conn<T> {
             read: Read::Head(ReadResponse::new()),
             flushing: false,
             unsent: 0,
+            partly_flushed: false,
             sent: 0,
             answered: 0,
             cap,
@@ -355,16 +374,19 @@ impl<T> Conn<T> {
         match Flush::new().resume(stream) {
             Ok(Progress::Ready(())) => {
                 self.flushing = false;
+                self.partly_flushed = false;
                 self.unsent = 0;
                 false
             }
             Ok(Progress::Pending(need)) => {
                 self.flushing = true;
+                self.partly_flushed = true;
                 *interest = Some(need.interest);
                 true
             }
             Err(_) => {
                 self.send_failed = true;
+                self.partly_flushed = true;
                 self.flushing = false;
                 false
             }
@@ -401,7 +423,7 @@ impl<T> Conn<T> {
                 // the same for the first request retried after a failed connection.
                 break;
             }
-            let entry = queue.pop_front().expect("the front exists");
+            let mut entry = queue.pop_front().expect("the front exists");
             let request = &entry.request;
             let body = match &request.body {
                 Some(body) => BodyLength::Known(body.len() as u64),
@@ -443,6 +465,7 @@ impl<T> Conn<T> {
             if entry.goes_alone() {
                 self.alone_in_flight += 1;
             }
+            entry.tries = entry.tries.saturating_add(1);
             self.sent += 1;
             let deadline = allow.request_timeout.map(|t| now + t);
             self.in_flight.push_back(InFlight { entry, deadline });
@@ -500,7 +523,19 @@ impl<T> Conn<T> {
                         }
                     }
                     Err(e) => {
-                        let ending = classify(&e, Ending::Closed);
+                        let ending = match classify(&e, Ending::Closed) {
+                            // No head where one was due, after good responses.
+                            Ending::Broken
+                                if self.answered > 0
+                                    && matches!(
+                                        e,
+                                        Error::Proto(crate::proto::Error::RemoteProtocol { .. })
+                                    ) =>
+                            {
+                                Ending::Garbled
+                            }
+                            ending => ending,
+                        };
                         return Err(self.end(ending, Some(e)));
                     }
                 },
@@ -576,12 +611,31 @@ impl<T> Conn<T> {
             Stage::Open(stream) => Some(stream),
             Stage::Connecting { .. } => None,
         };
+        // Queued after the last flush that wrote everything, and not flushed since: not a
+        // byte of them went out.
+        let unwritten = if self.partly_flushed {
+            0
+        } else {
+            self.unsent.min(self.in_flight.len())
+        };
+        let mut unanswered = std::mem::take(&mut self.in_flight);
+        let unwritten: VecDeque<Entry<T>> = unanswered
+            .split_off(unanswered.len() - unwritten)
+            .into_iter()
+            .map(|in_flight| {
+                let mut entry = in_flight.entry;
+                entry.tries = entry.tries.saturating_sub(1);
+                entry
+            })
+            .collect();
+        self.sent -= unwritten.len() as u64;
         self.alone_in_flight = 0;
         self.unsent = 0;
         Box::new(Ended {
             ending,
             error,
-            unanswered: std::mem::take(&mut self.in_flight),
+            unanswered,
+            unwritten,
             sent: self.sent,
             answered: self.answered,
             close_announced: std::mem::take(&mut self.close_announced),

@@ -45,6 +45,14 @@ pub enum FetchError {
         /// Each attempt's error, oldest first (the last is the bad response).
         errors: Vec<Error>,
     },
+    /// Not sent (again): the server completed no response on several connections in a
+    /// row, each of which failed a request never tried before, so the requests still
+    /// waiting failed without a try of their own (see the [module](super) docs).
+    NotSent {
+        /// Each try's error, oldest first (none if it was never sent), then why it was not
+        /// sent.
+        errors: Vec<Error>,
+    },
     /// The request could not be sent as given (a header or target HTTP does not allow):
     /// the caller's mistake.
     Invalid(Error),
@@ -58,7 +66,8 @@ impl FetchError {
             Self::AttemptsExhausted { errors }
             | Self::Connect { errors }
             | Self::NotRepeatable { errors, .. }
-            | Self::BadResponse { errors } => errors,
+            | Self::BadResponse { errors }
+            | Self::NotSent { errors } => errors,
         }
     }
 
@@ -84,12 +93,17 @@ impl fmt::Display for FetchError {
             Self::Resolve(e) => e.fmt(f),
             Self::Invalid(e) => write!(f, "invalid request: {e}"),
             Self::Connect { errors } if errors.len() > 1 => {
-                write!(f, "{} (after {} attempts)", last(errors), errors.len())
+                write!(f, "{} (after {})", last(errors), attempts(errors.len()))
             }
             Self::Connect { errors } => f.write_str(&last(errors)),
             Self::AttemptsExhausted { errors } => {
-                write!(f, "{} (after {} attempts)", last(errors), errors.len())
+                write!(f, "{} (after {})", last(errors), attempts(errors.len()))
             }
+            // The last error says why it was not sent; those before it are its tries.
+            Self::NotSent { errors } if errors.len() > 1 => {
+                write!(f, "{} (after {})", last(errors), attempts(errors.len() - 1))
+            }
+            Self::NotSent { errors } => f.write_str(&last(errors)),
             Self::NotRepeatable {
                 errors,
                 may_have_been_processed,
@@ -107,6 +121,15 @@ impl fmt::Display for FetchError {
             }
             Self::BadResponse { errors } => write!(f, "{}", last(errors)),
         }
+    }
+}
+
+/// "1 attempt", "3 attempts".
+fn attempts(n: usize) -> String {
+    if n == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{n} attempts")
     }
 }
 

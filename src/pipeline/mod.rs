@@ -37,17 +37,20 @@
 //!
 //! ## Attempts
 //!
-//! A request is charged an attempt when it fails itself: its response is cut short,
-//! broken or late, or the connection ends before it with nothing answered, or no
-//! connection can be opened for it. The requests that were only behind it in the pipeline
-//! (the server answered others on that connection, then closed) are sent again without
-//! charge, as are those the server announced it would not process (behind a response, or
-//! the head of one, carrying `Connection: close`, RFC 9112 §9.6); each end of a connection
-//! answers or charges at least one request, so this always ends. A request fails when it
-//! has been charged [`Config::max_attempts`] (3); [`FetchError::errors`] keeps each
-//! attempt's error, and [`Completed::attempts`] counts the failed attempts and the one that
-//! succeeded. A response that is unusable (a protocol error, a body over the limit) fails
-//! its request without another try.
+//! A request's attempts are its tries: each time it is sent, and each connection that
+//! fails to open while it waits (a failed lookup counts as one). Every try left
+//! unanswered counts, whoever was at fault: the request whose response was cut short,
+//! broken or late, and those only behind it in the pipeline, or behind a response (or the
+//! head of one) carrying `Connection: close` (RFC 9112 §9.6), which the server did not
+//! process. So a request is sent at most [`Config::max_attempts`] times (3), whatever the
+//! server does; what the pipeline learns of a server (below) keeps the requests behind
+//! a close from being sent to be thrown away more than once. [`FetchError::errors`] keeps
+//! each try's error, and [`Completed::attempts`] counts the tries, the one that succeeded
+//! included. A response that is unusable (a protocol error, a body over the limit) fails
+//! its request without another try when it was the first on its connection; after other
+//! responses it may be what one of them left behind (a body longer than its length said,
+//! or sent to a HEAD), so the request is sent again, alone, and the server gets one
+//! request at a time from then on.
 //!
 //! RFC 9110 §9.2.2 says a client SHOULD NOT automatically retry a failed automatic retry;
 //! with the default of 3 an idempotent request may be sent a third time. That is
@@ -70,14 +73,23 @@
 //!   responses) does not lower it: a cap too low costs connections, one too high costs
 //!   attempts.
 //! - **No pipelining.** A server that closes with nothing answered though several requests
-//!   were sent, or answers only the first of several, gets one request at a time.
+//!   were sent, or answers only the first of several, or gives an unusable response after
+//!   good ones on a connection, gets one request at a time. (Bytes that come with no
+//!   request outstanding, such as the rest of a body sent to a HEAD, end the connection
+//!   before the next request is written on it.)
 //! - **Back-off.** A connection refused, or closed or reset before any answer, delays the
 //!   next one: 100 ms, doubling, at most 5 s. A connection that opens ends the back-off.
 //!   A connection races the origin's addresses ([`Config::attempt_delay`], RFC 8305: the
 //!   next one tried 250 ms after the last started, or as soon as one fails), starting
 //!   with the address that last connected; it fails when every address has failed or
 //!   [`Config::connect_timeout`] is over, and then, if no other connection to the origin
-//!   is open, each waiting request is charged an attempt.
+//!   is open, that is a try for each waiting request.
+//! - **A failing server.** When a request never tried before fails alone on a connection
+//!   that completed no response, right after another such connection, the server is
+//!   failing, not one request: each waiting request is charged an attempt without a try,
+//!   and fails with [`FetchError::NotSent`] once its tries and charges reach
+//!   [`Config::max_attempts`]. A server that swallows requests (or closes on every one)
+//!   fails a list in a few timeouts, not one request per connection and timeout.
 //!
 //! A connection with nothing left to send is closed at once rather than kept idle: a
 //! pipeline never sends on a connection a server may be closing for idleness.

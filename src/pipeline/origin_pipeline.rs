@@ -13,7 +13,7 @@ use super::config::Config;
 use super::conn::{Allowance, Conn, Ended, Entry, Signals};
 use super::error::FetchError;
 use super::origin::Origin;
-use super::policy::{charged, verdict, ConnectionEnd, Ending, Habits, Verdict};
+use super::policy::{verdict, ConnectionEnd, Ending, Habits, Verdict};
 use super::request::{Completed, Request, Response};
 use super::watch::Watches;
 use crate::error::Error;
@@ -172,7 +172,9 @@ impl<T> OriginPipeline<T> {
         let entry = |request| Entry {
             tag,
             request,
-            attempts: 0,
+            tries: 0,
+            charged_waiting: 0,
+            charged_for: None,
             errors: Vec::new(),
             alone: false,
         };
@@ -230,7 +232,8 @@ impl<T> OriginPipeline<T> {
         if let Addresses::Failed(e) = &self.addresses {
             let e = e.clone();
             while let Some(mut entry) = self.queue.pop_front() {
-                entry.attempts = entry.attempts.max(1);
+                // The lookup was its one try.
+                entry.tries = entry.tries.max(1);
                 self.finish(entry, Err(FetchError::Resolve(e.clone())), shared);
             }
             return;
@@ -415,19 +418,14 @@ impl<T> OriginPipeline<T> {
                     "the server closed the connection after an earlier response asked to close",
                 ),
             };
-            let max = shared.config.max_attempts;
-            let repeatable = entry.request.repeatable;
-            let charge = charged(ended.ending, ended.answered, (front, overdue, behind_close))
-                || (!repeatable && !behind_close);
-            if charge {
-                entry.errors.push(error);
-                entry.attempts += 1;
-            }
+            // Every try left unanswered counts, whoever was at fault: a request is sent
+            // at most `max_attempts` times, and its errors say why each try failed.
+            entry.errors.push(error);
             let outcome = verdict(
                 ended.ending,
-                entry.attempts,
-                max,
-                repeatable,
+                entry.spent(),
+                shared.config.max_attempts,
+                entry.request.repeatable,
                 behind_close,
                 front,
             );
@@ -436,9 +434,7 @@ impl<T> OriginPipeline<T> {
                     retry.push(entry);
                     continue;
                 }
-                Verdict::Exhausted => FetchError::AttemptsExhausted {
-                    errors: std::mem::take(&mut entry.errors),
-                },
+                Verdict::Exhausted => out_of_attempts(&mut entry),
                 Verdict::NotRepeatable => FetchError::NotRepeatable {
                     errors: std::mem::take(&mut entry.errors),
                     may_have_been_processed: true,
@@ -479,6 +475,10 @@ impl<T> OriginPipeline<T> {
         // A request that failed alone twice goes behind the next one: the next connection
         // tries another request, which tells a server that fails from a request it fails on.
         let behind_next = nothing_answered && front_failed_again && !self.queue.is_empty();
+        // Those never written go back as they were, behind those sent again.
+        for entry in ended.unwritten.into_iter().rev() {
+            self.queue.push_front(entry);
+        }
         let mut retry = retry.into_iter();
         let first = if behind_next { retry.next() } else { None };
         for entry in retry.rev() {
@@ -506,28 +506,31 @@ impl<T> OriginPipeline<T> {
              row{what}"
         );
         let error = Error::Io(Arc::new(std::io::Error::new(kind, message)));
-        self.charge_queue(&error, true, shared, |errors| {
-            FetchError::AttemptsExhausted { errors }
-        });
-    }
-
-    /// Charges every waiting request an attempt failed with `error`. Those out of attempts,
-    /// or all of them unless `again` (the error is not worth another attempt), fail as
-    /// `failure` says.
-    fn charge_queue(
-        &mut self,
-        error: &Error,
-        again: bool,
-        shared: &mut Shared<T>,
-        failure: fn(Vec<Error>) -> FetchError,
-    ) {
         let max = shared.config.max_attempts;
         for mut entry in std::mem::take(&mut self.queue) {
-            entry.attempts += 1;
+            // Not a try of its own (it was not sent): the caller is told the tries made.
+            entry.charged_waiting += 1;
+            entry.charged_for = Some(error.clone());
+            if entry.spent() >= max {
+                let failure = out_of_attempts(&mut entry);
+                self.finish(entry, Err(failure), shared);
+            } else {
+                self.queue.push_back(entry);
+            }
+        }
+    }
+
+    /// A connection failed to open: a try, failed with `error`, for every waiting request.
+    /// Those out of attempts, or all of them unless `again` (the error is not worth
+    /// another attempt), fail.
+    fn connect_failed_for_all(&mut self, error: &Error, again: bool, shared: &mut Shared<T>) {
+        let max = shared.config.max_attempts;
+        for mut entry in std::mem::take(&mut self.queue) {
+            entry.tries = entry.tries.saturating_add(1);
             entry.errors.push(error.clone());
-            if !again || entry.attempts >= max {
+            if !again || entry.spent() >= max {
                 let errors = std::mem::take(&mut entry.errors);
-                self.finish(entry, Err(failure(errors)), shared);
+                self.finish(entry, Err(FetchError::Connect { errors }), shared);
             } else {
                 self.queue.push_back(entry);
             }
@@ -558,9 +561,7 @@ impl<T> OriginPipeline<T> {
             return;
         }
         let temporary = e.is_temporary();
-        self.charge_queue(&e, temporary, shared, |errors| FetchError::Connect {
-            errors,
-        });
+        self.connect_failed_for_all(&e, temporary, shared);
     }
 
     /// Opens connections while the queue holds more than the open ones can take.
@@ -685,6 +686,19 @@ fn preferred_first(addresses: &[Address], preferred: Option<&Address>) -> Vec<Ad
     ordered
 }
 
+/// Why a request out of attempts failed: its tries' errors, and if charges while it
+/// waited took some of its attempts, why it was not sent again.
+fn out_of_attempts<T>(entry: &mut Entry<T>) -> FetchError {
+    let mut errors = std::mem::take(&mut entry.errors);
+    match entry.charged_for.take() {
+        Some(why) => {
+            errors.push(why);
+            FetchError::NotSent { errors }
+        }
+        None => FetchError::AttemptsExhausted { errors },
+    }
+}
+
 fn finish_into<T>(
     done: &mut VecDeque<Completed<T>>,
     stats: &mut Stats,
@@ -696,11 +710,9 @@ fn finish_into<T>(
     } else {
         stats.errors += 1;
     }
-    // The attempts that failed, and the one that succeeded.
-    let attempts = entry.attempts + u32::from(result.is_ok());
     done.push_back(Completed {
         tag: entry.tag,
-        attempts,
+        attempts: entry.tries,
         result,
     });
 }

@@ -40,6 +40,10 @@ pub(crate) enum Ending {
     /// The response at the front was unusable (a protocol error, a body over the limit,
     /// TLS): the connection cannot go on, and sending the request again would not help.
     Broken,
+    /// What came after other responses was no response head: perhaps bytes an earlier
+    /// response left behind (a body longer than its length said, or sent to a HEAD or with
+    /// a 204), which pipelining made the next one's. Sent again, it may be answered.
+    Garbled,
 }
 
 /// What a connection's life showed, when it ended.
@@ -106,8 +110,9 @@ impl Habits {
     ///   last responses, an error that closes), and a cap too low only costs connections,
     ///   while one too high costs attempts.
     /// - Closed with nothing answered though several requests were sent, or answered only
-    ///   the first of several and then closed unannounced or went silent: the server
-    ///   mishandles pipelining, so one request at a time from now on.
+    ///   the first of several and then closed unannounced or went silent, or gave an
+    ///   unusable response after good ones: the server mishandles pipelining (or frames
+    ///   some responses wrong), so one request at a time from now on.
     /// - Closed or reset unannounced: back off before the next connection.
     pub(crate) fn connection_ended(&mut self, end: ConnectionEnd) {
         let unanswered = end.sent.saturating_sub(end.answered);
@@ -127,6 +132,9 @@ impl Habits {
         let refuses_pipelining = match end.ending {
             Ending::Closed | Ending::CutShort => several && end.answered <= 1,
             Ending::TimedOut => several && end.answered == 1,
+            // Bytes an earlier response may have left behind: only pipelining makes them
+            // another request's response.
+            Ending::Garbled => true,
             Ending::Announced | Ending::Broken => false,
         };
         if refuses_pipelining {
@@ -206,36 +214,11 @@ pub(crate) enum Verdict {
     Broken,
 }
 
-/// Whether a request left unanswered by a connection's end is charged an attempt.
-///
-/// Only a request that itself failed is: the one at the front (whose response was cut
-/// short, broken, late, or never came), one whose own timeout passed, or every one when
-/// the connection answered nothing at all (the server is failing, not closing after a
-/// number of requests). The requests behind a front that failed on a connection that did
-/// answer are sent again without charge: a server that closes silently after a number of
-/// requests (a cap it does not announce) leaves them so, and they were most likely never
-/// processed. Nor is a request `behind_close`, which a response ahead of it (or the head of
-/// the front's) announced the server would not process (RFC 9112 §9.6). Each end of a
-/// connection either answered a request or charged one, so this always ends.
-pub(crate) fn charged(
-    ending: Ending,
-    answered: u64,
-    (front, overdue, behind_close): (bool, bool, bool),
-) -> bool {
-    if behind_close {
-        return false;
-    }
-    match ending {
-        Ending::Announced => false,
-        Ending::Broken => front,
-        Ending::TimedOut => front || overdue,
-        Ending::Closed | Ending::CutShort => front || overdue || answered == 0,
-    }
-}
-
 /// The verdict for a request left unanswered when its connection ended.
 ///
-/// - `failures`: the attempts it was charged, this one included if it is charged.
+/// - `tries`: the times it was tried (sent, or waited for a connection that failed), this
+///   one included; every try left unanswered counts, whoever was at fault, so a request is
+///   never sent more than `max_attempts` times.
 /// - `repeatable`: its method is idempotent, or the caller said it may be sent twice.
 /// - `behind_close`: an earlier response on the connection (or the head of the one at the
 ///   front) announced the close, so the server did not process this request (RFC 9112
@@ -243,7 +226,7 @@ pub(crate) fn charged(
 /// - `front`: it is the request whose response failed; the others were only behind it.
 pub(crate) fn verdict(
     ending: Ending,
-    failures: u32,
+    tries: u32,
     max_attempts: u32,
     repeatable: bool,
     behind_close: bool,
@@ -255,7 +238,7 @@ pub(crate) fn verdict(
     if !repeatable && !behind_close {
         return Verdict::NotRepeatable;
     }
-    if failures >= max_attempts {
+    if tries >= max_attempts {
         return Verdict::Exhausted;
     }
     Verdict::Retry
@@ -460,11 +443,11 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        use Ending::{Announced, Closed, CutShort, TimedOut};
+        use Ending::{Announced, Closed, CutShort, Garbled, TimedOut};
         use Verdict::{Exhausted, NotRepeatable, Retry};
-        // (ending, attempts, repeatable, behind_close, front) -> verdict, with at most 2
+        // (ending, tries, repeatable, behind_close, front) -> verdict, with at most 2
         // attempts.
-        for (ending, attempts, repeatable, behind, front, expected) in [
+        for (ending, tries, repeatable, behind, front, expected) in [
             (Closed, 1, true, false, true, Retry),
             (Closed, 1, true, false, false, Retry),
             (Closed, 2, true, false, false, Exhausted),
@@ -478,20 +461,25 @@ mod tests {
             (TimedOut, 1, false, false, true, NotRepeatable),
             (CutShort, 1, false, false, false, NotRepeatable),
             // ...but a request behind an announced close was not processed: it is sent
-            // again, and (not charged) keeps the attempts it had.
-            (Announced, 0, false, true, false, Retry),
+            // again, if it has a try left.
             (Announced, 1, false, true, false, Retry),
+            (Announced, 1, true, true, false, Retry),
+            (Announced, 2, true, true, false, Exhausted),
             (CutShort, 1, true, true, false, Retry),
             // A broken response is not asked for again; those behind it are.
             (Ending::Broken, 1, true, false, true, Verdict::Broken),
             (Ending::Broken, 1, true, false, false, Retry),
             (Ending::Broken, 2, true, false, false, Exhausted),
             (Ending::Broken, 1, false, false, false, NotRepeatable),
+            // No response head after good ones: asked for again (alone).
+            (Garbled, 1, true, false, true, Retry),
+            (Garbled, 2, true, false, true, Exhausted),
+            (Garbled, 1, false, false, true, NotRepeatable),
         ] {
             assert_eq!(
-                verdict(ending, attempts, 2, repeatable, behind, front),
+                verdict(ending, tries, 2, repeatable, behind, front),
                 expected,
-                "{ending:?} attempt {attempts} repeatable {repeatable} behind {behind} front {front}"
+                "{ending:?} try {tries} repeatable {repeatable} behind {behind} front {front}"
             );
         }
         // With the default of 3.
@@ -500,38 +488,14 @@ mod tests {
     }
 
     #[test]
-    fn who_is_charged_an_attempt() {
-        use Ending::*;
-        // (ending, answered on the connection, front, overdue, behind_close) -> charged
-        for (ending, answered, front, overdue, behind_close, expected) in [
-            // Behind an announced close: never (the server did not process them).
-            (Announced, 1000, false, false, true, false),
-            (Announced, 1, false, true, true, false),
-            // Behind a head that announced the close, then failed: not charged either.
-            (CutShort, 0, false, false, true, false),
-            (TimedOut, 0, false, true, true, false),
-            // A connection that answered some: only the front, and the overdue.
-            (Closed, 10, true, false, false, true),
-            (Closed, 10, false, false, false, false),
-            (Closed, 10, false, true, false, true),
-            (CutShort, 3, true, false, false, true),
-            (CutShort, 3, false, false, false, false),
-            // One that answered nothing: everyone (a failing server).
-            (Closed, 0, false, false, false, true),
-            (CutShort, 0, false, false, false, true),
-            // A timeout: the front, and those whose own time ran out.
-            (TimedOut, 0, true, false, false, true),
-            (TimedOut, 0, false, false, false, false),
-            (TimedOut, 5, false, true, false, true),
-            // A broken response: the front alone.
-            (Broken, 0, true, false, false, true),
-            (Broken, 0, false, true, false, false),
-        ] {
-            assert_eq!(
-                charged(ending, answered, (front, overdue, behind_close)),
-                expected,
-                "{ending:?} answered {answered} front {front} overdue {overdue} behind {behind_close}"
-            );
-        }
+    fn no_response_head_after_good_ones_ends_pipelining() {
+        let mut habits = Habits::new();
+        // An unusable response: the server's answer to that request, nothing learnt.
+        habits.connection_ended(end(Ending::Broken, 8, 0));
+        habits.connection_ended(end(Ending::Broken, 8, 3));
+        assert!(!habits.no_pipelining);
+        habits.connection_ended(end(Ending::Garbled, 8, 1));
+        assert!(habits.no_pipelining);
+        assert_eq!(habits.depth(64), 1);
     }
 }

@@ -155,11 +155,11 @@ impl Response {
 pub struct Completed<T> {
     /// What the caller gave with the request.
     pub tag: T,
-    /// The attempts made: each one that failed (its error is in
-    /// [`FetchError::errors`]), and the one that succeeded. 1 when it went well the first
-    /// time; 0 when it was refused before any try (a request HTTP cannot carry). Being sent
-    /// again only because the request ahead failed, or because the server announced the
-    /// close before its turn, is not an attempt of its own (see the [module](super) docs).
+    /// The tries made: each time it was sent, and each connection that failed to open
+    /// while it waited (a failed lookup counts as one), the one that succeeded included;
+    /// the errors of those that failed are in [`FetchError::errors`]. 1 when it went well
+    /// the first time; 0 when it was refused before any try (a request HTTP cannot carry),
+    /// or failed unsent ([`FetchError::NotSent`]). See the [module](super) docs.
     pub attempts: u32,
     /// The response, or the error.
     pub result: Result<Response, FetchError>,
