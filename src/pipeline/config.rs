@@ -34,6 +34,15 @@ pub struct Config {
     /// process has no descriptor left (EMFILE) is not the server's failure: the cap comes
     /// down to the connections open, and the origin waits the same way.
     pub max_connections: Option<usize>,
+    /// Connections open (or opening) at once to one server address (IP address and port,
+    /// or socket path) over all origins, at most (default 32, and never fewer than
+    /// [`connections`](Self::connections)). A list's origins may be many names for one
+    /// server (virtual hosts, a shared host): without this each would open its own at
+    /// once, and a server past its own limit drops the rest (nginx's default
+    /// `worker_connections` is 512, 768 on Debian: thousands of names for it lost most of
+    /// their requests in a second). Origins past it wait for a connection to that address
+    /// to close. A connection counts for the address it tries first.
+    pub max_connections_per_address: usize,
     /// Requests in flight per connection at most (default 1024). A server seen to
     /// mishandle pipelining gets 1; a connection with a known request cap above 8 keeps
     /// at most seven eighths of it in flight (so it goes on writing in batches).
@@ -67,6 +76,7 @@ impl Default for Config {
         Self {
             connections: 1,
             max_connections: None,
+            max_connections_per_address: 32,
             depth: 1024,
             max_attempts: 3,
             request_timeout: Some(Duration::from_secs(30)),
@@ -79,6 +89,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The most connections to one server address:
+    /// [`max_connections_per_address`](Self::max_connections_per_address), and never fewer
+    /// than [`connections`](Self::connections).
+    pub(crate) fn per_address_cap(&self) -> usize {
+        self.max_connections_per_address
+            .max(self.connections)
+            .max(1)
+    }
+
     /// Requests are queued on a connection once this much room is free, so they go out
     /// in batches (one write for many) rather than one write per response read.
     pub(crate) fn batch(&self, depth: usize) -> usize {

@@ -161,6 +161,8 @@ pub(crate) struct Conn<T> {
     /// Descriptors its connect held beyond one, as last counted in
     /// `Shared::racing_descriptors`.
     pub(crate) counted_extra: usize,
+    /// The server address it tried first, which it counts for in `Shared::per_address`.
+    pub(crate) first_address: Option<Address>,
 }
 
 impl<T> Conn<T> {
@@ -174,6 +176,7 @@ impl<T> Conn<T> {
         deadline: Option<Instant>,
         cap: Option<u64>,
     ) -> Self {
+        let first_address = addresses.first().cloned();
         let mut connect = op::Connect::with_limits(addresses, limits).attempt_delay(attempt_delay);
         if let Some((tls, name)) = tls {
             connect = connect.tls(tls, name);
@@ -201,6 +204,7 @@ impl<T> Conn<T> {
             close_announced: false,
             starts_alone: false,
             counted_extra: 0,
+            first_address,
         }
     }
 

@@ -231,6 +231,23 @@ impl<T> Fetcher<T> {
             // Connections closed: the origins waiting for room take it, in turn. One that
             // finds none again waits again, so this ends.
             let mut woken = false;
+            // And those waiting for a server address, as many as it has room for: one
+            // woken that opens nothing (its requests are gone, it backs off) leaves the
+            // room to the next, here or on a later turn.
+            let mut woken_for_address = Vec::new();
+            let shared = &mut self.shared;
+            shared.waiting_for_address.retain(|address, waiters| {
+                let open = shared.per_address.get(address).copied().unwrap_or(0);
+                let room = shared.config.per_address_cap().saturating_sub(open);
+                let n = room.min(waiters.len());
+                woken_for_address.extend(waiters.drain(..n));
+                !waiters.is_empty()
+            });
+            for key in woken_for_address {
+                self.pipelines[key].waiting_for_address = false;
+                self.schedule(key);
+                woken = true;
+            }
             let mut room = self.shared.room();
             while room > 0 {
                 let Some(key) = self.shared.waiting_for_room.pop_front() else {

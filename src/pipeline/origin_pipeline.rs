@@ -1,7 +1,7 @@
 //! The engine under [`Pipeline`](super::Pipeline) and [`Fetcher`](super::Fetcher): one
 //! origin's queue, its connections, what it learnt of the server, and the retries.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use super::config::Config;
 use super::conn::{Allowance, Conn, Ended, Entry, Signals};
 use super::error::FetchError;
 use super::origin::Origin;
-use super::policy::{verdict, ConnectionEnd, Ending, Habits, Verdict};
+use super::policy::{verdict, ConnectionEnd, Ending, Habits, Verdict, Window};
 use super::request::{Completed, Request, Response};
 use super::watch::Watches;
 use crate::error::Error;
@@ -34,13 +34,19 @@ pub(crate) struct Shared<T> {
     pub(crate) stats: Stats,
     /// Connections open (or opening) over all origins...
     pub(crate) open: usize,
-    /// ...and the most there may be (`Config::max_connections`, lowered on EMFILE).
+    /// ...and the most there may be (`Config::max_connections`, lowered on EMFILE)...
     pub(crate) max_open: usize,
+    /// ...and, below that, as many as servers have shown they take (see [`Window`]).
+    pub(crate) window: Window,
     /// Descriptors connects racing several addresses hold beyond one each: they count
     /// against `max_open` too, while the race lasts.
     pub(crate) racing_descriptors: usize,
     /// Origins (their keys) that need a connection and wait for one to close, in turn.
     pub(crate) waiting_for_room: VecDeque<usize>,
+    /// Connections open (or opening) by the server address each tried first...
+    pub(crate) per_address: HashMap<Address, usize>,
+    /// ...and the origins waiting, in turn, for one to an address to close.
+    pub(crate) waiting_for_address: HashMap<Address, VecDeque<usize>>,
 }
 
 impl<T> Shared<T> {
@@ -49,15 +55,39 @@ impl<T> Shared<T> {
             .max_connections
             .unwrap_or_else(crate::io::descriptors::connections_within_current_limit)
             .max(1);
+        let window = Window::new(max_open, config.connections);
         Self {
             config,
             watches: Watches::default(),
             done: VecDeque::new(),
             stats: Stats::default(),
             open: 0,
+            window,
             max_open,
             racing_descriptors: 0,
             waiting_for_room: VecDeque::new(),
+            per_address: HashMap::new(),
+            waiting_for_address: HashMap::new(),
+        }
+    }
+
+    /// Whether another connection may open to `address` now.
+    fn address_has_room(&self, address: &Address) -> bool {
+        self.per_address.get(address).copied().unwrap_or(0) < self.config.per_address_cap()
+    }
+
+    /// A connection to `address` opens (counts).
+    fn address_opened(&mut self, address: Address) {
+        *self.per_address.entry(address).or_default() += 1;
+    }
+
+    /// A connection to `address` ended (an origin waiting for it may open one).
+    fn address_closed(&mut self, address: &Address) {
+        if let Some(n) = self.per_address.get_mut(address) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_address.remove(address);
+            }
         }
     }
 
@@ -69,7 +99,9 @@ impl<T> Shared<T> {
 
     /// How many more connections may open now.
     pub(crate) fn room(&self) -> usize {
-        self.max_open.saturating_sub(self.descriptors())
+        self.max_open
+            .min(self.window.size())
+            .saturating_sub(self.descriptors())
     }
 }
 
@@ -133,6 +165,9 @@ pub(crate) struct OriginPipeline<T> {
     pub(crate) timer: Option<Instant>,
     /// Waiting in `Shared::waiting_for_room` for a connection to close elsewhere.
     pub(crate) waiting_for_room: bool,
+    /// Waiting in `Shared::waiting_for_address` for a connection to this server address
+    /// to close.
+    pub(crate) waiting_for_address: bool,
     /// A connection failed with requests to send again, and no connection established
     /// since has answered: new connections start with one request (RFC 9112 §9.3.2).
     after_failure: bool,
@@ -162,6 +197,7 @@ impl<T> OriginPipeline<T> {
             scheduled: false,
             timer: None,
             waiting_for_room: false,
+            waiting_for_address: false,
             after_failure: false,
         }
     }
@@ -318,6 +354,9 @@ impl<T> OriginPipeline<T> {
             Err(ended) => ended.answered,
         };
         if answered > answered_before {
+            if answered_before == 0 {
+                shared.window.answered();
+            }
             self.habits.responded();
             if self.conns.get(i).is_some_and(|c| c.starts_alone) {
                 // A connection opened after the failure answered: the server works again.
@@ -361,7 +400,22 @@ impl<T> OriginPipeline<T> {
         shared.open -= 1;
         let conn = self.conns.swap_remove(i);
         shared.racing_descriptors -= conn.counted_extra;
+        if let Some(address) = &conn.first_address {
+            shared.address_closed(address);
+        }
         conn
+    }
+
+    /// Waits, in turn with other origins, for a connection to `address` to close.
+    fn wait_for_address(&mut self, address: &Address, shared: &mut Shared<T>) {
+        if !self.waiting_for_address {
+            self.waiting_for_address = true;
+            shared
+                .waiting_for_address
+                .entry(address.clone())
+                .or_default()
+                .push_back(self.key);
+        }
     }
 
     /// Waits, in turn with other origins, for a connection to close somewhere.
@@ -395,6 +449,10 @@ impl<T> OriginPipeline<T> {
             self.not_before = Some(now + backoff);
         }
         let nothing_answered = ended.answered == 0 && ended.ending != Ending::Announced;
+        if nothing_answered && matches!(ended.ending, Ending::Closed | Ending::CutShort) {
+            // Dropped: perhaps a server past its limit on connections.
+            shared.window.dropped(now);
+        }
         // The front had failed before, on another connection, and failed again alone.
         let front_failed_again = ended.unanswered.front().is_some_and(|f| f.entry.alone);
         let last_error = ended.error.clone();
@@ -602,6 +660,13 @@ impl<T> OriginPipeline<T> {
             } else {
                 untried_first(addresses, &self.untried)
             };
+            let Some(first) = addresses.first().cloned() else {
+                return;
+            };
+            if !shared.address_has_room(&first) {
+                self.wait_for_address(&first, shared);
+                return;
+            }
             let tls = self
                 .tls
                 .as_ref()
@@ -616,6 +681,7 @@ impl<T> OriginPipeline<T> {
                 self.habits.requests_per_connection,
             );
             conn.starts_alone = self.after_failure;
+            shared.address_opened(first);
             self.conns.push(conn);
             shared.open += 1;
             let i = self.conns.len() - 1;

@@ -4,7 +4,7 @@
 //! here, from plain facts (how it ended, how many requests were sent and answered on it), so
 //! the rules can be tested without a socket.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::Method;
 
@@ -178,6 +178,76 @@ impl Habits {
                 .saturating_mul(1u32 << (n - 1).min(16))
                 .min(MAX_BACKOFF),
         }
+    }
+}
+
+/// How many connections the fetcher keeps open at once, found the way TCP finds its
+/// window: it starts at [`Window::INITIAL`], grows by one for each window's worth of
+/// connections that got their first response, up to the cap (slowly: each step past a
+/// server's limit costs requests a try), and halves (to no less than [`Window::FLOOR`]) when
+/// a connection is dropped: closed or reset before any response, the sign of a server (or
+/// a middlebox) past its own limit on connections, which closes what comes past it at
+/// once (nginx past its `worker_connections`). Halving is once per
+/// [`Window::CALM`] at most, so a burst of drops from one overload counts once.
+///
+/// Why: a list over thousands of names may reach a few servers, each past its limit if
+/// every name opens a connection at once; their drops cost each request its attempts in a
+/// second or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Window {
+    size: usize,
+    cap: usize,
+    /// Connections answered since it last grew.
+    answered: usize,
+    /// When it last halved.
+    halved_at: Option<Instant>,
+}
+
+impl Window {
+    /// The first size: below the connection limits of common servers' defaults (nginx's
+    /// 512 a worker), and plenty for most lists.
+    pub(crate) const INITIAL: usize = 256;
+    /// It never halves below this.
+    pub(crate) const FLOOR: usize = 16;
+    /// The shortest time between two halvings.
+    pub(crate) const CALM: Duration = Duration::from_millis(100);
+
+    /// A window under `cap` (the most connections, as the descriptors allow) that starts
+    /// at no less than `at_least` (the connections one origin may have).
+    pub(crate) fn new(cap: usize, at_least: usize) -> Self {
+        let cap = cap.max(1);
+        Self {
+            size: Self::INITIAL.max(at_least).min(cap),
+            cap,
+            answered: 0,
+            halved_at: None,
+        }
+    }
+
+    /// Connections that may be open at once now.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// A connection got its first response.
+    pub(crate) fn answered(&mut self) {
+        self.answered += 1;
+        if self.answered >= self.size {
+            self.answered = 0;
+            self.size = (self.size + 1).min(self.cap);
+        }
+    }
+
+    /// A connection was closed or reset before any response, at `now`.
+    pub(crate) fn dropped(&mut self, now: Instant) {
+        if self
+            .halved_at
+            .is_some_and(|t| now.saturating_duration_since(t) < Self::CALM)
+        {
+            return;
+        }
+        self.halved_at = Some(now);
+        self.size = (self.size / 2).max(Self::FLOOR).min(self.cap);
     }
 }
 
@@ -497,5 +567,48 @@ mod tests {
         habits.connection_ended(end(Ending::Garbled, 8, 1));
         assert!(habits.no_pipelining);
         assert_eq!(habits.depth(64), 1);
+    }
+
+    #[test]
+    fn the_connection_window_grows_with_answers_and_halves_on_drops_once_a_calm() {
+        let t0 = Instant::now();
+        let mut window = Window::new(16_384, 2);
+        assert_eq!(window.size(), Window::INITIAL);
+        // One more for each window's worth of answers.
+        for _ in 0..255 {
+            window.answered();
+        }
+        assert_eq!(window.size(), 256);
+        window.answered();
+        assert_eq!(window.size(), 257);
+        for _ in 0..257 + 258 {
+            window.answered();
+        }
+        assert_eq!(window.size(), 259);
+        // A burst of drops: one halving.
+        window.dropped(t0);
+        window.dropped(t0 + Duration::from_millis(10));
+        window.dropped(t0 + Window::CALM - Duration::from_millis(1));
+        assert_eq!(window.size(), 129);
+        // Another after the calm.
+        window.dropped(t0 + Window::CALM);
+        assert_eq!(window.size(), 64);
+        // Never below the floor.
+        for k in 2..20u32 {
+            window.dropped(t0 + Window::CALM * k);
+        }
+        assert_eq!(window.size(), Window::FLOOR);
+        // Nor above the cap, which may come down.
+        let mut small = Window::new(100, 1);
+        assert_eq!(small.size(), 100);
+        for _ in 0..1000 {
+            small.answered();
+        }
+        assert_eq!(small.size(), 100);
+        small.dropped(t0);
+        assert_eq!(small.size(), 50);
+        assert_eq!(Window::new(0, 1).size(), 1);
+        // One origin's many connections start whole.
+        assert_eq!(Window::new(16_384, 1000).size(), 1000);
     }
 }
