@@ -43,6 +43,13 @@ fn usage() -> &'static str {
      [--cacert PEM] [--cert PEM --key PEM] [--unix PATH] [-o FILE] [-I]"
 }
 
+/// `-h` or `--help` anywhere: the usage to stdout, and success.
+fn asks_for_help() -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|arg| arg == "-h" || arg == "--help")
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args::default();
     let mut it = std::env::args().skip(1);
@@ -75,7 +82,6 @@ fn parse_args() -> Result<Args, String> {
             "--unix" => args.unix = Some(value("--unix")?),
             "-o" => args.output = Some(value("-o")?),
             "-I" => args.head = true,
-            "-h" | "--help" => return Err(usage().into()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}; {}", usage())),
             _ if args.url.is_none() => {
                 args.url = Some(Origin::parse_url(&arg).map_err(|e| e.to_string())?)
@@ -205,6 +211,10 @@ fn print_field(out: &mut impl Write, name: &HeaderName, value: &HeaderValue) {
 }
 
 fn main() -> ExitCode {
+    if asks_for_help() {
+        println!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
     let result = parse_args().and_then(run);
     match result {
         Ok(()) => ExitCode::SUCCESS,

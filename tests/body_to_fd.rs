@@ -362,6 +362,49 @@ fn a_full_non_blocking_pipe_makes_the_copy_wait_for_it() {
     }
 }
 
+/// A destination that fails (a pipe whose reader left, as `get URL | head -c 10`) is this
+/// side's error, an I/O error saying so, never the peer closing the connection: the
+/// server did nothing wrong. (It was `ConnectionClosed`, "connection interrupted".)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn a_destination_that_fails_is_not_the_peer_closing() {
+    use rustix::pipe::{pipe_with, PipeFlags};
+
+    let body = pattern(256 * 1024);
+    for copy_only in [false, true] {
+        let (address, server) = serve(vec![Scripted {
+            pieces: length_response(&body, 5000, 64 * 1024),
+            then: Then::Next,
+        }]);
+        let mut conn = connect(address);
+        drop(conn.get("/", HeaderMap::new()).unwrap());
+        let (read_end, write_end) = pipe_with(PipeFlags::CLOEXEC).unwrap();
+        drop(read_end);
+        let mut op = CopyBody::new(&write_end);
+        if copy_only {
+            op = op.without_splice();
+        }
+        let stream = conn.stream_mut();
+        let e = loop {
+            match op.resume(stream) {
+                Ok(Progress::Ready(n)) => panic!("copy_only={copy_only}: copied {n} bytes"),
+                Ok(Progress::Pending(need)) => {
+                    assert!(need.wait(Some(WAIT)).unwrap(), "nothing from the server");
+                }
+                Err(e) => break e,
+            }
+        };
+        match &e {
+            Error::Io(io) => assert_eq!(io.kind(), std::io::ErrorKind::BrokenPipe, "{e}"),
+            other => panic!("copy_only={copy_only}: {other:?}"),
+        }
+        assert!(e.to_string().contains("writing the response body"), "{e}");
+        drop(op);
+        drop(conn);
+        server.join().unwrap();
+    }
+}
+
 /// Over TLS the records must be decrypted: the copy loop, the same bytes.
 #[cfg(feature = "testing")]
 mod tls {

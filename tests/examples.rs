@@ -127,6 +127,86 @@ fn crawl_refuses_bad_arguments() {
 }
 
 #[test]
+fn help_is_the_usage_on_stdout_and_success() {
+    for name in ["crawl", "get"] {
+        for flag in ["--help", "-h"] {
+            let out = run(name, &[flag]);
+            assert_eq!(out.status.code(), Some(0), "{name} {flag}: {out:?}");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.starts_with(&format!("usage: {name} ")), "{stdout}");
+            assert!(out.stderr.is_empty(), "{name} {flag}: {out:?}");
+        }
+    }
+}
+
+/// A line of the list that is not UTF-8 fails alone, with its own output line; the
+/// others are crawled. (The whole list was refused, exit 2, with no line number.)
+#[test]
+fn crawl_fails_a_list_line_that_is_not_utf8_alone() {
+    let dir = std::env::temp_dir().join(format!("pollhttp-crawl-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("urls.txt");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut bytes = format!("http://127.0.0.1:{port}/a\r\nhttp://127.0.0.1:{port}/").into_bytes();
+    bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
+    std::fs::write(&list, &bytes).unwrap();
+    let out = run(
+        "crawl",
+        &[
+            "--urls",
+            list.to_str().unwrap(),
+            "--output",
+            "-",
+            "--timeout",
+            "2",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let bad = lines
+        .iter()
+        .find(|l| l.contains('\u{fffd}'))
+        .unwrap_or_else(|| panic!("no line for the bad URL: {stdout}"));
+    assert!(
+        bad.contains("\"status\": null") && bad.contains("\"attempts\": 0"),
+        "{bad}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/a\"") && l.contains("refused")),
+        "{stdout}"
+    );
+    let (ok, n, ..) = crawl_line("crawl", &out);
+    assert_eq!((ok, n), (0, 2));
+}
+
+/// The last line is what other tools read: when it cannot be written, the crawl fails.
+#[cfg(target_os = "linux")]
+#[test]
+fn crawl_fails_when_its_last_line_cannot_be_written() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(examples::example("crawl"))
+        .args(["--n", "10"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("writing the last line"), "{stderr}");
+}
+
+#[test]
 fn crawl_reports_a_refused_connection() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -22,8 +22,8 @@
 //! runs from reading the list, or from the first request made, to the last answer: the
 //! requests are made and submitted a slice at a time inside the loop, so the first are on
 //! the wire while the rest of a long list is still being parsed). Exit
-//! status: 0 when every URL got a response, 1 when any ended in an error, 2 for a usage
-//! error.
+//! status: 0 when every URL got a response, 1 when any ended in an error (or the last line
+//! could not be written), 2 for a usage error.
 
 use std::fs::File;
 use std::io::{BufRead, BufWriter, Write};
@@ -55,6 +55,13 @@ fn usage() -> String {
     "usage: crawl [URL] [--urls FILE|-] [--n N] [--method HEAD|GET] [--paths K] [--depth D] \
      [--connections C] [--timeout SECS] [--output FILE] [--cacert PEM]"
         .into()
+}
+
+/// `-h` or `--help` anywhere: the usage to stdout, and success.
+fn asks_for_help() -> bool {
+    std::env::args()
+        .skip(1)
+        .any(|arg| arg == "-h" || arg == "--help")
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -97,7 +104,6 @@ fn parse_args() -> Result<Args, String> {
             "--urls" => args.urls = Some(value("--urls")?),
             "--output" => args.output = Some(value("--output")?),
             "--cacert" => args.cacert = Some(value("--cacert")?),
-            "-h" | "--help" => return Err(usage()),
             _ if arg.starts_with('-') => return Err(format!("unknown option {arg}\n{}", usage())),
             _ if args.url.is_none() => {
                 Origin::parse_url(&arg).map_err(|e| e.to_string())?;
@@ -127,7 +133,9 @@ fn count(text: &str) -> Result<usize, String> {
     }
 }
 
-/// Reads the URL list: one per line, blank lines and `#` comments skipped.
+/// Reads the URL list: one per line, blank lines and `#` comments skipped. A line that is
+/// not UTF-8 is kept (its bad bytes as U+FFFD): it fails alone, as any URL that is not
+/// ASCII does, with its own output line, not the whole list.
 fn read_urls(source: &str) -> Result<Vec<String>, String> {
     let reader: Box<dyn BufRead> = if source == "-" {
         Box::new(std::io::stdin().lock())
@@ -136,8 +144,9 @@ fn read_urls(source: &str) -> Result<Vec<String>, String> {
         Box::new(std::io::BufReader::new(file))
     };
     let mut urls = Vec::new();
-    for line in reader.lines() {
+    for line in reader.split(b'\n') {
         let line = line.map_err(|e| format!("--urls {source}: {e}"))?;
+        let line = String::from_utf8_lossy(&line);
         let url = line.trim();
         if !url.is_empty() && !url.starts_with('#') {
             urls.push(url.to_owned());
@@ -533,6 +542,10 @@ fn follow(poll: &Poll, change: Change) -> std::io::Result<()> {
 }
 
 fn main() -> ExitCode {
+    if asks_for_help() {
+        println!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
@@ -548,11 +561,17 @@ fn main() -> ExitCode {
                 eprintln!("crawl: {} of {n} failed; the first: {first}", report.errors);
             }
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(
+            let written = writeln!(
                 out,
                 "crawl: {} ok of {n} in {secs:.3} s = {rate:.0} req/s",
                 report.ok
-            );
+            )
+            .and_then(|()| out.flush());
+            if let Err(e) = written {
+                // The line other tools read is lost: not a success, whatever the answers.
+                eprintln!("crawl: writing the last line to stdout: {e}");
+                return ExitCode::FAILURE;
+            }
             if report.errors > 0 {
                 ExitCode::FAILURE
             } else {

@@ -283,6 +283,9 @@ impl Splicer {
     }
 }
 
+/// An error of the destination's: this side's, never the peer closing (a broken pipe here
+/// is the reader of our output gone, not the server).
 fn dest_error(e: io::Error) -> Error {
-    io::Error::new(e.kind(), format!("writing the response body: {e}")).into()
+    let e = io::Error::new(e.kind(), format!("writing the response body: {e}"));
+    Error::Io(std::sync::Arc::new(e))
 }
