@@ -200,6 +200,9 @@ accept! {
         => [req("GET", "HTTPS://[::1]:8443?q", V11, &[("host", "[::1]:8443")]), end(), Ev::Closed];
     target_absolute_other_scheme_with_userinfo: b"GET ftp://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("ftp://u@a/"), end(), Ev::Closed];
+    // RFC 3986 §4.3: an absolute-URI's hier-part may be empty (libsoup's corpus).
+    target_absolute_empty_hier_part: b"GET AbOuT: HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("AbOuT:"), end(), Ev::Closed];
     target_authority_ipv6_for_connect: b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n"
         => [req("CONNECT", "[::1]:443", V11, &[("host", "[::1]:443")]), end(), Ev::Switched(Vec::new())];
     target_asterisk_for_options: b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -591,6 +594,9 @@ reject! {
     target_connect_userinfo: b"CONNECT u@a:443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
     target_relative: b"GET a/b HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_bad_scheme: b"GET 1http://a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_empty_scheme: b"GET : HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    // An http URI needs its authority (RFC 9110 §4.2.1).
+    target_http_scheme_alone: b"GET http: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     // RFC 9110 §9.3.6: an empty or invalid port MUST be rejected; the host is a uri-host.
     target_connect_port_too_large: b"CONNECT a:65536 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";
     target_connect_port_six_digits: b"CONNECT a:000443 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "CONNECT needs an authority-form target (host:port)";

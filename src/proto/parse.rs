@@ -416,7 +416,8 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
     if target[0] == b'/' {
         return Ok(());
     }
-    // absolute-form: scheme ":" ...
+    // absolute-form: scheme ":" hier-part, which may be empty (RFC 3986 §4.3: `about:`);
+    // an http or https URI needs its authority.
     let scheme_len = target
         .iter()
         .position(|&b| b == b':')
@@ -426,7 +427,6 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
         && scheme
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && target.len() > scheme_len + 1
         && http_authority_ok(target) != Some(false);
     if ok {
         Ok(())
