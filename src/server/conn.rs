@@ -296,6 +296,8 @@ pub(crate) struct Conn {
     taking: Option<Taking>,
     /// Closed under a running handler (its response goes nowhere).
     dead: bool,
+    /// Its last handler was slow: flush what is queued before the next one.
+    flush_before_handler: bool,
     /// Response body pieces queued since the loop last came to this connection.
     turn_pieces: usize,
     notices: Arc<Notices>,
@@ -342,6 +344,7 @@ impl Conn {
             idle_since: None,
             transfer: Transfer::default(),
             turn_pieces: 0,
+            flush_before_handler: false,
             write_due: None,
             taking: None,
             dead: false,
@@ -768,6 +771,7 @@ impl Conn {
         if framing.is_none() || stream.conn().body_framing().is_none() {
             self.request_since = None;
             self.phase.set(Phase::Handler(None));
+            self.before_handler();
             return Some(Next::Handle(Call {
                 head,
                 framing: framing.unwrap_or(Framing::None),
@@ -789,6 +793,7 @@ impl Conn {
             // The client sends the body only after a 100, and the 100 goes out only if
             // the handler reads: it is called at once.
             self.phase = Phase::Handler(call.feed.clone());
+            self.before_handler();
             return Some(Next::Handle(*call));
         }
         self.phase = Phase::Prefetch(call);
@@ -808,6 +813,7 @@ impl Conn {
                     return None;
                 };
                 self.phase = Phase::Handler(call.feed.clone());
+                self.before_handler();
                 Some(Next::Handle(*call))
             }
             Err(e) => {
@@ -885,6 +891,28 @@ impl Conn {
                     feed.fail(kind, e.to_string());
                     return Err(e);
                 }
+            }
+        }
+    }
+
+    /// Its handler blocked (the watchdog stood in for it): the responses queued by the time
+    /// the next handler is called go out first. Pipelined responses wait to be written
+    /// together while handlers return at once; behind one that blocks, a response already
+    /// made would wait for that handler too (five pipelined 500 ms requests: the first
+    /// answer after 2.5 s).
+    pub(crate) fn handler_was_slow(&mut self) {
+        self.flush_before_handler = true;
+    }
+
+    /// Before a handler is called: what is queued goes out if the last handler was slow.
+    fn before_handler(&mut self) {
+        if std::mem::take(&mut self.flush_before_handler) {
+            if let Some(stream) = self.stream.as_mut().filter(|s| s.queued() > 0) {
+                let before = stream.queued();
+                // What the socket does not take now goes while the handler runs (`away`),
+                // or after it.
+                let _ = stream.flush();
+                self.transfer.bytes += (before - stream.queued()) as u64;
             }
         }
     }

@@ -857,7 +857,7 @@ impl Group {
             return guard;
         };
         let handler = &self.config.handler;
-        let response = self.unlocked(guard, 0, || {
+        let (response, stood_in_for) = self.unlocked(guard, 0, || {
             let method = call.head.method().clone();
             // The request is made inside: not moved through `catch_unwind`'s argument.
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -866,15 +866,23 @@ impl Group {
                     Request::new(call.head, call.framing, call.feed),
                 )
             }));
-            outcome.unwrap_or_else(|_| {
+            let response = outcome.unwrap_or_else(|_| {
                 log::error!("a handler panicked ({method}); answering 500 and closing");
                 session.close = true;
                 Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-            })
+            });
+            // One atomic load: whether the watchdog found it blocking (its own thread's
+            // value; another handler stood in for later may have replaced it, which only
+            // costs this response its early flush).
+            let busy = INLINE.with(Cell::get);
+            (response, busy.is_some_and(|b| self.notices.is_covered(b)))
         });
         let mut guard = self.acquire();
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.respond(session, response);
+            if stood_in_for {
+                slot.conn.handler_was_slow();
+            }
         }
         guard
     }
