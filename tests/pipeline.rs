@@ -1758,3 +1758,49 @@ fn many_names_for_one_server_share_its_connections() {
     // than the fetcher's 32.)
     assert_eq!(dropped, 0, "at most {most} open at once");
 }
+
+/// A server that answers in turn, slower than the back of a deep pipeline can wait: the
+/// first connection's late response teaches the pipeline to keep half as many in flight as
+/// were answered, so the rest are answered within their time. (Each such timeout cost
+/// every request behind it a try; 300 URLs at 100 ms each against a 2 s timeout took 125
+/// of them to their third.)
+#[test]
+fn a_server_slower_than_the_pipeline_gets_a_shallower_one() {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let (origin, _) = scripted(move |_, mut stream| {
+        let mut pending = Vec::new();
+        loop {
+            let targets = read_requests(&mut stream, &mut pending);
+            if targets.is_empty() {
+                return;
+            }
+            for target in targets {
+                counter.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(Duration::from_millis(20));
+                if !respond(&mut stream, "", &target) {
+                    // The client left: count what it wrote before it did.
+                    while !read_requests(&mut stream, &mut pending).is_empty() {}
+                    return;
+                }
+            }
+        }
+    });
+    let mut config = Config::default();
+    config.request_timeout = Some(Duration::from_millis(400));
+    let mut fetcher = Fetcher::new(config);
+    let n = 100;
+    gets(&mut fetcher, &origin, n);
+    let done = run_poll(&mut fetcher);
+    let problems: Vec<String> = done
+        .iter()
+        .filter_map(|c| match &c.result {
+            Ok(r) if r.status() == 200 && c.attempts <= 2 => None,
+            other => Some(format!("{}: {} attempts, {other:?}", c.tag, c.attempts)),
+        })
+        .collect();
+    let seen = seen.load(Ordering::SeqCst);
+    println!("the server read {seen} requests for {n} URLs");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(seen < 2 * n, "{seen} requests for {n} URLs");
+}

@@ -70,6 +70,9 @@ pub(crate) struct Habits {
     pub(crate) requests_per_connection: Option<u64>,
     /// The server mishandles pipelining: one request in flight at a time.
     pub(crate) no_pipelining: bool,
+    /// The server answers slower than a deep pipeline's requests can wait: at most this
+    /// many in flight. `None` until a response was late after others.
+    pub(crate) max_depth: Option<usize>,
     /// Connections refused, reset or failed in a row (0 once one works).
     pub(crate) failures_in_a_row: u32,
     /// Connections in a row that ended (unannounced) with requests sent and nothing
@@ -88,6 +91,7 @@ impl Habits {
         Self {
             requests_per_connection: None,
             no_pipelining: false,
+            max_depth: None,
             failures_in_a_row: 0,
             unanswered_in_a_row: 0,
         }
@@ -98,7 +102,7 @@ impl Habits {
         if self.no_pipelining {
             1
         } else {
-            configured.max(1)
+            configured.max(1).min(self.max_depth.unwrap_or(usize::MAX))
         }
     }
 
@@ -113,6 +117,9 @@ impl Habits {
     ///   the first of several and then closed unannounced or went silent, or gave an
     ///   unusable response after good ones: the server mishandles pipelining (or frames
     ///   some responses wrong), so one request at a time from now on.
+    /// - A response late after others: the server answers slower than the back of a deep
+    ///   pipeline can wait, so at most half as many in flight as it answered on that
+    ///   connection.
     /// - Closed or reset unannounced: back off before the next connection.
     pub(crate) fn connection_ended(&mut self, end: ConnectionEnd) {
         let unanswered = end.sent.saturating_sub(end.answered);
@@ -139,6 +146,15 @@ impl Habits {
         };
         if refuses_pipelining {
             self.no_pipelining = true;
+        }
+        if end.ending == Ending::TimedOut && several && end.answered > 1 {
+            // A response came late after others: the server answers in turn, slower than
+            // the requests at the back of the pipeline can wait, and each such timeout
+            // costs all of them a try. Half of what it answered on the connection, then.
+            let depth = usize::try_from(end.answered / 2)
+                .unwrap_or(usize::MAX)
+                .max(1);
+            self.max_depth = Some(self.max_depth.map_or(depth, |d| d.min(depth)));
         }
         if end.ending == Ending::Closed && end.answered == 0 {
             self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
@@ -360,6 +376,24 @@ mod tests {
         habits.connection_ended(end(Ending::Closed, 64, 10));
         assert_eq!(habits.requests_per_connection, Some(10));
         assert_eq!(habits.backoff(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_late_response_after_others_limits_the_depth() {
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::TimedOut, 64, 20));
+        assert_eq!(habits.depth(64), 10);
+        assert_eq!(habits.depth(4), 4);
+        // Only ever lower.
+        habits.connection_ended(end(Ending::TimedOut, 64, 40));
+        assert_eq!(habits.depth(64), 10);
+        habits.connection_ended(end(Ending::TimedOut, 10, 3));
+        assert_eq!(habits.depth(64), 1);
+        // Late first: nothing learnt of the depth (the server may be down, or that request
+        // slow).
+        let mut habits = Habits::new();
+        habits.connection_ended(end(Ending::TimedOut, 64, 0));
+        assert_eq!(habits.depth(64), 64);
     }
 
     #[test]
