@@ -826,6 +826,7 @@ impl Group {
         work: impl FnOnce() -> R,
     ) -> R {
         guard.calls += 1;
+        // (`call_handler` makes the same mark before the call.)
         let busy = guard.calls << 2 | kind | 1;
         // `SeqCst` with the watchdog's parking flag: it sees this start, or we see it parked.
         self.notices.busy.store(busy, Ordering::SeqCst);
@@ -857,7 +858,9 @@ impl Group {
             return guard;
         };
         let handler = &self.config.handler;
-        let (response, stood_in_for) = self.unlocked(guard, 0, || {
+        // The call's mark, as `unlocked` makes it.
+        let busy = (guard.calls + 1) << 2 | 1;
+        let response = self.unlocked(guard, 0, || {
             let method = call.head.method().clone();
             // The request is made inside: not moved through `catch_unwind`'s argument.
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -866,17 +869,16 @@ impl Group {
                     Request::new(call.head, call.framing, call.feed),
                 )
             }));
-            let response = outcome.unwrap_or_else(|_| {
+            outcome.unwrap_or_else(|_| {
                 log::error!("a handler panicked ({method}); answering 500 and closing");
                 session.close = true;
                 Response::text(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-            });
-            // One atomic load: whether the watchdog found it blocking (its own thread's
-            // value; another handler stood in for later may have replaced it, which only
-            // costs this response its early flush).
-            let busy = INLINE.with(Cell::get);
-            (response, busy.is_some_and(|b| self.notices.is_covered(b)))
+            })
         });
+        // One atomic load: whether the watchdog found it blocking (another handler stood
+        // in for later may have replaced the mark, which only costs this response its
+        // early flush).
+        let stood_in_for = self.notices.is_covered(busy);
         let mut guard = self.acquire();
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.respond(session, response);
