@@ -2369,6 +2369,102 @@ fn slow_readers_of_a_body_larger_than_the_kernel_buffers_are_judged_by_what_they
     verdict.done();
 }
 
+/// A client taking a long body well above the minimum response rate is not cut off. A wait
+/// on it counts what the kernel holds unacknowledged ahead of what is queued (megabytes,
+/// where the queue may hold a few bytes of the next piece): counting only the queue, the
+/// client had the grace to take those few bytes, which its kernel acknowledges only after
+/// the megabytes before them (in 64 KiB steps over loopback, whose MSS is that large), and
+/// clients reading at 1,000 B/s and even 16 KB/s were reset after 6 s (an outside check).
+#[test]
+fn readers_well_above_the_minimum_rate_are_not_cut_off_at_the_grace() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let grace = Duration::from_millis(500);
+    let (server, addr, _seen) =
+        app_server(|s| s.min_response_rate(Some(MinDataRate::new(1000, grace))));
+    let reader = thread::spawn(move || -> io::Result<(usize, End)> {
+        let mut peer = Peer::connect(addr)?;
+        peer.send(get(&format!("/drop-blocks/chunked/0/{}", 64 << 20)).as_bytes())?;
+        // 1 KiB every 250 ms (4 KiB/s, 4 times the minimum) for 3 s: six graces. Over
+        // loopback (a 64 KiB MSS) the client's kernel acknowledges in 64 KiB steps, 16 s
+        // apart at this rate.
+        let mut piece = [0u8; 1024];
+        let mut got = 0;
+        let until = Instant::now() + 6 * grace;
+        while Instant::now() < until {
+            thread::sleep(Duration::from_millis(250));
+            match peer.s.read(&mut piece) {
+                Ok(0) => return Ok((got, End::Eof)),
+                Ok(n) => got += n,
+                Err(e) if is_reset(&e) => return Ok((got, End::Reset)),
+                Err(e) => return Err(e),
+            }
+            // A reset leaves what the kernel received readable: its error says it came.
+            if peer.s.take_error()?.is_some_and(|e| is_reset(&e)) {
+                return Ok((got, End::Reset));
+            }
+        }
+        Ok((got, End::Open))
+    });
+    match reader.join().expect("the reader") {
+        Ok((got, end)) => verdict.check(end == End::Open, || {
+            format!("a reader taking 4 KiB/s against 1,000 B/s: {end:?} after {got} bytes")
+        }),
+        Err(e) => verdict.check(false, || format!("the reader failed: {e}")),
+    }
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
+/// A client's kernel says what the client read only in steps, when its window opens again
+/// (a whole 64 KiB segment over loopback): a client that has shown such a step may show
+/// none for as long as a step takes at the minimum rate, not only for the body timeout.
+/// Here, after a first step, 16 KiB/s (steps 4 s apart) against a body timeout of 2 s: cut
+/// off 2 s after the first step before; open now. (A client reading 4,000 B/s was cut off
+/// this way after 39 s in an outside check.)
+#[test]
+fn a_reader_that_has_shown_steps_may_take_a_step_longer_than_the_body_timeout() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let body_timeout = Duration::from_secs(2);
+    let (server, addr, _seen) = app_server(|s| s.body_timeout(body_timeout));
+    let reader = thread::spawn(move || -> io::Result<(usize, End)> {
+        let mut peer = Peer::connect(addr)?;
+        peer.send(get(&format!("/drop-blocks/chunked/0/{}", 64 << 20)).as_bytes())?;
+        let reset = |peer: &Peer| -> io::Result<bool> {
+            Ok(peer.s.take_error()?.is_some_and(|e| is_reset(&e)))
+        };
+        // The kernel's buffers fill; after a pause, 128 KiB at once: a step.
+        thread::sleep(Duration::from_millis(1500));
+        let mut piece = vec![0u8; 128 * 1024];
+        peer.s.read_exact(&mut piece)?;
+        let mut got = piece.len();
+        // Then 16 KiB/s, 1 KiB every 62.5 ms, for 6 s.
+        let until = Instant::now() + Duration::from_secs(6);
+        while Instant::now() < until {
+            thread::sleep(Duration::from_micros(62_500));
+            match peer.s.read(&mut piece[..1024]) {
+                Ok(0) => return Ok((got, End::Eof)),
+                Ok(n) => got += n,
+                Err(e) if is_reset(&e) => return Ok((got, End::Reset)),
+                Err(e) => return Err(e),
+            }
+            if reset(&peer)? {
+                return Ok((got, End::Reset));
+            }
+        }
+        Ok((got, End::Open))
+    });
+    match reader.join().expect("the reader") {
+        Ok((got, end)) => verdict.check(end == End::Open, || {
+            format!("a reader taking 16 KiB/s after a first step: {end:?} after {got} bytes")
+        }),
+        Err(e) => verdict.check(false, || format!("the reader failed: {e}")),
+    }
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 // ---------------------------------------------------------------------------------------
 // 6. Response bodies and hooks that block.
 

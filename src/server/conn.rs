@@ -234,6 +234,15 @@ struct Taking {
     taken: u64,
     /// When `taken` last grew (or the first look).
     since: Instant,
+    /// Written and not yet acknowledged, at the last look: bytes the client has still to
+    /// take before any queued after them.
+    unacked: u64,
+    /// The largest step of acknowledgements seen after a pause (see [`Conn::no_progress`]):
+    /// what the client's kernel lets it read before it says so, at most [`MAX_STEP`].
+    step: u64,
+    /// Acknowledgements came since the first look: the first are what the client's kernel
+    /// took at once, until its window closed, and say nothing of the client reading.
+    filled: bool,
 }
 
 /// A wait on the client to take a response, for the response rate.
@@ -261,6 +270,12 @@ impl WriteDue {
 
 /// How often a response that waits on a client looks at what the client took (at most).
 const TAKING_CHECK: Duration = Duration::from_secs(1);
+/// The most a client may take before its kernel acknowledges any of it: a window update
+/// waits until a whole segment is free, and loopback's segments are 64 KiB.
+const ACK_STEP: u64 = 64 * 1024;
+/// The largest step of acknowledgements that buys time (see [`Conn::no_progress`]): at
+/// 240 B/s, 18 minutes.
+const MAX_STEP: u64 = 256 * 1024;
 
 /// What follows the response being sent.
 #[derive(Debug, Default, Clone, Copy)]
@@ -446,7 +461,21 @@ impl Conn {
         let due = match self.write_due {
             Some(due) if taken < due.until => due,
             _ => {
-                let pending = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
+                // What the client has to take before this wait is over: what is queued,
+                // and where "taken" counts acknowledged bytes, what the kernel holds
+                // unacknowledged ahead of it, up to one step of acknowledgements. A
+                // client's kernel acknowledges what it read only once a whole segment
+                // is free in its window (64 KiB over loopback): counting only the queue,
+                // a few bytes of the next piece, left the client the grace for a step
+                // that takes 64 KiB at its pace, and clients taking 1,000 B/s, even
+                // 16 KB/s, were cut off after 6 s. (All of the unacknowledged bytes, up
+                // to megabytes, would give one that takes nothing minutes at a high rate;
+                // a larger step the client has shown counts whole.)
+                let unacked = self
+                    .taking
+                    .map_or(0, |t| t.unacked.min(ACK_STEP.max(t.step)));
+                let queued = self.stream.as_ref().map_or(0, ServerStream::queued) as u64;
+                let pending = queued + unacked;
                 let due = WriteDue {
                     deadline: now + rate.allowance(pending),
                     until: taken + pending,
@@ -471,14 +500,31 @@ impl Conn {
     /// kernel shows the client's progress.
     fn respond_deadline(&mut self, config: &Config, now: Instant) -> Instant {
         let since = self.taking.map_or(now, |t| t.since);
-        let mut deadline = since + config.body_timeout;
+        let no_progress = self.no_progress(config);
+        let mut deadline = since + no_progress;
         if let Some(rate) = config.min_response_rate {
-            deadline = deadline.min(self.write_deadline(rate, config.body_timeout, now));
+            deadline = deadline.min(self.write_deadline(rate, no_progress, now));
         }
         if self.taking.is_some() {
             deadline = deadline.min(now + TAKING_CHECK.min(config.body_timeout / 4));
         }
         deadline
+    }
+
+    /// How long the client may show no progress: the body timeout, or the time its steps
+    /// take at the minimum rate if it has shown they are longer. A client's kernel says
+    /// what the client read only when it opens its window again, once enough is free (a
+    /// whole segment, 64 KiB over loopback, or a sixteenth of a large buffer): a client
+    /// reading 4,000 B/s showed steps of 34 KB, then nothing for 30 s, and was cut off as
+    /// one that stopped. One that reads nothing shows no step after the first burst its
+    /// kernel took at once, and is cut off after the body timeout; so is one whose first
+    /// step takes longer (over loopback, below about 2 KB/s).
+    fn no_progress(&self, config: &Config) -> Duration {
+        let step = self.taking.map_or(0, |t| t.step);
+        match config.min_response_rate {
+            Some(rate) if step > 0 => config.body_timeout.max(rate.time_for(step)),
+            _ => config.body_timeout,
+        }
     }
 
     /// Looks at what the client's kernel has acknowledged (one `ioctl`), from a wait on
@@ -502,14 +548,23 @@ impl Conn {
                     base: left,
                     taken: 0,
                     since: now,
+                    unacked: unacked as u64,
+                    step: 0,
+                    filled: false,
                 });
             }
             Some(t) => {
                 let taken = u64::try_from(left - t.base).unwrap_or(0);
                 if taken > t.taken {
+                    // A step after a pause is the client reading.
+                    if t.filled && now.saturating_duration_since(t.since) >= TAKING_CHECK {
+                        t.step = t.step.max((taken - t.taken).min(MAX_STEP));
+                    }
+                    t.filled = true;
                     t.taken = taken;
                     t.since = now;
                 }
+                t.unacked = unacked as u64;
             }
         }
     }
@@ -523,11 +578,12 @@ impl Conn {
         }
         self.look_at_taking(now);
         let taking = self.taking?;
-        if now >= taking.since + config.body_timeout {
+        let no_progress = self.no_progress(config);
+        if now >= taking.since + no_progress {
             return None;
         }
         if let Some(rate) = config.min_response_rate {
-            if now >= self.write_deadline(rate, config.body_timeout, now) {
+            if now >= self.write_deadline(rate, no_progress, now) {
                 return None;
             }
         }
