@@ -431,7 +431,7 @@ mod trailers {
         nul_in_name: b"0\r\nT\x00: v\r\n\r\n" => rejected(b"", 400, BAD_NAME);
         nul_in_value: b"0\r\nT: a\x00b\r\n\r\n" => rejected(b"", 400, BAD_VALUE);
         ctl_in_value: b"0\r\nT: a\x1bb\r\n\r\n" => rejected(b"", 400, BAD_VALUE);
-        bare_cr_in_value: b"0\r\nT: a\rb\r\n\r\n" => rejected(b"", 400, BAD_VALUE);
+        bare_cr_in_value: b"0\r\nT: a\rb\r\n\r\n" => rejected(b"", 400, "bare CR in the message head (CR without LF)");
         whitespace_before_first: b"0\r\n T: 1\r\n\r\n" => rejected(b"", 400, "whitespace before the first header field");
         obs_fold_refused_by_server: b"0\r\nT: 1\r\n 2\r\n\r\n" => rejected(b"", 400, "obsolete line folding in a header field");
     }

@@ -388,12 +388,12 @@ mod rejected {
         bare_lf_in_trailers: GET, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: 1\n\r\n" =>
             [resp(200, "OK", &[("transfer-encoding", "chunked")]), err(400, BARE_LF)];
         cr_cr_lf_ending_status_line: GET, b"HTTP/1.1 200 OK\r\r\nContent-Length: 0\r\n\r\n" =>
-            [err(400, "invalid character in reason phrase")];
-        cr_cr_lf_ending_field_line: GET, b"HTTP/1.1 200 OK\nX: a\r\r\nContent-Length: 0\n\n" => [err(400, BAD_VALUE)];
-        bare_cr_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n" => [err(400, BAD_VALUE)];
-        bare_cr_in_reason: GET, b"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n" => [err(400, "invalid character in reason phrase")];
-        bare_cr_line_start: GET, b"HTTP/1.1 200 OK\r\nX: y\r\n\rZ: 1\r\n\r\n" => [err(400, "malformed header field line")];
-        bare_cr_ending_head: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\rX\r\n\r\n" => [err(400, "malformed header field line")];
+            [err(400, "bare CR in the message head (CR without LF)")];
+        cr_cr_lf_ending_field_line: GET, b"HTTP/1.1 200 OK\nX: a\r\r\nContent-Length: 0\n\n" => [err(400, "bare CR in the message head (CR without LF)")];
+        bare_cr_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n" => [err(400, "bare CR in the message head (CR without LF)")];
+        bare_cr_in_reason: GET, b"HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n" => [err(400, "bare CR in the message head (CR without LF)")];
+        bare_cr_line_start: GET, b"HTTP/1.1 200 OK\r\nX: y\r\n\rZ: 1\r\n\r\n" => [err(400, "bare CR in the message head (CR without LF)")];
+        bare_cr_ending_head: GET, b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\rX\r\n\r\n" => [err(400, "bare CR in the message head (CR without LF)")];
 
         // NUL and other controls.
         nul_in_value: GET, b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n" => [err(400, BAD_VALUE)];

@@ -26,6 +26,9 @@ pub(crate) struct HeadScanner {
     line_start: usize,
     /// Whether the first line has ended (for 414 versus 431).
     first_line_done: bool,
+    /// Bytes looked at for a bare CR: all but a CR at the end of what has arrived, which
+    /// waits for the byte after it.
+    cr_checked: usize,
 }
 
 /// What a head is, for the size-limit error and the line-end rule.
@@ -50,6 +53,25 @@ impl HeadKind {
 }
 
 impl HeadScanner {
+    /// Refuses a CR before `upto` (exclusive) that is not followed by an LF (RFC 9112 §2.2:
+    /// a bare CR in a head is invalid), looking only at bytes not looked at before.
+    fn no_bare_cr(&mut self, buf: &[u8], upto: usize) -> Result<(), Error> {
+        let from = self.cr_checked;
+        if upto <= from {
+            return Ok(());
+        }
+        let mut at = from;
+        while let Some(off) = memchr(b'\r', &buf[at..upto]) {
+            let cr = at + off;
+            if buf[cr + 1] != b'\n' {
+                return Err(Error::bad("bare CR in the message head (CR without LF)"));
+            }
+            at = cr + 1;
+        }
+        self.cr_checked = upto;
+        Ok(())
+    }
+
     /// True before the first byte of this head has been looked at: the moment to try the
     /// fast path (once, so a head arriving in pieces still costs linear time).
     pub(crate) fn is_fresh(&self) -> bool {
@@ -79,6 +101,7 @@ impl HeadScanner {
                 break;
             };
             let lf = self.pos + off;
+            self.no_bare_cr(buf, lf)?;
             let crlf = lf > 0 && buf[lf - 1] == b'\r';
             if !crlf && !kind.bare_lf_ends_lines() {
                 return Err(Error::bad("bare LF line ending (CRLF required)"));
@@ -97,6 +120,11 @@ impl HeadScanner {
             self.line_start = lf + 1;
             self.pos = lf + 1;
         }
+        // A bare CR is refused as soon as the byte after it is there, not when the head
+        // ends: a client that sends one and waits gets its 400 at once, not a 408 at the
+        // head timeout. Line by line, in the order the bytes come, so the error is the
+        // same however they arrive.
+        self.no_bare_cr(buf, end.saturating_sub(1))?;
         if buf.len() >= max {
             return Err(match kind {
                 // Still in the method: longer than any method a server implements (RFC
