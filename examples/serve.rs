@@ -11,8 +11,10 @@
 //! - `GET|HEAD /` → `Hello, world!`
 //! - `/dN.html` → `document N\n`
 //! - `PUT|POST /echo` → the request body back, with the framing it came with (up to 1 MiB
-//!   kept in memory, the rest in an unnamed temporary file: an upload of any size is echoed
-//!   without holding it all)
+//!   kept in memory, the rest in an unnamed temporary file: an upload is echoed without
+//!   holding it all). At most 1 GiB a body (`413` past it, at once when its length says
+//!   so), and 4 GiB in temporary files at once over all requests (`503` past it): a
+//!   client cannot fill the disk.
 //! - `/bytes/N` → N bytes (`x`) with a Content-Length; `/chunked/N` → N bytes chunked
 //! - `/status/CODE` → that status; `/sleep/MS` → 200 after MS milliseconds
 //! - anything else → 404
@@ -33,6 +35,12 @@ const CHUNK: usize = 16 * 1024;
 
 /// How much of an echoed body is kept in memory; the rest goes to a temporary file.
 const ECHO_IN_MEMORY: usize = 1 << 20;
+/// The largest body `/echo` takes.
+const ECHO_AT_MOST: u64 = 1 << 30;
+/// The most held in temporary files at once, over all echoes.
+const SPOOLED_AT_MOST: u64 = 4 << 30;
+/// What is held in temporary files now.
+static SPOOLED: AtomicU64 = AtomicU64::new(0);
 
 struct Args {
     address: Address,
@@ -192,6 +200,13 @@ fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
 /// unnamed temporary file it was written to as it came.
 fn echo(request: &mut Request<'_>) -> Response {
     let chunked = request.body.is_chunked();
+    if request
+        .body
+        .content_length()
+        .is_some_and(|n| n > ECHO_AT_MOST)
+    {
+        return too_large();
+    }
     let mut data = Vec::new();
     let limit = ECHO_IN_MEMORY as u64 + 1;
     if let Err(e) = (&mut request.body).take(limit).read_to_end(&mut data) {
@@ -213,6 +228,12 @@ fn echo(request: &mut Request<'_>) -> Response {
             let message = format!("cannot keep the body: {e}");
             return Response::text(StatusCode::INTERNAL_SERVER_ERROR, message);
         }
+        Err(Spool::TooLarge) => return too_large(),
+        Err(Spool::Full) => {
+            let message = "too many bodies being echoed: try again later";
+            return Response::text(StatusCode::SERVICE_UNAVAILABLE, message)
+                .with_header("retry-after", "10");
+        }
     };
     let body = if chunked {
         Body::chunked_reader(file)
@@ -222,17 +243,57 @@ fn echo(request: &mut Request<'_>) -> Response {
     Response::new(StatusCode::OK, body)
 }
 
-/// Why a body could not be spooled: the client's fault, or ours.
+fn too_large() -> Response {
+    let message = format!("an echoed body is {ECHO_AT_MOST} bytes at most");
+    Response::text(StatusCode::PAYLOAD_TOO_LARGE, message)
+}
+
+/// Why a body could not be spooled: the client's fault (a bad body, one too large), or
+/// ours (the file, or the temporary files' budget).
 enum Spool {
     Read(io::Error),
     Store(io::Error),
+    TooLarge,
+    Full,
+}
+
+/// A temporary file, and the bytes of [`SPOOLED`] it holds until it is dropped.
+struct Spooled {
+    file: File,
+    held: u64,
+}
+
+impl Spooled {
+    /// Counts `n` more bytes in the budget, or says it is full.
+    fn hold(&mut self, n: u64) -> Result<(), Spool> {
+        if SPOOLED.fetch_add(n, Ordering::SeqCst) + n > SPOOLED_AT_MOST {
+            SPOOLED.fetch_sub(n, Ordering::SeqCst);
+            return Err(Spool::Full);
+        }
+        self.held += n;
+        Ok(())
+    }
+}
+
+impl Read for Spooled {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.file.read(buf)
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        SPOOLED.fetch_sub(self.held, Ordering::SeqCst);
+    }
 }
 
 /// `first`, then the rest of `body`, written to an unnamed temporary file; returns it at
 /// its start, and the length.
-fn spool(first: &[u8], body: &mut impl Read) -> Result<(File, u64), Spool> {
-    let mut file = temporary_file().map_err(Spool::Store)?;
-    file.write_all(first).map_err(Spool::Store)?;
+fn spool(first: &[u8], body: &mut impl Read) -> Result<(Spooled, u64), Spool> {
+    let file = temporary_file().map_err(Spool::Store)?;
+    let mut spooled = Spooled { file, held: 0 };
+    spooled.hold(first.len() as u64)?;
+    spooled.file.write_all(first).map_err(Spool::Store)?;
     let mut length = first.len() as u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -242,11 +303,15 @@ fn spool(first: &[u8], body: &mut impl Read) -> Result<(File, u64), Spool> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Spool::Read(e)),
         };
-        file.write_all(&buf[..n]).map_err(Spool::Store)?;
         length += n as u64;
+        if length > ECHO_AT_MOST {
+            return Err(Spool::TooLarge);
+        }
+        spooled.hold(n as u64)?;
+        spooled.file.write_all(&buf[..n]).map_err(Spool::Store)?;
     }
-    file.rewind().map_err(Spool::Store)?;
-    Ok((file, length))
+    spooled.file.rewind().map_err(Spool::Store)?;
+    Ok((spooled, length))
 }
 
 /// A new file in the system's temporary directory, readable by this user only, whose name

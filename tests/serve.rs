@@ -907,6 +907,28 @@ fn echo_of_a_long_upload_is_not_held_in_memory() {
     }
 }
 
+/// `/echo` takes at most 1 GiB a body: one whose length says more gets `413` at once,
+/// nothing of it spooled (a client filled /tmp at 0.7 GiB/s before, an outside check).
+#[test]
+fn echo_refuses_a_body_longer_than_it_takes() {
+    let serve = Serve::tcp(&[]);
+    let mut stream = TcpStream::connect(serve.addr()).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        (1u64 << 30) + 1
+    );
+    stream.write_all(head.as_bytes()).expect("the head");
+    // Some of the body, as a client sends it (the server reads ahead of the handler); the
+    // server may close before taking it all.
+    let _ = stream.write_all(&vec![b'a'; 1 << 20]);
+    let mut got = Vec::new();
+    let _ = stream.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+    assert!(text.contains("connection: close"), "{text}");
+}
+
 /// `Expect: 100-continue`: /echo reads the body, so the 100 comes and the body is echoed;
 /// a route that does not read it answers at once, without 100, and the connection ends.
 #[test]
