@@ -2416,6 +2416,31 @@ fn httplint_finds_nothing_bad() {
 // ---------------------------------------------------------------------------------------
 // The open-files limit
 
+/// `serve` started by `bash -c SCRIPT serve` (the script `exec`s `$0`, after setting
+/// limits), the address of its first line, and its stdout (kept open, so that it never
+/// writes to a closed pipe).
+#[cfg(target_os = "linux")]
+fn serve_under(script: &str) -> (Child, SocketAddr, BufReader<ChildStdout>) {
+    let bin = examples::example("serve");
+    let mut child = Command::new("bash")
+        .args(["-c", script])
+        .arg(&bin)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bash");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("the listening line");
+    let addr: SocketAddr = line
+        .trim_end()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("first line {line:?}"));
+    (child, addr, reader)
+}
+
 /// Started under a soft limit of 1,024 open files, `serve` raises it (within the hard
 /// limit) and holds more connections than 7/8 of 1,024 while it goes on answering.
 #[cfg(target_os = "linux")]
@@ -2444,24 +2469,9 @@ fn serve_raises_a_low_open_files_limit() {
         );
         return;
     }
-    let bin = examples::example("serve");
-    let mut child = Command::new("sh")
-        .args(["-c", "ulimit -Sn 1024 && exec \"$0\" --addr 127.0.0.1:0"])
-        .arg(&bin)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("sh");
+    let (mut child, addr, _stdout) =
+        serve_under("ulimit -Sn 1024 && exec \"$0\" --addr 127.0.0.1:0");
     let pid = child.id();
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("the listening line");
-    let addr: SocketAddr = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("first line {line:?}"));
     let mut held = Vec::new();
     let mut problems = Vec::new();
     // 1,000 idle connections: more than 896 (7/8 of 1,024).
@@ -2508,24 +2518,8 @@ fn out_of_descriptors_the_queued_connections_are_taken_once_some_close() {
         .map(|k| format!("exec {}</dev/null; ", 10 + k))
         .collect();
     let script = format!("ulimit -n {LIMIT} && {hold}exec \"$0\" --addr 127.0.0.1:0");
-    let bin = examples::example("serve");
-    let mut child = Command::new("bash")
-        .args(["-c", &script])
-        .arg(&bin)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bash");
+    let (mut child, addr, _stdout) = serve_under(&script);
     let pid = child.id();
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("the listening line");
-    let addr: SocketAddr = line
-        .trim_end()
-        .strip_prefix("listening on ")
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("first line {line:?}"));
     let open = fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
     let room = LIMIT.saturating_sub(open);
     let mut conns: Vec<TcpStream> = (0..room + 8)

@@ -478,17 +478,7 @@ def main():
 
     broken = h1dump_io.report_broken(results, "hosted", label)
 
-    def show(r, verbose):
-        p, h = r["plain"], r["hosted"]
-        quiet = p["agree"] and h["agree"]
-        if quiet and not verbose:
-            return
-        print("  %s %s" % (h1dump_io.mark(p, h), label(r)))
-        if quiet:
-            return
-        h1dump_io.print_input(r["input"].encode("latin-1"))
-        print("      beast: %s" % r["beast"])
-        h1dump_io.print_ours(p, h, r["host_added"])
+    show = h1dump_io.show_case(label, "beast")
 
     h1dump_io.print_disagreements(results, show, args.verbose)
     print("cases: %d (%d calls not run); Host supplied in %d" % (

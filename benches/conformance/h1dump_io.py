@@ -272,3 +272,25 @@ def drop_whole(results, runs=("plain", "hosted")):
     for r in results:
         for k in runs:
             r[k].pop("whole", None)
+
+
+def show_case(label, who, note=None):
+    """A `show` for print_disagreements: the case's mark and label, and unless both runs
+    agree (or `verbose` asks for every case), its input, the other parser's verdict
+    (`r[who]`), and ours. `note(r)`: a line to print after the input, or None."""
+    def show(r, verbose):
+        p, h = r["plain"], r["hosted"]
+        quiet = p["agree"] and h["agree"]
+        if quiet and not verbose:
+            return
+        print("  %s %s" % (mark(p, h), label(r)))
+        if quiet:
+            return
+        print_input(r["input"].encode("latin-1"))
+        extra = note(r) if note else None
+        if extra:
+            print("      " + extra)
+        print("      %s: %s" % (who, r[who]))
+        print_ours(p, h, r["host_added"])
+    return show
+

@@ -421,20 +421,13 @@ def main():
     broken = h1dump_io.report_broken(
         results, "hosted", lambda r, j: "%s:%d [%s] %s" % (FILE, r["line"], r["table"], r["name"]))
 
-    def show(r, verbose):
-        p, h = r["plain"], r["hosted"]
-        quiet = p["agree"] and h["agree"]
-        if quiet and not verbose:
-            return
-        print("  %s %s:%d [%s] %s" % (h1dump_io.mark(p, h), "header-parsing-test.c",
-                                       r["line"], r["table"], r["name"]))
-        if quiet:
-            return
-        h1dump_io.print_input(r["input"].encode("latin-1"))
-        if r["truncated"]:
-            print("      (no LF at the end: libsoup parses it at a close mid-head)")
-        print("      libsoup: %s" % r["libsoup"])
-        h1dump_io.print_ours(p, h, r["host_added"])
+    def label(r):
+        return "header-parsing-test.c:%d [%s] %s" % (r["line"], r["table"], r["name"])
+
+    def note(r):
+        return "(no LF at the end: libsoup parses it at a close mid-head)" if r["truncated"] else None
+
+    show = h1dump_io.show_case(label, "libsoup", note)
 
     h1dump_io.print_disagreements(results, show, args.verbose)
 

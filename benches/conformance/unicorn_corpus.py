@@ -1016,17 +1016,7 @@ def main():
 
     broken = h1dump_io.report_broken(results, "hosted", label)
 
-    def show(r, verbose):
-        p, h = r["plain"], r["hosted"]
-        quiet = p["agree"] and h["agree"]
-        if quiet and not verbose:
-            return
-        print("  %s %s" % (h1dump_io.mark(p, h), label(r)))
-        if quiet:
-            return
-        h1dump_io.print_input(r["input"].encode("latin-1"))
-        print("      unicorn: %s" % r["unicorn"])
-        h1dump_io.print_ours(p, h, r["host_added"])
+    show = h1dump_io.show_case(label, "unicorn")
 
     h1dump_io.print_disagreements(results, show, args.verbose)
     print("cases: %d from %d test methods (%d not run); Host supplied in %d" % (
