@@ -1576,24 +1576,40 @@ fn a_connect_after_a_back_off_does_not_spin_the_loop() {
 /// queue, without limit: one URL was sent 36 times, and the server got 9.4 requests a URL
 /// (an outside check). Now each URL is sent at most three times, its attempts are the
 /// times the server saw it, and every one is answered: after the first garbled answer, one
-/// request at a time, and what is left behind an answer ends its connection before
-/// anything more is written.
+/// request per connection (what an answer leaves behind may come after the next request
+/// went out: with one at a time, 1-3 of 100 HEADs to waitress still failed).
 #[test]
 fn responses_that_leave_bytes_behind_cost_few_sends_and_answer_every_request() {
-    type Answer = fn(&str) -> String;
-    let cases: [(&str, Method, Answer); 3] = [
+    // The answer to a target: what is written at once, and what a moment later (waitress
+    // writes a HEAD's body after its head, so the body comes after the next request went).
+    type Answer = fn(&str) -> (String, String);
+    let cases: [(&str, Method, Answer); 4] = [
         ("a body sent to a HEAD", Method::HEAD, |target| {
-            format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{target}",
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
                 target.len()
-            )
+            );
+            (head + target, String::new())
         }),
+        (
+            "a body sent to a HEAD, after its head",
+            Method::HEAD,
+            |target| {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n",
+                    target.len()
+                );
+                (head, target.to_owned())
+            },
+        ),
         ("more body than its length", Method::GET, |target| {
-            format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{target}")
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{target}");
+            (answer, String::new())
         }),
         ("a 204 with a chunked body", Method::GET, |_| {
-            "HTTP/1.1 204 No Content\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
-                .to_owned()
+            let answer =
+                "HTTP/1.1 204 No Content\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+            (answer.to_owned(), String::new())
         }),
     ];
     for (what, method, answer) in cases {
@@ -1606,12 +1622,19 @@ fn responses_that_leave_bytes_behind_cost_few_sends_and_answer_every_request() {
                 if targets.is_empty() {
                     return;
                 }
-                let mut out = String::new();
+                let (mut now, mut later) = (String::new(), String::new());
                 for target in targets {
                     *counts.lock().unwrap().entry(target.clone()).or_default() += 1;
-                    out += &answer(&target);
+                    let (first, second) = answer(&target);
+                    now += &first;
+                    later += &second;
                 }
-                if stream.write_all(out.as_bytes()).is_err() {
+                let mut written = stream.write_all(now.as_bytes());
+                if !later.is_empty() && written.is_ok() {
+                    thread::sleep(Duration::from_millis(2));
+                    written = stream.write_all(later.as_bytes());
+                }
+                if written.is_err() {
                     // The client left: count what it wrote before it did.
                     while !read_requests(&mut stream, &mut pending).is_empty() {}
                 }
@@ -1654,7 +1677,7 @@ fn responses_that_leave_bytes_behind_cost_few_sends_and_answer_every_request() {
             problems.join("\n")
         );
         assert!(
-            total < 2 * n as u32,
+            total <= (n + n / 4) as u32,
             "{what}: {total} requests for {n} URLs"
         );
     }

@@ -140,6 +140,9 @@ pub(crate) struct Conn<T> {
     /// The last flush wrote only part of what was queued (or failed): some of the unsent
     /// requests may have gone out in part.
     partly_flushed: bool,
+    /// Bytes the unsent requests added to the stream's queue (reading may write some:
+    /// what is still queued at the end tells whether any of them went).
+    unsent_bytes: usize,
     pub(crate) sent: u64,
     pub(crate) answered: u64,
     /// Requests to send on this connection at most (`None`: no cap known).
@@ -194,6 +197,7 @@ impl<T> Conn<T> {
             flushing: false,
             unsent: 0,
             partly_flushed: false,
+            unsent_bytes: 0,
             sent: 0,
             answered: 0,
             cap,
@@ -380,6 +384,7 @@ impl<T> Conn<T> {
                 self.flushing = false;
                 self.partly_flushed = false;
                 self.unsent = 0;
+                self.unsent_bytes = 0;
                 false
             }
             Ok(Progress::Pending(need)) => {
@@ -445,6 +450,7 @@ impl<T> Conn<T> {
             } else {
                 headers
             };
+            let before = stream.unflushed();
             let queued = stream
                 .queue_request(&request.method, &request.target, headers, body)
                 .and_then(|_| match &request.body {
@@ -470,6 +476,7 @@ impl<T> Conn<T> {
                 self.alone_in_flight += 1;
             }
             entry.tries = entry.tries.saturating_add(1);
+            self.unsent_bytes += stream.unflushed().saturating_sub(before);
             self.sent += 1;
             let deadline = allow.request_timeout.map(|t| now + t);
             self.in_flight.push_back(InFlight { entry, deadline });
@@ -615,9 +622,12 @@ impl<T> Conn<T> {
             Stage::Open(stream) => Some(stream),
             Stage::Connecting { .. } => None,
         };
-        // Queued after the last flush that wrote everything, and not flushed since: not a
-        // byte of them went out.
-        let unwritten = if self.partly_flushed {
+        // Queued after the last flush that wrote everything, and still all queued (reading
+        // may have written some): not a byte of them went out.
+        let all_queued = stream
+            .as_ref()
+            .map_or(true, |s| s.unflushed() >= self.unsent_bytes);
+        let unwritten = if self.partly_flushed || !all_queued {
             0
         } else {
             self.unsent.min(self.in_flight.len())
@@ -635,6 +645,7 @@ impl<T> Conn<T> {
         self.sent -= unwritten.len() as u64;
         self.alone_in_flight = 0;
         self.unsent = 0;
+        self.unsent_bytes = 0;
         Box::new(Ended {
             ending,
             error,

@@ -678,7 +678,7 @@ impl<T> OriginPipeline<T> {
                 tls,
                 shared.config.limits,
                 deadline,
-                self.habits.requests_per_connection,
+                self.habits.cap(),
             );
             conn.starts_alone = self.after_failure;
             shared.address_opened(first);

@@ -73,6 +73,9 @@ pub(crate) struct Habits {
     /// The server answers slower than a deep pipeline's requests can wait: at most this
     /// many in flight. `None` until a response was late after others.
     pub(crate) max_depth: Option<usize>,
+    /// The server frames some responses wrong (bytes left after an answer became the next
+    /// one's head): one request per connection, which ends with it.
+    pub(crate) misframes: bool,
     /// Connections refused, reset or failed in a row (0 once one works).
     pub(crate) failures_in_a_row: u32,
     /// Connections in a row that ended (unannounced) with requests sent and nothing
@@ -92,14 +95,24 @@ impl Habits {
             requests_per_connection: None,
             no_pipelining: false,
             max_depth: None,
+            misframes: false,
             failures_in_a_row: 0,
             unanswered_in_a_row: 0,
         }
     }
 
     /// The requests to keep in flight on one connection, given the configured depth.
+    /// The most requests to send on one connection (`None`: no cap known).
+    pub(crate) fn cap(&self) -> Option<u64> {
+        if self.misframes {
+            Some(1)
+        } else {
+            self.requests_per_connection
+        }
+    }
+
     pub(crate) fn depth(&self, configured: usize) -> usize {
-        if self.no_pipelining {
+        if self.no_pipelining || self.misframes {
             1
         } else {
             configured.max(1).min(self.max_depth.unwrap_or(usize::MAX))
@@ -146,6 +159,12 @@ impl Habits {
         };
         if refuses_pipelining {
             self.no_pipelining = true;
+        }
+        if end.ending == Ending::Garbled {
+            // One request at a time is not enough: what a response leaves behind may come
+            // after the next request went out (waitress writes a HEAD's body after its
+            // head), and be read as its answer. A connection per request ends with it.
+            self.misframes = true;
         }
         if end.ending == Ending::TimedOut && several && end.answered > 1 {
             // A response came late after others: the server answers in turn, slower than
@@ -592,15 +611,21 @@ mod tests {
     }
 
     #[test]
-    fn no_response_head_after_good_ones_ends_pipelining() {
+    fn no_response_head_after_good_ones_ends_pipelining_and_reuse() {
         let mut habits = Habits::new();
         // An unusable response: the server's answer to that request, nothing learnt.
         habits.connection_ended(end(Ending::Broken, 8, 0));
         habits.connection_ended(end(Ending::Broken, 8, 3));
-        assert!(!habits.no_pipelining);
+        assert!(!habits.no_pipelining && !habits.misframes);
+        assert_eq!(habits.cap(), None);
         habits.connection_ended(end(Ending::Garbled, 8, 1));
         assert!(habits.no_pipelining);
         assert_eq!(habits.depth(64), 1);
+        assert_eq!(habits.cap(), Some(1));
+        // Whatever the server announces or other connections show after.
+        habits.announced_max(1, 99);
+        habits.connection_ended(end(Ending::Closed, 10, 5));
+        assert_eq!(habits.cap(), Some(1));
     }
 
     #[test]
