@@ -260,7 +260,10 @@ impl Server {
     /// bytes (`SIOCOUTQ`), not only when the socket becomes writable again: a send buffer
     /// of megabytes is writable again only once a third of it is free, which a client
     /// reading tens of KiB/s takes minutes to free. The response is reset when the client
-    /// took nothing for this long.
+    /// took nothing for this long; or, once it has shown a step of acknowledgements after
+    /// a pause (its kernel acknowledges what it read in steps, a 64 KiB segment over
+    /// loopback), for as long as such a step takes at the minimum response rate, if that
+    /// is longer.
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.config.body_timeout = timeout;
         self
@@ -291,7 +294,9 @@ impl Server {
     /// byte it takes buys the time it takes at the rate, so a client taking a trickle
     /// below the rate is cut off soon after the body timeout (at 100 B/s against 240 B/s,
     /// 30 s: after 51 s), not after the minutes its queued bytes would take. On Linux,
-    /// what the client took is what its kernel acknowledged.
+    /// what the client took is what its kernel acknowledged, and a wait also counts the
+    /// bytes written but not yet acknowledged ahead of the queue, up to one step of
+    /// acknowledgements (64 KiB, or a larger step the client has shown).
     pub fn min_response_rate(mut self, rate: Option<MinDataRate>) -> Self {
         self.config.min_response_rate = rate;
         self
