@@ -356,11 +356,7 @@ def cases(src):
 
 
 def run(h1dump, role, data, split):
-    try:
-        return run_h1dump(h1dump, role, None, data, split), None
-    except RuntimeError as e:
-        text = re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1'", str(e))
-        return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
+    return h1dump_io.run_or_crash(h1dump, role, data, split)
 
 
 def describe(ours):

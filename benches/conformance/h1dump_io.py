@@ -294,3 +294,13 @@ def show_case(label, who, note=None):
         print_ours(p, h, r["host_added"])
     return show
 
+
+def run_or_crash(h1dump, role, data, split, method=None):
+    """`run_h1dump`'s output and None; or, if h1dump failed, "" and the first lines of its
+    failure (a panic's thread id dropped, so that runs compare)."""
+    try:
+        return run_h1dump(h1dump, role, method, data, split), None
+    except RuntimeError as e:
+        text = re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1'", str(e))
+        return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
+
