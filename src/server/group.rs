@@ -7,8 +7,10 @@
 //! hand-off (the common case, and the fast one). A handler that blocks (it waits for its
 //! request body, or sleeps, or calls a database) is noticed, by itself when it waits for
 //! its body, or by the watchdog when it has run for a tick: another thread then takes the
-//! loop over and the other connections move on. When the handler returns, its thread
-//! takes the loop back, and the thread that stood in for it retires. At most
+//! loop over and the other connections move on. While handlers block lately, another
+//! thread takes the loop as each is called, not a tick later ([`super::eager`]). When the
+//! handler returns, its thread takes the loop back, and the thread that stood in for it
+//! retires, to wait as a spare for the next loop that needs a thread. At most
 //! `max_blocked_handlers` threads stand in at once. While all of them do, user code is
 //! held back, in turn, until one is free (a retiring thread wakes the loop): code that
 //! blocked on the loop's thread with no thread to take over would stop every other
@@ -33,6 +35,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::config::{Config, NO_DEADLINE};
 use super::conn::{Call, Conn, Next, Pump, Wait};
+use super::eager::SLOW_CALL;
 use super::pool::Control;
 use super::request::Request;
 use super::response::Response;
@@ -103,6 +106,13 @@ pub(crate) struct Notices {
     /// A thread of the budget is spoken for: by user code allowed to start when few were
     /// left (until it ends or is covered), or by a cover being started.
     claimed: AtomicBool,
+    /// Set by the watchdog while this loop's handlers block lately: each is stood in for as
+    /// it is called, and timed.
+    eager: AtomicBool,
+    /// Handler calls stood in for eagerly that returned, and of those, the ones that took
+    /// [`SLOW_CALL`] or longer.
+    eager_calls: AtomicU64,
+    slow_calls: AtomicU64,
     group: OnceLock<Weak<Group>>,
 }
 
@@ -188,6 +198,13 @@ impl Notices {
         if self.busy.load(Ordering::Acquire) != busy {
             return true; // it returned
         }
+        self.stand_in(busy, budget)
+    }
+
+    /// Starts another thread on the loop for the user code `busy`, running or about to
+    /// start, once per call, if fewer than `budget` allows run the server's loops. `true`
+    /// if a thread runs the loop for it (now or already).
+    fn stand_in(&self, busy: u64, budget: Budget) -> bool {
         // Counted as needing a thread until `add_thread` counts it (see `needs_a_thread`).
         self.claimed.store(true, Ordering::SeqCst);
         let previous = self.covered.swap(busy, Ordering::AcqRel);
@@ -210,14 +227,10 @@ impl Notices {
             return false;
         }
         log::debug!("a handler blocks: another thread takes its loop");
-        let runner = Arc::clone(&group);
-        let spawned = thread::Builder::new()
-            .name("pollhttp-loop".into())
-            .spawn(move || {
-                runner.run();
-                runner.control.loop_thread_retired();
-            });
-        if let Err(e) = spawned {
+        let started = group
+            .control
+            .start_loop_thread(Arc::clone(&group), || "pollhttp-loop".into());
+        if let Err(e) = started {
             log::warn!("cannot start a thread for a blocked handler's loop: {e}");
             group.control.loop_thread_retired();
             self.covered.store(previous, Ordering::Release);
@@ -250,6 +263,42 @@ impl Notices {
     /// For the watchdog: how many times user code has started with the loop released.
     pub(crate) fn calls(&self) -> u64 {
         self.busy.load(Ordering::SeqCst) >> 2
+    }
+
+    /// Handlers block lately: another thread takes the loop as the handler `busy` is about
+    /// to be called (it waits for the loop until the call releases it), not a tick after.
+    /// When it was called.
+    #[inline(never)]
+    fn cover_eagerly(&self, busy: u64) -> Instant {
+        self.stand_in(busy, Budget::Blocked);
+        Instant::now()
+    }
+
+    /// A handler stood in for eagerly, started at `began`, returned: whether it blocked
+    /// (took [`SLOW_CALL`] or longer), counted for the watchdog.
+    #[inline(never)]
+    fn eager_call_returned(&self, began: Instant) -> bool {
+        let slow = began.elapsed() >= SLOW_CALL;
+        self.eager_calls.fetch_add(1, Ordering::Relaxed);
+        if slow {
+            self.slow_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        slow
+    }
+
+    /// For the watchdog: have another thread take the loop as each handler is called
+    /// (`true`: its handlers block lately), or not.
+    pub(crate) fn set_eager(&self, eager: bool) {
+        self.eager.store(eager, Ordering::Relaxed);
+    }
+
+    /// For the watchdog: how many handlers stood in for eagerly have returned, and how
+    /// many of them took [`SLOW_CALL`] or longer.
+    pub(crate) fn eager_calls(&self) -> (u64, u64) {
+        (
+            self.eager_calls.load(Ordering::Relaxed),
+            self.slow_calls.load(Ordering::Relaxed),
+        )
     }
 
     /// For the watchdog: the handler running now with the loop released, if any.
@@ -355,6 +404,9 @@ impl Group {
             waiting_for_body: AtomicU64::new(0),
             holding_back: AtomicBool::new(false),
             claimed: AtomicBool::new(false),
+            eager: AtomicBool::new(false),
+            eager_calls: AtomicU64::new(0),
+            slow_calls: AtomicU64::new(0),
             group: OnceLock::new(),
         });
         let group = Arc::new(Self {
@@ -387,12 +439,8 @@ impl Group {
         self.notices.wake();
     }
 
-    /// One loop thread ended.
-    pub(crate) fn control_remove_thread(&self) {
-        self.control.loop_thread_retired();
-    }
-
     /// Runs the loop on this thread until it is handed to another or the group finishes.
+    #[inline(never)]
     pub(crate) fn run(self: &Arc<Self>) {
         let guard = self.acquire();
         self.lead(guard);
@@ -860,6 +908,11 @@ impl Group {
         let handler = &self.config.handler;
         // The call's mark, as `unlocked` makes it.
         let busy = (guard.calls + 1) << 2 | 1;
+        let began = if self.notices.eager.load(Ordering::Relaxed) {
+            Some(self.notices.cover_eagerly(busy))
+        } else {
+            None
+        };
         let response = self.unlocked(guard, 0, || {
             let method = call.head.method().clone();
             // The request is made inside: not moved through `catch_unwind`'s argument.
@@ -877,8 +930,11 @@ impl Group {
         });
         // One atomic load: whether the watchdog found it blocking (another handler stood
         // in for later may have replaced the mark, which only costs this response its
-        // early flush).
-        let stood_in_for = self.notices.is_covered(busy);
+        // early flush). Stood in for eagerly, it blocked if it was slow.
+        let stood_in_for = match began {
+            Some(began) => self.notices.eager_call_returned(began),
+            None => self.notices.is_covered(busy),
+        };
         let mut guard = self.acquire();
         if let Some(Some(slot)) = guard.slots.get_mut(index) {
             slot.conn.respond(session, response);

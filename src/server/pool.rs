@@ -5,12 +5,16 @@
 //! [`group`](super::group)): a connection waits there costing no thread and no buffer,
 //! and is driven on that thread when it has something to do, with no hand-off between
 //! threads per request. The watchdog notices a handler that has run for a whole tick with
-//! its loop released, and has another thread take that loop over.
+//! its loop released, and has another thread take that loop over; it also decides when a
+//! loop's handlers block so often that each is stood in for as it is called
+//! ([`Eagerness`]). A thread that ran a loop and retired from it waits a while as a spare,
+//! and the next loop that needs a thread takes it rather than start one.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,6 +22,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::config::Config;
 use super::conn::Conn;
+use super::eager::Eagerness;
 use super::group::{Budget, Group, Notices};
 use super::listener::Listener;
 use super::session::Session;
@@ -43,6 +48,9 @@ const BURST: Duration = Duration::from_millis(100);
 /// At [`WATCH_IN_A_BURST`] each is seen, and stood in for, within 2 ms. Handlers that
 /// return at once make hundreds of calls a tick.
 const FEW_CALLS_A_TICK: u64 = 16;
+/// How long a loop thread with no loop to run waits for one before it ends: threads
+/// standing in for a burst of blocking handlers are taken again, not started anew.
+const SPARE_WAIT: Duration = Duration::from_secs(10);
 /// A second of ticks with no user code: the watchdog parks.
 const QUIET_TICKS_BEFORE_PARKING: u32 = 200;
 /// How long the acceptor waits before it tries again when the process or the system is out
@@ -76,11 +84,43 @@ pub(crate) struct Control {
     watchdog: OnceLock<thread::Thread>,
     /// The watchdog sleeps until user code starts: the server was idle.
     watchdog_parked: AtomicBool,
+    /// Loop threads, and those waiting for a loop to run.
+    spares: Mutex<Spares>,
+    /// A loop is waiting in `Spares::loops` for a spare thread.
+    spare_wanted: Condvar,
+    /// A loop thread ended.
+    spare_ended: Condvar,
+}
+
+/// Threads that ran a loop and retired, kept for the next loop that needs one.
+#[derive(Default)]
+struct Spares {
+    /// Loop threads alive: running a loop or waiting for one.
+    alive: usize,
+    /// Of those, waiting for a loop.
+    idle: usize,
+    /// Loops given to the idle threads, not taken yet.
+    loops: VecDeque<Arc<Group>>,
+}
+
+impl std::fmt::Debug for Spares {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spares")
+            .field("alive", &self.alive)
+            .field("idle", &self.idle)
+            .field("loops", &self.loops.len())
+            .finish()
+    }
 }
 
 impl Control {
     pub(crate) fn stop(&self) -> io::Result<()> {
         self.stop.store(true, Ordering::SeqCst);
+        {
+            // Under the lock: a spare about to wait sees the stop, or is woken.
+            let _spares = self.spares();
+            self.spare_wanted.notify_all();
+        }
         self.wake_watchdog();
         self.waker.wake()?;
         for notices in self.groups.get().into_iter().flatten() {
@@ -189,11 +229,95 @@ impl Control {
         }
     }
 
-    /// Waits until no loop thread is left.
+    /// Waits until no loop thread is left, and no spare either.
     fn wait_for_threads(&self) {
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         while *threads > 0 {
             threads = self.exited.wait(threads).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(threads);
+        let mut spares = self.spares();
+        while spares.alive > 0 {
+            spares = self
+                .spare_ended
+                .wait(spares)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn spares(&self) -> MutexGuard<'_, Spares> {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `group`'s loop on a thread, counted already ([`add_thread`](Self::add_thread)):
+    /// a spare one if one waits, else a new one named `name`. A spare costs a wake-up; a
+    /// new thread, tens of microseconds more, for each handler stood in for.
+    pub(crate) fn start_loop_thread(
+        self: &Arc<Self>,
+        group: Arc<Group>,
+        name: impl FnOnce() -> String,
+    ) -> io::Result<()> {
+        let mut spares = self.spares();
+        if spares.idle > spares.loops.len() {
+            spares.loops.push_back(group);
+            self.spare_wanted.notify_one();
+            return Ok(());
+        }
+        spares.alive += 1;
+        drop(spares);
+        let control = Arc::clone(self);
+        let spawned = thread::Builder::new()
+            .name(name())
+            .spawn(move || control.loop_thread(group));
+        if let Err(e) = spawned {
+            self.spares().alive -= 1;
+            self.spare_ended.notify_all();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// A loop thread's life: runs a loop until it retires from it (another thread wants
+    /// it), then waits, a spare, for the next loop given to it, for [`SPARE_WAIT`].
+    fn loop_thread(&self, mut group: Arc<Group>) {
+        loop {
+            group.run();
+            drop(group);
+            // Idle before the room is freed: the next thread started in that room may be
+            // this one.
+            self.spares().idle += 1;
+            self.loop_thread_retired();
+            match self.next_loop() {
+                Some(next) => group = next,
+                None => break,
+            }
+        }
+        let mut spares = self.spares();
+        spares.alive -= 1;
+        self.spare_ended.notify_all();
+    }
+
+    /// The next loop for a spare thread, counted idle: `None` after [`SPARE_WAIT`]
+    /// without one, or once the server stops.
+    fn next_loop(&self) -> Option<Arc<Group>> {
+        let deadline = Instant::now() + SPARE_WAIT;
+        let mut spares = self.spares();
+        loop {
+            // Before the stop: a loop given was counted as a thread, which must run it.
+            if let Some(group) = spares.loops.pop_front() {
+                spares.idle -= 1;
+                return Some(group);
+            }
+            let now = Instant::now();
+            if self.stopping() || now >= deadline {
+                spares.idle -= 1;
+                return None;
+            }
+            spares = self
+                .spare_wanted
+                .wait_timeout(spares, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -218,6 +342,9 @@ pub(crate) fn run(
         groups: OnceLock::new(),
         watchdog: OnceLock::new(),
         watchdog_parked: AtomicBool::new(false),
+        spares: Mutex::new(Spares::default()),
+        spare_wanted: Condvar::new(),
+        spare_ended: Condvar::new(),
     });
     let mut groups = Vec::new();
     let mut inboxes = Vec::new();
@@ -235,14 +362,9 @@ pub(crate) fn run(
 
     for (i, group) in groups.iter().enumerate() {
         control.add_thread(usize::MAX, Budget::BodyWaits);
-        let group = Arc::clone(group);
-        let spawned = thread::Builder::new()
-            .name(format!("pollhttp-worker-{i}"))
-            .spawn(move || {
-                group.run();
-                group.control_remove_thread();
-            });
-        if let Err(e) = spawned {
+        let started =
+            control.start_loop_thread(Arc::clone(group), || format!("pollhttp-worker-{i}"));
+        if let Err(e) = started {
             control.remove_thread();
             let _ = control.stop();
             control.wait_for_threads();
@@ -304,31 +426,49 @@ fn watch(control: &Control, groups: &[Arc<Group>]) {
     let mut calls: Vec<u64> = groups.iter().map(|g| g.notices.calls()).collect();
     let mut quiet_ticks = 0;
     let mut burst_until: Option<Instant> = None;
+    let mut eagerness: Vec<Eagerness> = groups.iter().map(|_| Eagerness::default()).collect();
     while !control.stopping() {
         let in_a_burst = burst_until.is_some_and(|until| Instant::now() < until);
         thread::sleep(if in_a_burst { WATCH_IN_A_BURST } else { WATCH });
         let mut quiet = true;
-        for ((group, last), last_calls) in groups.iter().zip(&mut seen).zip(&mut calls) {
-            let running = group.notices.running();
-            let now = group.notices.calls();
+        let tick = Instant::now();
+        for (i, group) in groups.iter().enumerate() {
+            let notices = &group.notices;
+            let (last, last_calls) = (&mut seen[i], &mut calls[i]);
+            let running = notices.running();
+            let now = notices.calls();
+            let mut blocks = false;
             if running.is_some() && running == *last {
                 if let Some(busy) = running {
                     // A handler newly found blocking; one covered already is no burst (a
                     // long poll would keep the watchdog at 1 ms ticks as long as it lasts).
-                    if !group.notices.is_covered(busy) {
-                        burst_until = Some(Instant::now() + BURST);
+                    if !notices.is_covered(busy) {
+                        burst_until = Some(tick + BURST);
+                        blocks = true;
                     }
-                    group.notices.cover_within_budget(busy);
+                    notices.cover_within_budget(busy);
                 }
             } else if let (Some(busy), Some(_)) = (running, *last) {
                 // Another call running than at the last tick, and few made between: the
                 // handlers block briefly, one after another.
                 if !in_a_burst
                     && now.wrapping_sub(*last_calls) <= FEW_CALLS_A_TICK
-                    && !group.notices.is_covered(busy)
+                    && !notices.is_covered(busy)
                 {
-                    burst_until = Some(Instant::now() + BURST);
+                    burst_until = Some(tick + BURST);
+                    blocks = true;
                 }
+            }
+            match eagerness[i].tick(tick, blocks, notices.eager_calls()) {
+                Some(true) => {
+                    log::debug!("handlers block lately: each is stood in for as it is called");
+                    notices.set_eager(true);
+                }
+                Some(false) => {
+                    log::debug!("handlers return at once again: called on the loop's thread");
+                    notices.set_eager(false);
+                }
+                None => {}
             }
             *last = running;
             quiet &= running.is_none() && now == *last_calls;
