@@ -2230,7 +2230,10 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
         .sum();
     let woken = after.saturating_sub(before);
     println!("threads standing in woke {woken} times over {FAST} fast requests");
-    verdict.check(woken < FAST / 10, || {
+    // Stuck eager, each request wakes a spare at least once (7,406 wake-ups when it never
+    // ends); a loaded machine may make a few fast calls look slow, each costing a
+    // hand-off until 64 calls show otherwise (296 under CI's load).
+    verdict.check(woken < FAST / 2, || {
         format!("threads standing in woke {woken} times over {FAST} fast requests after the burst")
     });
     // The spares waiting for a loop end with the server.
