@@ -1,12 +1,13 @@
 //! The one module with `unsafe`: waiting on file descriptors with poll(2), asking a Unix
 //! socket for its peer's credentials, reading and raising the open-files limit, setting
-//! a socket's receive low-water mark, and reading how much of what a socket sent is still
-//! unacknowledged.
+//! a socket's receive low-water mark, reading how much of what a socket sent is still
+//! unacknowledged, and reading what the calling thread has used.
 //!
 //! Neither std nor mio offers a one-shot wait on one fd, std's `peer_cred` is not stable,
-//! std has no getrlimit or setrlimit, and neither socket2 nor rustix sets `SO_RCVLOWAT` or
-//! reads `SIOCOUTQ`; libc's `poll`, `getsockopt(SO_PEERCRED)`, `getrlimit`, `setrlimit`,
-//! `setsockopt(SO_RCVLOWAT)` and `ioctl(SIOCOUTQ)` are the smallest correct tools. Each is a
+//! std has no getrlimit or setrlimit, neither socket2 nor rustix sets `SO_RCVLOWAT` or
+//! reads `SIOCOUTQ`, and none reads `getrusage(RUSAGE_THREAD)`; libc's `poll`,
+//! `getsockopt(SO_PEERCRED)`, `getrlimit`, `setrlimit`, `setsockopt(SO_RCVLOWAT)`,
+//! `ioctl(SIOCOUTQ)` and `getrusage` are the smallest correct tools. Each is a
 //! single call on a stack value that lives for the whole call.
 #![allow(unsafe_code)]
 
@@ -201,4 +202,31 @@ pub(crate) fn unacknowledged_bytes(fd: RawFd) -> io::Result<usize> {
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn unacknowledged_bytes(_fd: RawFd) -> io::Result<usize> {
     Err(io::ErrorKind::Unsupported.into())
+}
+
+/// What the calling thread has used so far: its voluntary context switches (times it
+/// blocked) and its CPU time, user and system (`getrusage(RUSAGE_THREAD)`). `None` where
+/// that is not read (off Linux) or the call fails.
+#[cfg(target_os = "linux")]
+pub(crate) fn thread_usage() -> Option<(u64, Duration)> {
+    // SAFETY: `rusage` is a plain C struct of integers, for which all zeroes is a value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` lives on our stack for the whole call, which writes one `rusage`
+    // through the pointer.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    if rc != 0 {
+        return None;
+    }
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let switches = u64::try_from(usage.ru_nvcsw).unwrap_or(0);
+    Some((switches, time(usage.ru_utime) + time(usage.ru_stime)))
+}
+
+/// A thread's usage is read on Linux only.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn thread_usage() -> Option<(u64, Duration)> {
+    None
 }

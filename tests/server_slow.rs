@@ -25,6 +25,7 @@
 //! at a time (a lock): their timing bounds hold on a loaded machine, not with a dozen
 //! attacks at once.
 
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -2184,7 +2185,32 @@ fn a_crowd_of_handlers_that_block_briefly_does_not_hold_up_their_neighbours() {
 fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread() {
     let _g = serial();
     let mut verdict = Verdict::default();
-    let (server, addr, _) = app_server(|s| s.workers(1));
+    // The threads (`/proc/self/task/TID`) that ran `GET /`: the loop's, which wakes for
+    // each request whoever it is; the others are woken only to stand in.
+    let fast_tasks = Arc::new(Mutex::new(HashSet::new()));
+    let tasks = Arc::clone(&fast_tasks);
+    let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), move |_, request| {
+        if request.path() != "/" {
+            thread::sleep(Duration::from_millis(2));
+            return Response::text(StatusCode::OK, "slept");
+        }
+        if let Ok(link) = std::fs::read_link("/proc/thread-self") {
+            let tid = link.file_name().map(|t| t.to_string_lossy().into_owned());
+            tasks
+                .lock()
+                .unwrap()
+                .insert(format!("/proc/self/task/{}", tid.unwrap_or_default()));
+        }
+        Response::text(StatusCode::OK, "hello")
+    })
+    .expect("bind")
+    .workers(1)
+    .start()
+    .expect("start the server");
+    let addr = match server.address() {
+        Address::Tcp(addr) => *addr,
+        other => panic!("not a TCP address: {other}"),
+    };
     let crowd: Vec<_> = (0..32)
         .map(|_| {
             thread::spawn(move || -> Result<(), String> {
@@ -2207,16 +2233,18 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
             format!("a client of /sleep/2: {result:?}")
         });
     }
-    let stood_in = switches_of_threads_named("pollhttp-loop");
-    verdict.check(!stood_in.is_empty(), || {
-        "no thread stood in for the blocking handlers".into()
-    });
+    verdict.check(
+        !switches_of_threads_named("pollhttp-loop").is_empty(),
+        || "no thread stood in for the blocking handlers".into(),
+    );
     // Fast requests, well after the burst.
     thread::sleep(Duration::from_millis(500));
-    let before: u64 = switches_of_threads_named("pollhttp-loop")
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
+    let loop_threads = || {
+        let mut all = switches_of_threads_named("pollhttp-loop");
+        all.extend(switches_of_threads_named("pollhttp-worke"));
+        all
+    };
+    let before = loop_threads();
     let mut peer = Peer::connect(addr).expect("connect");
     const FAST: u64 = 2000;
     for _ in 0..FAST {
@@ -2224,17 +2252,36 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
         let r = peer.response().expect("a response");
         verdict.check(r.status == 200, || format!("GET / got {}", r.status));
     }
-    let after: u64 = switches_of_threads_named("pollhttp-loop")
+    let ran_fast = fast_tasks.lock().unwrap().clone();
+    let woken: u64 = loop_threads()
         .iter()
-        .map(|(_, n)| n)
+        .filter(|(task, _)| !ran_fast.contains(task))
+        .map(|(task, n)| {
+            let then = before
+                .iter()
+                .find(|(t, _)| t == task)
+                .map_or(0, |(_, n)| *n);
+            n.saturating_sub(then)
+        })
         .sum();
-    let woken = after.saturating_sub(before);
-    println!("threads standing in woke {woken} times over {FAST} fast requests");
-    // Stuck eager, each request wakes a spare at least once (7,406 wake-ups when it never
-    // ends); a loaded machine may make a few fast calls look slow, each costing a
-    // hand-off until 64 calls show otherwise (296 under CI's load).
-    verdict.check(woken < FAST / 2, || {
-        format!("threads standing in woke {woken} times over {FAST} fast requests after the burst")
+    println!(
+        "other threads woke {woken} times over {FAST} fast requests ({} ran them)",
+        ran_fast.len()
+    );
+    // Stuck eager, each request wakes another thread at least once (a spare taking the
+    // loop; 6,000 wake-ups and more when it never ends). A busy machine, or a debug
+    // build, may hold a fast call up for a tick, which the watchdog takes for a handler
+    // that blocks: a thread stands in for it now and then.
+    verdict.check(woken < FAST / 4, || {
+        format!("other threads woke {woken} times over {FAST} fast requests after the burst")
+    });
+    // Handed over at each call, they run on the spares in turn (34 threads when eagerness
+    // never ends); on the loop's thread, on one (or a few, after a stand-in).
+    verdict.check(ran_fast.len() < 8, || {
+        format!(
+            "{FAST} fast requests after the burst ran on {} threads",
+            ran_fast.len()
+        )
     });
     // The spares waiting for a loop end with the server.
     stop(server, &mut verdict);

@@ -35,7 +35,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use super::config::{Config, NO_DEADLINE};
 use super::conn::{Call, Conn, Next, Pump, Wait};
-use super::eager::SLOW_CALL;
+use super::eager::{is_slow, SLOW_CALL};
 use super::pool::Control;
 use super::request::Request;
 use super::response::Response;
@@ -267,18 +267,22 @@ impl Notices {
 
     /// Handlers block lately: another thread takes the loop as the handler `busy` is about
     /// to be called (it waits for the loop until the call releases it), not a tick after.
-    /// When it was called.
     #[inline(never)]
-    fn cover_eagerly(&self, busy: u64) -> Instant {
+    fn cover_eagerly(&self, busy: u64) -> EagerCall {
         self.stand_in(busy, Budget::Blocked);
-        Instant::now()
+        EagerCall {
+            usage: crate::sys::thread_usage(),
+            began: Instant::now(),
+        }
     }
 
-    /// A handler stood in for eagerly, started at `began`, returned: whether it blocked
-    /// (took [`SLOW_CALL`] or longer), counted for the watchdog.
+    /// A handler stood in for eagerly returned: whether it was slow (see [`is_slow`]),
+    /// counted for the watchdog.
     #[inline(never)]
-    fn eager_call_returned(&self, began: Instant) -> bool {
-        let slow = began.elapsed() >= SLOW_CALL;
+    fn eager_call_returned(&self, call: EagerCall) -> bool {
+        let elapsed = call.began.elapsed();
+        // The thread's usage is read (a system call) only for a call that took long.
+        let slow = elapsed >= SLOW_CALL && is_slow(elapsed, call.usage, crate::sys::thread_usage());
         self.eager_calls.fetch_add(1, Ordering::Relaxed);
         if slow {
             self.slow_calls.fetch_add(1, Ordering::Relaxed);
@@ -306,6 +310,14 @@ impl Notices {
         let busy = self.busy.load(Ordering::Acquire);
         (busy & 1 == 1).then_some(busy)
     }
+}
+
+/// A handler call stood in for as it was called: when, and what its thread had used then
+/// (see [`is_slow`]).
+#[derive(Debug, Clone, Copy)]
+struct EagerCall {
+    began: Instant,
+    usage: Option<(u64, Duration)>,
 }
 
 /// A connection in the loop.

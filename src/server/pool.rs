@@ -101,6 +101,9 @@ struct Spares {
     idle: usize,
     /// Loops given to the idle threads, not taken yet.
     loops: VecDeque<Arc<Group>>,
+    /// The loop threads started, to join when the server stops (those that ended are
+    /// dropped as new ones start).
+    handles: Vec<thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Spares {
@@ -109,6 +112,7 @@ impl std::fmt::Debug for Spares {
             .field("alive", &self.alive)
             .field("idle", &self.idle)
             .field("loops", &self.loops.len())
+            .field("handles", &self.handles.len())
             .finish()
     }
 }
@@ -243,6 +247,13 @@ impl Control {
                 .wait(spares)
                 .unwrap_or_else(|e| e.into_inner());
         }
+        // Gone from the count, each may still be on its way out: joined, none is left
+        // running once the server has stopped.
+        let handles = std::mem::take(&mut spares.handles);
+        drop(spares);
+        for handle in handles {
+            let _ = handle.join();
+        }
     }
 
     fn spares(&self) -> MutexGuard<'_, Spares> {
@@ -269,12 +280,19 @@ impl Control {
         let spawned = thread::Builder::new()
             .name(name())
             .spawn(move || control.loop_thread(group));
-        if let Err(e) = spawned {
-            self.spares().alive -= 1;
-            self.spare_ended.notify_all();
-            return Err(e);
+        let mut spares = self.spares();
+        match spawned {
+            Ok(handle) => {
+                spares.handles.retain(|h| !h.is_finished());
+                spares.handles.push(handle);
+                Ok(())
+            }
+            Err(e) => {
+                spares.alive -= 1;
+                self.spare_ended.notify_all();
+                Err(e)
+            }
         }
-        Ok(())
     }
 
     /// A loop thread's life: runs a loop until it retires from it (another thread wants
