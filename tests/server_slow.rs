@@ -2060,6 +2060,48 @@ fn a_burst_of_handlers_that_block_holds_up_the_loop_briefly() {
 /// a tick, each a new one running, put the watchdog on its 1 ms ticks, where each is
 /// stood in for within about 2 ms. 32 clients x 20 requests of 2 ms take far less than
 /// the 1.28 s they take in series.
+/// `clients` keep-alive clients asking for `target`, one request after another, each until
+/// it has asked `each` times or `done` is set: each one's count of 200 answers, or what
+/// went wrong.
+fn crowd(
+    addr: SocketAddr,
+    clients: usize,
+    target: &str,
+    each: usize,
+    done: Option<&Arc<AtomicBool>>,
+) -> Vec<JoinHandle<Result<usize, String>>> {
+    (0..clients)
+        .map(|_| {
+            let request = get(target);
+            let done = done.cloned();
+            thread::spawn(move || -> Result<usize, String> {
+                let mut peer = Peer::connect(addr).map_err(|e| e.to_string())?;
+                let mut answered = 0;
+                while answered < each && !done.as_ref().is_some_and(|d| d.load(Ordering::SeqCst)) {
+                    peer.send(request.as_bytes()).map_err(|e| e.to_string())?;
+                    match peer.response() {
+                        Ok(r) if r.status == 200 => answered += 1,
+                        other => return Err(format!("{:?}", other.map(|r| r.status))),
+                    }
+                }
+                Ok(answered)
+            })
+        })
+        .collect()
+}
+
+/// Waits for a [`crowd`]; the answers its clients got, each failure in the verdict.
+fn join_crowd(crowd: Vec<JoinHandle<Result<usize, String>>>, verdict: &mut Verdict) -> usize {
+    let mut answered = 0;
+    for client in crowd {
+        match client.join().expect("a client thread") {
+            Ok(n) => answered += n,
+            Err(e) => verdict.check(false, || format!("a client: {e}")),
+        }
+    }
+    answered
+}
+
 #[test]
 fn handlers_that_block_briefly_do_not_run_one_after_another() {
     let _g = serial();
@@ -2069,26 +2111,8 @@ fn handlers_that_block_briefly_do_not_run_one_after_another() {
     const EACH: usize = 20;
     const SLEEP_MS: u64 = 2;
     let t = Instant::now();
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            thread::spawn(move || -> Result<(), String> {
-                let mut peer = Peer::connect(addr).map_err(|e| e.to_string())?;
-                for _ in 0..EACH {
-                    peer.send(get(&format!("/sleep/{SLEEP_MS}")).as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    match peer.response() {
-                        Ok(r) if r.status == 200 => {}
-                        other => return Err(format!("{:?}", other.map(|r| r.status))),
-                    }
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for client in clients {
-        let result = client.join().expect("a client thread");
-        verdict.check(result.is_ok(), || format!("a client: {result:?}"));
-    }
+    let clients = crowd(addr, CLIENTS, &format!("/sleep/{SLEEP_MS}"), EACH, None);
+    join_crowd(clients, &mut verdict);
     let took = t.elapsed();
     let in_series = Duration::from_millis(SLEEP_MS * (CLIENTS * EACH) as u64);
     println!(
@@ -2116,24 +2140,7 @@ fn a_crowd_of_handlers_that_block_briefly_does_not_hold_up_their_neighbours() {
     let (server, addr, _) = app_server(|s| s.workers(1));
     const CLIENTS: usize = 64;
     let done = Arc::new(AtomicBool::new(false));
-    let crowd: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            let done = Arc::clone(&done);
-            thread::spawn(move || -> Result<usize, String> {
-                let mut peer = Peer::connect(addr).map_err(|e| e.to_string())?;
-                let mut answered = 0;
-                while !done.load(Ordering::SeqCst) {
-                    peer.send(get("/sleep/2").as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    match peer.response() {
-                        Ok(r) if r.status == 200 => answered += 1,
-                        other => return Err(format!("{:?}", other.map(|r| r.status))),
-                    }
-                }
-                Ok(answered)
-            })
-        })
-        .collect();
+    let sleepers = crowd(addr, CLIENTS, "/sleep/2", usize::MAX, Some(&done));
     // The neighbour: one keep-alive connection, timed after the crowd has settled in.
     thread::sleep(Duration::from_millis(300));
     let mut neighbour = Peer::connect(addr).expect("connect");
@@ -2154,13 +2161,7 @@ fn a_crowd_of_handlers_that_block_briefly_does_not_hold_up_their_neighbours() {
         thread::sleep(Duration::from_millis(2));
     }
     done.store(true, Ordering::SeqCst);
-    let mut answered = 0;
-    for client in crowd {
-        match client.join().expect("a client thread") {
-            Ok(n) => answered += n,
-            Err(e) => verdict.check(false, || format!("a client of /sleep/2: {e}")),
-        }
-    }
+    let answered = join_crowd(sleepers, &mut verdict);
     times.sort();
     let median = times.get(times.len() / 2).copied().unwrap_or(Duration::MAX);
     println!(
@@ -2211,28 +2212,7 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
         Address::Tcp(addr) => *addr,
         other => panic!("not a TCP address: {other}"),
     };
-    let crowd: Vec<_> = (0..32)
-        .map(|_| {
-            thread::spawn(move || -> Result<(), String> {
-                let mut peer = Peer::connect(addr).map_err(|e| e.to_string())?;
-                for _ in 0..50 {
-                    peer.send(get("/sleep/2").as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    match peer.response() {
-                        Ok(r) if r.status == 200 => {}
-                        other => return Err(format!("{:?}", other.map(|r| r.status))),
-                    }
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    for client in crowd {
-        let result = client.join().expect("a client thread");
-        verdict.check(result.is_ok(), || {
-            format!("a client of /sleep/2: {result:?}")
-        });
-    }
+    join_crowd(crowd(addr, 32, "/sleep/2", 50, None), &mut verdict);
     verdict.check(
         !switches_of_threads_named("pollhttp-loop").is_empty(),
         || "no thread stood in for the blocking handlers".into(),
