@@ -13,7 +13,9 @@
 
 use std::time::{Duration, Instant};
 
-/// How long handlers are stood in for eagerly after the watchdog last saw one block.
+/// How long handlers are stood in for eagerly after the last sign that they block (the
+/// watchdog saw one block, or a call was slow); and how close together the watchdog's
+/// first two sightings must be.
 pub(crate) const EAGER: Duration = Duration::from_millis(100);
 /// A handler call that took this long, and blocked or computed for as long, held its
 /// loop: its neighbours would have waited as long, far longer than handing the loop to
@@ -131,8 +133,8 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    /// Ticks every millisecond from `start`, the loop's counts given by `counts(tick)`;
-    /// the setting after each.
+    /// Ticks every millisecond from `start`, what the watchdog sees at tick `i` given by
+    /// `step(i)` (a handler seen blocking, the loop's counts); the setting after each.
     fn run(
         eagerness: &mut Eagerness,
         start: Instant,

@@ -109,8 +109,8 @@ pub(crate) struct Notices {
     /// Set by the watchdog while this loop's handlers block lately: each is stood in for as
     /// it is called, and timed.
     eager: AtomicBool,
-    /// Handler calls stood in for eagerly that returned, and of those, the ones that took
-    /// [`SLOW_CALL`] or longer.
+    /// Handler calls stood in for eagerly that returned, and of those, the slow ones (see
+    /// [`is_slow`]).
     eager_calls: AtomicU64,
     slow_calls: AtomicU64,
     group: OnceLock<Weak<Group>>,
@@ -198,6 +198,7 @@ impl Notices {
         if self.busy.load(Ordering::Acquire) != busy {
             return true; // it returned
         }
+        log::debug!("user code blocks: another thread takes its loop");
         self.stand_in(busy, budget)
     }
 
@@ -226,7 +227,7 @@ impl Notices {
         if !added {
             return false;
         }
-        log::debug!("a handler blocks: another thread takes its loop");
+        log::trace!("another thread takes the loop");
         let started = group
             .control
             .start_loop_thread(Arc::clone(&group), || "pollhttp-loop".into());
@@ -297,7 +298,7 @@ impl Notices {
     }
 
     /// For the watchdog: how many handlers stood in for eagerly have returned, and how
-    /// many of them took [`SLOW_CALL`] or longer.
+    /// many of them were slow (see [`is_slow`]).
     pub(crate) fn eager_calls(&self) -> (u64, u64) {
         (
             self.eager_calls.load(Ordering::Relaxed),
@@ -452,7 +453,6 @@ impl Group {
     }
 
     /// Runs the loop on this thread until it is handed to another or the group finishes.
-    #[inline(never)]
     pub(crate) fn run(self: &Arc<Self>) {
         let guard = self.acquire();
         self.lead(guard);
@@ -920,7 +920,7 @@ impl Group {
         let handler = &self.config.handler;
         // The call's mark, as `unlocked` makes it.
         let busy = (guard.calls + 1) << 2 | 1;
-        let began = if self.notices.eager.load(Ordering::Relaxed) {
+        let eager_call = if self.notices.eager.load(Ordering::Relaxed) {
             Some(self.notices.cover_eagerly(busy))
         } else {
             None
@@ -943,8 +943,8 @@ impl Group {
         // One atomic load: whether the watchdog found it blocking (another handler stood
         // in for later may have replaced the mark, which only costs this response its
         // early flush). Stood in for eagerly, it blocked if it was slow.
-        let stood_in_for = match began {
-            Some(began) => self.notices.eager_call_returned(began),
+        let stood_in_for = match eager_call {
+            Some(call) => self.notices.eager_call_returned(call),
             None => self.notices.is_covered(busy),
         };
         let mut guard = self.acquire();
