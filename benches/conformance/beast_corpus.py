@@ -47,7 +47,6 @@ be identical, and h1dump must not fail; any case where either happens is listed 
 a bug of ours.
 """
 
-import json
 import os
 import re
 import sys
@@ -359,29 +358,6 @@ def run(h1dump, role, data, split):
     return h1dump_io.run_or_crash(h1dump, role, data, split)
 
 
-def describe(ours):
-    if ours["crash"]:
-        return "h1dump FAILED: %s" % " / ".join(ours["crash"])
-    parts = []
-    for m in ours["msgs"][:2]:
-        if m["kind"] == "request":
-            parts.append("request %s %r HTTP/%s %r" % (m["method"], m["target"], m["version"],
-                                                     m["headers"]))
-        else:
-            parts.append("%s HTTP/%s %d %r %r" % (m["kind"], m["version"], m["status"],
-                                                  m["reason"], m["headers"]))
-        if m["body"]:
-            parts.append("body %r" % m["body"][:60])
-    if ours["switch_at"] is not None:
-        parts.append("switched")
-    if ours["error"]:
-        return "ours refuses: %s%s" % (ours["error"], (" (after %s)" % "; ".join(parts))
-                                       if parts else "")
-    if ours["eof"]:
-        parts.append("then end of input: %s" % ours["eof"])
-    return "ours: " + ("; ".join(parts) or "nothing")
-
-
 def compare(case, msg):
     diffs = []
     for c in case["checks"]:
@@ -431,7 +407,7 @@ def judge(h1dump, case, fed, points):
             agree = agree and not diffs
     else:
         agree = not first["ended"] and bool(ours["error"] or ours["eof"])
-    return {"agree": bool(agree), "late": None, "ours": describe(ours), "diffs": diffs,
+    return {"agree": bool(agree), "late": None, "ours": h1dump_io.describe_ours(ours, bodies=True), "diffs": diffs,
             "crash": ours["crash"],
             "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
@@ -454,14 +430,14 @@ def main():
 
     results = []
     for c in all_cases:
-        plain = judge(h1dump, c, c["input"], [])
-        fed, points = h1dump_io.add_host(c["input"], HOST) if c["role"] == "server" \
-            else (c["input"], [])
-        hosted = judge(h1dump, c, fed, points) if points else plain
+        plain, hosted, host_added = h1dump_io.judge_with_host(
+            judge, h1dump, c,
+            (lambda d: h1dump_io.add_host(d, HOST)) if c["role"] == "server"
+            else (lambda d: (d, [])))
         results.append({"function": c["function"], "line": c["line"], "role": c["role"],
                         "input": c["input"].decode("latin-1"), "verdict": c["verdict"],
                         "beast": beast_says(c), "plain": plain, "hosted": hosted,
-                        "host_added": bool(points)})
+                        "host_added": host_added})
 
     print("beast: %s (%s)" % (corpus.commit(), args.beast))
     print("calls not run (%d):" % len(unrun))
@@ -483,17 +459,11 @@ def main():
     for role, label_ in (("server", "request"), ("client", "response")):
         row(label_, [r for r in results if r["role"] == role])
     row("all", results)
-    for v in ("parse", "fail"):
-        rows = [r for r in results if r["verdict"] == v]
-        print("  beast %-9s %3d cases: %d agree as is, %d with Host supplied" % (
-            "parses" if v == "parse" else "fails", len(rows),
-            sum(r["plain"]["agree"] for r in rows), sum(r["hosted"]["agree"] for r in rows)))
+    h1dump_io.print_verdict_counts(
+        results, lambda r: r["verdict"], (("parse", "parses"), ("fail", "fails")), "beast", 9)
     h1dump_io.print_consistency(results)
     if args.json:
-        h1dump_io.drop_whole(results)
-        with open(args.json, "w") as f:
-            json.dump(h1dump_io.jsonable({"results": results, "not_run": unrun}), f,
-                      indent=1)
+        h1dump_io.write_json(args.json, results, {"results": results, "not_run": unrun})
     return 1 if broken else 0
 
 

@@ -304,3 +304,57 @@ def run_or_crash(h1dump, role, data, split, method=None):
         text = re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1'", str(e))
         return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
 
+
+def describe_ours(ours, bodies=False):
+    """One line for what `read_events` made of a run (the first two messages, with the
+    first 60 bytes of each body if `bodies`), or h1dump's failure."""
+    if ours["crash"]:
+        return "h1dump FAILED: %s" % " / ".join(ours["crash"])
+    parts = []
+    for m in ours["msgs"][:2]:
+        if m["kind"] == "request":
+            parts.append("request %s %r HTTP/%s %r" % (m["method"], m["target"], m["version"],
+                                                     m["headers"]))
+        else:
+            parts.append("%s HTTP/%s %d %r %r" % (m["kind"], m["version"], m["status"],
+                                                  m["reason"], m["headers"]))
+        if bodies and m["body"]:
+            parts.append("body %r" % m["body"][:60])
+    if ours["switch_at"] is not None:
+        parts.append("switched")
+    if ours["error"]:
+        return "ours refuses: %s%s" % (ours["error"], (" (after %s)" % "; ".join(parts))
+                                       if parts else "")
+    if ours["eof"]:
+        parts.append("then end of input: %s" % ours["eof"])
+    return "ours: " + ("; ".join(parts) or "nothing")
+
+
+def judge_with_host(judge, h1dump, case, add):
+    """`judge(h1dump, case, data, host_points)` of the case's input as is, and fed with a
+    Host field by `add(data)` (the data and where the field went; no points: none added,
+    and the first verdict stands). (as is, with Host, whether one was added)."""
+    plain = judge(h1dump, case, case["input"], [])
+    fed, points = add(case["input"])
+    hosted = judge(h1dump, case, fed, points) if points else plain
+    return plain, hosted, bool(points)
+
+
+def print_verdict_counts(results, verdict_of, verdicts, who, width):
+    """For each (value, word) of `verdicts`: how many cases the other parser (`who`) gave
+    that verdict (`verdict_of(r) == value`), and how many of those agree as is and with
+    Host supplied."""
+    for value, word in verdicts:
+        rows = [r for r in results if verdict_of(r) == value]
+        print("  %s %-*s %3d cases: %d agree as is, %d with Host supplied" % (
+            who, width, word, len(rows), sum(r["plain"]["agree"] for r in rows),
+            sum(r["hosted"]["agree"] for r in rows)))
+
+
+def write_json(path, results, document=None):
+    """The results (their whole-input runs dropped) to `path`, as `document` holds them
+    (the results alone if None)."""
+    drop_whole(results)
+    with open(path, "w") as f:
+        json.dump(jsonable(results if document is None else document), f, indent=1)
+

@@ -66,7 +66,6 @@ HTTP/1.1 (RFC 9110 §2.5), so that "HTTP 1.2 request" is judged on its version. 
 not fail; any case where either happens is listed first, as a bug of ours.
 """
 
-import json
 import os
 import re
 import sys
@@ -321,27 +320,6 @@ def run(h1dump, role, data, split):
     return h1dump_io.run_or_crash(h1dump, role, data, split)
 
 
-def describe(ours):
-    if ours["crash"]:
-        return "h1dump FAILED: %s" % " / ".join(ours["crash"])
-    parts = []
-    for m in ours["msgs"][:2]:
-        if m["kind"] == "request":
-            parts.append("request %s %r HTTP/%s %r" % (m["method"], m["target"], m["version"],
-                                                     m["headers"]))
-        else:
-            parts.append("%s HTTP/%s %d %r %r" % (m["kind"], m["version"], m["status"],
-                                                  m["reason"], m["headers"]))
-    if ours["switch_at"] is not None:
-        parts.append("switched")
-    if ours["error"]:
-        return "ours refuses: %s%s" % (ours["error"], (" (after %s)" % "; ".join(parts))
-                                       if parts else "")
-    if ours["eof"]:
-        parts.append("then end of input: %s" % ours["eof"])
-    return "ours: " + "; ".join(parts)
-
-
 def judge(h1dump, c, fed, points):
     whole, crash = run(h1dump, c["role"], fed, 0)
     bytewise, crash1 = run(h1dump, c["role"], fed, 1)
@@ -369,7 +347,7 @@ def judge(h1dump, c, fed, points):
         if not msgs and ours["eof"] and not ours["error"]:
             probe = read_events(run(h1dump, c["role"], h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
-    return {"agree": bool(agree), "late": late, "ours": describe(ours), "diffs": diffs,
+    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
             "hint": hint, "crash": ours["crash"],
             "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
@@ -402,15 +380,14 @@ def main():
 
     results = []
     for c in all_cases:
-        plain = judge(h1dump, c, c["input"], [])
-        fed, points = add_host(c["input"]) if c["role"] == "server" else (c["input"], [])
-        hosted = judge(h1dump, c, fed, points) if points else plain
+        plain, hosted, host_added = h1dump_io.judge_with_host(
+            judge, h1dump, c, add_host if c["role"] == "server" else lambda d: (d, []))
         results.append({
             "line": c["line"], "table": c["table"], "name": c["name"], "role": c["role"],
             "input": c["input"].decode("latin-1"), "truncated": c["truncated"],
             "libsoup": soup_says(c), "accept": c["accept"],
             "status": c["status"] if c["table"] == "request" else None,
-            "plain": plain, "hosted": hosted, "host_added": bool(points)})
+            "plain": plain, "hosted": hosted, "host_added": host_added})
 
     print("libsoup: %s (%s)" % (corpus.commit(), args.libsoup))
     print()
@@ -444,16 +421,11 @@ def main():
     for t in ("request", "response"):
         row(t, [r for r in results if r["table"] == t])
     row("all", results)
-    for verdict in (True, False):
-        rows = [r for r in results if r["accept"] == verdict]
-        print("  libsoup %-8s %3d cases: %d agree as is, %d with Host supplied" % (
-            "accepts" if verdict else "refuses", len(rows),
-            sum(r["plain"]["agree"] for r in rows), sum(r["hosted"]["agree"] for r in rows)))
+    h1dump_io.print_verdict_counts(results, lambda r: r["accept"], ((True, "accepts"), (False, "refuses")),
+                                   "libsoup", 8)
     h1dump_io.print_consistency(results)
     if args.json:
-        h1dump_io.drop_whole(results)
-        with open(args.json, "w") as f:
-            json.dump(h1dump_io.jsonable(results), f, indent=1)
+        h1dump_io.write_json(args.json, results)
     return 1 if broken else 0
 
 

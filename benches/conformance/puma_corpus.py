@@ -60,7 +60,6 @@ of h1dump must be identical, and h1dump must not fail; any case where either hap
 listed first, as a bug of ours.
 """
 
-import json
 import os
 import re
 import sys
@@ -354,7 +353,7 @@ def judge(h1dump, case, fed, points):
             probe = read_events(uc.run_one(h1dump, h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
             agree = late != "accepted" and "missing Host" not in late
-    return {"agree": bool(agree), "late": late, "ours": uc.describe(ours), "diffs": diffs,
+    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
             "hint": hint, "crash": ours["crash"],
             "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
@@ -378,13 +377,12 @@ def main():
 
     results = []
     for c in all_cases:
-        plain = judge(h1dump, c, c["input"], [])
-        fed, points = h1dump_io.add_host(c["input"], HOST)
-        hosted = judge(h1dump, c, fed, points) if points else plain
+        plain, hosted, host_added = h1dump_io.judge_with_host(
+            judge, h1dump, c, lambda d: h1dump_io.add_host(d, HOST))
         results.append({"file": c["file"], "line": c["line"], "name": c["name"], "n": c["n"],
                         "input": c["input"].decode("latin-1"), "verdict": c["verdict"],
                         "status": c["status"], "puma": puma_says(c), "plain": plain,
-                        "hosted": hosted, "host_added": bool(points)})
+                        "hosted": hosted, "host_added": host_added})
 
     print("puma: %s (%s)" % (corpus.commit(), args.puma))
     print("test methods not run (%d):" % len(skipped))
@@ -416,17 +414,11 @@ def main():
     for path in FILES:
         row(os.path.basename(path), [r for r in results if r["file"] == path])
     row("all", results)
-    for v in ("complete", "error"):
-        rows = [r for r in results if r["verdict"] == v]
-        print("  puma %-9s %3d cases: %d agree as is, %d with Host supplied" % (
-            "accepts" if v == "complete" else "refuses", len(rows),
-            sum(r["plain"]["agree"] for r in rows), sum(r["hosted"]["agree"] for r in rows)))
+    h1dump_io.print_verdict_counts(
+        results, lambda r: r["verdict"], (("complete", "accepts"), ("error", "refuses")), "puma", 9)
     h1dump_io.print_consistency(results)
     if args.json:
-        h1dump_io.drop_whole(results)
-        with open(args.json, "w") as f:
-            json.dump(h1dump_io.jsonable({"results": results, "skipped": skipped}), f,
-                      indent=1)
+        h1dump_io.write_json(args.json, results, {"results": results, "skipped": skipped})
     return 1 if broken else 0
 
 

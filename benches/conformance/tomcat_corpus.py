@@ -57,7 +57,6 @@ Whole and byte-by-byte outputs of h1dump must be identical, and h1dump must not 
 case where either happens is listed first, as a bug of ours.
 """
 
-import json
 import os
 import re
 import sys
@@ -1035,23 +1034,6 @@ def cases(corpus):
 # ------------------------------------------------------------------------ our side
 
 
-def describe(ours):
-    if ours["crash"]:
-        return "h1dump FAILED: %s" % " / ".join(ours["crash"])
-    parts = []
-    for m in ours["msgs"][:2]:
-        parts.append("request %s %r HTTP/%s %r" % (m["method"], m["target"], m["version"],
-                                                 m["headers"]))
-    if ours["switch_at"] is not None:
-        parts.append("switched")
-    if ours["error"]:
-        return "ours refuses: %s%s" % (ours["error"], (" (after %s)" % "; ".join(parts))
-                                       if parts else "")
-    if ours["eof"]:
-        parts.append("then end of input: %s" % ours["eof"])
-    return "ours: " + "; ".join(parts)
-
-
 def echo_body(c, msg):
     """What the Bug51557 servlet would print from our fields: the values of the field
     under test, then those of X-Bug51557 (getHeaders, case-insensitive)."""
@@ -1096,7 +1078,7 @@ def judge(h1dump, c, fed, points):
             m = re.search(r"\((\d+)\)$", probe["failure"] or "")
             if m:
                 hint = int(m.group(1))
-    return {"agree": bool(agree), "late": late, "ours": describe(ours), "diffs": diffs,
+    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
             "hint": hint, "crash": ours["crash"],
             "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
@@ -1126,13 +1108,12 @@ def main():
 
     results = []
     for c in all_cases:
-        plain = judge(h1dump, c, c["input"], [])
-        fed, points = h1dump_io.add_host(c["input"], HOST)
-        hosted = judge(h1dump, c, fed, points) if points else plain
+        plain, hosted, host_added = h1dump_io.judge_with_host(
+            judge, h1dump, c, lambda d: h1dump_io.add_host(d, HOST))
         results.append({"file": c["file"], "line": c["line"], "name": c["name"], "n": c["n"],
                         "input": c["input"].decode("latin-1"), "status": c["status"],
                         "tomcat": tomcat_says(c), "plain": plain, "hosted": hosted,
-                        "host_added": bool(points)})
+                        "host_added": host_added})
 
     print("tomcat: %s (%s)" % (corpus.commit(), args.tomcat))
     partial = [s for s in skipped if s[3].startswith("the rest after")]
@@ -1178,19 +1159,13 @@ def main():
     for path in FILES:
         row(os.path.basename(path), [r for r in results if r["file"] == path])
     row("all", results)
-    for accept in (True, False):
-        rows = [r for r in results if (r["status"] < 300) == accept]
-        print("  tomcat %-8s %3d cases: %d agree as is, %d with Host supplied" % (
-            "accepts" if accept else "refuses", len(rows),
-            sum(r["plain"]["agree"] for r in rows), sum(r["hosted"]["agree"] for r in rows)))
+    h1dump_io.print_verdict_counts(results, lambda r: r["status"] < 300,
+                                   ((True, "accepts"), (False, "refuses")), "tomcat", 8)
     h1dump_io.print_consistency(results)
     if args.json:
-        h1dump_io.drop_whole(results)
-        with open(args.json, "w") as f:
-            json.dump(h1dump_io.jsonable({"results": results, "skipped": skipped,
-                                          "servlet_status": [
-                                              {k: v for k, v in c.items()} for c in app]}),
-                      f, indent=1)
+        h1dump_io.write_json(args.json, results, {
+            "results": results, "skipped": skipped,
+            "servlet_status": [dict(c) for c in app]})
     return 1 if broken else 0
 
 

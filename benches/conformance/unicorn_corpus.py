@@ -58,7 +58,6 @@ of the comparison). Whole and byte-by-byte outputs of h1dump must be identical, 
 must not fail; any case where either happens is listed first, as a bug of ours.
 """
 
-import json
 import os
 import re
 import sys
@@ -922,19 +921,6 @@ def run_one(h1dump, data, split):
         return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
 
 
-def describe(ours):
-    if ours["crash"]:
-        return "h1dump FAILED: %s" % " / ".join(ours["crash"])
-    parts = ["request %s %r HTTP/%s %r" % (m["method"], m["target"], m["version"],
-                                           m["headers"]) for m in ours["msgs"][:2]]
-    if ours["error"]:
-        return "ours refuses: %s%s" % (ours["error"], (" (after %s)" % "; ".join(parts))
-                                       if parts else "")
-    if ours["eof"]:
-        parts.append("then end of input: %s" % ours["eof"])
-    return "ours: " + ("; ".join(parts) or "nothing")
-
-
 def judge(h1dump, case, fed, points):
     whole, crash = run_one(h1dump, fed, 0)
     bytewise, crash1 = run_one(h1dump, fed, 1)
@@ -965,7 +951,7 @@ def judge(h1dump, case, fed, points):
             probe = read_events(run_one(h1dump, h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
             agree = late != "accepted" and "missing Host" not in late
-    return {"agree": bool(agree), "late": late, "ours": describe(ours), "diffs": diffs,
+    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
             "crash": ours["crash"],
             "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
             "whole": whole, "bytewise": bytewise if whole != bytewise else None}
@@ -993,13 +979,12 @@ def main():
 
     results = []
     for c in all_cases:
-        plain = judge(h1dump, c, c["input"], [])
-        fed, points = h1dump_io.add_host(c["input"], HOST)
-        hosted = judge(h1dump, c, fed, points) if points else plain
+        plain, hosted, host_added = h1dump_io.judge_with_host(
+            judge, h1dump, c, lambda d: h1dump_io.add_host(d, HOST))
         results.append({"file": c["file"], "line": c["line"], "name": c["name"], "n": c["n"],
                         "input": c["input"].decode("latin-1"), "verdict": c["verdict"],
                         "unicorn": unicorn_says(c), "plain": plain, "hosted": hosted,
-                        "host_added": bool(points)})
+                        "host_added": host_added})
 
     print("unicorn: %s (%s)" % (corpus.commit(), args.unicorn))
     print("test methods not run (%d):" % len(skipped))
@@ -1026,17 +1011,11 @@ def main():
     for path in FILES:
         row(os.path.basename(path), [r for r in results if r["file"] == path])
     row("all", results)
-    for v in ("complete", "incomplete", "error"):
-        rows = [r for r in results if r["verdict"] == v]
-        print("  unicorn %-10s %3d cases: %d agree as is, %d with Host supplied" % (
-            v, len(rows), sum(r["plain"]["agree"] for r in rows),
-            sum(r["hosted"]["agree"] for r in rows)))
+    h1dump_io.print_verdict_counts(
+        results, lambda r: r["verdict"], [(v, v) for v in ("complete", "incomplete", "error")], "unicorn", 10)
     h1dump_io.print_consistency(results)
     if args.json:
-        h1dump_io.drop_whole(results)
-        with open(args.json, "w") as f:
-            json.dump(h1dump_io.jsonable({"results": results, "skipped": skipped}), f,
-                      indent=1)
+        h1dump_io.write_json(args.json, results, {"results": results, "skipped": skipped})
     return 1 if broken else 0
 
 
