@@ -55,7 +55,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 import http_parser_corpus as hp  # noqa: E402  (its C tokenizer: hp.tokenize)
-from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
+from h1dump_io import Source, read_events  # noqa: E402
 
 FILE = "test/beast/http/basic_parser.cpp"
 HOST = b"Host: beast.invalid\r\n"
@@ -354,10 +354,6 @@ def cases(src):
 # ------------------------------------------------------------------------ our side
 
 
-def run(h1dump, role, data, split):
-    return h1dump_io.run_or_crash(h1dump, role, data, split)
-
-
 def compare(case, msg):
     diffs = []
     for c in case["checks"]:
@@ -381,14 +377,8 @@ def compare(case, msg):
 
 
 def judge(h1dump, case, fed, points):
-    whole, crash = run(h1dump, case["role"], fed, 0)
-    bytewise, crash1 = run(h1dump, case["role"], fed, 1)
-    ours = read_events(whole, fed)
+    whole, ours, runs = h1dump_io.run_twice(h1dump, case["role"], fed, points, HOST_FIELD)
     first = read_events(whole, fed, first_only=True)
-    ours["crash"] = crash or crash1
-    for m in ours["msgs"] if points else []:
-        if HOST_FIELD in m["headers"]:
-            m["headers"].remove(HOST_FIELD)
     msgs, diffs = ours["msgs"], []
     if ours["crash"]:
         agree = False
@@ -407,10 +397,7 @@ def judge(h1dump, case, fed, points):
             agree = agree and not diffs
     else:
         agree = not first["ended"] and bool(ours["error"] or ours["eof"])
-    return {"agree": bool(agree), "late": None, "ours": h1dump_io.describe_ours(ours, bodies=True), "diffs": diffs,
-            "crash": ours["crash"],
-            "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
-            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return h1dump_io.verdict(agree, None, ours, diffs, runs, bodies=True)
 
 
 def beast_says(case):

@@ -358,3 +358,37 @@ def write_json(path, results, document=None):
     with open(path, "w") as f:
         json.dump(jsonable(results if document is None else document), f, indent=1)
 
+
+def run_twice(h1dump, role, data, points, host_field, method=None):
+    """h1dump on `data` whole and one byte at a time. Returns the whole run's output, what
+    `read_events` made of it (with "crash": either run's failure, and the supplied
+    `host_field` taken out of each message if `points` say one was added), and the keys a
+    result keeps of the two runs (`verdict` adds them)."""
+    whole, crash = run_or_crash(h1dump, role, data, 0, method)
+    bytewise, crash1 = run_or_crash(h1dump, role, data, 1, method)
+    ours = read_events(whole, data)
+    ours["crash"] = crash or crash1
+    for m in ours["msgs"] if points else []:
+        if host_field in m["headers"]:
+            m["headers"].remove(host_field)
+    runs = {"split_consistent": whole == bytewise and bool(crash) == bool(crash1),
+            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return whole, ours, runs
+
+
+def status_hint(ours):
+    """The status our refusal names (`... (400)` at the end of the failure), or None."""
+    m = re.search(r"\((\d+)\)$", ours["failure"] or "")
+    return int(m.group(1)) if m else None
+
+
+def verdict(agree, late, ours, diffs, runs, extra=None, bodies=False):
+    """A result's run: whether it agrees, what came late, ours described, the differences,
+    `extra` fields (a status hint), the crash, and `runs` (from `run_twice`)."""
+    out = {"agree": bool(agree), "late": late, "ours": describe_ours(ours, bodies),
+           "diffs": diffs}
+    out.update(extra or {})
+    out["crash"] = ours["crash"]
+    out.update(runs)
+    return out
+

@@ -74,7 +74,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 import http_parser_corpus as hp  # noqa: E402  (its C tokenizer: hp.tokenize)
-from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
+from h1dump_io import Source, read_events  # noqa: E402
 
 FILE = "tests/header-parsing-test.c"
 HOST = b"Host: libsoup.invalid\r\n"
@@ -316,23 +316,9 @@ def compare(c, msg):
 # ------------------------------------------------------------------------ our side
 
 
-def run(h1dump, role, data, split):
-    return h1dump_io.run_or_crash(h1dump, role, data, split)
-
-
 def judge(h1dump, c, fed, points):
-    whole, crash = run(h1dump, c["role"], fed, 0)
-    bytewise, crash1 = run(h1dump, c["role"], fed, 1)
-    ours = read_events(whole, fed)
-    ours["crash"] = crash or crash1
-    if points:
-        for m in ours["msgs"]:
-            if HOST_FIELD in m["headers"]:
-                m["headers"].remove(HOST_FIELD)
-    msgs, diffs, late, hint = ours["msgs"], [], None, None
-    m = re.search(r"\((\d+)\)$", ours["failure"] or "")
-    if m:
-        hint = int(m.group(1))
+    whole, ours, runs = h1dump_io.run_twice(h1dump, c["role"], fed, points, HOST_FIELD)
+    msgs, diffs, late, hint = ours["msgs"], [], None, h1dump_io.status_hint(ours)
     if ours["crash"]:
         agree = False
     elif c["accept"]:
@@ -345,12 +331,10 @@ def judge(h1dump, c, fed, points):
     else:
         agree = not msgs and bool(ours["error"] or ours["eof"])
         if not msgs and ours["eof"] and not ours["error"]:
-            probe = read_events(run(h1dump, c["role"], h1dump_io.end_head(fed), 0)[0], fed)
+            probe = read_events(h1dump_io.run_or_crash(
+                h1dump, c["role"], h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
-    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
-            "hint": hint, "crash": ours["crash"],
-            "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
-            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return h1dump_io.verdict(agree, late, ours, diffs, runs, {"hint": hint})
 
 
 HTTP1X_LINE = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [!-~]+ HTTP/1\.[1-9]\r?\n")

@@ -326,18 +326,9 @@ def compare(case, msg):
 
 
 def judge(h1dump, case, fed, points):
-    whole, crash = uc.run_one(h1dump, fed, 0)
-    bytewise, crash1 = uc.run_one(h1dump, fed, 1)
-    ours = read_events(whole, fed)
+    whole, ours, runs = h1dump_io.run_twice(h1dump, "server", fed, points, HOST_FIELD)
     first = read_events(whole, fed, first_only=True)
-    ours["crash"] = crash or crash1
-    for m in ours["msgs"] if points else []:
-        if HOST_FIELD in m["headers"]:
-            m["headers"].remove(HOST_FIELD)
-    msgs, diffs, late, hint = ours["msgs"], [], None, None
-    m = re.search(r"\((\d+)\)$", ours["failure"] or "")
-    if m:
-        hint = int(m.group(1))
+    msgs, diffs, late, hint = ours["msgs"], [], None, h1dump_io.status_hint(ours)
     if ours["crash"]:
         agree = False
     elif case["verdict"] == "complete":
@@ -350,13 +341,11 @@ def judge(h1dump, case, fed, points):
             not msgs and bool(ours["error"])
         agree = refused
         if not msgs and not ours["error"] and ours["eof"] and "head" in ours["eof"]:
-            probe = read_events(uc.run_one(h1dump, h1dump_io.end_head(fed), 0)[0], fed)
+            probe = read_events(h1dump_io.run_or_crash(
+                h1dump, "server", h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
             agree = late != "accepted" and "missing Host" not in late
-    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
-            "hint": hint, "crash": ours["crash"],
-            "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
-            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return h1dump_io.verdict(agree, late, ours, diffs, runs, {"hint": hint})
 
 
 def puma_says(case):

@@ -1046,19 +1046,9 @@ def echo_body(c, msg):
 
 
 def judge(h1dump, c, fed, points):
-    whole, crash = h1dump_io.run_or_crash(h1dump, "server", fed, 0)
-    bytewise, crash1 = h1dump_io.run_or_crash(h1dump, "server", fed, 1)
-    ours = read_events(whole, fed)
+    whole, ours, runs = h1dump_io.run_twice(h1dump, "server", fed, points, HOST_FIELD)
     first = read_events(whole, fed, first_only=True)
-    ours["crash"] = crash or crash1
-    if points:
-        for m in ours["msgs"]:
-            if HOST_FIELD in m["headers"]:
-                m["headers"].remove(HOST_FIELD)
-    msgs, diffs, late, hint = ours["msgs"], [], None, None
-    m = re.search(r"\((\d+)\)$", ours["failure"] or "")
-    if m:
-        hint = int(m.group(1))
+    msgs, diffs, late, hint = ours["msgs"], [], None, h1dump_io.status_hint(ours)
     if ours["crash"]:
         agree = False
     elif 200 <= c["status"] < 300:
@@ -1078,10 +1068,7 @@ def judge(h1dump, c, fed, points):
             m = re.search(r"\((\d+)\)$", probe["failure"] or "")
             if m:
                 hint = int(m.group(1))
-    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
-            "hint": hint, "crash": ours["crash"],
-            "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
-            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return h1dump_io.verdict(agree, late, ours, diffs, runs, {"hint": hint})
 
 
 def tomcat_says(c):

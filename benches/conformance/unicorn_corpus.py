@@ -65,7 +65,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
-from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
+from h1dump_io import Source, read_events  # noqa: E402
 
 FILES = ["test/unit/test_http_parser.rb", "test/unit/test_http_parser_ng.rb"]
 HOST = b"Host: unicorn.invalid\r\n"
@@ -799,7 +799,6 @@ def split_args(toks):
 def env_key(run, e):
     """The key of `req['KEY']` or `parser.env['KEY']` ("*" for the whole env), or None."""
     text = [t[1] if t[0] == "id" or t[0] == "p" else "<%s>" % t[0] for t in e]
-    envs = (REQ, ("result",))
     snap = run.vars.get(text[0]) if e and e[0][0] == "id" else None
     if isinstance(snap, tuple) and snap and snap[0] == "snapshot":
         k = env_key_plain(run, [("id", "<snap>", 0)] + e[1:], {"<snap>": REQ})
@@ -913,23 +912,8 @@ def compare(case, msgs):
 # ------------------------------------------------------------------------ our side
 
 
-def run_one(h1dump, data, split):
-    try:
-        return run_h1dump(h1dump, "server", None, data, split), None
-    except RuntimeError as e:
-        text = re.sub(r"thread '([^']*)' \(\d+\)", r"thread '\1'", str(e))
-        return "", [t.strip() for t in text.strip().split("\n")[0:3] if t.strip()]
-
-
 def judge(h1dump, case, fed, points):
-    whole, crash = run_one(h1dump, fed, 0)
-    bytewise, crash1 = run_one(h1dump, fed, 1)
-    ours = read_events(whole, fed)
-    ours["crash"] = crash or crash1
-    if points:
-        for m in ours["msgs"]:
-            if HOST_FIELD in m["headers"]:
-                m["headers"].remove(HOST_FIELD)
+    whole, ours, runs = h1dump_io.run_twice(h1dump, "server", fed, points, HOST_FIELD)
     msgs, diffs, late = ours["msgs"], [], None
     v = case["verdict"]
     m = re.search(r"\(request (\d+)\)", v)
@@ -948,13 +932,11 @@ def judge(h1dump, case, fed, points):
     else:
         agree = len(msgs) == before and bool(ours["error"])
         if len(msgs) == before and not ours["error"] and ours["eof"] and "head" in ours["eof"]:
-            probe = read_events(run_one(h1dump, h1dump_io.end_head(fed), 0)[0], fed)
+            probe = read_events(h1dump_io.run_or_crash(
+                h1dump, "server", h1dump_io.end_head(fed), 0)[0], fed)
             late = probe["error"] or "accepted"
             agree = late != "accepted" and "missing Host" not in late
-    return {"agree": bool(agree), "late": late, "ours": h1dump_io.describe_ours(ours), "diffs": diffs,
-            "crash": ours["crash"],
-            "split_consistent": whole == bytewise and bool(crash) == bool(crash1),
-            "whole": whole, "bytewise": bytewise if whole != bytewise else None}
+    return h1dump_io.verdict(agree, late, ours, diffs, runs)
 
 
 def unicorn_says(case):
@@ -1011,8 +993,8 @@ def main():
     for path in FILES:
         row(os.path.basename(path), [r for r in results if r["file"] == path])
     row("all", results)
-    h1dump_io.print_verdict_counts(
-        results, lambda r: r["verdict"], [(v, v) for v in ("complete", "incomplete", "error")], "unicorn", 10)
+    verdicts = [(v, v) for v in ("complete", "incomplete", "error")]
+    h1dump_io.print_verdict_counts(results, lambda r: r["verdict"], verdicts, "unicorn", 10)
     h1dump_io.print_consistency(results)
     if args.json:
         h1dump_io.write_json(args.json, results, {"results": results, "skipped": skipped})
