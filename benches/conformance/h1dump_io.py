@@ -392,3 +392,18 @@ def verdict(agree, late, ours, diffs, runs, extra=None, bodies=False):
     out.update(runs)
     return out
 
+
+def print_methods(title, rows):
+    """`title` (a format with the count) and one line for each (path, line, name, why) of
+    the test methods in `rows`."""
+    print(title % len(rows))
+    for path, line, name, why in rows:
+        print("  %s:%d %s: %s" % (os.path.basename(path), line, name, why))
+
+
+def method_label(r, j=None):
+    """A result's place: its file, line and test method, and which of its requests (`#n`)
+    when the method sends several."""
+    return "%s:%d %s%s" % (os.path.basename(r["file"]), r["line"], r["name"],
+                           " #%d" % r["n"] if r["n"] > 1 else "")
+

@@ -1105,14 +1105,10 @@ def main():
     print("tomcat: %s (%s)" % (corpus.commit(), args.tomcat))
     partial = [s for s in skipped if s[3].startswith("the rest after")]
     notrun = [s for s in skipped if s not in partial]
-    print("test methods (or parameter sets) not run (%d):" % len(notrun))
-    for path, line, name, why in notrun:
-        print("  %s:%d %s: %s" % (os.path.basename(path), line, name, why))
+    h1dump_io.print_methods("test methods (or parameter sets) not run (%d):", notrun)
     print()
-    print("test methods followed only up to their asserted request(s) (counted, %d):"
-          % len(partial))
-    for path, line, name, why in partial:
-        print("  %s:%d %s: %s" % (os.path.basename(path), line, name, why))
+    h1dump_io.print_methods(
+        "test methods followed only up to their asserted request(s) (counted, %d):", partial)
     print()
     if app:
         print("requests whose asserted status is the servlet's, not the connector's "
@@ -1122,9 +1118,7 @@ def main():
                                       c["status"]))
         print()
 
-    def label(r, j=None):
-        return "%s:%d %s%s" % (os.path.basename(r["file"]), r["line"], r["name"],
-                               " #%d" % r["n"] if r["n"] > 1 else "")
+    label = h1dump_io.method_label
 
     broken = h1dump_io.report_broken(results, "hosted", label)
     show = h1dump_io.show_case(label, "tomcat")

@@ -969,17 +969,11 @@ def main():
                         "host_added": host_added})
 
     print("unicorn: %s (%s)" % (corpus.commit(), args.unicorn))
-    print("test methods not run (%d):" % len(skipped))
-    for path, line, name, why in skipped:
-        print("  %s:%d %s: %s" % (os.path.basename(path), line, name, why))
-    print("test methods replayed up to their body filtering (%d):" % len(stopped))
-    for path, line, name, why in stopped:
-        print("  %s:%d %s: %s" % (os.path.basename(path), line, name, why))
+    h1dump_io.print_methods("test methods not run (%d):", skipped)
+    h1dump_io.print_methods("test methods replayed up to their body filtering (%d):", stopped)
     print()
 
-    def label(r, j=None):
-        return "%s:%d %s%s" % (os.path.basename(r["file"]), r["line"], r["name"],
-                               " #%d" % r["n"] if r["n"] > 1 else "")
+    label = h1dump_io.method_label
 
     broken = h1dump_io.report_broken(results, "hosted", label)
 
