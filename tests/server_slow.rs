@@ -2272,6 +2272,41 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
     verdict.done();
 }
 
+/// Threads that stood in for a burst of blocking handlers wait as spares for 10 s, then
+/// end: a server back to fast handlers keeps one loop thread per worker.
+#[test]
+fn spare_threads_end_after_their_wait() {
+    let _g = serial();
+    let mut verdict = Verdict::default();
+    let (server, addr, _) = app_server(|s| s.workers(1));
+    join_crowd(crowd(addr, 32, "/sleep/2", 20, None), &mut verdict);
+    let loop_threads = || {
+        switches_of_threads_named("pollhttp-loop").len()
+            + switches_of_threads_named("pollhttp-worke").len()
+    };
+    let after_burst = loop_threads();
+    verdict.check(after_burst > 2, || {
+        format!("{after_burst} loop threads after a burst of 32 blocking clients")
+    });
+    // The spares' wait is 10 s.
+    thread::sleep(Duration::from_secs(12));
+    let left = loop_threads();
+    println!("loop threads: {after_burst} after the burst, {left} 12 s later");
+    verdict.check(left == 1, || {
+        format!("{left} loop threads 12 s after the burst (one worker), {after_burst} just after")
+    });
+    // The one left still runs the loop.
+    let mut peer = Peer::connect(addr).expect("connect");
+    peer.send(get("/").as_bytes()).expect("send");
+    let answer = peer.response().map(|r| r.status);
+    verdict.check(matches!(answer, Ok(200)), || {
+        format!("GET / then: {answer:?}")
+    });
+    drop(peer);
+    stop(server, &mut verdict);
+    verdict.done();
+}
+
 #[test]
 fn continue_goes_out_while_another_handler_blocks() {
     let _g = serial();
