@@ -464,7 +464,7 @@ def judge(h1dump, c, data, hosted):
     bytewise, crash1 = run(h1dump, role, data, 1)
     ev = read_events(whole, data)
     diffs, late = [], None
-    msgs, error, eof = ev["msgs"], ev["error"], ev["eof"]
+    msgs, error = ev["msgs"], ev["error"]
     if crash or crash1:
         agree = False
     elif e["kind"] == "complete":

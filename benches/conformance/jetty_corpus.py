@@ -64,7 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
-from netty_corpus import JavaFile, NotUnderstood, closing, is_op, split_top, tokenize  # noqa: E402
+from netty_corpus import JavaFile, NotUnderstood, closing, is_op, split_top  # noqa: E402
 
 PATHS = ["jetty-core/jetty-http/src/test/java/org/eclipse/jetty/http/HttpParserTest.java",
          "jetty-http/src/test/java/org/eclipse/jetty/http/HttpParserTest.java"]

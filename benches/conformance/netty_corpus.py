@@ -1101,14 +1101,11 @@ class Runner:
         if fn == "assertTrue" and a:
             m = re.fullmatch(r"(\w+) \. headers \( \) \. contains \( (.*) \)", a[0])
             if m and ref(m.group(1)):
-                parts = split_top(toks, args[0][0], args[0][1])
-                inner = re.search(r"contains \(", a[0])
                 j = args[0][0]
                 while not (toks[j].kind == "id" and toks[j].val == "contains"):
                     j += 1
                 cargs = [self.eval(x, y, env) for x, y in split_top(toks, j + 2,
                                                                     closing(toks, j + 1))]
-                del parts, inner
                 if len(cargs) == 3 and isinstance(cargs[0], str) and isinstance(cargs[1], str):
                     ch.asserts.append(("contains", ref(m.group(1)), cargs[0].lower(), cargs[1]))
                     return

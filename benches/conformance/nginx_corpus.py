@@ -49,7 +49,6 @@ ours. Exit status 1 in that case.
 """
 
 import json
-import os
 import re
 import subprocess
 import sys

@@ -16,7 +16,7 @@ Needs `cargo build --release --example get`, curl, and dugong importable (tests/
 installs it: run with $POLLHTTP_PEERS_PYTHON; without it dugong is left out). Prints each
 one's GB/s per round, the medians, and pollhttp's ratios (median of per-round ratios).
 """
-import argparse, os, statistics, subprocess, sys, tempfile, time
+import argparse, importlib.util, os, statistics, subprocess, sys, tempfile, time
 from urllib.parse import urlsplit
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -72,11 +72,7 @@ def main():
     ap.add_argument("--small-tries", type=int, default=20)
     ap.add_argument("--dir", default=None)
     a = ap.parse_args()
-    try:
-        import dugong as _  # noqa: F401
-        have_dugong = True
-    except ImportError:
-        have_dugong = False
+    have_dugong = importlib.util.find_spec("dugong") is not None
     size = int(subprocess.run(["curl", "-sI", a.url], capture_output=True, text=True, check=True)
                .stdout.lower().split("content-length:")[1].split()[0])
     got = {"get null": [], "curl null": [], "get file": [], "curl file": []}

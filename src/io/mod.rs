@@ -12,7 +12,7 @@
 //!    resolver (getaddrinfo(3)), which may block on DNS. [`Resolve`] does one lookup on a
 //!    helper thread and is resumed like any operation; [`Resolver`] runs many lookups on a
 //!    few threads behind one descriptor, with a cache (for a loop over many hosts).
-//!    [`resolve`] is the plain blocking call, the one blocking step of the crate. IP
+//!    [`resolve()`] is the plain blocking call, the one blocking step of the crate. IP
 //!    literals are answered at once by all three; or skip this step by building the
 //!    [`Address`] yourself.
 //! 2. [`Connect`] connects to one of the addresses without blocking, racing them as RFC
