@@ -1033,6 +1033,13 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
                 "invalid request target",
             ),
             (
+                Method::GET,
+                "ftp://u@v@h/",
+                &[("host", "h")],
+                BodyLength::None,
+                "invalid request target",
+            ),
+            (
                 Method::CONNECT,
                 "/x",
                 &[("host", "h")],

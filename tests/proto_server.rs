@@ -200,6 +200,16 @@ accept! {
         => [req("GET", "HTTPS://[::1]:8443?q", V11, &[("host", "[::1]:8443")]), end(), Ev::Closed];
     target_absolute_other_scheme_with_userinfo: b"GET ftp://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("ftp://u@a/"), end(), Ev::Closed];
+    // RFC 3986 §3.2 for any scheme's authority: userinfo (pct-encoded too), an empty host
+    // (`file:///x`), an IP-literal, an empty port.
+    target_absolute_other_scheme_userinfo_pct_encoded: b"GET ftp://u%20:p@a/ HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("ftp://u%20:p@a/"), end(), Ev::Closed];
+    target_absolute_other_scheme_empty_host: b"GET file:///etc/hosts HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("file:///etc/hosts"), end(), Ev::Closed];
+    target_absolute_other_scheme_ip_literal: b"GET ftp://[::1]:21/x HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("ftp://[::1]:21/x"), end(), Ev::Closed];
+    target_absolute_other_scheme_empty_port: b"GET ftp://a:?q HTTP/1.1\r\nHost: a\r\n\r\n"
+        => [get("ftp://a:?q"), end(), Ev::Closed];
     // RFC 3986 §4.3: an absolute-URI's hier-part may be empty (libsoup's corpus).
     target_absolute_empty_hier_part: b"GET AbOuT: HTTP/1.1\r\nHost: a\r\n\r\n"
         => [get("AbOuT:"), end(), Ev::Closed];
@@ -612,6 +622,15 @@ reject! {
     target_http_without_slashes: b"GET http:a/b HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_http_bad_port: b"GET HTTP://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_scheme_only: b"GET http: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    // RFC 3986 §3.2: whatever the scheme, `//` starts an authority, which must be one
+    // (gunicorn's `invalid/016.http`: `]` is only an IP-literal's).
+    target_other_scheme_bracket_outside_ip_literal: b"PUT s://]ufd/: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_unclosed_ip_literal: b"GET ftp://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_bad_port: b"GET ftp://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_two_at_signs: b"GET ftp://u@v@a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_bad_userinfo: b"GET ftp://u[@a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_userinfo_bad_percent: b"GET ftp://u%zz@a/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    target_other_scheme_host_bad_percent: b"GET ftp://a%2/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
 
     // --- HTTP-version shape (§2.3) ---
     version_two_digit_minor: b"GET / HTTP/1.10\r\nHost: a\r\n\r\n" => [] 400, "malformed HTTP version";

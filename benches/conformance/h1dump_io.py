@@ -29,6 +29,14 @@ class Source:
         except (subprocess.CalledProcessError, FileNotFoundError):
             return "unknown"
 
+    def names(self, folder):
+        """The names of the files directly in `folder`."""
+        if self.is_checkout:
+            return sorted(os.listdir(os.path.join(self.path, folder)))
+        out = subprocess.run(self.git + ["ls-tree", "--name-only", self.rev, folder + "/"],
+                             capture_output=True, text=True, check=True)
+        return sorted(os.path.basename(p) for p in out.stdout.split())
+
     def read_bytes(self, name):
         if self.is_checkout:
             with open(os.path.join(self.path, name), "rb") as f:

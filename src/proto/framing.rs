@@ -449,25 +449,39 @@ pub(crate) fn valid_authority_form(target: &[u8]) -> bool {
     !host.is_empty() && number.is_some_and(|n| (1..=65535).contains(&n))
 }
 
-/// The authority of an `http` or `https` absolute-form target (`scheme://authority...`)
-/// when the scheme is one of those: its host must not be empty (RFC 9110 §4.2.1: MUST
-/// reject) and it has no userinfo (§4.2.4: deprecated, to be treated as an error).
-/// `None`: the scheme is another one, for the application to judge.
-pub(crate) fn http_authority_ok(target: &[u8]) -> Option<bool> {
+/// The authority of an absolute-form target (`scheme://authority...`), held to RFC 3986
+/// §3.2 whatever the scheme: `[ userinfo "@" ] host [ ":" port ]`, the host a reg-name, an
+/// IPv4 address or an IP-literal (a `]` outside one, or a second `@`, is no authority). An
+/// `http` or `https` target must have one, its host not empty (RFC 9110 §4.2.1: MUST
+/// reject) and without userinfo (§4.2.4: deprecated, to be treated as an error); another
+/// scheme's may have userinfo and an empty host (`file:///x`). `None`: another scheme
+/// without an authority (`urn:isbn:1`), for the application to judge.
+pub(crate) fn absolute_authority_ok(target: &[u8]) -> Option<bool> {
     let colon = target.iter().position(|&b| b == b':')?;
     let scheme = &target[..colon];
-    if !(scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https")) {
-        return None;
-    }
+    let http = scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"https");
     let Some(rest) = target[colon + 1..].strip_prefix(b"//") else {
-        return Some(false);
+        return http.then_some(false);
     };
     let end = rest
         .iter()
         .position(|&b| matches!(b, b'/' | b'?' | b'#'))
         .unwrap_or(rest.len());
     let authority = &rest[..end];
-    Some(host_and_port(authority).is_some_and(|(host, _)| !host.is_empty()))
+    if http {
+        return Some(host_and_port(authority).is_some_and(|(host, _)| !host.is_empty()));
+    }
+    let host_port = match authority.iter().position(|&b| b == b'@') {
+        Some(at) => {
+            // userinfo = *( unreserved / pct-encoded / sub-delims / ":" )
+            if !pct_encoded_ok(&authority[..at], |b| is_reg_name(b) || b == b':') {
+                return Some(false);
+            }
+            &authority[at + 1..]
+        }
+        None => authority,
+    };
+    Some(host_and_port(host_port).is_some())
 }
 
 /// The last Host value a connection found valid: a client sends the same one on every

@@ -13,7 +13,7 @@ use memchr::memchr;
 
 use super::chars::{is_tchar, visible_ascii_len};
 use super::error::Error;
-use super::framing::{http_authority_ok, valid_authority_form};
+use super::framing::{absolute_authority_ok, valid_authority_form};
 use super::head::{FieldSpan, Headers, RequestHead, ResponseHead};
 use super::limits::Limits;
 
@@ -421,9 +421,9 @@ fn whole_head<'b, 's>(
 const FAST_FIELDS: usize = 16;
 
 /// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only (its port
-/// 1 to 65535), asterisk-form for OPTIONS only; an `http`/`https` absolute-form target needs
-/// a host and has no userinfo (RFC 9110 §4.2.1, §4.2.4). The client checks what it sends
-/// with the same rules.
+/// 1 to 65535), asterisk-form for OPTIONS only; an absolute-form target's authority, if it
+/// has one, is RFC 3986's, and an `http`/`https` one has an authority with a host and no
+/// userinfo (RFC 9110 §4.2.1, §4.2.4). The client checks what it sends with the same rules.
 pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
     if *method == Method::CONNECT {
         return if valid_authority_form(target) {
@@ -445,7 +445,7 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
         return Ok(());
     }
     // absolute-form: scheme ":" hier-part, which may be empty (RFC 3986 §4.3: `about:`);
-    // an http or https URI needs its authority.
+    // an http or https URI needs its authority, and any authority must be one.
     let scheme_len = target
         .iter()
         .position(|&b| b == b':')
@@ -455,7 +455,7 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
         && scheme
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && http_authority_ok(target) != Some(false);
+        && absolute_authority_ok(target) != Some(false);
     if ok {
         Ok(())
     } else {
