@@ -1034,6 +1034,13 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
             ),
             (
                 Method::GET,
+                "/",
+                &[("host", ":80")],
+                BodyLength::None,
+                "the host header is not host[:port]",
+            ),
+            (
+                Method::GET,
                 "ftp://u@v@h/",
                 &[("host", "h")],
                 BodyLength::None,
@@ -1153,6 +1160,7 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
             (Method::CONNECT, "[::1]:443", &[("host", "[::1]:443")]),
             (Method::GET, "HTTP://h:8080/p?q", &[("host", "h:8080")]),
             (Method::GET, "urn:isbn:1", &[("host", "h")]),
+            (Method::GET, "file:///p", &[("host", "h")]),
             (Method::GET, "/p?q=%41", &[("host", "")]),
             (Method::GET, "/", &[("host", "[fe80::1%25eth0]:80")]),
         ];

@@ -654,6 +654,10 @@ reject! {
     host_space_inside: b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n" => [] 400, "invalid Host header field";
     host_with_path: b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n" => [] 400, "invalid Host header field";
     host_with_userinfo: b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n" => [] 400, "invalid Host header field";
+    // RFC 9110 §7.2 allows an empty Host, not a port without a host (the http URI it
+    // stands for would have an empty host, §4.2.1; lighttpd's test_request.c:247).
+    host_port_without_host: b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n" => [] 400, "invalid Host header field";
+    host_colon_alone: b"GET / HTTP/1.0\r\nHost: :\r\n\r\n" => [] 400, "invalid Host header field";
     host_bad_port: b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n" => [] 400, "invalid Host header field";
     host_unclosed_bracket: b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n" => [] 400, "invalid Host header field";
     host_ipv6_two_double_colons: b"GET / HTTP/1.1\r\nHost: [ab..cd::ef98:0:7654:321]\r\n\r\n" => [] 400, "invalid Host header field";

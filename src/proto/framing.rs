@@ -389,8 +389,11 @@ fn pct_encoded_ok(s: &[u8], plain: impl Fn(u8) -> bool) -> bool {
 }
 
 /// Host: a uri-host with an optional port: reg-name, IPv4 or an IP-literal in brackets.
+/// An empty value is one (RFC 9110 §7.2: the target URI has no authority); a port with an
+/// empty host is not, as the `http` URI it stands for would have an empty host (§4.2.1:
+/// MUST reject).
 pub(crate) fn valid_host(value: &[u8]) -> bool {
-    host_and_port(value).is_some()
+    host_and_port(value).is_some_and(|(host, port)| !host.is_empty() || port.is_none())
 }
 
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2), checked: the host (an IP-literal with its
