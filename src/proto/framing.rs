@@ -164,8 +164,15 @@ fn content_length<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Option<u
     Ok(found)
 }
 
+/// Most digits a Content-Length value may have, leading zeros included (as many as a
+/// chunk size may have): at most 20 of them fit a u64.
+const MAX_DECIMAL_DIGITS: usize = 64;
+
+/// A Content-Length value: decimal digits only, a u64.
 fn parse_decimal(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() || digits.len() > 20 {
+    // `1*DIGIT`: leading zeros do not count against the 20 digits of a u64 (overflow is
+    // caught below), but a value is at most as long as a chunk size may be.
+    if digits.is_empty() || digits.len() > MAX_DECIMAL_DIGITS {
         return None;
     }
     digits.iter().try_fold(0u64, |n, &d| {
