@@ -1043,6 +1043,13 @@ HEAD /c HTTP/1.1\r\nhost: example.com\r\n\r\n"[..]
             ),
             (
                 Method::GET,
+                "h:80",
+                &[("host", "h")],
+                BodyLength::None,
+                "authority-form target is only for CONNECT",
+            ),
+            (
+                Method::GET,
                 "ftp://u@v@h/",
                 &[("host", "h")],
                 BodyLength::None,

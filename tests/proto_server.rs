@@ -629,6 +629,11 @@ reject! {
     target_http_without_slashes: b"GET http:a/b HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_http_bad_port: b"GET HTTP://a:b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     target_scheme_only: b"GET http: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
+    // `host:port` is authority-form, which only CONNECT may use (RFC 9112 §3.2.3), not a
+    // scheme and a path of digits (gunicorn's `rfc9112_target_authority_non_connect_01`;
+    // nginx, Apache, lighttpd and Node refuse it too).
+    target_authority_form_for_get: b"GET example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n" => [] 400, "authority-form target is only for CONNECT";
+    target_authority_form_for_options: b"OPTIONS a:1 HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "authority-form target is only for CONNECT";
     // RFC 3986 §3.2: whatever the scheme, `//` starts an authority, which must be one
     // (gunicorn's `invalid/016.http`: `]` is only an IP-literal's).
     target_other_scheme_bracket_outside_ip_literal: b"PUT s://]ufd/: HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";

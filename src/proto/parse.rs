@@ -421,7 +421,8 @@ fn whole_head<'b, 's>(
 const FAST_FIELDS: usize = 16;
 
 /// RFC 9112 §3.2: origin-form or absolute-form, authority-form for CONNECT only (its port
-/// 1 to 65535), asterisk-form for OPTIONS only; an absolute-form target's authority, if it
+/// 1 to 65535; a `host:port` target is authority-form, not a scheme and a path of digits),
+/// asterisk-form for OPTIONS only; an absolute-form target's authority, if it
 /// has one, is RFC 3986's, and an `http`/`https` one has an authority with a host and no
 /// userinfo (RFC 9110 §4.2.1, §4.2.4). The client checks what it sends with the same rules.
 pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Error> {
@@ -451,6 +452,14 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
         .position(|&b| b == b':')
         .ok_or_else(|| Error::bad("invalid request target"))?;
     let scheme = &target[..scheme_len];
+    let rest = &target[scheme_len + 1..];
+    if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) {
+        // `host:port` is authority-form before it is a scheme and a path of digits:
+        // nginx, Apache, lighttpd, gunicorn and Node's llhttp read it so, and refuse it for any method
+        // but CONNECT (§3.2.3). So do we, rather than route as a path what a proxy in
+        // front would take for a host.
+        return Err(Error::bad("authority-form target is only for CONNECT"));
+    }
     let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
         && scheme
             .iter()
