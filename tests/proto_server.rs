@@ -225,6 +225,11 @@ accept! {
     http12_needs_host_like_11: b"GET / HTTP/1.2\r\n\r\n" => [err(400, "missing Host header field")];
     host_empty_value: b"GET / HTTP/1.1\r\nHost:\r\n\r\n"
         => [req("GET", "/", V11, &[("host", "")]), end(), Ev::Closed];
+    // A trailing dot (a fully qualified name) and a leading one stay valid.
+    host_trailing_dot: b"GET / HTTP/1.1\r\nHost: a.example.\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", "a.example.")]), end(), Ev::Closed];
+    host_leading_dot: b"GET / HTTP/1.1\r\nHost: .a.example:80\r\n\r\n"
+        => [req("GET", "/", V11, &[("host", ".a.example:80")]), end(), Ev::Closed];
     host_with_port: b"GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n"
         => [req("GET", "/", V11, &[("host", "a.example:8080")]), end(), Ev::Closed];
     host_ipv6_literal: b"GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]:80\r\n\r\n"
@@ -669,6 +674,13 @@ reject! {
     // RFC 9110 §7.2 allows an empty Host, not a port without a host (the http URI it
     // stands for would have an empty host, §4.2.1; lighttpd's test_request.c:247).
     host_port_without_host: b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n" => [] 400, "invalid Host header field";
+    // No empty label between dots, and not `.` alone (nginx, Apache, lighttpd and Tomcat
+    // refuse them; `Host: ..` would climb out of a folder per virtual host).
+    host_dot_dot: b"GET / HTTP/1.1\r\nHost: ..\r\n\r\n" => [] 400, "invalid Host header field";
+    host_empty_label: b"GET / HTTP/1.1\r\nHost: a..b:80\r\n\r\n" => [] 400, "invalid Host header field";
+    host_dot_alone: b"GET / HTTP/1.1\r\nHost: .\r\n\r\n" => [] 400, "invalid Host header field";
+    host_empty_label_pct_encoded_name: b"GET / HTTP/1.1\r\nHost: %41..b\r\n\r\n" => [] 400, "invalid Host header field";
+    target_http_host_empty_label: b"GET http://a..b/ HTTP/1.1\r\nHost: a\r\n\r\n" => [] 400, "invalid request target";
     host_colon_alone: b"GET / HTTP/1.0\r\nHost: :\r\n\r\n" => [] 400, "invalid Host header field";
     host_bad_port: b"GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n" => [] 400, "invalid Host header field";
     host_unclosed_bracket: b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n" => [] 400, "invalid Host header field";

@@ -414,12 +414,11 @@ pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
             .position(|&b| !is_reg_name(b))
             .unwrap_or(value.len());
         match &value[name_end..] {
-            [] => return Some((value, None)),
+            [] => return labels_ok(value).then_some((value, None)),
             [b':', digits @ ..] => {
-                return digits
-                    .iter()
-                    .all(u8::is_ascii_digit)
-                    .then_some((&value[..name_end], Some(digits)));
+                let name = &value[..name_end];
+                return (labels_ok(name) && digits.iter().all(u8::is_ascii_digit))
+                    .then_some((name, Some(digits)));
             }
             // A `%` (or a byte no host has): the whole check below.
             _ => {}
@@ -434,7 +433,7 @@ pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     } else {
         let name_end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
         let (name, port) = value.split_at(name_end);
-        if !pct_encoded_ok(name, is_reg_name) {
+        if !pct_encoded_ok(name, is_reg_name) || !labels_ok(name) {
             return None;
         }
         (name, port)
@@ -444,6 +443,14 @@ pub(crate) fn host_and_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
         [b':', digits @ ..] if digits.iter().all(u8::is_ascii_digit) => Some((host, Some(digits))),
         _ => None,
     }
+}
+
+/// A reg-name's dots: no empty label between two (`a..b`, `..`), and not `.` alone. RFC
+/// 3986 §3.2.2 allows them, no name system has them, and nginx, Apache, lighttpd and Tomcat
+/// refuse them: an application that makes a path of the host (a folder per virtual host)
+/// would climb out of its folder on `Host: ..`.
+fn labels_ok(name: &[u8]) -> bool {
+    name != b"." && !name.windows(2).any(|pair| pair == b"..")
 }
 
 /// authority-form (RFC 9112 §3.2.3): `uri-host ":" port`, the host not empty and the port a
