@@ -310,7 +310,7 @@ def classify(inp, h, u, diffs):
     if "invalid character in a header field value" in ue and not he:
         return "Other CTLs in field values refused"
     if "Transfer-Encoding in an HTTP/1.0" in ue and not he:
-        return "Transfer-Encoding in an HTTP/1.0 response refused"
+        return "Transfer-Encoding in an HTTP/1.0 request refused"
     return None
 
 

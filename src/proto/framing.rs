@@ -645,9 +645,13 @@ pub(crate) struct RequestInfo {
 /// (`gzip`, `chunked, gzip`, a name we do not know) as ending with the close (§6.3(4)).
 /// Only chunked is decoded: the codings before or instead of it stay applied to the
 /// content, as the field says (like Content-Encoding, which is the caller's to decode too).
-/// Refused: Transfer-Encoding with Content-Length (§6.3(3): a smuggling sign), in an
-/// HTTP/1.0 response (§6.1: faulty framing), and chunked applied twice; except in a 2xx
-/// answer to CONNECT, whose framing fields are ignored unread (§6.3(2)).
+/// In an HTTP/1.0 response the framing is faulty (§6.1): the body is read as the field says
+/// all the same, and the connection ends after it, as every HTTP/1.0 response ends it
+/// (§6.1: "close the connection after processing the message"; curl, Python's
+/// http.client, Node and h11 read it so).
+/// Refused: Transfer-Encoding with Content-Length (§6.3(3): a smuggling sign), and chunked
+/// applied twice; except in a 2xx answer to CONNECT, whose framing fields are ignored
+/// unread (§6.3(2)).
 pub(crate) fn response_framing(
     headers: &Headers,
     version: Version,
@@ -666,9 +670,6 @@ pub(crate) fn response_framing(
     let coded = coding != Coding::Absent;
     if coded && length.is_some() {
         return Err(Error::bad("both Content-Length and Transfer-Encoding"));
-    }
-    if coded && version != Version::HTTP_11 {
-        return Err(Error::bad("Transfer-Encoding in an HTTP/1.0 response"));
     }
     if request.head || status == 204 || status == 304 {
         return Ok((Framing::None, closes));
