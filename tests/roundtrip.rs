@@ -89,8 +89,10 @@ fn field_list(max: usize) -> impl Strategy<Value = Fields> {
     )
 }
 
+/// A valid Host: labels joined by single dots (an empty label is refused), an optional
+/// trailing dot, an optional port.
 fn host() -> impl Strategy<Value = String> {
-    "[a-z0-9.-]{1,15}(:[0-9]{1,5})?"
+    "[a-z0-9-]{1,6}(\\.[a-z0-9-]{1,6}){0,2}\\.?(:[0-9]{1,5})?"
 }
 
 fn extension() -> impl Strategy<Value = Ext> {
