@@ -34,6 +34,7 @@ nothing else is read.
 
 import argparse
 import json
+import re
 import socket
 import sys
 import threading
@@ -239,14 +240,35 @@ CASES = [
                         b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n")),
     ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
     ("pipelined two", req() + req()),
+    ("pipelined three", req() + req() + req()),
+    ("GET, then a bad request", req() + req(fields=H + b"X : y\r\n")),
+    ("bad request, then GET", req(fields=H + b"X : y\r\n") + req()),
+    ("Connection: close, then GET", req(fields=H + b"Connection: close\r\n") + req()),
+    ("HTTP/1.0, then GET", req(b"GET " + D + b" HTTP/1.0", b"") + req()),
+    ("HTTP/1.0 keep-alive, then GET", req(b"GET " + D + b" HTTP/1.0",
+                                          b"Connection: keep-alive\r\n") + req()),
+    ("HEAD, then GET", req(b"HEAD " + D + b" HTTP/1.1") + req()),
+    ("POST with CL body, then GET", post(b"Content-Length: 5\r\n", b"hello") + req()),
+    ("chunked POST, then GET", chunked(b"5\r\nhello\r\n0\r\n\r\n") + req()),
+    ("chunked POST with trailer, then GET", chunked(b"0\r\nX: y\r\n\r\n") + req()),
+    ("Expect with body, then GET", post(b"Expect: 100-continue\r\nContent-Length: 5\r\n",
+                                        b"hello") + req()),
+    ("GET with CL body, then GET", req(fields=H + b"Content-Length: 5\r\n", body=b"hello")
+     + req()),
+    ("CRLF between requests", req() + b"\r\n" + req()),
+    ("bare LF between requests", req() + b"\n" + req()),
     ("garbage after request", req() + b"\x00\x01\x02"),
     ("only CRLF", b"\r\n"),
     ("binary", b"\x16\x03\x01\x00\x05hello"),
 ]
 
 
+STATUS_LINE = re.compile(rb"(?m)^HTTP/\d\.\d (\d{3})")
+
+
 def ask(port, data, timeout=3.0):
-    """The status of the first answer to `data` on a new connection, or "closed"."""
+    """The final statuses of the answers to `data` on a new connection (1xx left out), as
+    one string ("200", "200 400"), or "closed" when there is none."""
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     except OSError as e:
@@ -258,8 +280,8 @@ def ask(port, data, timeout=3.0):
             s.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        while b"\r\n" not in got and b"\n" not in got and len(got) < 64:
-            chunk = s.recv(4096)
+        while len(got) < 1 << 20:
+            chunk = s.recv(65536)
             if not chunk:
                 break
             got += chunk
@@ -267,16 +289,18 @@ def ask(port, data, timeout=3.0):
         pass
     finally:
         s.close()
-    parts = got.split(b"\n", 1)[0].split()
-    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
-        return int(parts[1])
-    return "closed"
+    # The documents served are short texts without a status line in them.
+    statuses = [m.group(1).decode() for m in STATUS_LINE.finditer(got)
+                if not m.group(1).startswith(b"1")]
+    return " ".join(statuses) or "closed"
 
 
 def verdict(answer):
-    if isinstance(answer, int) and (200 <= answer < 400 or answer in (404, 405)):
-        return "accepts"
-    return "refuses"
+    """accepts / refuses for each final answer, in order."""
+    if not answer[:1].isdigit():
+        return "refuses"
+    return " ".join("accepts" if 200 <= int(x) < 400 or x in ("404", "405") else "refuses"
+                    for x in answer.split())
 
 
 def main():
