@@ -123,7 +123,10 @@ impl Origin {
             // A reg-name or IPv4 address, checked by the rules the server applies to Host
             // (pct-encoded triplets included).
             if host.contains(':') || !valid_host(host.as_bytes()) {
-                return Err(bad(url, "the host holds characters a host name may not"));
+                return Err(bad(
+                    url,
+                    "the host is no host name (characters a name may not hold, or an empty label)",
+                ));
             }
             (host.to_owned(), port)
         };
@@ -225,6 +228,8 @@ mod tests {
             "http://[::g]/",
             "http://[v1.a:b]/",
             "http://a%zz/",
+            "http://a..b/",
+            "http://../x",
             "http://a:1:80/",
             "http://a b/",
             "http://a/b c",
