@@ -395,10 +395,18 @@ impl ServerConn {
                     return Ok(Step::Event(Event::NeedData));
                 }
                 Recv::Head(scanner) => {
-                    // RFC 9112 §2.2: ignore empty lines before the request line.
-                    while let [b'\r', b'\n', ..] = self.buf.pending() {
-                        self.buf.consume(2);
-                        self.leading += 2;
+                    // RFC 9112 §2.2: ignore empty lines before the request line, a lone LF
+                    // among them (a recipient MAY take LF for a line end): between two
+                    // messages it can frame nothing, and nginx, Apache, lighttpd and llhttp
+                    // skip it. Inside a head a bare LF stays an error.
+                    loop {
+                        let skipped = match self.buf.pending() {
+                            [b'\r', b'\n', ..] => 2,
+                            [b'\n', ..] => 1,
+                            _ => break,
+                        };
+                        self.buf.consume(skipped);
+                        self.leading += skipped;
                         if self.leading > self.limits.max_head {
                             return Err(Error::bad("too many empty lines before the request"));
                         }
