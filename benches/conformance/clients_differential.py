@@ -33,6 +33,8 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import h1dump_io  # noqa: E402
 
 
 def resp(status=b"HTTP/1.1 200 OK", fields=b"Content-Length: 5\r\n", body=b"hello"):
@@ -218,13 +220,8 @@ def main():
     def fetch(i, j):
         path = "/%d/x" % i
         answers[i][j] = clients[j][1]("http://127.0.0.1:%d%s" % (port, path), path)
-    jobs = [threading.Thread(target=fetch, args=(i, j))
-            for i in range(len(CASES)) for j in range(len(clients))]
-    for k in range(0, len(jobs), 8):
-        for t in jobs[k:k + 8]:
-            t.start()
-        for t in jobs[k:k + 8]:
-            t.join()
+    h1dump_io.run_threads(fetch, [(i, j) for i in range(len(CASES))
+                                  for j in range(len(clients))], 8)
 
     def cell(x):
         return "ok %r" % x[1][:12] if x[0] == "ok" else "error"

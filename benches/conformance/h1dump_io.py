@@ -415,3 +415,15 @@ def method_label(r, j=None):
     return "%s:%d %s%s" % (os.path.basename(r["file"]), r["line"], r["name"],
                            " #%d" % r["n"] if r["n"] > 1 else "")
 
+
+def run_threads(call, args, at_once):
+    """`call(*a)` for each `a` of `args`, on threads, `at_once` of them at a time (the
+    differential scripts: one case for one peer each)."""
+    import threading
+    threads = [threading.Thread(target=call, args=a) for a in args]
+    for k in range(0, len(threads), at_once):
+        for t in threads[k:k + at_once]:
+            t.start()
+        for t in threads[k:k + at_once]:
+            t.join()
+

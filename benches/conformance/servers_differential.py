@@ -34,10 +34,13 @@ nothing else is read.
 
 import argparse
 import json
+import os
 import re
 import socket
 import sys
-import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import h1dump_io  # noqa: E402
 
 D = b"/d1.html"
 H = b"Host: localhost\r\n"
@@ -368,13 +371,8 @@ def main():
 
     def run(i, j):
         answers[i][j] = ask(servers[j][1], CASES[i][1])
-    threads = [threading.Thread(target=run, args=(i, j))
-               for i in range(len(CASES)) for j in range(len(servers))]
-    for k in range(0, len(threads), 32):
-        for t in threads[k:k + 32]:
-            t.start()
-        for t in threads[k:k + 32]:
-            t.join()
+    h1dump_io.run_threads(run, [(i, j) for i in range(len(CASES))
+                                for j in range(len(servers))], 32)
 
     judged, others = servers[0][0], [n for n, _ in servers[1:]]
     width = max(len(name) for name, _ in CASES)
