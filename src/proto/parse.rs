@@ -455,9 +455,9 @@ pub(crate) fn check_target_form(method: &Method, target: &[u8]) -> Result<(), Er
     let rest = &target[scheme_len + 1..];
     if !rest.is_empty() && rest.iter().all(u8::is_ascii_digit) {
         // `host:port` is authority-form before it is a scheme and a path of digits:
-        // nginx, Apache, lighttpd, gunicorn and Node's llhttp read it so, and refuse it for any method
-        // but CONNECT (§3.2.3). So do we, rather than route as a path what a proxy in
-        // front would take for a host.
+        // nginx, Apache, lighttpd, gunicorn and Node's llhttp read it so, and refuse it
+        // for any method but CONNECT (§3.2.3). So do we, rather than route as a path
+        // what a proxy in front would take for a host.
         return Err(Error::bad("authority-form target is only for CONNECT"));
     }
     let ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
