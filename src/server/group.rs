@@ -282,7 +282,8 @@ impl Notices {
     #[inline(never)]
     fn eager_call_returned(&self, call: EagerCall) -> bool {
         let elapsed = call.began.elapsed();
-        // The thread's usage is read (a system call) only for a call that took long.
+        // The thread's usage was read (a system call) as the call began; it is read again
+        // only for a call that took long.
         let slow = elapsed >= SLOW_CALL && is_slow(elapsed, call.usage, crate::sys::thread_usage());
         self.eager_calls.fetch_add(1, Ordering::Relaxed);
         if slow {

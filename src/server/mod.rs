@@ -39,11 +39,11 @@
 //!   lately (a crowd of clients of a slow database call), another thread takes the loop as
 //!   each handler is called, so nobody waits for the watchdog either; as soon as most
 //!   calls return at once again (within 0.2 ms, or blocking nowhere), or none has blocked
-//!   for 0.1 s, the loop calls its handlers itself again. Threads that stood in wait 10 s, spares, for the next
-//!   loop that needs one. After a second with no handler
-//!   running, the watchdog sleeps until one starts: an idle server wakes only for its
-//!   timers, a few times a second. It delays only its own connection's
-//!   responses, which stay in order. At most [`Server::max_blocked_handlers`] handlers are
+//!   for 0.1 s, the loop calls its handlers itself again. Threads that stood in wait 10 s,
+//!   spares, for the next loop that needs one. After a second with no handler running,
+//!   the watchdog sleeps until one starts: an idle server wakes only for its timers, a few
+//!   times a second. A blocking handler delays only its own connection's responses, which
+//!   stay in order. At most [`Server::max_blocked_handlers`] handlers are
 //!   blocked at once; past that, handlers are called in turn as blocked ones return (none
 //!   is refused or lost, but one whose client has left by its turn is not called), while
 //!   the loop goes on reading, writing and timing out its connections. A handler waiting
