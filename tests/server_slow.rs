@@ -1182,13 +1182,30 @@ fn slowloris_heads_get_408_at_the_head_timeout() {
 /// with nothing sent to them.
 #[test]
 fn empty_lines_before_a_request_do_not_put_off_the_idle_timeout() {
+    empty_lines_closed_at_the_idle_timeout(b"\r\n");
+}
+
+/// The same with lone LFs, which the core skips as empty lines too.
+#[test]
+fn lone_line_feeds_before_a_request_do_not_put_off_the_idle_timeout() {
+    empty_lines_closed_at_the_idle_timeout(b"\n");
+}
+
+fn empty_lines_closed_at_the_idle_timeout(line: &'static [u8]) {
     let _g = serial();
     let mut verdict = Verdict::default();
     let idle_timeout = Duration::from_millis(1500);
     let (server, addr, _seen) = app_server(|s| s.idle_timeout(idle_timeout));
     let attacks = attack_while_probing(
         addr,
-        move || trickle(addr, b"", |_| b"\r\n".to_vec(), Duration::from_millis(200)),
+        move || {
+            trickle(
+                addr,
+                b"",
+                move |_| line.to_vec(),
+                Duration::from_millis(200),
+            )
+        },
         None,
         &mut verdict,
     );
