@@ -2238,7 +2238,7 @@ fn after_a_burst_of_blocking_handlers_fast_ones_are_called_on_the_loops_thread()
     thread::sleep(Duration::from_millis(500));
     let loop_threads = || {
         let mut all = switches_of_threads_named("pollhttp-loop");
-        all.extend(switches_of_threads_named("pollhttp-worke"));
+        all.extend(switches_of_threads_named("pollhttp-worker"));
         all
     };
     let before = loop_threads();
