@@ -611,6 +611,42 @@ fn raw_chunked_request_with_extensions_and_trailers() {
     );
 }
 
+/// A body of many tiny chunks reaches the handler in a few reads, not one a chunk: the
+/// loop hands over every piece it has at once, with one wake-up of the handler. (Handed
+/// over one by one, 1-byte chunks cost `serve` 1.7 µs of CPU each, 40 times what they
+/// cost now: about 3.5 MB/s of such input from one client filled a core.)
+#[test]
+fn tiny_chunks_reach_the_handler_in_few_reads() {
+    const CHUNKS: usize = 300_000;
+    let _g = shared();
+    let server = start(tcp(|_session, mut request| {
+        let (mut reads, mut bytes, mut buf) = (0usize, 0usize, vec![0u8; 64 * 1024]);
+        loop {
+            match request.body.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => (reads, bytes) = (reads + 1, bytes + n),
+                Err(e) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+            }
+        }
+        Response::text(StatusCode::OK, format!("{reads} {bytes}"))
+    }));
+    let mut raw = Raw::tcp(tcp_addr(&server));
+    let mut request =
+        b"POST /tiny HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    request.extend(b"1\r\nx\r\n".repeat(CHUNKS));
+    request.extend(b"0\r\n\r\n");
+    raw.send(&request);
+    let r = raw.response(false);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (reads, bytes) = r.text().split_once(' ').map_or((0, 0), |(a, b)| {
+        (a.parse::<usize>().unwrap_or(0), b.parse().unwrap_or(0))
+    });
+    assert_eq!(bytes, CHUNKS, "{}", r.text());
+    // A read for each piece of the socket's the loop takes (14 here); 29,330 when each
+    // chunk was handed over alone.
+    assert!(reads <= 1_000, "{reads} reads for {CHUNKS} 1-byte chunks");
+}
+
 #[test]
 fn response_bodies_of_every_kind_reach_the_client() {
     let _g = shared();
