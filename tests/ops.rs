@@ -534,6 +534,61 @@ fn chunked_response_through_read_body_discard_and_read_all() {
     peer.join();
 }
 
+/// Small chunks the stream already holds come out of one read together, up to the
+/// buffer's size, not one chunk a read (a reader passing each read on, as `get` does,
+/// made a system call a chunk). The body's end and trailers found on the way are kept
+/// for the next response; a framing error found on the way comes at the next read, after
+/// the bytes before it.
+#[test]
+fn read_body_gives_the_held_chunks_of_a_tiny_chunked_body_together() {
+    const CHUNKS: usize = 10_000;
+    let peer = Peer::tcp(|mut c| {
+        for _ in 0..3 {
+            c.read_request();
+        }
+        let tiny = vec![&b"x"[..]; CHUNKS];
+        let mut r = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        r.extend(chunked_body(&tiny, "x-t: 1\r\n"));
+        r.extend(ok(b"next"));
+        r.extend_from_slice(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+        r.extend(b"1\r\na\r\n1\r\nb\r\nzz\r\n");
+        c.write(&r);
+        c.read_to_end()
+    });
+    let mut stream = connect(peer.address());
+    for i in 0..3 {
+        let target = format!("/{i}");
+        send(&mut stream, Method::GET, &target, RequestBody::Empty);
+    }
+    assert_eq!(read_head(&mut stream), 200);
+    let (mut got, mut reads) = (Vec::new(), 0);
+    let mut op = ReadBody::new(vec![0u8; 64 * 1024]);
+    loop {
+        let n = run(&mut stream, |s| op.resume(s));
+        if n == 0 {
+            break;
+        }
+        reads += 1;
+        got.extend_from_slice(&op.buffer()[..n]);
+    }
+    assert_eq!(got, vec![b'x'; CHUNKS]);
+    assert!(reads <= 20, "{reads} reads for {CHUNKS} held 1-byte chunks");
+    assert_eq!(stream.trailers().get("x-t"), Some(&b"1"[..]));
+    assert_eq!(read_head(&mut stream), 200);
+    assert_eq!(read_all(&mut stream), b"next");
+
+    assert_eq!(read_head(&mut stream), 200);
+    let mut op = ReadBody::new(vec![0u8; 64]);
+    assert_eq!(run(&mut stream, |s| op.resume(s)), 2);
+    assert_eq!(&op.buffer()[..2], b"ab");
+    let err = drive(&mut stream, |s| op.resume(s))
+        .0
+        .expect_err("a bad chunk size");
+    assert!(err.to_string().contains("chunk"), "{err}");
+    drop(stream);
+    peer.join();
+}
+
 #[test]
 fn read_all_with_a_limit_refuses_a_longer_body() {
     let peer = Peer::tcp(|mut c| {
