@@ -757,6 +757,67 @@ fn a_lookup_that_never_answers_fails_at_the_connect_timeout() {
     assert!(matches!(done[0].result, Err(FetchError::Resolve(_))));
 }
 
+/// Names behind lookups that never answer (a DNS server that drops queries) are still
+/// asked, and get their full timeout once asked: before, they failed with "no answer in
+/// time" at the connect timeout without ever being looked up.
+#[test]
+fn names_queued_behind_lookups_that_never_answer_are_still_looked_up() {
+    let (_server, origin) = own_server(None);
+    let port = origin.port;
+    let gate = Arc::new(Mutex::new(()));
+    let held = gate.lock().unwrap();
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let (g, a) = (Arc::clone(&gate), Arc::clone(&asked));
+    let resolver = Resolver::with_lookup(Arc::new(move |host: &str, _port| {
+        a.lock().unwrap().push(host.to_owned());
+        if host.starts_with("drop") {
+            // No answer until the test ends.
+            drop(g.lock());
+            return Err(std::io::Error::other("no answer"));
+        }
+        Ok(vec![Address::Tcp(SocketAddr::from(([127, 0, 0, 1], port)))])
+    }))
+    .unwrap()
+    .threads(2);
+    let mut config = Config::default();
+    config.connect_timeout = Some(Duration::from_millis(300));
+    let mut fetcher = Fetcher::new(config).with_resolver(resolver);
+    for i in 0..2 {
+        let drop_origin = Origin::new(false, format!("drop-{i}.test"), port);
+        fetcher.submit(&drop_origin, Request::get("/"), 100 + i);
+    }
+    fetcher.resume();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while asked.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the lookups never started");
+        thread::sleep(Duration::from_millis(5));
+    }
+    for i in 0..6 {
+        let fast = Origin::new(false, format!("fast-{i}.test"), port);
+        fetcher.submit(&fast, Request::get("/"), i);
+    }
+    let start = Instant::now();
+    let done = run_poll(&mut fetcher);
+    let took = start.elapsed();
+    drop(held);
+    assert_eq!(done.len(), 8);
+    for c in &done[..6] {
+        match &c.result {
+            Ok(response) => assert_eq!(response.status(), 200),
+            Err(e) => panic!("{}: {e} (asked: {:?})", c.tag, asked.lock().unwrap()),
+        }
+    }
+    for c in &done[6..] {
+        match &c.result {
+            Err(e @ FetchError::Resolve(_)) => {
+                assert!(e.to_string().contains("no answer in time"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
 #[test]
 fn a_pipeline_over_a_unix_socket() {
     let path = std::env::temp_dir().join(format!("pollhttp-pipeline-{}.sock", std::process::id()));

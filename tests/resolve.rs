@@ -604,6 +604,54 @@ fn a_cancelled_lookup_is_not_answered() {
     assert!(calls.load(Ordering::SeqCst) <= 1, "cancelled lookups ran");
 }
 
+/// A DNS server that does not answer keeps getaddrinfo(3) 10 s or more; a lookup every
+/// waiter gave up on must not hold up the names queued behind it for that long.
+#[test]
+fn a_lookup_cancelled_while_it_runs_leaves_its_place_to_the_queue() {
+    let stuck_calls = Arc::new(AtomicUsize::new(0));
+    let (stuck, gate) = gated(&stuck_calls);
+    let lookup: LookupFn = Arc::new(move |host: &str, port: u16| {
+        if host.starts_with("stuck") {
+            return stuck(host, port);
+        }
+        Ok(vec![Address::from(([10, 2, 2, 2], port))])
+    });
+    let mut resolver = Resolver::with_lookup(lookup).unwrap().threads(1);
+    let wait_for_calls = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stuck_calls.load(Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "the lookup never started");
+            thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let first = pending(resolver.lookup("stuck-0.test", 80));
+    let fast = pending(resolver.lookup("fast.test", 80));
+    wait_for_calls(1);
+    assert!(resolver.running_since(first).is_some());
+    assert_eq!(resolver.running_since(fast), None, "queued, not asked yet");
+    assert!(resolver.cancel(first));
+    let answers = take(&mut resolver, 1);
+    let answer = answers[&fast].as_ref().unwrap();
+    assert_eq!(answer, &vec![Address::from(([10, 2, 2, 2], 80))]);
+
+    // Twice the threads at most: with two lookups given up on still running, the next
+    // name waits for one of them.
+    let second = pending(resolver.lookup("stuck-1.test", 80));
+    wait_for_calls(2);
+    assert!(resolver.cancel(second));
+    let queued = pending(resolver.lookup("fast-2.test", 80));
+    thread::sleep(Duration::from_millis(100));
+    assert!(resolver.running_threads() <= 2, "{resolver:?}");
+    assert_eq!(resolver.running_since(queued), None);
+    assert!(resolver.take_answers().iter().all(|(id, _)| *id != queued));
+    open(&gate);
+    let answers = take(&mut resolver, 1);
+    assert!(answers[&queued].is_ok());
+    // The abandoned lookups' answers were cached, not handed out.
+    assert!(ready(resolver.lookup("stuck-0.test", 81)).is_ok());
+    assert_eq!(resolver.pending(), 0);
+}
+
 #[test]
 fn a_panicking_lookup_function_gives_an_error_and_the_resolver_goes_on() {
     let lookup: LookupFn = Arc::new(|host: &str, port: u16| {

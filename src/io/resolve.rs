@@ -21,7 +21,7 @@ use std::os::unix::net::UnixStream;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::address::{resolve, unbracket};
 use super::{annotate, Address};
@@ -241,7 +241,11 @@ pub enum Lookup {
 ///   `take_answers` reads the descriptor until it would block.
 /// - **A few helper threads** run the lookups (default 4, [`threads`](Self::threads)),
 ///   started when there is work and ending after [`idle_timeout`](Self::idle_timeout)
-///   without any. More lookups than threads wait in a queue, first in first out.
+///   without any. More lookups than threads wait in a queue, first in first out
+///   ([`running_since`](Self::running_since) tells a lookup that waits from one under
+///   way). A thread whose lookup every waiter [cancelled](Self::cancel) while it ran
+///   (a DNS server that does not answer keeps getaddrinfo(3) for 10 s or more) no
+///   longer holds its place: another starts beside it, up to twice `threads` in all.
 /// - **A cache** of every answer, addresses or error, for the life of the resolver, per
 ///   host name as given (names are not case-folded). Each lookup gets the cached
 ///   addresses with its own port, so a name is asked once for all ports.
@@ -329,6 +333,12 @@ struct Shared {
 struct Pool {
     /// Names to look up, first in first out, cancelled ones included.
     queue: VecDeque<Job>,
+    /// The jobs a thread is looking up, and since when.
+    running: HashMap<u64, Instant>,
+    /// The running jobs nobody waits for any more: their threads do not count against
+    /// `max_threads` (only against twice that), so that lookups that never answer do not
+    /// hold up the queue behind them.
+    abandoned: HashSet<u64>,
     /// The jobs in the queue not cancelled: a thread runs a job it takes off the queue
     /// only if it removes it from here; a cancel removes it from here first.
     queued: HashSet<u64>,
@@ -342,6 +352,21 @@ struct Pool {
     idle_timeout: Duration,
     /// The resolver is gone: threads exit without writing to the wake-up socket.
     closed: bool,
+}
+
+impl Pool {
+    /// Whether a queued job should start a new thread: none is idle for it and there is
+    /// room. If so, the thread is counted now (the caller starts it).
+    fn wants_a_thread(&mut self) -> bool {
+        let busy = self.threads.saturating_sub(self.abandoned.len());
+        let spawn = self.queued.len() > self.idle
+            && busy < self.max_threads
+            && self.threads < 2 * self.max_threads;
+        if spawn {
+            self.threads += 1;
+        }
+        spawn
+    }
 }
 
 impl Shared {
@@ -374,6 +399,8 @@ impl Resolver {
                 wake: write_end,
                 pool: Mutex::new(Pool {
                     queue: VecDeque::new(),
+                    running: HashMap::new(),
+                    abandoned: HashSet::new(),
                     queued: HashSet::new(),
                     answers: Vec::new(),
                     threads: 0,
@@ -419,6 +446,10 @@ impl Resolver {
         let id = LookupId(self.next_id);
         self.next_id += 1;
         if let Some(flight) = self.in_flight.get_mut(host) {
+            if flight.waiters.is_empty() {
+                // Wanted again: it holds its thread's place again.
+                self.shared.pool().abandoned.remove(&flight.job);
+            }
             flight.waiters.push((id, port));
         } else {
             if let Err(e) = self.enqueue(id.0, host, port) {
@@ -446,31 +477,36 @@ impl Resolver {
                 port,
             });
             pool.queued.insert(job);
-            let spawn = pool.queued.len() > pool.idle && pool.threads < pool.max_threads;
-            if spawn {
-                pool.threads += 1;
-            }
-            spawn
+            pool.wants_a_thread()
         };
         self.shared.work.notify_one();
         if !spawn {
             return Ok(());
         }
-        let shared = Arc::clone(&self.shared);
-        let Err(e) = thread::Builder::new()
-            .name("pollhttp-resolver".into())
-            .spawn(move || work(&shared))
-        else {
+        let Err(e) = self.spawn() else {
             return Ok(());
         };
         let mut pool = self.shared.pool();
-        pool.threads -= 1;
         if pool.threads > 0 {
             return Ok(()); // a running thread will take it
         }
         pool.queued.remove(&job);
         pool.queue.retain(|j| j.id != job);
         Err(e)
+    }
+
+    /// Starts a helper thread, counted by [`Pool::wants_a_thread`] already (uncounted
+    /// again if it cannot start).
+    fn spawn(&self) -> io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let spawned = thread::Builder::new()
+            .name("pollhttp-resolver".into())
+            .spawn(move || work(&shared));
+        if let Err(e) = spawned {
+            self.shared.pool().threads -= 1;
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// The answers that came in since the last call, each with its lookup's id, in the
@@ -521,11 +557,37 @@ impl Resolver {
             return true; // cannot happen: a waiting lookup's name is in flight
         };
         flight.waiters.retain(|(i, _)| *i != id);
-        if flight.waiters.is_empty() && self.shared.pool().queued.remove(&flight.job) {
-            // Not started; the thread that takes it off the queue skips it.
-            self.in_flight.remove(&host);
+        if !flight.waiters.is_empty() {
+            return true;
+        }
+        let spawn = {
+            let mut pool = self.shared.pool();
+            if pool.queued.remove(&flight.job) {
+                // Not started; the thread that takes it off the queue skips it.
+                self.in_flight.remove(&host);
+                return true;
+            }
+            if !pool.running.contains_key(&flight.job) {
+                return true; // answered, not yet taken
+            }
+            // Still running (its answer will be cached): its place goes to the queue.
+            pool.abandoned.insert(flight.job);
+            pool.wants_a_thread()
+        };
+        if spawn {
+            // Failing to start one only leaves the queue to the threads running.
+            let _ = self.spawn();
         }
         true
+    }
+
+    /// Since when the name a pending lookup waits for has been looked up on a helper
+    /// thread; `None` while it waits in the queue for a thread (or when it is not
+    /// pending, or its answer is in). A timeout that should count only the time spent
+    /// asking, not waiting behind other names, starts here.
+    pub fn running_since(&self, id: LookupId) -> Option<Instant> {
+        let flight = self.in_flight.get(self.waiting.get(&id)?)?;
+        self.shared.pool().running.get(&flight.job).copied()
     }
 
     /// How many lookups are pending: returned [`Lookup::Pending`] and neither answered by
@@ -546,7 +608,8 @@ impl Resolver {
         self.cache.clear();
     }
 
-    /// How many helper threads are alive now (at most [`threads`](Self::threads)).
+    /// How many helper threads are alive now: at most [`threads`](Self::threads), or twice
+    /// that while lookups that were all cancelled still run.
     pub fn running_threads(&self) -> usize {
         self.shared.pool().threads
     }
@@ -570,9 +633,12 @@ fn work(shared: &Shared) {
             if !pool.queued.remove(&id) {
                 continue; // cancelled
             }
+            pool.running.insert(id, Instant::now());
             drop(pool);
             let answer = run_lookup(&shared.lookup, &host, port);
             pool = shared.pool();
+            pool.running.remove(&id);
+            pool.abandoned.remove(&id);
             if pool.closed {
                 break;
             }
@@ -583,6 +649,9 @@ fn work(shared: &Shared) {
                 let _ = (&shared.wake).write(&[1]);
             }
             pool.answers.push((host, answer));
+            if pool.threads - pool.abandoned.len() > pool.max_threads {
+                break; // started beside an abandoned lookup, now one too many
+            }
             continue;
         }
         pool.idle += 1;

@@ -318,15 +318,27 @@ impl<T> Fetcher<T> {
         }
     }
 
-    /// Gives up on lookups past their deadline (a resolver that does not answer): the
-    /// requests waiting for them fail.
+    /// Gives up on lookups that have been asked for the connect timeout without an answer
+    /// (a resolver that does not answer): the requests waiting for them fail. The time a
+    /// lookup waited in the resolver's queue, behind other names, does not count: its
+    /// deadline moves to a full timeout after it started.
     fn expire_lookups(&mut self, now: Instant) {
-        let expired: Vec<LookupId> = self
-            .lookups
-            .iter()
-            .filter(|(_, (_, deadline))| deadline.is_some_and(|d| now >= d))
-            .map(|(id, _)| *id)
-            .collect();
+        let mut expired = Vec::new();
+        for (id, (_, deadline)) in &mut self.lookups {
+            let (Some(d), Some(timeout)) = (*deadline, self.shared.config.connect_timeout) else {
+                continue;
+            };
+            if now < d {
+                continue;
+            }
+            let started = self.resolver.as_ref().and_then(|r| r.running_since(*id));
+            match started.map(|s| s + timeout) {
+                Some(end) if end <= now => expired.push(*id),
+                Some(end) => *deadline = Some(end),
+                // Not asked yet: looked at again a timeout from now, by when it has started.
+                None => *deadline = Some(now + timeout),
+            }
+        }
         for id in expired {
             let Some((key, _)) = self.lookups.remove(&id) else {
                 continue;
