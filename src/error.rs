@@ -55,6 +55,27 @@ pub enum Error {
 }
 
 impl Error {
+    /// A resolver's error for `host`. `Error::Dns` names the host itself, so the
+    /// resolver's own "resolving HOST: " goes (a failure for want of a descriptor is kept
+    /// whole, to be told from the name's).
+    pub(crate) fn dns(host: &str, e: io::Error) -> Self {
+        if crate::io::descriptors::out_of_descriptors(&e) {
+            return Self::Dns {
+                host: host.to_owned(),
+                source: Arc::new(e),
+            };
+        }
+        let message = e.to_string();
+        let source = match message.strip_prefix(&format!("resolving {host}: ")) {
+            Some(rest) => io::Error::new(e.kind(), rest.to_owned()),
+            None => e,
+        };
+        Self::Dns {
+            host: host.to_owned(),
+            source: Arc::new(source),
+        }
+    }
+
     pub(crate) fn closed(message: impl Into<String>) -> Self {
         Self::ConnectionClosed {
             message: message.into(),

@@ -1915,3 +1915,18 @@ fn without_an_attempt_delay_each_address_has_the_timeout() {
     drop(client);
     peer.join();
 }
+
+/// The error names the host once: "cannot resolve HOST: ...", as the pipeline's does,
+/// not "cannot resolve HOST: resolving HOST: ...".
+#[test]
+fn a_name_that_does_not_resolve_is_named_once_in_the_error() {
+    let host = "no-such-host.invalid";
+    let e = Client::resolving(host, 80).connect().unwrap_err();
+    assert!(matches!(e, Error::Dns { .. }), "{e:?}");
+    let message = e.to_string();
+    assert_eq!(message.matches(host).count(), 1, "{message}");
+    assert!(
+        message.starts_with(&format!("cannot resolve {host}: ")),
+        "{message}"
+    );
+}

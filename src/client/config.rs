@@ -304,10 +304,9 @@ impl Client {
     pub(crate) fn connect_new(&self) -> Result<Connection, Error> {
         let addresses = match &self.config.target {
             Target::Addresses(a) => a.clone(),
-            Target::Name(host, port) => io::resolve(host, *port).map_err(|e| Error::Dns {
-                host: host.clone(),
-                source: Arc::new(e),
-            })?,
+            Target::Name(host, port) => {
+                io::resolve(host, *port).map_err(|e| Error::dns(host, e))?
+            }
         };
         let mut connect = op::Connect::with_limits(addresses.clone(), self.config.limits)
             .attempt_delay(self.config.attempt_delay);

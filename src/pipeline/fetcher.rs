@@ -432,26 +432,7 @@ impl<T> Fetcher<T> {
 }
 
 fn dns(host: &str, result: std::io::Result<Vec<Address>>) -> Result<Vec<Address>, Error> {
-    result.map_err(|e| {
-        if crate::io::descriptors::out_of_descriptors(&e) {
-            // Kept whole, for the pipeline to tell it from the name's failure.
-            return Error::Dns {
-                host: host.to_owned(),
-                source: Arc::new(e),
-            };
-        }
-        // `Error::Dns` names the host itself: drop the resolver's "resolving HOST: ".
-        let prefix = format!("resolving {host}: ");
-        let message = e.to_string();
-        let source = match message.strip_prefix(&prefix) {
-            Some(rest) => std::io::Error::new(e.kind(), rest.to_owned()),
-            None => e,
-        };
-        Error::Dns {
-            host: host.to_owned(),
-            source: Arc::new(source),
-        }
-    })
+    result.map_err(|e| Error::dns(host, e))
 }
 
 /// Requests to one origin, over one or more reconnecting pipelined connections: a
