@@ -12,8 +12,8 @@ mod peer;
 
 use std::io::{self, Cursor, Read};
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Version};
@@ -1929,4 +1929,58 @@ fn a_name_that_does_not_resolve_is_named_once_in_the_error() {
         message.starts_with(&format!("cannot resolve {host}: ")),
         "{message}"
     );
+}
+
+/// The client's timeout bounds a lookup that never answers (a DNS server that drops the
+/// query: getaddrinfo(3) has no timeout of its own), and the error names the host; a
+/// lookup of the client's own is the one asked.
+#[test]
+fn a_lookup_that_never_answers_ends_at_the_clients_timeout() {
+    let (_hang, hung) = mpsc::channel::<()>();
+    let hung = Mutex::new(hung);
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&asked);
+    let lookup: pollhttp::io::LookupFn = Arc::new(move |host: &str, _port: u16| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        // Waits for a message that never comes, until the test ends.
+        let _ = hung.lock().map(|h| h.recv());
+        Err(io::Error::other(format!("{host}: released")))
+    });
+    let host = "never.test";
+    let started = Instant::now();
+    let e = Client::resolving(host, 80)
+        .with_lookup(lookup)
+        .with_timeout(Some(Duration::from_millis(300)))
+        .connect()
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(took >= Duration::from_millis(300), "took {took:?}");
+    let message = e.to_string();
+    assert!(matches!(e, Error::Dns { .. }), "{e:?}");
+    assert_eq!(
+        message,
+        format!("cannot resolve {host}: no answer within 0.3 s"),
+        "{message}"
+    );
+}
+
+/// A lookup of the client's own gives the addresses connected to.
+#[test]
+fn a_clients_own_lookup_gives_the_addresses() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let lookup: pollhttp::io::LookupFn = Arc::new(move |host: &str, port: u16| {
+        assert_eq!(host, "made-up.test");
+        Ok(vec![Address::Tcp(std::net::SocketAddr::new(
+            addr.ip(),
+            port,
+        ))])
+    });
+    let conn = Client::resolving("made-up.test", addr.port())
+        .with_lookup(lookup)
+        .connect();
+    assert!(conn.is_ok(), "{:?}", conn.err());
+    assert!(listener.accept().is_ok());
 }

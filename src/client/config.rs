@@ -10,7 +10,7 @@ use super::pool::{Lent, Pool, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_IDLE};
 use super::Connection;
 use crate::blocking;
 use crate::error::Error;
-use crate::io::{self, host_header_for_name, Address};
+use crate::io::{self, host_header_for_name, Address, LookupFn};
 use crate::op;
 use crate::proto::Limits;
 use crate::tls::ClientTls;
@@ -41,6 +41,18 @@ struct Config {
     /// host the client connects to).
     tls: Option<ClientTls>,
     server_name: Option<String>,
+    /// Looks names up in place of the system resolver.
+    lookup: Option<CustomLookup>,
+}
+
+/// A [`LookupFn`] in the configuration (which is `Debug`).
+#[derive(Clone)]
+struct CustomLookup(LookupFn);
+
+impl std::fmt::Debug for CustomLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CustomLookup")
+    }
 }
 
 /// Where to connect and how (degu's `Client`): the address, the `Host` header, the
@@ -115,7 +127,8 @@ impl Client {
     }
 
     /// A client for a host name (or IP literal) and port, resolved again at each
-    /// [`connect`](Self::connect) (which blocks in the resolver), its addresses raced as
+    /// [`connect`](Self::connect) (on a helper thread, waited for at most the
+    /// [timeout](Self::with_timeout)), its addresses raced as
     /// [`io::Connect`] does (RFC 8305: the next one tried 250 ms after the last started).
     pub fn resolving(host: &str, port: u16) -> Self {
         let header = host_header_for_name(host, port);
@@ -146,6 +159,7 @@ impl Client {
                 limits: Limits::client(),
                 tls: None,
                 server_name: None,
+                lookup: None,
             }),
             pool: Some(Arc::new(Pool::new(DEFAULT_MAX_IDLE, DEFAULT_IDLE_TIMEOUT))),
         }
@@ -159,6 +173,15 @@ impl Client {
     /// this client any more, and those of this client must not go to clients sharing it.
     fn own_pool(&mut self) {
         self.pool = self.pool.as_ref().map(|pool| Arc::new(pool.empty_like()));
+    }
+
+    /// Looks host names up with `lookup` instead of the system resolver (another DNS
+    /// client, or a test's); for a client made with [`resolving`](Self::resolving). It runs
+    /// on a helper thread, waited for at most the timeout; IP literals never reach it.
+    pub fn with_lookup(mut self, lookup: LookupFn) -> Self {
+        self.config_mut().lookup = Some(CustomLookup(lookup));
+        self.own_pool();
+        self
     }
 
     /// Sets the `Host` header sent with every request.
@@ -300,13 +323,35 @@ impl Client {
         self.connect_new()
     }
 
+    /// Looks `host` up on a helper thread ([`io::Resolve`]), waiting at most the timeout:
+    /// getaddrinfo(3) has no timeout of its own, and a DNS server that does not answer
+    /// keeps it 10 s with glibc's defaults, minutes with a `resolv.conf` that asks for
+    /// more attempts. An IP literal is answered at once, with no thread.
+    fn look_up(&self, host: &str, port: u16) -> Result<Vec<Address>, Error> {
+        let mut lookup = match &self.config.lookup {
+            Some(CustomLookup(lookup)) => io::Resolve::with_lookup(host, port, Arc::clone(lookup)),
+            None => io::Resolve::new(host, port),
+        };
+        let timeout = self.config.timeout;
+        blocking::run(timeout, || lookup.resume().map_err(|e| Error::dns(host, e))).map_err(|e| {
+            match (e, timeout) {
+                (Error::Timeout, Some(t)) => Error::dns(
+                    host,
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer within {:.1} s", t.as_secs_f64()),
+                    ),
+                ),
+                (e, _) => e,
+            }
+        })
+    }
+
     /// A new connection, never one from the pool.
     pub(crate) fn connect_new(&self) -> Result<Connection, Error> {
         let addresses = match &self.config.target {
             Target::Addresses(a) => a.clone(),
-            Target::Name(host, port) => {
-                io::resolve(host, *port).map_err(|e| Error::dns(host, e))?
-            }
+            Target::Name(host, port) => self.look_up(host, *port)?,
         };
         let mut connect = op::Connect::with_limits(addresses.clone(), self.config.limits)
             .attempt_delay(self.config.attempt_delay);
