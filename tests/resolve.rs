@@ -609,10 +609,14 @@ fn a_cancelled_lookup_is_not_answered() {
 #[test]
 fn a_lookup_cancelled_while_it_runs_leaves_its_place_to_the_queue() {
     let stuck_calls = Arc::new(AtomicUsize::new(0));
+    let stuck_returned = Arc::new(AtomicUsize::new(0));
+    let returned = Arc::clone(&stuck_returned);
     let (stuck, gate) = gated(&stuck_calls);
     let lookup: LookupFn = Arc::new(move |host: &str, port: u16| {
         if host.starts_with("stuck") {
-            return stuck(host, port);
+            let answer = stuck(host, port);
+            returned.fetch_add(1, Ordering::SeqCst);
+            return answer;
         }
         Ok(vec![Address::from(([10, 2, 2, 2], port))])
     });
@@ -647,7 +651,15 @@ fn a_lookup_cancelled_while_it_runs_leaves_its_place_to_the_queue() {
     open(&gate);
     let answers = take(&mut resolver, 1);
     assert!(answers[&queued].is_ok());
-    // The abandoned lookups' answers were cached, not handed out.
+    // The abandoned lookups' answers are cached, not handed out, once their threads have
+    // put them in (which may come after the queued name's answer).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stuck_returned.load(Ordering::SeqCst) < 2 {
+        assert!(Instant::now() < deadline, "the stuck lookups never returned");
+        thread::sleep(Duration::from_millis(5));
+    }
+    thread::sleep(Duration::from_millis(50));
+    assert!(resolver.take_answers().is_empty(), "abandoned answers handed out");
     assert!(ready(resolver.lookup("stuck-0.test", 81)).is_ok());
     assert_eq!(resolver.pending(), 0);
 }

@@ -44,7 +44,11 @@
 //! head of one) carrying `Connection: close` (RFC 9112 §9.6), which the server did not
 //! process. So a request is sent at most [`Config::max_attempts`] times (3), whatever the
 //! server does; what the pipeline learns of a server (below) keeps the requests behind
-//! a close from being sent to be thrown away more than once. [`FetchError::errors`] keeps
+//! a close from being sent to be thrown away more than once. Not every close comes after
+//! a count: Apache closes after each 500 or 503, so that a request could be behind one
+//! try after try. A request sent back from behind a close whose next try is its last goes
+//! alone (nothing ahead of it on its connection, nothing behind it until its answer), and
+//! the server processes it. [`FetchError::errors`] keeps
 //! each try's error, and [`Completed::attempts`] counts the tries, the one that succeeded
 //! included. A response that is unusable (a protocol error, a body over the limit) fails
 //! its request without another try when it was the first on its connection; after other

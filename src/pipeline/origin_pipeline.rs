@@ -503,6 +503,13 @@ impl<T> OriginPipeline<T> {
             );
             let result = match outcome {
                 Verdict::Retry => {
+                    if behind_close && entry.spent() + 1 >= shared.config.max_attempts {
+                        // Its last try. Pipelined, it could be thrown away unprocessed
+                        // behind another close: Apache closes after each 500 or 503, not
+                        // after a count the pipeline can learn. Alone, nothing is ahead of
+                        // it on its connection, and the server processes it.
+                        entry.alone = true;
+                    }
                     retry.push(entry);
                     continue;
                 }
