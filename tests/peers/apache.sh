@@ -11,7 +11,9 @@
 #     Apache refuses to serve as root), and the pid file, run, lock and log folders are put
 #     in DIR instead of /run, /var/lock and /var/log;
 #   - Listen 127.0.0.1:PORT, DocumentRoot DIR/html, and for DIR/html the same <Directory>
-#     block Debian has for /var/www/.
+#     block Debian has for /var/www/;
+#   - EXTRA_CONF, from the environment of `start`, if set: lines added at the end as they
+#     are (benches/conformance/proxies_differential.py loads mod_proxy_http this way).
 # Everything it writes stays in DIR, so it also runs as non-root (then with that user).
 # As root, DIR/html must be readable by www-data: start makes DIR and DIR/html
 # world-readable and fails early if www-data cannot reach them (a 0700 parent, say).
@@ -21,7 +23,7 @@
 # start returns once it answers, and fails with the error log otherwise. stop waits for
 # the parent process to exit; it is a no-op when nothing runs from DIR.
 set -euo pipefail
-usage() { echo "usage: $0 start PORT DIR | stop DIR" >&2; exit 2; }
+usage() { echo "usage: [EXTRA_CONF=TEXT] $0 start PORT DIR | stop DIR" >&2; exit 2; }
 
 stop() {
     local pidfile=$1/run/apache2.pid pid
@@ -98,6 +100,7 @@ DocumentRoot "$dir/html"
 	AllowOverride None
 	Require all granted
 </Directory>
+${EXTRA_CONF:-}
 CONF
 } >"$dir/apache2.conf"
 for setting in 'KeepAlive On' 'MaxKeepAliveRequests 100' 'KeepAliveTimeout 5'; do

@@ -8,7 +8,9 @@
 # out the lines that this script sets instead:
 #   server.port, server.document-root, server.errorlog, server.pid-file, server.upload-dirs,
 #   and the include_shell of use-ipv6.pl (a listener on [::]:80);
-# and adds server.bind 127.0.0.1, server.port PORT, and those paths inside DIR. Debian's
+# and adds server.bind 127.0.0.1, server.port PORT, those paths inside DIR, and EXTRA_CONF
+# from the environment of `start` if set, as it is (benches/conformance/
+# proxies_differential.py adds mod_proxy this way). Debian's
 # server.username www-data stays (used only as root: DIR/html must then be readable by
 # www-data; start makes DIR and DIR/html world-readable and checks, and gives DIR/logs and
 # DIR/tmp to that user). As non-root lighttpd ignores it and runs as the caller.
@@ -18,7 +20,7 @@
 # start returns once it answers, and fails with the error log otherwise. stop waits for it
 # to exit; it is a no-op when nothing runs from DIR.
 set -euo pipefail
-usage() { echo "usage: $0 start PORT DIR | stop DIR" >&2; exit 2; }
+usage() { echo "usage: [EXTRA_CONF=TEXT] $0 start PORT DIR | stop DIR" >&2; exit 2; }
 
 stop() {
     local pidfile=$1/lighttpd.pid pid
@@ -82,6 +84,7 @@ server.document-root = "$dir/html"
 server.errorlog      = "$dir/logs/error.log"
 server.pid-file      = "$dir/lighttpd.pid"
 server.upload-dirs   = ( "$dir/tmp" )
+${EXTRA_CONF:-}
 CONF
 } >"$dir/lighttpd.conf"
 

@@ -16,6 +16,10 @@
 #   TLS_CLIENT_CA  if set: client certificates must chain to this CA (ssl_verify_client on;
 #                  a client without one gets nginx's 400 "No required SSL certificate was sent")
 # The TLS server has the same root and documents as the clear one.
+#
+# EXTRA_HTTP, from the environment of `start`: text put as it is at the end of the http
+# block (more server blocks, an upstream: benches/conformance/proxies_differential.py
+# adds a reverse proxy this way).
 # It serves DIR/html:
 #   /d1.html .. /d100.html   "document N\n"
 #   /index.html              "pollhttp peers nginx\n"
@@ -23,7 +27,7 @@
 #   /1g.bin                  1 GiB of zeros (sparse file)
 # start returns once every listener answers, and fails with the error log otherwise.
 set -euo pipefail
-usage() { echo "usage: [KEEPALIVE_REQUESTS=N|default] [TLS_PORT=P TLS_CERT=F TLS_KEY=F [TLS_CLIENT_CA=F]] $0 start PORT|- DIR | stop DIR" >&2; exit 2; }
+usage() { echo "usage: [KEEPALIVE_REQUESTS=N|default] [EXTRA_HTTP=TEXT] [TLS_PORT=P TLS_CERT=F TLS_KEY=F [TLS_CLIENT_CA=F]] $0 start PORT|- DIR | stop DIR" >&2; exit 2; }
 
 stop() {
     local pidfile=$1/nginx.pid pid
@@ -146,6 +150,7 @@ http {
     scgi_temp_path "$dir/tmp/scgi";
     $clear_server
     $tls_server
+    ${EXTRA_HTTP:-}
 }
 CONF
 
