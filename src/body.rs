@@ -97,11 +97,17 @@ impl<'a> Body<'a> {
 
     /// Exactly `n` bytes read from `reader` (a reader that ends sooner fails the request,
     /// and the connection with it; bytes beyond `n` are not read).
+    ///
+    /// What each read gives is sent as it comes, since the next read may wait (a body that
+    /// streams): a reader that gives a few bytes a read makes a segment of each. Wrap such
+    /// a source in a [`BufReader`](std::io::BufReader), or give a buffer's worth a read: a
+    /// server sending a 1 MB body a byte a read spent 10 s in the kernel's sends.
     pub fn reader(reader: impl Read + Send + 'a, n: u64) -> Self {
         Self::of(Kind::Reader(Box::new(reader), n))
     }
 
-    /// A chunked body read from `reader` until it ends, one chunk per read.
+    /// A chunked body read from `reader` until it ends, one chunk per read, sent as it
+    /// comes (see [`reader`](Self::reader) on small reads).
     pub fn chunked_reader(reader: impl Read + Send + 'a) -> Self {
         Self::of(Kind::ChunkedReader(Box::new(reader)))
     }
