@@ -137,7 +137,9 @@ impl ReadResponse {
 /// never `Ready(0)`.
 ///
 /// When the next bytes on the wire are body data (a `Content-Length` body, or inside a
-/// chunk) and the buffer is large, they are read straight into it, with no copy.
+/// chunk) and the buffer is large, they are read straight into it, with no copy. Otherwise
+/// a read gives every piece already received, up to the buffer's size: the small chunks
+/// of a chunked body come out together, not one a read.
 #[derive(Debug)]
 pub struct ReadBody<B> {
     buf: B,
