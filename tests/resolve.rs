@@ -655,11 +655,17 @@ fn a_lookup_cancelled_while_it_runs_leaves_its_place_to_the_queue() {
     // put them in (which may come after the queued name's answer).
     let deadline = Instant::now() + Duration::from_secs(5);
     while stuck_returned.load(Ordering::SeqCst) < 2 {
-        assert!(Instant::now() < deadline, "the stuck lookups never returned");
+        assert!(
+            Instant::now() < deadline,
+            "the stuck lookups never returned"
+        );
         thread::sleep(Duration::from_millis(5));
     }
     thread::sleep(Duration::from_millis(50));
-    assert!(resolver.take_answers().is_empty(), "abandoned answers handed out");
+    assert!(
+        resolver.take_answers().is_empty(),
+        "abandoned answers handed out"
+    );
     assert!(ready(resolver.lookup("stuck-0.test", 81)).is_ok());
     assert_eq!(resolver.pending(), 0);
 }
