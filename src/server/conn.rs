@@ -402,6 +402,11 @@ impl Conn {
         self.phase = Phase::Closing;
     }
 
+    /// Whether the TLS handshake is still under way.
+    pub(crate) fn in_handshake(&self) -> bool {
+        self.handshake.is_some()
+    }
+
     /// Whether the connection has nothing in progress (for a graceful stop).
     pub(crate) fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Head)
