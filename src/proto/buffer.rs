@@ -50,6 +50,26 @@ impl RecvBuf {
         }
     }
 
+    /// Consumes the empty lines (CRLF, or a lone LF) at the front, adding their length to
+    /// `skipped`; `false` once `skipped` passes `max`. RFC 9112 §2.2: a server ignores
+    /// empty lines before a request line, and the client is as robust before a status
+    /// line (a stray CRLF after a body frames nothing); both roles bound them by the head
+    /// limit.
+    pub(crate) fn skip_empty_lines(&mut self, skipped: &mut usize, max: usize) -> bool {
+        loop {
+            let n = match self.pending() {
+                [b'\r', b'\n', ..] => 2,
+                [b'\n', ..] => 1,
+                _ => return true,
+            };
+            self.consume(n);
+            *skipped += n;
+            if *skipped > max {
+                return false;
+            }
+        }
+    }
+
     /// Consumes `n` bytes and returns them.
     pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         debug_assert!(n <= self.len());

@@ -534,17 +534,11 @@ impl ClientConn {
                     // are): a stray CRLF after a body is not a response. A bare LF is an
                     // empty line too, as in the rest of a response head. Bounded, like
                     // the server's, by the head limit.
-                    loop {
-                        let skip = match self.buf.pending() {
-                            [b'\r', b'\n', ..] => 2,
-                            [b'\n', ..] => 1,
-                            _ => break,
-                        };
-                        self.buf.consume(skip);
-                        self.leading += skip;
-                        if self.leading > self.limits.max_head {
-                            return Err(Error::bad("too many empty lines before the status line"));
-                        }
+                    if !self
+                        .buf
+                        .skip_empty_lines(&mut self.leading, self.limits.max_head)
+                    {
+                        return Err(Error::bad("too many empty lines before the status line"));
                     }
                     let pending = self.buf.pending();
                     match pending.first() {

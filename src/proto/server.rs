@@ -399,17 +399,11 @@ impl ServerConn {
                     // among them (a recipient MAY take LF for a line end): between two
                     // messages it can frame nothing, and nginx, Apache, lighttpd and llhttp
                     // skip it. Inside a head a bare LF stays an error.
-                    loop {
-                        let skipped = match self.buf.pending() {
-                            [b'\r', b'\n', ..] => 2,
-                            [b'\n', ..] => 1,
-                            _ => break,
-                        };
-                        self.buf.consume(skipped);
-                        self.leading += skipped;
-                        if self.leading > self.limits.max_head {
-                            return Err(Error::bad("too many empty lines before the request"));
-                        }
+                    if !self
+                        .buf
+                        .skip_empty_lines(&mut self.leading, self.limits.max_head)
+                    {
+                        return Err(Error::bad("too many empty lines before the request"));
                     }
                     let pending = self.buf.pending();
                     match pending.first() {
