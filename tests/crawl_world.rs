@@ -838,6 +838,35 @@ fn connections_is_the_most_open_at_once() {
     }
 }
 
+/// A server that caps its connections at 10 requests and says `Keep-Alive: max=10` on each
+/// response before the last, the total rather than what is left (Node.js's `http` with
+/// `maxRequestsPerSocket`; Apache counts down): once a connection has shown the same max
+/// twice, no connection is sent more than 10. Only the first connections, written before any
+/// answer, lose requests behind a close; no URL is sent a third time. (Each response raised
+/// the cap by one: every connection was written past the close, and 2,000 URLs took 7,200
+/// second and 670 third attempts from Node.js with `maxRequestsPerSocket = 100`.)
+#[test]
+fn a_keep_alive_max_repeated_on_each_response_is_the_total() {
+    let server = Hostile::start(Mode::RepeatsItsMax(10));
+    let urls: Vec<String> = (0..2000)
+        .map(|i| server.url(&format!("/d{}.html?i={i}", i % 100 + 1)))
+        .collect();
+    let wants = all(urls.clone(), Want::Status(200));
+    for method in ["GET", "HEAD"] {
+        let what = format!("RepeatsItsMax(10), 2,000 URLs, {method}");
+        let list = crawl_list(&urls, &["--method", method, "--timeout", "10"]);
+        let lines = check_list(&list, &wants, &what);
+        let again: u64 = lines.values().map(|line| line.attempts - 1).sum();
+        let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+        // The first two connections (the default in list mode) write 64 each before the
+        // first answer: at most 2 x (64 - 10) sent again.
+        assert!(
+            most <= 2 && again <= 2 * 54,
+            "{what}: {again} URLs sent again, the most attempts {most}"
+        );
+    }
+}
+
 /// The same servers in one-origin mode: N requests, all 2xx, exit 0.
 #[test]
 fn hostile_servers_that_close_but_answer_one_origin() {
