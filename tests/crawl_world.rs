@@ -6,7 +6,7 @@
 //! ```text
 //! cargo test --test crawl_world                 # own server and hostile servers
 //! eval "$(tests/peers/setup.sh)"                # POLLHTTP_PEERS=1: nginx, Apache, lighttpd,
-//! cargo test --test crawl_world                 # Python's http.server too
+//! cargo test --test crawl_world                 # Python's http.server and Node.js too
 //! ```
 //!
 //! What every run is held to:
@@ -182,6 +182,69 @@ impl PyHttp {
 }
 
 impl Drop for PyHttp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Node.js's `http` server with its defaults (`tests/peers/node_server.js`), or with
+/// `maxRequestsPerSocket`. Killed on drop (and exiting by itself if this process dies).
+struct NodeHttp {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl NodeHttp {
+    fn start(max_requests_per_socket: Option<u64>) -> Self {
+        let node = std::env::var_os("POLLHTTP_PEERS_NODE").unwrap_or_else(|| "node".into());
+        let dir = unique_path("node-server");
+        fs::create_dir_all(&dir).expect("making the server's folder");
+        let port_file = dir.join("port");
+        let mut command = Command::new(&node);
+        command.arg(peers_script("node_server.js")).arg(&port_file);
+        if let Some(max) = max_requests_per_socket {
+            command.arg(max.to_string());
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {node:?} does not run: {e}"));
+        let mut server = Self {
+            child,
+            dir,
+            port: 0,
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(port) = fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|t| t.parse().ok())
+            {
+                server.port = port;
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("node_server.js exited ({status}) before listening");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node_server.js did not write its port within 15 s"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for NodeHttp {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -639,6 +702,41 @@ fn python_http_server_one_request_per_connection() {
     }
 }
 
+/// Node.js's `http` server: with its defaults (no cap on requests per connection,
+/// keepAliveTimeout 5 s) every request answered the first time; with
+/// `maxRequestsPerSocket = 100`, which it announces as `Keep-Alive: max=100` on every
+/// response (the total, where Apache counts down), every URL of a list answered and none
+/// sent a third time, at most the first connections' requests sent twice.
+#[test]
+fn node_http_defaults_and_max_requests_per_socket() {
+    if skip() {
+        return;
+    }
+    let node = NodeHttp::start(None);
+    let url = node.url("/");
+    for method in ["GET", "HEAD"] {
+        let what = format!("crawl {url} --n 20000 --method {method} (Node.js, defaults)");
+        let run = crawl(&[&url, "--n", "20000", "--method", method]);
+        assert_all_ok(&run, 20_000, &what);
+    }
+    let capped = NodeHttp::start(Some(100));
+    let urls: Vec<String> = (0..5000)
+        .map(|i| capped.url(&format!("/d{}.html?i={i}", i % 100 + 1)))
+        .collect();
+    let wants = all(urls.clone(), Want::Status(200));
+    for method in ["GET", "HEAD"] {
+        let what = format!("Node.js, maxRequestsPerSocket 100, 5,000 URLs, {method}");
+        let list = crawl_list(&urls, &["--method", method]);
+        let lines = check_list(&list, &wants, &what);
+        let again: u64 = lines.values().map(|line| line.attempts - 1).sum();
+        let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+        assert!(
+            most <= 2 && again <= 2 * 64,
+            "{what}: {again} URLs sent again, the most attempts {most}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Our own server with max_requests
 
@@ -834,6 +932,35 @@ fn connections_is_the_most_open_at_once() {
         assert!(
             (1..=connections).contains(&most),
             "{what}: the server answered {most} at once"
+        );
+    }
+}
+
+/// A server that caps its connections at 10 requests and says `Keep-Alive: max=10` on each
+/// response before the last, the total rather than what is left (Node.js's `http` with
+/// `maxRequestsPerSocket`; Apache counts down): once a connection has shown the same max
+/// twice, no connection is sent more than 10. Only the first connections, written before any
+/// answer, lose requests behind a close; no URL is sent a third time. (Each response raised
+/// the cap by one: every connection was written past the close, and 2,000 URLs took 7,200
+/// second and 670 third attempts from Node.js with `maxRequestsPerSocket = 100`.)
+#[test]
+fn a_keep_alive_max_repeated_on_each_response_is_the_total() {
+    let server = Hostile::start(Mode::RepeatsItsMax(10));
+    let urls: Vec<String> = (0..2000)
+        .map(|i| server.url(&format!("/d{}.html?i={i}", i % 100 + 1)))
+        .collect();
+    let wants = all(urls.clone(), Want::Status(200));
+    for method in ["GET", "HEAD"] {
+        let what = format!("RepeatsItsMax(10), 2,000 URLs, {method}");
+        let list = crawl_list(&urls, &["--method", method, "--timeout", "10"]);
+        let lines = check_list(&list, &wants, &what);
+        let again: u64 = lines.values().map(|line| line.attempts - 1).sum();
+        let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+        // The first two connections (the default in list mode) write 64 each before the
+        // first answer: at most 2 x (64 - 10) sent again.
+        assert!(
+            most <= 2 && again <= 2 * 54,
+            "{what}: {again} URLs sent again, the most attempts {most}"
         );
     }
 }

@@ -101,8 +101,10 @@ pub(crate) struct Allowance<'a> {
 /// Things the pipeline learns from a connection as it goes.
 #[derive(Debug, Default)]
 pub(crate) struct Signals {
-    /// A response carried `Keep-Alive: max=N`: (responses so far, it included; N).
-    pub(crate) keep_alive_max: Option<(u64, u64)>,
+    /// A response carried `Keep-Alive: max=N`: (responses so far, it included; N; whether
+    /// N was the same on an earlier response of the connection, so that it counts the
+    /// connection's total, not what is left).
+    pub(crate) keep_alive_max: Option<(u64, u64, bool)>,
 }
 
 #[derive(Debug)]
@@ -147,6 +149,8 @@ pub(crate) struct Conn<T> {
     pub(crate) answered: u64,
     /// Requests to send on this connection at most (`None`: no cap known).
     pub(crate) cap: Option<u64>,
+    /// The `max` of the last `Keep-Alive` header field on it.
+    keep_alive_max: Option<u64>,
     /// A response asked to close: nothing more is sent, the rest is re-sent elsewhere.
     closing: bool,
     /// We stopped using it (the core refused a request): it closes once answered.
@@ -201,6 +205,7 @@ impl<T> Conn<T> {
             sent: 0,
             answered: 0,
             cap,
+            keep_alive_max: None,
             closing: false,
             retired: false,
             send_failed: false,
@@ -514,11 +519,21 @@ impl<T> Conn<T> {
                         if let Some(max) = head.headers().get("keep-alive").and_then(keep_alive_max)
                         {
                             let answered = self.answered + 1;
-                            signals.keep_alive_max = Some((answered, max));
+                            // Apache counts down what is left (99, 98, ...); Node.js says
+                            // its total on every response (`max=100`): the same number
+                            // after another answer is a total.
+                            let total = self.keep_alive_max == Some(max);
+                            self.keep_alive_max = Some(max);
+                            signals.keep_alive_max = Some((answered, max, total));
                             // Capped at once, not when `drive` returns: the loop refills
                             // after each response it reads, and would otherwise send past
                             // the announced total while more responses are waiting.
-                            self.cap = Some(answered.saturating_add(max).max(1));
+                            let cap = if total {
+                                max
+                            } else {
+                                answered.saturating_add(max)
+                            };
+                            self.cap = Some(cap.max(1));
                         }
                         if !stream.reading_body() {
                             Some((head, Vec::new(), 0))

@@ -67,8 +67,9 @@
 //!
 //! - **A request cap.** A server that closed after answering N requests gets at most N
 //!   per connection from then on, so nothing is written only to be thrown away; a
-//!   `Keep-Alive: max=N` header (Apache) sets it at once, before anything more is written
-//!   on that connection. A connection with a cap above 8 keeps at most seven eighths of it
+//!   `Keep-Alive: max=N` header sets it at once, before anything more is written on that
+//!   connection: N more after this response (Apache, counting down), or N in all once a
+//!   connection has said the same N twice (Node.js, with `maxRequestsPerSocket`). A connection with a cap above 8 keeps at most seven eighths of it
 //!   in flight, so it goes on writing in batches rather than all at once. The last request
 //!   the cap allows carries `Connection: close` (RFC 9112 §9.6), pipelined with the
 //!   others. A connection that

@@ -363,9 +363,9 @@ impl<T> OriginPipeline<T> {
                 self.after_failure = false;
             }
         }
-        if let Some((answered, max)) = signals.keep_alive_max {
+        if let Some((answered, max, total)) = signals.keep_alive_max {
             // The connection capped itself as it read the header; the next ones learn it.
-            self.habits.announced_max(answered, max);
+            self.habits.announced_max(answered, max, total);
             self.share_cap();
         }
         match result {

@@ -81,6 +81,9 @@ pub(crate) struct Habits {
     /// Connections in a row that ended (unannounced) with requests sent and nothing
     /// answered, since the last response.
     pub(crate) unanswered_in_a_row: u32,
+    /// The server's `Keep-Alive: max=N` is its total per connection (Node.js), not what is
+    /// left (Apache).
+    pub(crate) max_is_total: bool,
 }
 
 impl Default for Habits {
@@ -98,6 +101,7 @@ impl Habits {
             misframes: false,
             failures_in_a_row: 0,
             unanswered_in_a_row: 0,
+            max_is_total: false,
         }
     }
 
@@ -185,11 +189,20 @@ impl Habits {
         }
     }
 
-    /// A server announced how many more requests it takes (`Keep-Alive: max=N`, as Apache
-    /// sends): the connection's total is the responses so far, this one included, plus
-    /// that. The server's word replaces what was guessed.
-    pub(crate) fn announced_max(&mut self, answered: u64, max: u64) {
-        self.requests_per_connection = Some(answered.saturating_add(max).max(1));
+    /// A server announced its cap (`Keep-Alive: max=N`). Apache says how many more requests
+    /// it takes, counting down: the connection's total is the responses so far, this one
+    /// included, plus N. Node.js says its total, the same N on every response: once a
+    /// connection has shown the same N twice (`total`), N is the total, on every
+    /// connection from then on, their first responses included. The server's word
+    /// replaces what was guessed.
+    pub(crate) fn announced_max(&mut self, answered: u64, max: u64, total: bool) {
+        self.max_is_total |= total;
+        let cap = if self.max_is_total {
+            max
+        } else {
+            answered.saturating_add(max)
+        };
+        self.requests_per_connection = Some(cap.max(1));
     }
 
     /// A connection could not be opened (refused, unreachable, timed out).
@@ -538,12 +551,29 @@ mod tests {
     fn keep_alive_max_sets_the_cap() {
         let mut habits = Habits::new();
         // Apache's first response: 99 more after this one.
-        habits.announced_max(1, 99);
+        habits.announced_max(1, 99, false);
         assert_eq!(habits.requests_per_connection, Some(100));
-        habits.announced_max(3, 7);
+        habits.announced_max(3, 7, false);
         assert_eq!(habits.requests_per_connection, Some(10));
-        habits.announced_max(0, 0);
+        habits.announced_max(0, 0, false);
         assert_eq!(habits.requests_per_connection, Some(1));
+        assert!(!habits.max_is_total);
+    }
+
+    #[test]
+    fn a_keep_alive_max_said_twice_alike_is_the_total() {
+        let mut habits = Habits::new();
+        // Node.js's first response of a connection: read as what is left.
+        habits.announced_max(1, 100, false);
+        assert_eq!(habits.requests_per_connection, Some(101));
+        // Its second, with the same max: the total.
+        habits.announced_max(2, 100, true);
+        assert_eq!(habits.requests_per_connection, Some(100));
+        // And so from then on, on the first response of the next connections too.
+        habits.announced_max(1, 100, false);
+        assert_eq!(habits.requests_per_connection, Some(100));
+        habits.announced_max(40, 100, false);
+        assert_eq!(habits.requests_per_connection, Some(100));
     }
 
     #[test]
@@ -623,7 +653,7 @@ mod tests {
         assert_eq!(habits.depth(64), 1);
         assert_eq!(habits.cap(), Some(1));
         // Whatever the server announces or other connections show after.
-        habits.announced_max(1, 99);
+        habits.announced_max(1, 99, false);
         habits.connection_ended(end(Ending::Closed, 10, 5));
         assert_eq!(habits.cap(), Some(1));
     }

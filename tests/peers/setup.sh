@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop and crawl tests talk to:
 #   apt:  nginx-light (nginx elsewhere), apache2, lighttpd, curl, wrk, apache2-utils (ab),
-#         nghttp2-client (h2load), and python3-venv when venv cannot bootstrap pip; no system service is left running (the tests run private
+#         nghttp2-client (h2load), nodejs (node_server.js), and python3-venv when venv cannot bootstrap pip; no system service is left running (the tests run private
 #         instances: nginx.sh, apache.sh, lighttpd.sh)
 #   venv: $POLLHTTP_PEERS_VENV (default target/peers-venv) with h11, dugong and httplint from PyPI,
 #         plus degu 0.18.0 unpacked from its sdist (its C extension no longer builds on
@@ -35,6 +35,7 @@ command -v curl >/dev/null || missing+=(curl)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v ab >/dev/null || missing+=(ab)
 command -v h2load >/dev/null || missing+=(h2load)
+command -v node >/dev/null || missing+=(nodejs)
 can_venv || missing+=(python3-venv)
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -52,6 +53,7 @@ if [ ${#missing[@]} -gt 0 ]; then
                 wrk) pkgs+=(wrk) ;;
                 ab) pkgs+=(apache2-utils) ;;
                 h2load) pkgs+=(nghttp2-client) ;;
+                nodejs) pkgs+=(nodejs) ;;
                 python3-venv) pkgs+=(python3 python3-venv) ;;
             esac
         done

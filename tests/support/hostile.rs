@@ -85,6 +85,13 @@ pub enum Mode {
     /// closes: one request per connection, and [`Hostile::most_at_once`] says how many it
     /// was answering at the same moment.
     SlowOnePerConnection,
+    /// Keep-alive with pipelining and a cap of n requests per connection, as Node.js's
+    /// `http` server with `maxRequestsPerSocket` set: every response before the n-th says
+    /// `Connection: keep-alive` and `Keep-Alive: timeout=5, max=n` (the total, the same on
+    /// each, where Apache counts down what is left), the n-th says `Connection: close`, and
+    /// each request pipelined behind it is answered `503` with `Connection: close` before
+    /// the server closes cleanly.
+    RepeatsItsMax(u64),
 }
 
 /// How long [`Mode::SlowOnePerConnection`] takes over an answer.
@@ -394,6 +401,34 @@ impl Conn {
                     return;
                 }
             },
+            Mode::RepeatsItsMax(n) => {
+                let keep_alive = format!(
+                    "Content-Type: text/html\r\nConnection: keep-alive\r\n\
+                     Keep-Alive: timeout=5, max={n}\r\n"
+                );
+                for answered in 1..=n {
+                    let Some(request) = self.next_request() else {
+                        return;
+                    };
+                    let out = if answered < n {
+                        response(&request, &keep_alive, true)
+                    } else {
+                        closing_response(&request)
+                    };
+                    if !self.write_counted(&out) {
+                        return;
+                    }
+                }
+                // What came behind the last is refused, as Node.js does, and not counted.
+                let refused = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
+                                Content-Length: 0\r\n\r\n";
+                for _ in self.pending.drain(..) {
+                    if self.stream.write_all(refused).is_err() {
+                        return;
+                    }
+                }
+                self.close_cleanly();
+            }
             Mode::CloseAfter(n) => {
                 let mut answered = 0;
                 while answered < n {
