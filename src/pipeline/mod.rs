@@ -69,12 +69,12 @@
 //!   per connection from then on, so nothing is written only to be thrown away; a
 //!   `Keep-Alive: max=N` header sets it at once, before anything more is written on that
 //!   connection: N more after this response (Apache, counting down), or N in all once a
-//!   connection has said the same N twice (Node.js, with `maxRequestsPerSocket`). A connection with a cap above 8 keeps at most seven eighths of it
-//!   in flight, so it goes on writing in batches rather than all at once. The last request
-//!   the cap allows carries `Connection: close` (RFC 9112 §9.6), pipelined with the
-//!   others. A connection that
-//!   reaches the cap is closed and another opened. A later connection that ends with more
-//!   answered raises the cap; one that ends with fewer (a reset can lose the last
+//!   connection has said the same N twice (Node.js, with `maxRequestsPerSocket`). A
+//!   connection with a cap above 8 keeps at most seven eighths of it in flight, so it goes
+//!   on writing in batches rather than all at once. The last request the cap allows
+//!   carries `Connection: close` (RFC 9112 §9.6), pipelined with the others. A connection
+//!   that reaches the cap is closed and another opened. A later connection that ends with
+//!   more answered raises the cap; one that ends with fewer (a reset can lose the last
 //!   responses) does not lower it: a cap too low costs connections, one too high costs
 //!   attempts.
 //! - **No pipelining.** A server that closes with nothing answered though several requests
