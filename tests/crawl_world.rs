@@ -42,6 +42,7 @@ use json::Json;
 use programs::{run_with_input, Run};
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -128,92 +129,54 @@ impl Drop for Daemon {
     }
 }
 
-/// Python's http.server (`tests/peers/http_server.py`): HTTP/1.0, one request per
-/// connection. Killed on drop (and exiting by itself if this process dies).
-struct PyHttp {
+/// A peer run from a script of `tests/peers/` that listens on a port the OS picks and
+/// writes it to a file: Python's http.server, Node.js's http. Killed on drop (and exiting
+/// by itself if this process dies).
+struct ScriptServer {
     child: Child,
     dir: PathBuf,
     port: u16,
 }
 
-impl PyHttp {
-    fn start() -> Self {
+impl ScriptServer {
+    /// Python's http.server (`tests/peers/http_server.py`): HTTP/1.0, one request per
+    /// connection.
+    fn python_http() -> Self {
         let python = std::env::var_os("POLLHTTP_PEERS_PYTHON").unwrap_or_else(|| "python3".into());
-        let dir = unique_path("http-server");
-        fs::create_dir_all(&dir).expect("making the server's folder");
-        let port_file = dir.join("port");
-        let child = Command::new(&python)
-            .arg(peers_script("http_server.py"))
-            .arg(dir.join("html"))
-            .arg(&port_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {python:?} does not run: {e}"));
-        let mut server = Self {
-            child,
-            dir,
-            port: 0,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(port) = fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|t| t.parse().ok())
-            {
-                server.port = port;
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("http_server.py exited ({status}) before listening");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "http_server.py did not write its port within 15 s"
-            );
-            thread::sleep(Duration::from_millis(10));
-        }
+        Self::start(python, "http_server.py", |dir, port_file| {
+            vec![dir.join("html").into(), port_file.into()]
+        })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for PyHttp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Node.js's `http` server with its defaults (`tests/peers/node_server.js`), or with
-/// `maxRequestsPerSocket`. Killed on drop (and exiting by itself if this process dies).
-struct NodeHttp {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl NodeHttp {
-    fn start(max_requests_per_socket: Option<u64>) -> Self {
+    /// Node.js's `http` server with its defaults (`tests/peers/node_server.js`), or with
+    /// `maxRequestsPerSocket`.
+    fn node_http(max_requests_per_socket: Option<u64>) -> Self {
         let node = std::env::var_os("POLLHTTP_PEERS_NODE").unwrap_or_else(|| "node".into());
-        let dir = unique_path("node-server");
+        Self::start(node, "node_server.js", |_, port_file| {
+            let mut args = vec![port_file.into()];
+            args.extend(max_requests_per_socket.map(|max| max.to_string().into()));
+            args
+        })
+    }
+
+    /// Runs `program script ARGS`, ARGS from the server's folder and the file for its
+    /// port, and waits for the port.
+    fn start(
+        program: OsString,
+        script: &str,
+        args: impl FnOnce(&Path, &Path) -> Vec<OsString>,
+    ) -> Self {
+        let dir = unique_path(script.split('.').next().unwrap_or(script));
         fs::create_dir_all(&dir).expect("making the server's folder");
         let port_file = dir.join("port");
-        let mut command = Command::new(&node);
-        command.arg(peers_script("node_server.js")).arg(&port_file);
-        if let Some(max) = max_requests_per_socket {
-            command.arg(max.to_string());
-        }
-        let child = command
+        let child = Command::new(&program)
+            .arg(peers_script(script))
+            .args(args(&dir, &port_file))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {node:?} does not run: {e}"));
+            .unwrap_or_else(|e| panic!("POLLHTTP_PEERS is set but {program:?} does not run: {e}"));
         let mut server = Self {
             child,
             dir,
@@ -229,11 +192,11 @@ impl NodeHttp {
                 return server;
             }
             if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("node_server.js exited ({status}) before listening");
+                panic!("{script} exited ({status}) before listening");
             }
             assert!(
                 Instant::now() < deadline,
-                "node_server.js did not write its port within 15 s"
+                "{script} did not write its port within 15 s"
             );
             thread::sleep(Duration::from_millis(10));
         }
@@ -244,7 +207,7 @@ impl NodeHttp {
     }
 }
 
-impl Drop for NodeHttp {
+impl Drop for ScriptServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -693,7 +656,7 @@ fn python_http_server_one_request_per_connection() {
     if skip() {
         return;
     }
-    let server = PyHttp::start();
+    let server = ScriptServer::python_http();
     let url = server.url("/");
     for (method, n) in [("GET", "2000"), ("HEAD", "500")] {
         let what = format!("crawl {url} --n {n} --method {method} (Python http.server)");
@@ -712,14 +675,14 @@ fn node_http_defaults_and_max_requests_per_socket() {
     if skip() {
         return;
     }
-    let node = NodeHttp::start(None);
+    let node = ScriptServer::node_http(None);
     let url = node.url("/");
     for method in ["GET", "HEAD"] {
         let what = format!("crawl {url} --n 20000 --method {method} (Node.js, defaults)");
         let run = crawl(&[&url, "--n", "20000", "--method", method]);
         assert_all_ok(&run, 20_000, &what);
     }
-    let capped = NodeHttp::start(Some(100));
+    let capped = ScriptServer::node_http(Some(100));
     let urls: Vec<String> = (0..5000)
         .map(|i| capped.url(&format!("/d{}.html?i={i}", i % 100 + 1)))
         .collect();
@@ -1069,7 +1032,7 @@ fn urls_list_many_origins() {
     let nginx = peers.then(Daemon::nginx);
     let apache = peers.then(Daemon::apache);
     let lighttpd = peers.then(Daemon::lighttpd);
-    let python = peers.then(PyHttp::start);
+    let python = peers.then(ScriptServer::python_http);
     if let (Some(nginx), Some(apache), Some(lighttpd), Some(python)) =
         (&nginx, &apache, &lighttpd, &python)
     {
