@@ -28,7 +28,7 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -1470,16 +1470,20 @@ fn an_idle_server_parks_its_watchdog_and_still_covers_a_handler_that_blocks() {
 }
 
 /// A client that takes `target` as fast as the server writes it, again and again on one
-/// connection, until `done`; the bytes it took.
+/// connection, until `done`; the bytes it took, also counted in `taken` as it goes.
 fn fast_reader(
     addr: SocketAddr,
     target: &str,
     length: u64,
     done: Arc<AtomicBool>,
+    taken: Arc<AtomicU64>,
 ) -> JoinHandle<io::Result<u64>> {
     let request = get(target);
     thread::spawn(move || {
         let mut peer = Peer::connect(addr)?;
+        // Short reads, so that `done` is seen while a handler is still filling its body
+        // (seconds for `/memory` on a busy machine, past the peer's usual limit).
+        peer.s.set_read_timeout(Some(Duration::from_millis(100)))?;
         let mut buf = vec![0u8; 1 << 20];
         let mut took = 0u64;
         while !done.load(Ordering::SeqCst) {
@@ -1487,11 +1491,21 @@ fn fast_reader(
             // The head, then the body: the response ends `length` bytes after the head.
             let mut left = None;
             while left != Some(0) && !done.load(Ordering::SeqCst) {
-                let n = peer.s.read(&mut buf)?;
-                if n == 0 {
-                    return Ok(took);
-                }
+                let n = match peer.s.read(&mut buf) {
+                    Ok(0) => return Ok(took),
+                    Ok(n) => n,
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 took += n as u64;
+                taken.store(took, Ordering::SeqCst);
                 let body = match left {
                     Some(_) => n,
                     None => {
@@ -1526,8 +1540,15 @@ fn fast_reader_against_probes(target: &str, length: u64) {
     let (server, addr, _seen) = app_server(|s| s);
     println!("{target}:");
     let done = Arc::new(AtomicBool::new(false));
-    let reader = fast_reader(addr, target, length, Arc::clone(&done));
-    thread::sleep(Duration::from_millis(300));
+    let taken = Arc::new(AtomicU64::new(0));
+    let reader = fast_reader(addr, target, length, Arc::clone(&done), Arc::clone(&taken));
+    // The probes start once the body is being written, not after a fixed pause: the
+    // handler of `/memory` fills its 500 MB first, which took 3 s beside six spinning
+    // processes on two CPUs, so the reader had nothing yet when the probes were over.
+    let flowing = Instant::now();
+    while taken.load(Ordering::SeqCst) < 1_000_000 && flowing.elapsed() < ATTACK_CAP {
+        thread::sleep(Duration::from_millis(5)); // poll interval
+    }
     let probe = Probe::start(addr);
     thread::sleep(Duration::from_millis(2000));
     // Within a tenth of a second, not the attacks' second: the loop is busy, not stuck, so
