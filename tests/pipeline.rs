@@ -1711,11 +1711,14 @@ fn responses_that_leave_bytes_behind_cost_few_sends_and_answer_every_request() {
     for (what, method, answer) in cases {
         let seen = Arc::new(Mutex::new(HashMap::<String, u32>::new()));
         let counts = seen.clone();
+        let finished = Arc::new(AtomicUsize::new(0));
+        let ended = finished.clone();
         let (origin, _) = scripted(move |_, mut stream| {
             let mut pending = Vec::new();
             loop {
                 let targets = read_requests(&mut stream, &mut pending);
                 if targets.is_empty() {
+                    ended.fetch_add(1, Ordering::SeqCst);
                     return;
                 }
                 let (mut now, mut later) = (String::new(), String::new());
@@ -1746,8 +1749,15 @@ fn responses_that_leave_bytes_behind_cost_few_sends_and_answer_every_request() {
         }
         let done = run_poll(&mut fetcher);
         assert_eq!(done.len(), n, "{what}");
-        // The server's threads count a request as they read it: let the last ones finish.
-        thread::sleep(Duration::from_millis(100));
+        // The server's threads count a request as they read it: once the fetcher and its
+        // connections are gone, each reads to its end. Waited for, not slept on: 100 ms
+        // were too few beside six spinning processes on two CPUs.
+        let opened = fetcher.stats().connections as usize;
+        drop(fetcher);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while finished.load(Ordering::SeqCst) < opened && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5)); // poll interval
+        }
         let seen = seen.lock().unwrap();
         let mut problems = Vec::new();
         for c in &done {
