@@ -122,7 +122,9 @@ pub struct Server {
 
 impl Server {
     /// A server on `address`: TCP (IPv4, or IPv6 with its scope id), a Unix socket path,
-    /// or a Linux abstract name ([`Address::unix`]`("@name")`).
+    /// or a Linux abstract name ([`Address::unix`]`("@name")`). It listens with the
+    /// system's maximum backlog (`net.core.somaxconn` on Linux), so that a burst of
+    /// connects waits in the kernel's queue while the acceptor catches up.
     ///
     /// # A Unix socket path
     ///
@@ -153,7 +155,10 @@ impl Server {
         ))
     }
 
-    /// A server on a TCP listener you bound yourself.
+    /// A server on a TCP listener you bound yourself. Its listen backlog stays yours:
+    /// `std::net::TcpListener::bind` listens with 128, which a burst of connects can
+    /// overflow (each client dropped waits a second to try again); [`Server::bind`] asks
+    /// for the system's maximum, and `socket2::Socket::listen` lets you choose.
     pub fn from_tcp_listener(
         listener: std::net::TcpListener,
         handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
