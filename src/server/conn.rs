@@ -1464,8 +1464,8 @@ impl Pump {
     }
 }
 
-/// A streamed body's code goes to the reaper, unread (see `Pump`'s `Drop`); other bodies
-/// are plain data.
+/// A streamed body's code goes to the reaper, unread (see `Pump`'s `Drop`), and so does a
+/// large body in memory; other bodies are freed here.
 fn drop_body_off_loop(kind: Kind<'static>) {
     let off_loop = match &kind {
         Kind::Reader(..) | Kind::ChunkedReader(_) | Kind::Chunks(_) => true,
