@@ -526,6 +526,14 @@ fn read_run_output(run: &Run, path: &str, what: &str) -> Vec<Line> {
     read_output(path, what)
 }
 
+/// Of a list's lines, every one answered: the sends after each URL's first, and the most
+/// attempts any URL took.
+fn resent(lines: &HashMap<String, Line>) -> (u64, u64) {
+    let again = lines.values().map(|line| line.attempts - 1).sum();
+    let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+    (again, most)
+}
+
 /// Checks each URL's line against what it must end with, the exit status (1 if any
 /// error is wanted, else 0) and the last line (ok = the 2xx wanted, N = the URLs).
 #[track_caller]
@@ -691,8 +699,7 @@ fn node_http_defaults_and_max_requests_per_socket() {
         let what = format!("Node.js, maxRequestsPerSocket 100, 5,000 URLs, {method}");
         let list = crawl_list(&urls, &["--method", method]);
         let lines = check_list(&list, &wants, &what);
-        let again: u64 = lines.values().map(|line| line.attempts - 1).sum();
-        let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+        let (again, most) = resent(&lines);
         assert!(
             most <= 2 && again <= 2 * 64,
             "{what}: {again} URLs sent again, the most attempts {most}"
@@ -917,8 +924,7 @@ fn a_keep_alive_max_repeated_on_each_response_is_the_total() {
         let what = format!("RepeatsItsMax(10), 2,000 URLs, {method}");
         let list = crawl_list(&urls, &["--method", method, "--timeout", "10"]);
         let lines = check_list(&list, &wants, &what);
-        let again: u64 = lines.values().map(|line| line.attempts - 1).sum();
-        let most = lines.values().map(|line| line.attempts).max().unwrap_or(0);
+        let (again, most) = resent(&lines);
         // The first two connections (the default in list mode) write 64 each before the
         // first answer: at most 2 x (64 - 10) sent again.
         assert!(

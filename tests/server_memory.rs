@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 use pollhttp::io::Address;
-use pollhttp::server::{Body, Response, Server};
+use pollhttp::server::{Body, Request, Response, RunningServer, Server, Session};
 
 struct Counting;
 
@@ -71,6 +71,22 @@ const BODY: u64 = 1 << 30;
 /// A long body in memory that is not on the heap, so that the count is the server's own.
 static IN_MEMORY: [u8; 4 << 20] = [0; 4 << 20];
 
+/// A server of one worker on a loopback port, with `handler`.
+fn start(
+    handler: impl for<'c> Fn(&mut Session, Request<'c>) -> Response + Send + Sync + 'static,
+) -> (RunningServer, SocketAddr) {
+    let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), handler)
+        .expect("bind")
+        .workers(1)
+        .start()
+        .expect("start");
+    let addr = match server.address() {
+        Address::Tcp(addr) => *addr,
+        other => panic!("not TCP: {other}"),
+    };
+    (server, addr)
+}
+
 /// A client that asks for a long body, then takes a few bytes every half second.
 fn slow_reader(addr: SocketAddr, target: &str) -> TcpStream {
     let socket =
@@ -98,24 +114,13 @@ fn nibble(clients: &mut [TcpStream], heard: &mut [bool]) {
 
 #[test]
 fn a_slow_reader_holds_about_one_piece_of_the_servers_memory() {
-    let server = Server::bind(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        |_, request| match request.path() {
-            "/reader" => Response::new(
-                StatusCode::OK,
-                Body::reader(io::repeat(b'x').take(BODY), BODY),
-            ),
-            _ => Response::new(StatusCode::OK, &IN_MEMORY[..]),
-        },
-    )
-    .expect("bind")
-    .workers(1)
-    .start()
-    .expect("start");
-    let addr = match server.address() {
-        Address::Tcp(addr) => *addr,
-        other => panic!("not TCP: {other}"),
-    };
+    let (server, addr) = start(|_, request| match request.path() {
+        "/reader" => Response::new(
+            StatusCode::OK,
+            Body::reader(io::repeat(b'x').take(BODY), BODY),
+        ),
+        _ => Response::new(StatusCode::OK, &IN_MEMORY[..]),
+    });
     for (target, most_per_client) in [("/reader", 96 * 1024), ("/memory", 96 * 1024)] {
         const CLIENTS: usize = 200;
         // Settle: the server's own buffers and spare memory exist before counting.
@@ -165,17 +170,7 @@ fn a_slow_reader_holds_about_one_piece_of_the_servers_memory() {
 /// loop's other connections (a fresh `GET /`) waited meanwhile.
 #[test]
 fn a_large_body_in_memory_is_freed_off_the_loop() {
-    let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), |_, _| {
-        Response::new(StatusCode::OK, vec![b'x'; LARGE_BODY])
-    })
-    .expect("bind")
-    .workers(1)
-    .start()
-    .expect("start");
-    let addr = match server.address() {
-        Address::Tcp(addr) => *addr,
-        other => panic!("not TCP: {other}"),
-    };
+    let (server, addr) = start(|_, _| Response::new(StatusCode::OK, vec![b'x'; LARGE_BODY]));
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
