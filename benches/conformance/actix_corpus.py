@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Run actix-http's HTTP/1 decoder tests (the tests module of
-actix-http/src/h1/decoder.rs) through h1dump and count where the core agrees.
+"""Run actix-http's HTTP/1 decoder tests (the tests modules of
+actix-http/src/h1/decoder.rs and chunked.rs) through h1dump and count where the core
+agrees.
 
     cargo build --example h1dump
     python3 benches/conformance/actix_corpus.py ACTIX [--rev REV] [--h1dump PATH]
@@ -8,8 +9,8 @@ actix-http/src/h1/decoder.rs) through h1dump and count where the core agrees.
 
 ACTIX is an actix-web checkout (a directory with actix-http/src/h1/decoder.rs) or a bare
 git directory of one (read at HEAD, or at --rev). Nothing of the corpus is kept in this
-repository: the file is read at run time, and in its `mod tests` each `#[test]` function
-is cut at every `BytesMut::from(LITERAL)`, each one message (a Rust string or byte-string
+repository: the files are read at run time, and in each `mod tests` each `#[test]`
+function is cut at every `BytesMut::from(LITERAL)`, each one message (a Rust string or byte-string
 literal, unescaped as rustc does, line continuations included; later `buf.extend(b"...")`
 calls are appended to it). A message decoded by `MessageDecoder::<ResponseHead>` is a
 response (`h1dump --role client`), any other a request (`--role server`); each is fed
@@ -17,17 +18,20 @@ whole and with --split 1, then the end of input.
 
 actix's verdict for each message, read from what the test does with it:
 
-  refused   `expect_parse_err!(...)` or `.unwrap_err()`: we refuse (an error of ours
-            other than the input ending mid-message).
+  refused   `expect_parse_err!(...)` or `.unwrap_err()` (on the head or on the payload
+            decoder): we refuse (an error of ours other than the input ending
+            mid-message).
   accepted  `parse_ready!(...)`, `.unwrap().unwrap()` on the decoder or a match of its
             `Ok(Some((req, _)))` that goes on with the request (a complete head):
             we deliver it, and refuse nothing until the end of input (an input that ends
             inside a body actix does not read, or a message that our reading closes after
             and the input goes on, is not counted against us). Then what the test asserts
             is compared: the method (`Method::X`), the version, the path (`req.path()`:
-            the target up to a `?`), a header value (`.get("name")`, `HeaderName::
-            try_from("name")`), and the body (the first `PayloadItem::Chunk` or
-            `.chunk()` compared: our body starts with it).
+            the target up to a `?`; these three of the first message or of a later one,
+            as a test may go on to decode the next message of its buffer), a header
+            value (`.get("name")`, `HeaderName::try_from("name")`), and the body (the
+            `PayloadItem::Chunk`s or `.chunk()`s compared, joined in order: our body
+            starts with them).
 
 Connection-type and upgrade assertions (what actix decides of the Connection and Upgrade
 fields) are not compared; neither are assertions on the payload decoder's type.
@@ -49,6 +53,7 @@ import h1dump_io  # noqa: E402
 from h1dump_io import Source  # noqa: E402
 
 PATH = "actix-http/src/h1/decoder.rs"
+PATHS = (PATH, "actix-http/src/h1/chunked.rs")
 HOST = b"Host: actix.invalid\r\n"
 HOST_FIELD = (b"host", b"actix.invalid")
 
@@ -111,6 +116,9 @@ def tests(text):
         depth, j = 1, i
         while depth:
             c = text[j]
+            if text.startswith("//", j):
+                j = text.index("\n", j)
+                continue
             if c == '"' or (c in "br" and text[j + 1] in '"#' and not text[j - 1].isalnum()):
                 try:
                     _, j = rust_literal(text, j)
@@ -136,7 +144,7 @@ CHECKS = [
 ]
 
 
-def cases(text):
+def cases(text, path):
     out = []
     for name, line, body in tests(text):
         starts = [m for m in re.finditer(r"BytesMut::from\(", body)]
@@ -152,6 +160,7 @@ def cases(text):
                     "expect_parse_err!(&mut buf)" in seg or ".unwrap_err()" in seg:
                 expect = "refuse"
             elif re.search(r"parse_ready!\(\s*&mut\s*$", before) or \
+                    "parse_ready!(&mut buf)" in seg or \
                     re.search(r"\.decode\(&mut buf\)\.unwrap\(\)\.unwrap\(\)", seg) or \
                     re.search(r"Ok\(Some\(\(req, _\)\)\) => \{", seg):
                 expect = "accept"
@@ -172,24 +181,32 @@ def cases(text):
                 checks.append(("body", rust_literal(seg, c.start(1))[0]))
             out.append({"name": name, "line": line, "n": k + 1, "input": data,
                         "role": role, "expect": expect, "checks": checks,
-                        "file": PATH})
+                        "file": path})
     for c in out:
         c["count"] = sum(1 for d in out if d["name"] == c["name"])
+        bodies = [v for w, v in c["checks"] if w == "body"]
+        c["checks"] = [(w, v) for w, v in c["checks"] if w != "body"]
+        if bodies:
+            c["checks"].append(("body", b"".join(bodies)))
     return out
 
 
 # ------------------------------------------------------------------------ comparison
 
 
-def compare(checks, msg):
+def compare(checks, msgs):
+    """How our messages differ from what the test asserts: the body and header values of
+    the first; the method, version and path of any (a test may go on to decode the next
+    message of its buffer and assert those of it)."""
     diffs = []
+    msg = msgs[0]
     for what, want in checks:
-        if what == "method":
-            got = msg["method"]
-        elif what == "version":
-            got = msg["version"]
-        elif what == "path":
-            got = msg["target"].split(b"?")[0].decode("latin-1")
+        if what in ("method", "version", "path"):
+            gots = [m["method"] if what == "method" else m["version"] if what == "version"
+                    else m["target"].split(b"?")[0].decode("latin-1") for m in msgs]
+            if want not in gots:
+                diffs.append("%s %r vs %r" % (what, want, gots[0]))
+            continue
         elif what == "header":
             name, want = want
             got = next((v for n, v in msg["headers"] if n == name), None)
@@ -215,7 +232,7 @@ def judge(h1dump, case, fed, points):
         first = h1dump_io.read_events(whole, fed, first_only=True)
         agree = bool(msgs) and (not ours["error"] or first["ended"])
         if msgs:
-            diffs = compare(case["checks"], msgs[0])
+            diffs = compare(case["checks"], msgs)
         agree = agree and not diffs
     return h1dump_io.verdict(agree, None, ours, diffs, runs,
                              {"hint": h1dump_io.status_hint(ours)}, bodies=True)
@@ -229,7 +246,7 @@ def actix_says(case):
 
 
 def label(r, j=None):
-    return "decoder.rs:%d %s%s%s" % (r["line"], r["name"], " #%d" % r["n"]
+    return "%s:%d %s%s%s" % (os.path.basename(r["file"]), r["line"], r["name"], " #%d" % r["n"]
                                       if r["count"] > 1 else "",
                                       " (response)" if r["role"] == "client" else "")
 
@@ -240,8 +257,9 @@ def main():
     args = ap.parse_args()
     h1dump = h1dump_io.find_h1dump(args.h1dump)
     corpus = Source(args.actix, args.rev, PATH)
-    text = corpus.read_bytes(PATH).decode("utf-8")
-    all_cases = cases(text)
+    all_cases = []
+    for path in PATHS:
+        all_cases += cases(corpus.read_bytes(path).decode("utf-8"), path)
     counted = [c for c in all_cases if c["expect"]]
     unread = [c for c in all_cases if not c["expect"]]
 
@@ -250,7 +268,7 @@ def main():
         add = (lambda d: h1dump_io.add_host(d, HOST)) if c["role"] == "server" \
             else (lambda d: (d, []))
         plain, hosted, host_added = h1dump_io.judge_with_host(judge, h1dump, c, add)
-        results.append({"name": c["name"], "line": c["line"], "n": c["n"],
+        results.append({"file": c["file"], "name": c["name"], "line": c["line"], "n": c["n"],
                         "count": c["count"], "role": c["role"],
                         "input": c["input"].decode("latin-1"), "expect": c["expect"],
                         "actix": actix_says(c), "plain": plain, "hosted": hosted,
@@ -259,7 +277,8 @@ def main():
     print("actix-web: %s (%s)" % (corpus.commit(), args.actix))
     print("messages with no verdict the script reads (%d):" % len(unread))
     for c in unread:
-        print("  decoder.rs:%d %s #%d: %r" % (c["line"], c["name"], c["n"], c["input"][:60]))
+        print("  %s:%d %s #%d: %r" % (os.path.basename(c["file"]), c["line"], c["name"],
+                                      c["n"], c["input"][:60]))
     print()
     broken = h1dump_io.report_broken(results, "hosted", label)
     h1dump_io.print_disagreements(results, h1dump_io.show_case(label, "actix"), args.verbose)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Run Twisted's HTTPChannel parsing tests (class ParsingTests of
-src/twisted/web/test/test_http.py) through h1dump and count where the core agrees.
+"""Run Twisted's HTTPChannel parsing tests and chunked-decoder tests (classes ParsingTests
+and ChunkedTransferEncodingTests of src/twisted/web/test/test_http.py) through h1dump and
+count where the core agrees.
 
     cargo build --example h1dump
     python3 benches/conformance/twisted_corpus.py TWISTED [--rev REV] [--h1dump PATH]
@@ -17,9 +18,10 @@ record what the test sends instead of sending it:
             asserts that the test's flag `didRequest` was set (`success` true), or not.
             Most tests pass `success=0` and look at what their own request class
             recorded instead: the request was processed when the method reads
-            `processed[0]` or `[request] = processed`, or expects a `200 OK` answer (or
-            `success` is true), refused when it expects `processed` empty or a `400 Bad
-            Request` answer; a method with neither is listed.
+            `processed[0]` or `[request] = processed` (or pops its `requests`), or
+            expects a `200 OK` answer (or `success` is true), refused when it expects
+            `processed` empty or a `400 Bad Request` answer; a method with neither is
+            listed.
   assertRequestRejected(LINES)  the lines joined with "\\n", then as runRequest with
             success false, and the answer must be 400 and a close.
 
@@ -40,6 +42,22 @@ whole and with --split 1, then the end of input. How a verdict maps to ours:
   not processed  we deliver no request, or refuse it (or the input ends) before it has
                  ended.
 
+ChunkedTransferEncodingTests feeds a `_ChunkedTransferDecoder` a chunked body. Each
+decoder a method makes is a case (a stand-in records what it is given), its bytes put
+after `POST / HTTP/1.1`, a Host and `Transfer-Encoding: chunked`:
+
+  refused   `assertRaises(E, decoder.dataReceived, DATA)`: we refuse (an error other than
+            the input ending) before the body ends; `assertRaises(E,
+            decoder.noMoreData)`: we refuse, the end of input included.
+  decoded   otherwise: we refuse nothing in the body (it may stop before its last chunk,
+            or be followed by other bytes), and our body starts with what the test's data
+            callback must have received (`assertEqual(L, [...])`, L.append the callback).
+
+A decoder whose attributes the test sets (a smaller trailer limit) is run and listed, not
+counted; so is a call made after the body has ended (`RuntimeError`: the decoder's API).
+Twisted's chunk line limit, `maxChunkSizeLineLength`, is read from
+src/twisted/web/http.py.
+
 The figure is given as is and with a `Host` field supplied to HTTP/1.1 requests that have
 none (the core refuses those, RFC 9112 §3.2; Twisted does not check; the added field is
 left out of the comparison). Whole and byte-by-byte outputs of h1dump must be identical,
@@ -48,6 +66,7 @@ and h1dump must not fail; any case where either happens is listed first, as a bu
 
 import ast
 import os
+import re
 import sys
 import textwrap
 
@@ -57,7 +76,11 @@ import h1dump_io  # noqa: E402
 from h1dump_io import Source  # noqa: E402
 
 PATH = "src/twisted/web/test/test_http.py"
+HTTP_PY = "src/twisted/web/http.py"
 CLASS = "ParsingTests"
+CHUNKED_CLASS = "ChunkedTransferEncodingTests"
+CHUNKED_HEAD = (b"POST / HTTP/1.1\r\nHost: twisted.invalid\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
 HOST = b"Host: twisted.invalid\r\n"
 HOST_FIELD = (b"host", b"twisted.invalid")
 
@@ -118,6 +141,67 @@ class Recorder:
         if name.startswith("__"):
             raise AttributeError(name)
         return Anything()
+
+
+class Decoder:
+    """Stands in for http._ChunkedTransferDecoder: records the bytes it is given."""
+
+    def __init__(self, rec, data_callback, finish_callback):
+        self.fed, self.raises, self.nomore, self.body = [], None, False, None
+        self.callback = data_callback
+        self._trailerHeaders = []
+        self.options = []
+        rec.decoders.append(self)
+
+    def __setattr__(self, name, value):
+        if "options" in self.__dict__ and name not in ("raises", "body", "nomore"):
+            # set by the test: a non-default limit
+            self.options.append("%s = %r" % (name, value))
+        object.__setattr__(self, name, value)
+
+    def dataReceived(self, data):
+        self.fed.append(data)
+
+    def noMoreData(self):
+        self.nomore = True
+
+
+class ChunkedRecorder(Recorder):
+    """The `self` of a ChunkedTransferEncodingTests method: each decoder it makes is a
+    case; `assertRaises(E, decoder.dataReceived, data)` marks it refused,
+    `assertRaises(E, decoder.noMoreData)` refused at the end of input, and
+    `assertEqual(L, [...])`, where L.append is its data callback, gives its body."""
+
+    def __init__(self):
+        super().__init__()
+        self.decoders = []
+
+    def assertRaises(self, exc, fn, *args):
+        owner = getattr(fn, "__self__", None)
+        if isinstance(owner, Decoder):
+            fn(*args)
+            if getattr(exc, "__name__", "") == "RuntimeError":
+                owner.raises = "api"  # a call after the end: the decoder's API, not bytes
+            else:
+                owner.raises = "eof" if fn.__name__ == "noMoreData" else "data"
+        return Anything()
+
+    def assertEqual(self, first, second, *rest):
+        for d in self.decoders:
+            if getattr(d.callback, "__self__", None) is first and isinstance(second, list):
+                d.body = b"".join(second)
+
+
+def http_stand_in(rec, corpus):
+    """`http` for the chunked tests: the decoder and its error, Twisted's chunk line
+    limit (read from its http.py), anything else a stand-in."""
+    m = re.search(rb"^maxChunkSizeLineLength = (\d+)", corpus.read_bytes(HTTP_PY), re.M)
+    mod = Anything()
+    object.__setattr__(mod, "__dict__", {
+        "_ChunkedTransferDecoder": lambda d, f: Decoder(rec, d, f),
+        "_MalformedChunkedDataError": type("_MalformedChunkedDataError", (Exception,), {}),
+        "maxChunkSizeLineLength": int(m.group(1)) if m else 1024})
+    return mod
 
 
 def stdlib(name):
@@ -183,7 +267,8 @@ def cases(corpus):
             if rejected or "400 Bad Request" in src or "processed, []" in src:
                 success = False
             elif success or any(m in src for m in ("processed[0]", "processed[-1]",
-                                                   "] = processed", "200 OK")):
+                                                   "] = processed", "200 OK",
+                                                   "requests.pop()")):
                 success = True
             else:
                 failed.append((PATH, fn.lineno, fn.name, "no verdict read"))
@@ -191,6 +276,26 @@ def cases(corpus):
             out.append({"file": PATH, "line": fn.lineno, "name": fn.name, "n": k + 1,
                         "count": len(rec.sent), "input": data, "success": success,
                         "options": channel})
+    chunked = next(n for n in tree.body if isinstance(n, ast.ClassDef)
+                   and n.name == CHUNKED_CLASS)
+    for fn in chunked.body:
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test")):
+            continue
+        src = textwrap.dedent(ast.get_source_segment(text, fn))
+        rec = ChunkedRecorder()
+        scope = dict(env, http=http_stand_in(rec, corpus))
+        try:
+            exec(compile(src, "%s:%s" % (PATH, fn.name), "exec"), scope)
+            scope[fn.name](rec)
+        except Exception as e:  # noqa: BLE001 (any failure of a stand-in)
+            failed.append((PATH, fn.lineno, fn.name, "%s: %s" % (type(e).__name__, e)))
+            continue
+        decoders = [d for d in rec.decoders if d.raises != "api" and d.fed]
+        for k, d in enumerate(decoders):
+            out.append({"file": PATH, "line": fn.lineno, "name": fn.name, "n": k + 1,
+                        "count": len(decoders), "input": CHUNKED_HEAD + b"".join(d.fed),
+                        "success": d.raises is None, "eof": d.raises == "eof",
+                        "body": d.body, "chunked": True, "options": d.options})
     return out, failed
 
 
@@ -201,13 +306,27 @@ def judge(h1dump, case, fed, points):
     whole, ours, runs = h1dump_io.run_twice(h1dump, "server", fed, points, HOST_FIELD)
     msgs = ours["msgs"]
     first = h1dump_io.read_events(whole, fed, first_only=True)
+    diffs = []
     if ours["crash"]:
         agree = False
+    elif case.get("chunked"):
+        # a body for the decoder alone: accepted when we refuse nothing in it (the input
+        # may stop inside it, or go on after it), refused when we refuse it (at the end
+        # of input, for a decoder that Twisted refuses only when no more data comes)
+        if case["success"]:
+            agree = bool(msgs) and (not ours["error"] or first["ended"])
+            if msgs and case["body"] is not None and \
+                    not msgs[0]["body"].startswith(case["body"]):
+                diffs.append("body %r vs %r" % (case["body"], msgs[0]["body"]))
+                agree = False
+        else:
+            agree = not first["ended"] and bool(ours["failure"] if case["eof"]
+                                                else ours["error"])
     elif case["success"]:
         agree = first["ended"]
     else:
         agree = not first["ended"]
-    return h1dump_io.verdict(agree, None, ours, [], runs,
+    return h1dump_io.verdict(agree, None, ours, diffs, runs,
                              {"hint": h1dump_io.status_hint(ours)}, bodies=True)
 
 
@@ -231,9 +350,14 @@ def main():
         results.append({"file": c["file"], "line": c["line"], "name": c["name"],
                         "n": c["n"], "count": c["count"],
                         "input": c["input"].decode("latin-1"), "success": c["success"],
-                        "twisted": "processes the request" if c["success"]
+                        "twisted": ("decodes the body%s" % (
+                            " to %r" % c["body"][:40] if c.get("body") is not None else "")
+                            if c["success"] else "refuses the body"
+                            + (" at the end of input" if c.get("eof") else ""))
+                        if c.get("chunked") else "processes the request" if c["success"]
                         else "processes no request", "plain": plain, "hosted": hosted,
-                        "host_added": host_added, "options": c["options"]})
+                        "host_added": host_added, "options": c["options"],
+                        "chunked": c.get("chunked", False)})
     counted = [r for r in results if not r["options"]]
     optional = [r for r in results if r["options"]]
 
@@ -242,15 +366,19 @@ def main():
     print()
     broken = h1dump_io.report_broken(results, "hosted", label)
     h1dump_io.print_disagreements(counted, h1dump_io.show_case(label, "twisted"),
-                                  args.verbose, ("requests sent over a channel the test "
-                                                 "configured (not counted):", optional))
-    print("cases: %d (%d over a configured channel, not counted); Host supplied in %d" % (
+                                  args.verbose, ("requests sent over a channel (or bodies to a "
+                                                 "decoder) the test configured (not "
+                                                 "counted):", optional))
+    print("cases: %d (%d over a configured channel or decoder, not counted); Host supplied "
+          "in %d" % (
         len(results), len(optional), sum(r["host_added"] for r in counted)))
     row = h1dump_io.summary_table(20, "Twisted's verdict")
-    row("processed", [r for r in counted if r["success"]])
-    row("not processed", [r for r in counted if not r["success"]])
-    row("all (default channel)", counted)
-    row("configured channel", optional)
+    row("processed", [r for r in counted if r["success"] and not r["chunked"]])
+    row("not processed", [r for r in counted if not r["success"] and not r["chunked"]])
+    row("chunked: decoded", [r for r in counted if r["success"] and r["chunked"]])
+    row("chunked: refused", [r for r in counted if not r["success"] and r["chunked"]])
+    row("all (default limits)", counted)
+    row("configured", optional)
     h1dump_io.print_consistency(results)
     if args.json:
         h1dump_io.write_json(args.json, results, {"results": results, "failed": failed})
