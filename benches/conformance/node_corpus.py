@@ -29,13 +29,15 @@ Node's verdict, read from the part (or, when the part says nothing, from the fil
   request   refused when the server's handler is `common.mustNotCall(...)`, or the part
             expects a `400 Bad Request` answer, or a `clientError` event with
             `common.mustCall`; accepted when the handler (or a `'request'` listener) is
-            `common.mustCall(...)`.
+            `common.mustCall(...)` or a plain function of `req`.
   response  refused when the part expects an error (`'error', common.mustCall`, or an
-            `HPE_` code); accepted when the response callback is `common.mustCall(...)`.
+            `HPE_` code); accepted when `http.get` or `http.request` is given a response
+            callback (a function of `res`, under `common.mustCall` or not).
 
 A part whose verdict the script cannot read, or that gives both verdicts, is listed,
 not counted; so are messages in a file that sets a non-default parser option
-(`insecureHTTPParser`, `maxHeaderSize`, `--max-http-header-size`). Only the verdict is
+(`insecureHTTPParser`, `maxHeaderSize`, or in the file's `// Flags:` line
+`--insecure-http-parser`, `--max-http-header-size`). Only the verdict is
 compared. A request: accepted means we deliver its head (Node's server calls its handler
 then, before the body), refused that we deliver no request and refuse. A response:
 accepted means we deliver it and refuse nothing before it ends, refused that we refuse
@@ -62,7 +64,8 @@ FOLDER = "test/parallel"
 MARKER = FOLDER
 HOST = b"Host: node.invalid\r\n"
 HOST_FIELD = (b"host", b"node.invalid")
-OPTIONS = ("insecureHTTPParser", "maxHeaderSize", "max-http-header-size")
+OPTIONS = ("insecureHTTPParser", "insecure-http-parser", "maxHeaderSize",
+           "max-http-header-size")
 REQUEST = re.compile(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP/1\.\d\r?\n")
 RESPONSE = re.compile(rb"^HTTP/1\.\d \d{3}")
 
@@ -172,10 +175,12 @@ def verdict(part, role):
                       or "400 Bad Request" in part
                       or re.search(r"'clientError',\s*common\.mustCall", part))
         accept = bool(re.search(r"createServer\(\s*(?:\{[^}]*\},\s*)?common\.mustCall\(",
-                                part) or re.search(r"'request',\s*common\.mustCall", part))
+                                part) or re.search(r"'request',\s*common\.mustCall", part)
+                      or re.search(r"(?:createServer|Server)\(\s*(?:\{[^}]*\},\s*)?"
+                                   r"(?:function\s*\w*\s*\(\s*req\b|\(\s*req\b)", part))
     else:
         refuse = bool(re.search(r"'error',\s*common\.mustCall", part) or "HPE_" in part)
-        accept = bool(re.search(r"(?:get|request)\([^;]*?common\.mustCall\(\s*"
+        accept = bool(re.search(r"(?:get|request)\([^;]*?(?:common\.mustCall\(\s*)?"
                                 r"(?:\(\s*res\s*\)|res\s*=>|function\s*\(\s*res\s*\))",
                                 part, re.S))
     if refuse and accept:
@@ -188,11 +193,12 @@ def cases(corpus):
     names = [n for n in corpus.names(FOLDER) if n.startswith("test-http-") and
              n.endswith(".js")]
     for name in names:
-        text = strip_comments(corpus.read_bytes("%s/%s" % (FOLDER, name)).decode("utf-8"))
+        raw = corpus.read_bytes("%s/%s" % (FOLDER, name)).decode("utf-8")
+        text = strip_comments(raw)
         if "HTTP/1." not in text or not re.search(
                 r"net\.(connect|createConnection|createServer|Server)\b", text):
             continue
-        options = [o for o in OPTIONS if o in text]
+        options = [o for o in OPTIONS if o in raw]  # `// Flags:` lines included
         ps = parts(text)
         n = 0
         raw_server = re.search(r"net\.(createServer|Server)\b", text)
