@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Run waitress's parser tests (tests/test_parser.py and the chunked-receiver tests of
-tests/test_receiver.py) through h1dump and count where the core agrees.
+"""Run waitress's parser tests (tests/test_parser.py, the chunked-receiver tests of
+tests/test_receiver.py, and the raw requests of tests/test_functional.py) through h1dump
+and count where the core agrees.
 
     cargo build --example h1dump
     python3 benches/conformance/waitress_corpus.py WAITRESS [--rev REV] [--h1dump PATH]
@@ -42,6 +43,23 @@ Waitress's verdict, read from the method's assertions:
   waits     `assertFalse(parser.completed)` and nothing else: the head is not complete;
             we agree when we deliver nothing and refuse nothing but the end of input.
 
+test_functional.py starts a waitress server and writes to it over a socket. Each test
+method of its test classes (EchoTests, PipeliningTests, ...) is run with a stand-in `self`
+(nothing is sent; `from tests.fixtureapps import ...` gets stand-ins): `self.connect()`
+opens a connection, each `self.sock.send(DATA)` adds to it (a `send_check_error` on a
+connection waitress has closed adds nothing), and the statuses of its responses are read
+from `assertline(line, STATUS, ...)` and `assertEqual(int(status), STATUS)`. A connection
+is a case:
+
+  answered  every status a success or an answer of the application (200, 500, ...): we
+            deliver at least that many requests, each complete.
+  refused   after N answered requests comes a 400, 408, 411, 413, 414, 431, 501 or 505:
+            we deliver exactly N complete requests, then refuse.
+
+Requests written with http.client, and methods that assert no status, are listed. A
+server started with other limits (`max_request_header_size`, `max_request_body_size`:
+TooLargeTests) is run and listed, not counted.
+
 A method that sets the parser's state or options itself (`self.parser.adj.X = ...`:
 other limits; `self.parser.completed = True`, `inst.all_chunks_received = True`, ...) or
 that asserts none of the above (only `result`, the count of bytes taken) is listed, not
@@ -59,6 +77,7 @@ case where either happens is listed first, as a bug of ours.
 import ast
 import os
 import sys
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -386,6 +405,9 @@ def judge(h1dump, case, fed, points):
 
 
 def waitress_says(case):
+    if case["expect"] == "functional":
+        return "answers %s%s" % (", ".join(str(st) for st in case["statuses"]), (
+            " [server options %s]" % case["options"]) if case["options"] else "")
     if case["expect"] == "refuse":
         return "refuses (%s, %s)" % (case["raises"], HINTS.get(case["raises"], "?"))
     if case["expect"] == "waits":
@@ -395,6 +417,217 @@ def waitress_says(case):
         if case["checks"] else "accepts"
 
 
+# ------------------------------------------------------------------------ test_functional.py
+
+FUNCTIONAL = "tests/test_functional.py"
+REFUSALS = {400, 408, 411, 413, 414, 431, 501, 505}
+MAGIC = 987654321  # what int() of a status read from the stand-in socket gives
+
+
+class Loose:
+    """A permissive stand-in: any attribute, call, item; empty when iterated; 0 as an int."""
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Loose()
+
+    def __call__(self, *a, **k):
+        return Loose()
+
+    def __getitem__(self, k):
+        return Loose()
+
+    def __iter__(self):
+        return iter(())
+
+    def __int__(self):
+        return 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+class Status(Loose):
+    """The status field of a status line read from the stand-in socket."""
+
+    def strip(self):
+        return self
+
+    def __int__(self):
+        return MAGIC
+
+
+class StatusLine(Loose):
+    def split(self, *a):
+        return [b"HTTP/1.1", Status(), b"OK"]
+
+
+class File(Loose):
+    def readline(self, *a):
+        return StatusLine()
+
+    def read(self, *a):
+        return b""
+
+
+class Sock(Loose):
+    def __init__(self, runner):
+        self.runner = runner
+
+    def send(self, data):
+        self.runner.conns[-1]["data"].append(bytes(data))
+        return len(data)
+
+    sendall = send
+
+    def makefile(self, *a, **k):
+        return File()
+
+    def connect(self, *a):
+        pass
+
+    def close(self):
+        pass
+
+
+class Runner:
+    """The `self` of a test_functional.py test: `connect()` opens a connection (a case),
+    `self.sock.send(DATA)` adds to it, `assertline(line, STATUS, ...)` or
+    `assertEqual(int(status), STATUS)` names the status of its next response; the
+    server's options (`start_subprocess(app, **options)`) are kept."""
+
+    def __init__(self):
+        self.conns, self.options = [], {}
+        self.sock = Sock(self)
+
+    def start_subprocess(self, target, **kw):
+        self.options = kw
+
+    def stop_subprocess(self):
+        pass
+
+    def create_socket(self):
+        return Sock(self)
+
+    def connect(self):
+        self.conns.append({"data": [], "statuses": [], "client": False})
+
+    def make_http_connection(self):
+        if self.conns:
+            self.conns[-1]["client"] = True
+        return Loose()  # requests written by http.client: not a raw message
+
+    def send_check_error(self, to_send):
+        pass  # a send on a connection the server has closed
+
+    def assertline(self, line, status, *a):
+        if self.conns:
+            self.conns[-1]["statuses"].append(int(status))
+
+    def assertEqual(self, first, second, *a):
+        if first == MAGIC and isinstance(second, int) and self.conns:
+            self.conns[-1]["statuses"].append(second)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Loose()
+
+
+def functional_cases(corpus):
+    """The raw connections of test_functional.py's test classes, and the methods not
+    run (file, line, name, why)."""
+    text = corpus.read_bytes(FUNCTIONAL).decode("utf-8")
+    tree = ast.parse(text)
+    env = {"read_http": lambda fp: (StatusLine(), Loose(), b""),
+           "parse_headers": lambda fp: Loose(),
+           "ConnectionClosed": type("ConnectionClosed", (Exception,), {})}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                top = a.name.split(".")[0]
+                env.setdefault(a.asname or top, __import__(top) if top in getattr(
+                    sys, "stdlib_module_names", ()) else Loose())
+        elif isinstance(node, ast.ImportFrom):
+            for a in node.names:
+                env.setdefault(a.asname or a.name, Loose())
+    out, skipped = [], []
+    # `from tests.fixtureapps import echo` in the setUp methods: a stand-in package
+    fixtures = types.ModuleType("tests.fixtureapps")
+    fixtures.__getattr__ = lambda name: Loose()
+    saved = {k: sys.modules.get(k) for k in ("tests", "tests.fixtureapps")}
+    sys.modules.update({"tests": types.ModuleType("tests"), "tests.fixtureapps": fixtures})
+    try:
+        functional_classes(text, tree, env, out, skipped)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+    return out, skipped
+
+
+def functional_classes(text, tree, env, out, skipped):
+    for cls in tree.body:
+        if not (isinstance(cls, ast.ClassDef) and not cls.bases and any(
+                isinstance(f, ast.FunctionDef) and f.name == "setUp" for f in cls.body)):
+            continue  # the mixins of tests (EchoTests, ...), each run over TCP
+        scope = dict(env)
+        exec(compile(ast.get_source_segment(text, cls), FUNCTIONAL, "exec"), scope)
+        klass = type(cls.name + "Run", (scope[cls.name], Runner), {})
+        for fn in cls.body:
+            if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test")):
+                continue
+            run = klass()
+            try:
+                run.setUp()
+                getattr(run, fn.name)()
+            except Exception:  # noqa: BLE001 (a stand-in's answer): keep what was sent
+                pass
+            conns = [c for c in run.conns if c["data"] and not c["client"]]
+            if not conns:
+                why = "writes its requests with http.client" if any(
+                    c["client"] for c in run.conns) else "sends no raw request"
+                skipped.append((FUNCTIONAL, fn.lineno, "%s.%s" % (cls.name, fn.name), why))
+                continue
+            limits = {k: v for k, v in run.options.items() if "max" in k or "limit" in k}
+            for k, c in enumerate(conns):
+                statuses = [st for st in c["statuses"] if st >= 200]
+                name = "%s.%s%s" % (cls.name, fn.name, " #%d" % (k + 1) if len(conns) > 1
+                                    else "")
+                if not statuses:
+                    skipped.append((FUNCTIONAL, fn.lineno, name, "no status asserted"))
+                    continue
+                n_ok = next((i for i, st in enumerate(statuses) if st in REFUSALS),
+                            len(statuses))
+                out.append({"file": FUNCTIONAL, "line": fn.lineno, "name": name,
+                            "input": b"".join(c["data"]), "expect": "functional",
+                            "statuses": statuses, "n_ok": n_ok,
+                            "refused": n_ok < len(statuses), "options": limits,
+                            "raises": None, "checks": []})
+
+
+def judge_functional(h1dump, case, fed, points):
+    whole, ours, runs = h1dump_io.run_twice(h1dump, "server", fed, points, HOST_FIELD)
+    ended = sum(1 for line in whole.splitlines() if '"event":"end"' in line)
+    if ours["crash"]:
+        agree = False
+    elif case["refused"]:
+        agree = bool(ours["error"]) and ended == case["n_ok"]
+    else:
+        agree = ended >= case["n_ok"]
+    return h1dump_io.verdict(agree, None, ours, [], runs,
+                             {"hint": h1dump_io.status_hint(ours)}, bodies=True)
+
+
 def main():
     ap = h1dump_io.corpus_arguments(__doc__, ("waitress", "waitress checkout or bare git "
                                               "directory"))
@@ -402,31 +635,46 @@ def main():
     h1dump = h1dump_io.find_h1dump(args.h1dump)
     corpus = Source(args.waitress, args.rev, MARKER)
     all_cases, skipped = cases(corpus)
+    more, not_run = functional_cases(corpus)
+    all_cases += more
+    skipped += not_run
 
     results = []
     for c in all_cases:
         plain, hosted, host_added = h1dump_io.judge_with_host(
-            judge, h1dump, c, lambda d: h1dump_io.add_host(d, HOST))
+            judge_functional if c["expect"] == "functional" else judge, h1dump, c,
+            lambda d: h1dump_io.add_host(d, HOST))
         results.append({"file": c["file"], "line": c["line"], "name": c["name"], "n": 1,
                         "input": c["input"].decode("latin-1"), "expect": c["expect"],
                         "waitress": waitress_says(c), "plain": plain, "hosted": hosted,
-                        "host_added": host_added,
+                        "host_added": host_added, "options": c.get("options", {}),
                         "http84": b" HTTP/8.4\r\n" in c["input"]})
+    counted = [r for r in results if not r["options"]]
+    optional = [r for r in results if r["options"]]
 
     print("waitress: %s (%s)" % (corpus.commit(), args.waitress))
     h1dump_io.print_methods("test methods not counted (%d):", skipped)
     print()
     broken = h1dump_io.report_broken(results, "hosted", h1dump_io.method_label)
-    h1dump_io.print_disagreements(results, h1dump_io.show_case(
-        h1dump_io.method_label, "waitress"), args.verbose)
-    print("cases: %d; Host supplied in %d; %d with HTTP/8.4" % (
-        len(results), sum(r["host_added"] for r in results),
-        sum(r["http84"] for r in results)))
+    h1dump_io.print_disagreements(counted, h1dump_io.show_case(
+        h1dump_io.method_label, "waitress"), args.verbose,
+        ("connections to a server with non-default limits (not counted):", optional))
+    print("cases: %d (%d with non-default limits, not counted); Host supplied in %d; %d "
+          "with HTTP/8.4" % (len(results), len(optional),
+                             sum(r["host_added"] for r in counted),
+                             sum(r["http84"] for r in counted)))
     row = h1dump_io.summary_table(30, "waitress's verdict")
     for v in ("accept", "refuse", "waits"):
-        row(v, [r for r in results if r["expect"] == v])
-    row("all", results)
-    row("all but HTTP/8.4", [r for r in results if not r["http84"]])
+        row("parser: " + v, [r for r in counted if r["expect"] == v])
+    row("functional: answered", [r for r in counted if r["expect"] == "functional"
+                                 and r["waitress"].startswith("answers 2")
+                                 and not any(" %d" % x in " " + r["waitress"]
+                                             for x in REFUSALS)])
+    row("functional: refused", [r for r in counted if r["expect"] == "functional"
+                                and any(" %d" % x in " " + r["waitress"] for x in REFUSALS)])
+    row("all", counted)
+    row("all but HTTP/8.4", [r for r in counted if not r["http84"]])
+    row("non-default limits", optional)
     h1dump_io.print_consistency(results)
     if args.json:
         h1dump_io.write_json(args.json, results, {"results": results, "skipped": skipped})
