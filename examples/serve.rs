@@ -14,7 +14,9 @@
 //!   kept in memory, the rest in an unnamed temporary file: an upload is echoed without
 //!   holding it all). At most 1 GiB a body (`413` past it, at once when its length says
 //!   so), and 4 GiB in temporary files at once over all requests (`503` past it): a
-//!   client cannot fill the disk.
+//!   client cannot fill the disk. `503` with `Retry-After: 1` too when the server has no
+//!   thread left to receive a body on (past its `max_body_waits` and blocked handlers);
+//!   `400` for a body the client spoiled.
 //! - `/bytes/N` → N bytes (`x`) with a Content-Length; `/chunked/N` → N bytes chunked
 //! - `/status/CODE` → that status; `/sleep/MS` → 200 after MS milliseconds
 //! - anything else → 404
@@ -196,6 +198,19 @@ fn route(_session: &mut Session, mut request: Request<'_>) -> Response {
     }
 }
 
+/// The answer to a request body that could not be read: `400` for the client's fault (a
+/// malformed body, one cut short, or too slow, though such a client has gone), `503` with a
+/// `Retry-After` when the server had no thread to receive it on (past `max_body_waits`:
+/// the read fails with [`io::ErrorKind::Other`]): the client did nothing wrong and may try
+/// again, and a proxy in front takes it for the server's trouble, not the client's.
+fn unread(e: io::Error) -> Response {
+    if e.kind() == io::ErrorKind::Other {
+        return Response::text(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            .with_header("retry-after", "1");
+    }
+    Response::text(StatusCode::BAD_REQUEST, e.to_string())
+}
+
 /// The request body back, with its framing: from memory if it is short, else from an
 /// unnamed temporary file it was written to as it came.
 fn echo(request: &mut Request<'_>) -> Response {
@@ -210,7 +225,7 @@ fn echo(request: &mut Request<'_>) -> Response {
     let mut data = Vec::new();
     let limit = ECHO_IN_MEMORY as u64 + 1;
     if let Err(e) = (&mut request.body).take(limit).read_to_end(&mut data) {
-        return Response::text(StatusCode::BAD_REQUEST, e.to_string());
+        return unread(e);
     }
     if data.len() <= ECHO_IN_MEMORY {
         let body = if chunked {
@@ -223,7 +238,7 @@ fn echo(request: &mut Request<'_>) -> Response {
     }
     let (file, length) = match spool(&data, &mut request.body) {
         Ok(spooled) => spooled,
-        Err(Spool::Read(e)) => return Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(Spool::Read(e)) => return unread(e),
         Err(Spool::Store(e)) => {
             let message = format!("cannot keep the body: {e}");
             return Response::text(StatusCode::INTERNAL_SERVER_ERROR, message);

@@ -2619,3 +2619,64 @@ fn out_of_descriptors_the_queued_connections_are_taken_once_some_close() {
         problems.join("\n")
     );
 }
+
+/// An upload that finds the server out of threads to receive bodies on (past its
+/// blocked handlers and `max_body_waits`, 1,536 by default) is answered `503` with a
+/// `Retry-After`, not `400`: the client did nothing wrong (a flood of `Expect:
+/// 100-continue` uploads that never send their bodies got 464 `400 Bad Request`s in an
+/// outside check). Each upload that gets its `100 Continue` sends part of its body, so
+/// that it keeps its thread (the minimum rate gives it about 40 s) however slowly the
+/// test opens them.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_upload_past_the_body_waits_gets_503_not_400() {
+    const AT_MOST: usize = 2200;
+    let soft = fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        })
+        .unwrap_or(0);
+    if soft < AT_MOST + 200 {
+        eprintln!("an_upload_past_the_body_waits_gets_503_not_400: skipped: open files {soft}");
+        return;
+    }
+    let serve = Serve::tcp(&[]);
+    let head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\
+                 Expect: 100-continue\r\n\r\n";
+    let part = vec![b'a'; 10_000];
+    let mut held = Vec::new();
+    let mut refused = None;
+    for _ in 0..AT_MOST {
+        let mut s = serve.raw();
+        s.write_all(head).expect("the head");
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).expect("an answer");
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if text.starts_with("HTTP/1.1 100 ") {
+            s.write_all(&part).expect("part of the body");
+            held.push(s);
+            continue;
+        }
+        refused = Some(text);
+        break;
+    }
+    let text = refused.unwrap_or_else(|| {
+        panic!(
+            "{} uploads waited for their bodies, none refused",
+            held.len()
+        )
+    });
+    assert!(
+        text.starts_with("HTTP/1.1 503 "),
+        "after {}: {text}",
+        held.len()
+    );
+    assert!(text.contains("retry-after: 1"), "{text}");
+    // And the server goes on.
+    drop(held);
+    let mut conn = serve.connect();
+    let mut r = conn.get("/d3.html", HeaderMap::new()).unwrap();
+    assert_eq!(r.body.read_all().unwrap(), b"document 3\n");
+}

@@ -1857,6 +1857,83 @@ fn a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on() {
     assert_eq!((r.status, r.text()), (200, "2".to_string()));
 }
 
+/// Handlers that waited for their bodies all at once on one loop, then returned, leave
+/// the blocked handlers' budget as it was. One mark per loop counted them before, so each
+/// but the last was never uncounted, and the budget (which leaves body waits out) grew by
+/// as many for good: after 2,000 `Expect: 100-continue` uploads that never sent their
+/// bodies, `serve` ran 1,000 sleeping handlers at once on 1,005 threads, 6,653 after a
+/// few such floods, against 512.
+#[test]
+fn body_waits_that_overlap_leave_the_blocked_handlers_budget_as_it_was() {
+    let _g = shared();
+    const UPLOADS: usize = 8;
+    let (started, uploads_started) = mpsc::channel();
+    let started = Mutex::new(started);
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (running2, most2) = (Arc::clone(&running), Arc::clone(&most));
+    let server = start(
+        tcp(move |_: &mut Session, mut request: Request<'_>| {
+            if request.path() == "/up" {
+                let _ = started.lock().unwrap().send(());
+                return match request.body.read_all() {
+                    Ok(body) => Response::text(StatusCode::OK, body.len().to_string()),
+                    Err(e) => Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+                };
+            }
+            let now = running2.fetch_add(1, Ordering::SeqCst) + 1;
+            most2.fetch_max(now, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(300));
+            running2.fetch_sub(1, Ordering::SeqCst);
+            Response::text(StatusCode::OK, "slept")
+        })
+        .workers(1)
+        .max_blocked_handlers(2)
+        .max_body_waits(16),
+    );
+    let addr = tcp_addr(&server);
+    // Eight uploads whose handlers wait for their bodies at once, on the one loop (with
+    // `Expect: 100-continue`, so that the handlers are called before their bodies come).
+    let mut uploads: Vec<_> = (0..UPLOADS).map(|_| Raw::tcp(addr)).collect();
+    for upload in &mut uploads {
+        upload.send(
+            b"PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\
+              Expect: 100-continue\r\n\r\n",
+        );
+    }
+    for _ in 0..UPLOADS {
+        uploads_started
+            .recv_timeout(WAIT)
+            .expect("every upload's handler starts");
+    }
+    for upload in &mut uploads {
+        // Its `100 Continue`: its handler reads.
+        assert_eq!(upload.response(false).status, 100);
+    }
+    thread::sleep(Duration::from_millis(100)); // all waiting in their reads
+    for upload in &mut uploads {
+        upload.send(b"hello");
+    }
+    for upload in &mut uploads {
+        let r = upload.response(false);
+        assert_eq!((r.status, r.text()), (200, "5".to_string()));
+    }
+    // Then eight handlers that block: at most the budget's threads run them at once (one
+    // per worker and one per blocked handler), not one each.
+    let mut sleepers: Vec<_> = (0..UPLOADS).map(|_| Raw::tcp(addr)).collect();
+    for sleeper in &mut sleepers {
+        sleeper.send(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for sleeper in &mut sleepers {
+        assert_eq!(sleeper.response(false).status, 200);
+    }
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= 3,
+        "{most} handlers blocked at once, against max_blocked_handlers 2 and 1 worker"
+    );
+}
+
 /// A reader body of `n` zero bytes that says when it is dropped.
 struct Zeros {
     left: u64,

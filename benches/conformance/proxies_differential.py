@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Put nginx, Apache and lighttpd in front of `serve` as reverse proxies, send request
-smuggling vectors through each, and check that the proxy and `serve` agree on where every
-request and every response ends.
+"""Put nginx, Apache, lighttpd, HAProxy and Varnish in front of `serve` as reverse proxies,
+send request smuggling vectors through each, and check that the proxy and `serve` agree on
+where every request and every response ends.
 
     cargo build --release --example serve
     python3 benches/conformance/proxies_differential.py [--serve PATH] [--only PROXY]...
@@ -14,6 +14,11 @@ removes at the end, and stops it all when done:
 - one `serve` (the example, default settings);
 - per proxy, a relay between the proxy and `serve` that keeps every byte of every upstream
   connection, both ways (the tap);
+- HAProxy 2.6 (a minimal frontend and backend, `http-reuse safe` by default) and Varnish
+  7.1 (the default VCL: a backend and nothing else; it caches GET and HEAD, passes the
+  rest, pipes unknown methods such as CONNECT with `Connection: close`), run in the
+  foreground from their Debian packages (`apt-get install haproxy varnish`; stop the
+  services the packages start);
 - Debian's nginx 1.22, Apache 2.4 and lighttpd 1.4 through `tests/peers/{nginx,apache,
   lighttpd}.sh` (their default configurations), each with a reverse proxy to its tap added:
   nginx `proxy_pass` with `proxy_http_version 1.1`, an empty `Connection` and an upstream
@@ -31,7 +36,8 @@ requests it has framed itself, so this reading is the proxy's view; serve's answ
 same upstream connection are serve's view. A case is:
 
   refused    the proxy sent nothing of it upstream (its own 4xx, or nothing);
-  agreed     each request the proxy sent upstream got exactly one final response from serve;
+  agreed     each request the proxy sent upstream got exactly one final response from serve
+             (up to one asking `Connection: close`: what follows it is not read);
   DESYNC     serve answered more requests than the proxy sent on a connection (a request
              hidden in a body, executed), or fewer while the proxy's were complete (serve
              waits for a body the proxy thinks it ended), or its responses do not parse, or
@@ -41,7 +47,7 @@ The smuggled requests are `GET /status/CODE`, each with a code of its own (2xx, 
 that a hidden one shows in serve's answers. An agreed case where serve refused what the
 proxy forwarded (400, 411, 413, 414, 431, 501, 505) is listed apart: no desync (serve
 closes after such a refusal), but the two parsers differ. Exit status 1 when any case is
-DESYNC. Three minutes here (the proxies run side by side, 0.7 s a case).
+DESYNC. Four minutes here (the proxies run side by side, 0.7 s a case).
 """
 
 import argparse
@@ -195,6 +201,27 @@ def requests_in(buf):
             return out, len(buf)
         out.append((head.split(b"\r\n")[0], True))
         pos = end
+
+
+def closing_requests(buf):
+    """The indices of the requests in `buf` that ask to close (`Connection: close`)."""
+    out, pos, i = [], 0, 0
+    while True:
+        found = head_at(buf, pos)
+        if found is None:
+            return out
+        head, start = found
+        flds = fields_of(head)
+        if any(n == b"connection" and b"close" in v.lower() for n, v in flds):
+            out.append(i)
+        framed = any(n in (b"transfer-encoding", b"content-length") for n, _ in flds)
+        try:
+            end = body_end(buf, start, flds, not framed)
+        except ValueError:
+            end = None
+        if end is None:
+            return out
+        pos, i = end, i + 1
 
 
 def responses_in(buf, methods):
@@ -380,6 +407,7 @@ def judge(tap, seen, client, probe):
         if len(up) == up_from and len(down) == down_from:
             continue
         requests, used = requests_in(up[up_from:])
+        closes = closing_requests(up[up_from:])
         seen[cid] = (up_from + used, len(down))
         methods = [line.split(b" ")[0] for line, _ in requests]
         try:
@@ -390,6 +418,10 @@ def judge(tap, seen, client, probe):
         sent += [line.decode("latin1") for line, _ in requests]
         answered += [line.decode("latin1") for line in finals]
         complete = all(done for _, done in requests)
+        # A request with `Connection: close` is the last one serve answers on its
+        # connection (Varnish pipes a CONNECT so, and anything after it goes unread).
+        if closes and len(finals) == closes[0] + 1 < len(requests):
+            requests = requests[:len(finals)]
         if len(finals) > len(requests):
             problems.append("conn %d: %d requests sent, %d answered" % (cid, len(requests), len(finals)))
         elif len(finals) < len(requests) and complete:
@@ -470,27 +502,70 @@ def start_proxies(tmp, taps):
     return ports, stops
 
 
+def start_daemon(name, tap, tmp):
+    """HAProxy or Varnish in the foreground in front of `tap`; returns (port, the process)."""
+    port, folder = free_port(), os.path.join(tmp, name)
+    os.makedirs(folder)
+    os.chmod(folder, 0o755)
+    if name == "haproxy":
+        # A minimal frontend and backend; `http-reuse safe` is the default: a backend
+        # connection goes to another client's requests once its first client has used it.
+        conf = os.path.join(folder, "haproxy.cfg")
+        with open(conf, "w") as f:
+            f.write("global\n    maxconn 1000\n"
+                    "defaults\n    mode http\n    timeout connect 5s\n    timeout client 30s\n"
+                    "    timeout server 30s\n"
+                    "frontend fe\n    bind 127.0.0.1:%d\n    default_backend be\n"
+                    "backend be\n    server s1 127.0.0.1:%d\n" % (port, tap.port))
+        command = ["haproxy", "-db", "-f", conf]
+    else:
+        # The default VCL: only a backend. GET and HEAD are cached (each case's target is
+        # its own, so most go upstream), the rest passed; backend connections are kept.
+        vcl = os.path.join(folder, "default.vcl")
+        with open(vcl, "w") as f:
+            f.write('vcl 4.1;\nbackend default { .host = "127.0.0.1"; .port = "%d"; }\n' % tap.port)
+        command = ["varnishd", "-F", "-a", "127.0.0.1:%d" % port, "-f", vcl, "-n",
+                   os.path.join(folder, "work"), "-s", "malloc,64m", "-T", "none"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        sys.exit("%s did not start" % name)
+    return port, process
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
     ap.add_argument("--serve", default=os.path.join(target, "release", "examples", "serve"))
-    ap.add_argument("--only", action="append", choices=["nginx", "apache", "lighttpd"])
+    ap.add_argument("--only", action="append",
+                    choices=["nginx", "apache", "lighttpd", "haproxy", "varnish"])
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
-    names = args.only or ["nginx", "apache", "lighttpd"]
+    names = args.only or ["nginx", "apache", "lighttpd", "haproxy", "varnish"]
     tmp = tempfile.mkdtemp(prefix="proxies-differential-")
     # Readable by the servers' users when run as root (Apache and lighttpd drop to www-data).
     os.chmod(tmp, 0o755)
     serve_port = free_port()
     serve = subprocess.Popen([args.serve, "--addr", "127.0.0.1:%d" % serve_port],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    stops = []
+    stops, processes = [], []
     try:
         if not serve.stdout.readline().startswith(b"listening on"):
             sys.exit("serve did not start")
         taps = {name: Tap(("127.0.0.1", serve_port)) for name in names}
-        ports, stops = start_proxies(tmp, taps)
+        daemons = ("haproxy", "varnish")
+        ports, stops = start_proxies(tmp, {n: t for n, t in taps.items() if n not in daemons})
+        for name in names:
+            if name in daemons:
+                ports[name], process = start_daemon(name, taps[name], tmp)
+                processes.append(process)
         cases = all_cases()
         results = []
         threads = [threading.Thread(target=run_proxy, args=(name, ports[name], taps[name], cases,
@@ -503,6 +578,13 @@ def main():
     finally:
         for stop in stops:
             subprocess.run(stop)
+        for process in processes:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         serve.kill()
         serve.wait()
         shutil.rmtree(tmp, ignore_errors=True)

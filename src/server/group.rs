@@ -58,6 +58,10 @@ thread_local! {
     /// The `busy` value of the handler this thread runs with its loop released, until
     /// another thread takes the loop over.
     static INLINE: Cell<Option<u64>> = const { Cell::new(None) };
+    /// The `busy` value of the handler this thread runs, if it is counted as waiting for
+    /// its request body (`Control::body_waits`) until it returns. Per thread, not per
+    /// loop: many handlers of one loop wait for their bodies at once, each on its thread.
+    static WAITING_FOR_BODY: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Which threads may stand in for user code that blocks: those of the blocked-handler
@@ -103,9 +107,6 @@ pub(crate) struct Notices {
     busy: AtomicU64,
     /// The last `busy` value another thread was started for.
     covered: AtomicU64,
-    /// The `busy` value of the handler waiting for its request body with a thread
-    /// standing in, counted in `Control::body_waits` until it returns.
-    waiting_for_body: AtomicU64,
     /// The loop holds back user code until a thread of the budget is free.
     holding_back: AtomicBool,
     /// A thread of the budget is spoken for: by user code allowed to start when few were
@@ -163,9 +164,15 @@ impl Notices {
     /// in for it first), until it returns. What it waits for is the client, whose rates
     /// and deadlines bound the wait; counted in the budget, slow uploads would hold back
     /// every other request.
+    ///
+    /// Marked on the handler's thread: a loop's handlers wait for their bodies many at
+    /// once, and one mark per loop (as before) forgot each but the last, so the count
+    /// only grew and the blocked handlers' budget, which leaves those threads out, was
+    /// lifted by as many for good (a flood of uploads that never sent their bodies, then
+    /// thousands of threads for handlers that block).
     #[cold]
     fn waits_for_body(&self, busy: u64) {
-        if self.waiting_for_body.swap(busy, Ordering::SeqCst) == busy {
+        if WAITING_FOR_BODY.with(|w| w.replace(busy)) == busy {
             return;
         }
         if let Some(group) = self.group.get().and_then(Weak::upgrade) {
@@ -176,8 +183,8 @@ impl Notices {
     /// The handler `busy` returned: if it was counted as waiting for its body, it is no
     /// more. (On the handler's thread, as `waits_for_body` is.)
     fn returned(&self, busy: u64) {
-        if self.waiting_for_body.load(Ordering::Relaxed) == busy {
-            self.waiting_for_body.store(0, Ordering::SeqCst);
+        if WAITING_FOR_BODY.with(Cell::get) == busy {
+            WAITING_FOR_BODY.with(|w| w.set(0));
             if let Some(group) = self.group.get().and_then(Weak::upgrade) {
                 group.control.body_wait_ended();
             }
@@ -422,7 +429,6 @@ impl Group {
             waker,
             busy: AtomicU64::new(0),
             covered: AtomicU64::new(0),
-            waiting_for_body: AtomicU64::new(0),
             holding_back: AtomicBool::new(false),
             claimed: AtomicBool::new(false),
             eager: AtomicBool::new(false),
