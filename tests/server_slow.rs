@@ -2185,7 +2185,10 @@ fn handlers_that_block_briefly_do_not_run_one_after_another() {
 ///
 /// On a busy machine the neighbour waits for a CPU as well (a median of 8-15 ms beside six
 /// spinning processes on two CPUs): so it is timed beside a crowd that spends its 2 ms in
-/// the client instead of the handler too, and may take 6 ms more than there.
+/// the client instead of the handler too, and may take 20 ms more than there. Without the
+/// eager stand-ins its median is 46-80 ms over baselines of 1.5-15 ms; with them, 5.6-16.6
+/// ms beside spinners and 9.8-13 ms (over 2.9-4.0) beside other sessions' builds and
+/// floods, where 6 ms more failed 4 runs of 6.
 #[test]
 fn a_crowd_of_handlers_that_block_briefly_does_not_hold_up_their_neighbours() {
     let _g = serial();
@@ -2194,7 +2197,7 @@ fn a_crowd_of_handlers_that_block_briefly_does_not_hold_up_their_neighbours() {
     let pause = Duration::from_millis(2);
     let baseline = neighbour_beside_a_crowd("/", pause, &mut verdict);
     let median = neighbour_beside_a_crowd("/sleep/2", Duration::ZERO, &mut verdict);
-    let within = baseline + Duration::from_millis(6);
+    let within = baseline + Duration::from_millis(20);
     verdict.check(median <= within, || {
         format!(
             "the neighbour's median answer took {median:?} beside {CLIENTS} clients of \
