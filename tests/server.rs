@@ -1806,6 +1806,78 @@ fn uploads_past_the_blocked_handler_budget_all_complete() {
 /// would ever bring its body in, nor the bodies of the others (the server would be stuck
 /// for good, as it was when the system refused a thread). The wait within the budget
 /// still completes, and the server goes on.
+/// A request body's read error has the kind `RequestBody`'s docs give for each cause, so a
+/// handler can tell whose fault it was: the client closing before the end, a malformed
+/// chunk line, a chunked body past `max_body`, each met while the handler reads. (The body
+/// timeout's `TimedOut`: `body_timeout_while_the_handler_reads`; no thread for the body's
+/// `Other`: `a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on`.)
+#[test]
+fn a_request_body_error_has_the_kind_of_its_cause() {
+    let _g = shared();
+    let (started, handlers) = mpsc::channel();
+    let (tx, rx) = mpsc::channel();
+    let (started, tx) = (Mutex::new(started), Mutex::new(tx));
+    let server = start(
+        tcp(move |_: &mut Session, mut request: Request<'_>| {
+            let _ = started.lock().unwrap().send(());
+            let kind = request.body.read_all().err().map(|e| e.kind());
+            let _ = tx.lock().unwrap().send(kind);
+            Response::text(StatusCode::BAD_REQUEST, "")
+        })
+        .workers(1)
+        .limits(Limits::server().max_body(Some(200_000))),
+    );
+    let addr = tcp_addr(&server);
+    // Enough of a body that the handler is called before its end (a short one is read
+    // whole first).
+    let piece = pattern(100_000);
+    let mut length = b"PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 150000\r\n\r\n".to_vec();
+    length.extend_from_slice(&piece);
+    let mut chunked =
+        b"PUT /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n186a0\r\n".to_vec();
+    chunked.extend_from_slice(&piece);
+    chunked.extend_from_slice(b"\r\n");
+    // What starts the body, so that the handler is called; then what spoils it (`None`:
+    // the client closes).
+    let cases: [(&str, &[u8], Option<&[u8]>, io::ErrorKind); 3] = [
+        (
+            "closed before the end",
+            &length,
+            None,
+            io::ErrorKind::UnexpectedEof,
+        ),
+        (
+            "a malformed chunk line",
+            &chunked,
+            Some(b"zz\r\n"),
+            io::ErrorKind::InvalidData,
+        ),
+        (
+            "a chunked body past max_body",
+            &chunked,
+            // 200,000 bytes more: 300,000 in all.
+            Some(b"30d40\r\n"),
+            io::ErrorKind::InvalidData,
+        ),
+    ];
+    for (what, start, spoil, want) in cases {
+        let mut raw = Raw::tcp(addr);
+        raw.send(start);
+        let called = handlers.recv_timeout(WAIT);
+        assert!(called.is_ok(), "{what}: the handler was not called");
+        match spoil {
+            Some(bytes) => {
+                raw.send(bytes);
+                // Some of that chunk's data: the read fails at its size line, or as it comes.
+                let _ = raw.s.write_all(&pattern(2000));
+            }
+            None => raw.s.shutdown(std::net::Shutdown::Both).expect("close"),
+        }
+        let kind = rx.recv_timeout(WAIT);
+        assert_eq!(kind, Ok(Some(want)), "{what}");
+    }
+}
+
 #[test]
 fn a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on() {
     let _g = shared();
@@ -1816,7 +1888,7 @@ fn a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on() {
             let _ = started.lock().unwrap().send(());
             match request.body.read_all() {
                 Ok(body) => Response::text(StatusCode::OK, body.len().to_string()),
-                Err(e) => Response::text(StatusCode::BAD_REQUEST, e.to_string()),
+                Err(e) => Response::text(StatusCode::BAD_REQUEST, format!("{:?}: {e}", e.kind())),
             }
         })
         .workers(1)
@@ -1843,6 +1915,8 @@ fn a_body_wait_past_max_body_waits_fails_at_once_and_the_server_goes_on() {
     let r = second.response(false);
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("max_body_waits"), "{}", r.text());
+    // The server's lack, not the client's fault: a kind of its own (`RequestBody`'s docs).
+    assert!(r.text().starts_with("Other: "), "{}", r.text());
     assert!(
         r.closes(),
         "the rest of its body is not read: the connection closes"

@@ -114,6 +114,24 @@ fn before_query(target: &str) -> &str {
 /// A request body: a [`Read`] that knows its framing. `Ok(0)` only at the real end; a
 /// client that closes, stalls (the body timeout) or sends too slowly (the minimum rate)
 /// before the end is an error.
+///
+/// # Errors
+///
+/// A read fails with an [`io::Error`] whose kind says whose fault it is, so that a
+/// handler can answer accordingly:
+///
+/// - [`io::ErrorKind::UnexpectedEof`]: the client closed the connection before the end;
+/// - [`io::ErrorKind::InvalidData`]: the body is malformed (a bad chunk line) or grows
+///   past [`Limits::max_body`](crate::proto::Limits::max_body);
+/// - [`io::ErrorKind::TimedOut`]: the client stalled past the body timeout, or sent
+///   slower than the minimum rate, or the request's deadline passed;
+/// - [`io::ErrorKind::Other`]: the server had no thread to receive the body on (past
+///   [`Server::max_body_waits`](super::Server::max_body_waits), or the system refused a
+///   thread). The client is not at fault: `503 Service Unavailable` with a `Retry-After`
+///   is the answer, as the `serve` example gives.
+///
+/// In every case the connection closes after the handler's response (in the first
+/// three, the client may never read it).
 #[derive(Debug)]
 pub struct RequestBody<'c> {
     /// `None` once the body is read to its end (or when the loop reads none for it): the
