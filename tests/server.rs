@@ -1839,7 +1839,8 @@ fn a_request_body_error_has_the_kind_of_its_cause() {
     chunked.extend_from_slice(b"\r\n");
     // What starts the body, so that the handler is called; then what spoils it (`None`:
     // the client closes).
-    let cases: [(&str, &[u8], Option<&[u8]>, io::ErrorKind); 3] = [
+    type Case<'a> = (&'a str, &'a [u8], Option<&'a [u8]>, io::ErrorKind);
+    let cases: [Case<'_>; 3] = [
         (
             "closed before the end",
             &length,
