@@ -711,3 +711,191 @@ fn a_flood_of_client_hellos_does_not_hold_up_an_established_connection() {
         "a request waited {took:?} behind {FLOOD} ClientHellos"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// A write that fails does not hide what came to be read
+
+/// A server that answers a request, then closes (as nginx or Apache do at their request
+/// cap or idle timeout), beside which the client has written another request: that write
+/// fails (the server's kernel answers it with a reset), but the response that came before
+/// is there to read, as over plain TCP. Before, every read first tried to write out the
+/// records rustls held, and failed with that write's error: the response was lost (the
+/// crawl sent it again, and learnt that the server does not pipeline).
+#[test]
+fn a_failed_write_does_not_hide_a_response_already_received() {
+    let pki = TestPki::new();
+    let tls = pki.server_tls();
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
+    let addr = listener.local_addr().expect("address");
+    let server = thread::spawn(move || -> io::Result<()> {
+        let (tcp, _) = listener.accept()?;
+        let transport = Transport::from_tcp(tcp)?;
+        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+        let mut head = Vec::new();
+        read_until(&mut stream, &mut head, b"\r\n\r\n")?;
+        write_all(
+            &mut stream,
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+        )?;
+        // Closed with close_notify, the response sent: any byte the client sends now is
+        // answered with a reset.
+        drop(stream);
+        Ok(())
+    });
+    let mut client = raw_client(addr, &pki.client_tls());
+    write_all(&mut client, b"GET /a HTTP/1.1\r\nhost: localhost\r\n\r\n").expect("GET /a");
+    server
+        .join()
+        .expect("the server thread")
+        .expect("the server");
+    // The next request: the first write may reach the closed socket, whose reset makes
+    // the next one fail. Records rustls made stay unsent.
+    let started = Instant::now();
+    let failed = loop {
+        match write_all(&mut client, b"GET /b HTTP/1.1\r\nhost: localhost\r\n\r\n") {
+            Ok(()) => {
+                assert!(
+                    started.elapsed() < WAIT,
+                    "writes to a closed connection go on"
+                );
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            failed.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+        ),
+        "{failed:?}"
+    );
+    assert!(client.wants_write(), "records left unsent");
+    let (got, end) = read_to_end(&mut client);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+        "what was read before the stream ended: {}",
+        describe(&end)
+    );
+}
+
+/// The same through the blocking `Connection` (dugong's calls): a second request whose
+/// sending fails after the server answered the first and closed; the first response reads
+/// whole.
+#[test]
+fn a_response_read_after_sending_the_next_request_failed() {
+    let pki = TestPki::new();
+    let tls = pki.server_tls();
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
+    let addr = listener.local_addr().expect("address");
+    let server = thread::spawn(move || -> io::Result<()> {
+        let (tcp, _) = listener.accept()?;
+        let transport = Transport::from_tcp(tcp)?;
+        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+        let mut head = Vec::new();
+        read_until(&mut stream, &mut head, b"\r\n\r\n")?;
+        write_all(
+            &mut stream,
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+        )?;
+        drop(stream);
+        Ok(())
+    });
+    let client = client_for(addr, pki.client_tls()).without_pool();
+    let mut conn = client.connect().expect("connecting");
+    conn.send_request(
+        http::Method::GET,
+        "/a",
+        HeaderMap::new(),
+        pollhttp::client::Body::empty(),
+    )
+    .expect("GET /a");
+    server
+        .join()
+        .expect("the server thread")
+        .expect("the server");
+    // Requests until one fails to go (the reset of the first makes the next fail).
+    let started = Instant::now();
+    while conn
+        .send_request(
+            http::Method::GET,
+            "/b",
+            HeaderMap::new(),
+            pollhttp::client::Body::empty(),
+        )
+        .is_ok()
+    {
+        assert!(
+            started.elapsed() < WAIT,
+            "requests to a closed connection go on"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let head = conn.read_response().expect("the response to GET /a");
+    assert_eq!(head.status, StatusCode::OK);
+    let mut body = Vec::new();
+    let mut buf = [0u8; 64];
+    loop {
+        match conn.read_into(&mut buf).expect("its body") {
+            0 => break,
+            n => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(body, b"hello");
+}
+
+/// A server that answers a large upload at once (an error status) and closes without
+/// reading the body, its close a reset (as Python's `http.server` does to a PUT): the
+/// client's next write fails, and the response that came before is the answer. Before,
+/// the look for that response failed with the write's error ("Broken pipe"), and so did
+/// the request (`get -X PUT --data-file` of 100 MB against Python's `http.server` wrapped
+/// in TLS: exit 1, 6 runs of 6; in clear text, exit 0 with the 501).
+#[test]
+fn an_early_response_then_a_reset_is_the_answer_to_an_upload() {
+    let pki = TestPki::new();
+    for round in 0..20 {
+        let tls = pki.server_tls();
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
+        let addr = listener.local_addr().expect("address");
+        let server = thread::spawn(move || -> io::Result<()> {
+            let (tcp, _) = listener.accept()?;
+            let transport = Transport::from_tcp(tcp)?;
+            let mut stream =
+                complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+            let mut head = Vec::new();
+            read_until(&mut stream, &mut head, b"\r\n\r\n")?;
+            write_all(
+                &mut stream,
+                b"HTTP/1.0 501 Unsupported method\r\nconnection: close\r\n\
+                  content-length: 3\r\n\r\nno\n",
+            )?;
+            // Then, as Python's http.server does, a TCP close without close_notify and
+            // at once a reset (the body left unread), which may reach the client before
+            // it looks for a response.
+            stream.transport().shutdown_write()?;
+            stream.transport().abort()?;
+            drop(stream);
+            Ok(())
+        });
+        let client = client_for(addr, pki.client_tls()).without_pool();
+        let mut conn = client.connect().expect("connecting");
+        // From a reader, as `get --data-file` sends a file.
+        let body = io::Cursor::new(vec![b'x'; 64 << 20]);
+        let mut r = conn
+            .request(
+                http::Method::PUT,
+                "/upload",
+                HeaderMap::new(),
+                pollhttp::client::Body::reader(body, 64 << 20),
+            )
+            .unwrap_or_else(|e| panic!("round {round}: the early response: {e:?}"));
+        assert_eq!(r.status.as_u16(), 501, "round {round}");
+        assert_eq!(r.body.read_all().expect("its body"), b"no\n");
+        drop(r);
+        server
+            .join()
+            .expect("the server thread")
+            .expect("the server");
+    }
+}

@@ -386,6 +386,13 @@ impl Connection {
         mark: u64,
         probe: bool,
     ) -> Result<(Head, bool), Failed> {
+        if self.early.is_none() && self.stopped.is_none() && is_closed(&error) {
+            // A write failed because the server closed or reset the connection: a
+            // response it sent before it closed (without reading the rest of the body)
+            // may be here to read, though no look found it yet (under TLS a write can
+            // fail before the socket is seen readable). Without waiting.
+            let _ = self.look_for_response();
+        }
         match self.early.take() {
             Some(head) => Ok((head, false)),
             None => Err(self.failed(error, false, mark, probe)),

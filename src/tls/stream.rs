@@ -250,8 +250,13 @@ impl Read for TlsStream {
                 }
                 Err(e) => return Err(e),
             }
-            // Records rustls must send first (a key update, an alert) go out now.
-            let flushed = self.flush_records()?;
+            // Records rustls holds (a request written, a key update, an alert) go out now,
+            // as far as they go. A socket that takes no more (the peer closed or reset the
+            // connection) may still hold what the peer sent before: that is read all the
+            // same, as over plain TCP, and the failed write is for the writing side to
+            // report (its next write fails too). Then there is nothing to wait for but
+            // readable.
+            let flushed = self.flush_records().unwrap_or(true);
             if self.eof {
                 if after_eof {
                     return Err(io::ErrorKind::UnexpectedEof.into());
