@@ -715,6 +715,36 @@ fn a_flood_of_client_hellos_does_not_hold_up_an_established_connection() {
 // ---------------------------------------------------------------------------------------
 // A write that fails does not hide what came to be read
 
+/// Serves one TLS connection on a fresh port: reads a request head, writes `response`,
+/// then ends the connection with `close`.
+fn answer_then_close(
+    tls: ServerTls,
+    response: &'static [u8],
+    close: fn(TlsStream) -> io::Result<()>,
+) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
+    let addr = listener.local_addr().expect("address");
+    let server = thread::spawn(move || {
+        let (tcp, _) = listener.accept()?;
+        let transport = Transport::from_tcp(tcp)?;
+        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+        let mut head = Vec::new();
+        read_until(&mut stream, &mut head, b"\r\n\r\n")?;
+        write_all(&mut stream, response)?;
+        close(stream)
+    });
+    (addr, server)
+}
+
+/// Closed with close_notify, the response sent: any byte the client sends now is answered
+/// with a reset.
+fn close_notify(stream: TlsStream) -> io::Result<()> {
+    drop(stream);
+    Ok(())
+}
+
+const HELLO: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello";
+
 /// A server that answers a request, then closes (as nginx or Apache do at their request
 /// cap or idle timeout), beside which the client has written another request: that write
 /// fails (the server's kernel answers it with a reset), but the response that came before
@@ -724,24 +754,7 @@ fn a_flood_of_client_hellos_does_not_hold_up_an_established_connection() {
 #[test]
 fn a_failed_write_does_not_hide_a_response_already_received() {
     let pki = TestPki::new();
-    let tls = pki.server_tls();
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
-    let addr = listener.local_addr().expect("address");
-    let server = thread::spawn(move || -> io::Result<()> {
-        let (tcp, _) = listener.accept()?;
-        let transport = Transport::from_tcp(tcp)?;
-        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
-        let mut head = Vec::new();
-        read_until(&mut stream, &mut head, b"\r\n\r\n")?;
-        write_all(
-            &mut stream,
-            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
-        )?;
-        // Closed with close_notify, the response sent: any byte the client sends now is
-        // answered with a reset.
-        drop(stream);
-        Ok(())
-    });
+    let (addr, server) = answer_then_close(pki.server_tls(), HELLO, close_notify);
     let mut client = raw_client(addr, &pki.client_tls());
     write_all(&mut client, b"GET /a HTTP/1.1\r\nhost: localhost\r\n\r\n").expect("GET /a");
     server
@@ -774,7 +787,7 @@ fn a_failed_write_does_not_hide_a_response_already_received() {
     let (got, end) = read_to_end(&mut client);
     assert_eq!(
         String::from_utf8_lossy(&got),
-        "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+        String::from_utf8_lossy(HELLO),
         "what was read before the stream ended: {}",
         describe(&end)
     );
@@ -786,22 +799,7 @@ fn a_failed_write_does_not_hide_a_response_already_received() {
 #[test]
 fn a_response_read_after_sending_the_next_request_failed() {
     let pki = TestPki::new();
-    let tls = pki.server_tls();
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
-    let addr = listener.local_addr().expect("address");
-    let server = thread::spawn(move || -> io::Result<()> {
-        let (tcp, _) = listener.accept()?;
-        let transport = Transport::from_tcp(tcp)?;
-        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
-        let mut head = Vec::new();
-        read_until(&mut stream, &mut head, b"\r\n\r\n")?;
-        write_all(
-            &mut stream,
-            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
-        )?;
-        drop(stream);
-        Ok(())
-    });
+    let (addr, server) = answer_then_close(pki.server_tls(), HELLO, close_notify);
     let client = client_for(addr, pki.client_tls()).without_pool();
     let mut conn = client.connect().expect("connecting");
     conn.send_request(
@@ -855,29 +853,18 @@ fn a_response_read_after_sending_the_next_request_failed() {
 fn an_early_response_then_a_reset_is_the_answer_to_an_upload() {
     let pki = TestPki::new();
     for round in 0..20 {
-        let tls = pki.server_tls();
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
-        let addr = listener.local_addr().expect("address");
-        let server = thread::spawn(move || -> io::Result<()> {
-            let (tcp, _) = listener.accept()?;
-            let transport = Transport::from_tcp(tcp)?;
-            let mut stream =
-                complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
-            let mut head = Vec::new();
-            read_until(&mut stream, &mut head, b"\r\n\r\n")?;
-            write_all(
-                &mut stream,
-                b"HTTP/1.0 501 Unsupported method\r\nconnection: close\r\n\
-                  content-length: 3\r\n\r\nno\n",
-            )?;
+        let (addr, server) = answer_then_close(
+            pki.server_tls(),
+            b"HTTP/1.0 501 Unsupported method\r\nconnection: close\r\n\
+              content-length: 3\r\n\r\nno\n",
             // Then, as Python's http.server does, a TCP close without close_notify and
             // at once a reset (the body left unread), which may reach the client before
             // it looks for a response.
-            stream.transport().shutdown_write()?;
-            stream.transport().abort()?;
-            drop(stream);
-            Ok(())
-        });
+            |stream| {
+                stream.transport().shutdown_write()?;
+                stream.transport().abort()
+            },
+        );
         let client = client_for(addr, pki.client_tls()).without_pool();
         let mut conn = client.connect().expect("connecting");
         // From a reader, as `get --data-file` sends a file.

@@ -183,7 +183,7 @@ def body_end(buf, start, flds, no_body):
 
 
 def requests_in(buf):
-    """[(request line, complete)], and how far they go."""
+    """[(request line, complete, asks to close)], and how far they go."""
     out, pos = [], 0
     while True:
         found = head_at(buf, pos)
@@ -191,37 +191,18 @@ def requests_in(buf):
             return out, pos
         head, start = found
         flds = fields_of(head)
+        line = head.split(b"\r\n")[0]
+        closes = any(n == b"connection" and b"close" in v.lower() for n, v in flds)
         framed = any(n in (b"transfer-encoding", b"content-length") for n, _ in flds)
         try:
             end = body_end(buf, start, flds, not framed)
         except ValueError:
             end = None
         if end is None:
-            out.append((head.split(b"\r\n")[0], False))
+            out.append((line, False, closes))
             return out, len(buf)
-        out.append((head.split(b"\r\n")[0], True))
+        out.append((line, True, closes))
         pos = end
-
-
-def closing_requests(buf):
-    """The indices of the requests in `buf` that ask to close (`Connection: close`)."""
-    out, pos, i = [], 0, 0
-    while True:
-        found = head_at(buf, pos)
-        if found is None:
-            return out
-        head, start = found
-        flds = fields_of(head)
-        if any(n == b"connection" and b"close" in v.lower() for n, v in flds):
-            out.append(i)
-        framed = any(n in (b"transfer-encoding", b"content-length") for n, _ in flds)
-        try:
-            end = body_end(buf, start, flds, not framed)
-        except ValueError:
-            end = None
-        if end is None:
-            return out
-        pos, i = end, i + 1
 
 
 def responses_in(buf, methods):
@@ -407,17 +388,17 @@ def judge(tap, seen, client, probe):
         if len(up) == up_from and len(down) == down_from:
             continue
         requests, used = requests_in(up[up_from:])
-        closes = closing_requests(up[up_from:])
+        closes = [i for i, (_, _, close) in enumerate(requests) if close]
         seen[cid] = (up_from + used, len(down))
-        methods = [line.split(b" ")[0] for line, _ in requests]
+        methods = [line.split(b" ")[0] for line, _, _ in requests]
         try:
             finals = responses_in(down[down_from:], methods)
         except ValueError as e:
             problems.append("conn %d: serve's answer does not parse: %s" % (cid, e))
             finals = []
-        sent += [line.decode("latin1") for line, _ in requests]
+        sent += [line.decode("latin1") for line, _, _ in requests]
         answered += [line.decode("latin1") for line in finals]
-        complete = all(done for _, done in requests)
+        complete = all(done for _, done, _ in requests)
         # A request with `Connection: close` is the last one serve answers on its
         # connection (Varnish pipes a CONNECT so, and anything after it goes unread).
         if closes and len(finals) == closes[0] + 1 < len(requests):
