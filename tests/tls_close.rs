@@ -97,18 +97,31 @@ enum After {
     Wait(&'static [u8]),
 }
 
-/// Serves one TLS connection on a fresh port. The thread gives how the client's side
-/// ended (`Ok`: with `close_notify`).
-fn raw_server(
+/// Accepts one TLS connection on a fresh port, on a thread that completes the handshake
+/// and hands the stream to `serve`; the thread gives what `serve` returns.
+fn serve_one(
     tls: ServerTls,
-    after: Option<After>,
+    serve: impl FnOnce(TlsStream) -> io::Result<()> + Send + 'static,
 ) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
     let addr = listener.local_addr().expect("address");
     let server = thread::spawn(move || {
         let (tcp, _) = listener.accept()?;
         let transport = Transport::from_tcp(tcp)?;
-        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+        serve(complete(
+            Handshake::server(transport, &tls).map_err(io::Error::other)?,
+        )?)
+    });
+    (addr, server)
+}
+
+/// Serves one TLS connection on a fresh port. The thread gives how the client's side
+/// ended (`Ok`: with `close_notify`).
+fn raw_server(
+    tls: ServerTls,
+    after: Option<After>,
+) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
+    serve_one(tls, move |mut stream| {
         if let Some(after) = after {
             let mut head = Vec::new();
             read_until(&mut stream, &mut head, b"\r\n\r\n")?;
@@ -120,8 +133,7 @@ fn raw_server(
         }
         let (_, end) = read_to_end(&mut stream);
         end
-    });
-    (addr, server)
+    })
 }
 
 fn client_for(addr: SocketAddr, tls: ClientTls) -> Client {
@@ -722,18 +734,12 @@ fn answer_then_close(
     response: &'static [u8],
     close: fn(TlsStream) -> io::Result<()>,
 ) -> (SocketAddr, thread::JoinHandle<io::Result<()>>) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding");
-    let addr = listener.local_addr().expect("address");
-    let server = thread::spawn(move || {
-        let (tcp, _) = listener.accept()?;
-        let transport = Transport::from_tcp(tcp)?;
-        let mut stream = complete(Handshake::server(transport, &tls).map_err(io::Error::other)?)?;
+    serve_one(tls, move |mut stream| {
         let mut head = Vec::new();
         read_until(&mut stream, &mut head, b"\r\n\r\n")?;
         write_all(&mut stream, response)?;
         close(stream)
-    });
-    (addr, server)
+    })
 }
 
 /// Closed with close_notify, the response sent: any byte the client sends now is answered
