@@ -2461,27 +2461,29 @@ fn serve_under(script: &str) -> (Child, SocketAddr, BufReader<ChildStdout>) {
     (child, addr, reader)
 }
 
+/// The soft and hard limits on open files in a `/proc/PID/limits` text.
+#[cfg(target_os = "linux")]
+fn open_files(limits: &str) -> (u64, u64) {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let number = |s: &str| {
+        if s == "unlimited" {
+            u64::MAX
+        } else {
+            s.parse().expect("a number")
+        }
+    };
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (number(fields[3]), number(fields[4]))
+}
+
 /// Started under a soft limit of 1,024 open files, `serve` raises it (within the hard
 /// limit) and holds more connections than 7/8 of 1,024 while it goes on answering.
 #[cfg(target_os = "linux")]
 #[test]
 fn serve_raises_a_low_open_files_limit() {
-    /// The soft and hard limits on open files in a `/proc/PID/limits` text.
-    fn open_files(limits: &str) -> (u64, u64) {
-        let line = limits
-            .lines()
-            .find(|l| l.starts_with("Max open files"))
-            .expect("a Max open files line");
-        let number = |s: &str| {
-            if s == "unlimited" {
-                u64::MAX
-            } else {
-                s.parse().expect("a number")
-            }
-        };
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        (number(fields[3]), number(fields[4]))
-    }
     let (our_soft, hard) = open_files(&fs::read_to_string("/proc/self/limits").unwrap());
     if hard < 4096 || our_soft < 1100 {
         eprintln!(
@@ -2631,14 +2633,8 @@ fn out_of_descriptors_the_queued_connections_are_taken_once_some_close() {
 #[test]
 fn an_upload_past_the_body_waits_gets_503_not_400() {
     const AT_MOST: usize = 2200;
-    let soft = fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|limits| {
-            let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-            line.split_whitespace().nth(3)?.parse::<usize>().ok()
-        })
-        .unwrap_or(0);
-    if soft < AT_MOST + 200 {
+    let (soft, _) = open_files(&fs::read_to_string("/proc/self/limits").unwrap());
+    if soft < AT_MOST as u64 + 200 {
         eprintln!("an_upload_past_the_body_waits_gets_503_not_400: skipped: open files {soft}");
         return;
     }
