@@ -176,7 +176,7 @@ fn run(args: Args) -> Result<(), String> {
     drop(err);
 
     // The body goes to the descriptor with `copy_to`: splice(2) on Linux over clear text,
-    // so the bytes never enter this process; a 64 KiB copy loop otherwise.
+    // so the bytes never enter this process; a 512 KiB copy loop otherwise.
     match &args.output {
         Some(path) => {
             let mut file = File::create(path).map_err(|e| format!("{path}: {e}"))?;

@@ -25,7 +25,7 @@
 //! A large body bound for a file (or a pipe, a socket, `/dev/null`) need not pass through
 //! your memory: [`BodyReader::copy_to`](crate::client::BodyReader::copy_to) (the operation
 //! [`CopyBody`](crate::op::CopyBody)) moves it with splice(2) on Linux over clear text, and
-//! copies it through a 64 KiB buffer otherwise. It is the one operation that may wait on a
+//! copies it through a 512 KiB buffer otherwise. It is the one operation that may wait on a
 //! descriptor other than the connection's: a full non-blocking destination, for writable.
 //!
 //! # 2. Your own event loop (mio, epoll)

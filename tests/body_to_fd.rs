@@ -362,6 +362,62 @@ fn a_full_non_blocking_pipe_makes_the_copy_wait_for_it() {
     }
 }
 
+/// The copy loop moves at most its buffer's size at a time (`with_buffer_size`): each
+/// write to a datagram socket is one datagram, so their sizes show it. Whatever the size,
+/// down to one byte, the bytes are the body's, for each framing.
+#[test]
+fn the_copy_loop_writes_at_most_its_buffer_size() {
+    use std::os::unix::net::UnixDatagram;
+
+    let body = pattern(150 * 1024 + 9);
+    let mut until_close = vec![b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec()];
+    until_close.extend(body.chunks(30_001).map(<[u8]>::to_vec));
+    let responses = [
+        ("content-length", length_response(&body, 1000, 30_001)),
+        ("chunked", chunked_response(&body, &[1, 50_000, 7], 30_001)),
+        ("until close", until_close),
+    ];
+    for size in [1, 7, 4096, 100_000] {
+        for (framing, pieces) in &responses {
+            let (address, server) = serve(vec![Scripted {
+                pieces: pieces.clone(),
+                then: Then::Close,
+            }]);
+            let (sender, receiver) = UnixDatagram::pair().unwrap();
+            // Datagrams until an empty one, which the copy never writes.
+            let collector = thread::spawn(move || {
+                let (mut got, mut largest, mut buf) = (Vec::new(), 0, vec![0; 1 << 20]);
+                loop {
+                    let n = receiver.recv(&mut buf).unwrap();
+                    if n == 0 {
+                        return (got, largest);
+                    }
+                    largest = largest.max(n);
+                    got.extend_from_slice(&buf[..n]);
+                }
+            });
+            let mut conn = connect(address);
+            drop(conn.get("/", HeaderMap::new()).unwrap());
+            let mut op = CopyBody::new(&sender)
+                .without_splice()
+                .with_buffer_size(size);
+            let timeout = conn.timeout();
+            let stream = conn.stream_mut();
+            let n = pollhttp::blocking::run(timeout, || op.resume(stream)).unwrap();
+            sender.send(&[]).unwrap();
+            let (got, largest) = collector.join().unwrap();
+            assert_eq!(n, body.len() as u64, "{framing}, {size}");
+            assert!(got == body, "{framing}, {size}: the bytes differ");
+            assert!(
+                largest <= size,
+                "{framing}: a write of {largest} with a buffer of {size}"
+            );
+            drop(conn);
+            server.join().unwrap();
+        }
+    }
+}
+
 /// A destination that fails (a pipe whose reader left, as `get URL | head -c 10`) is this
 /// side's error, an I/O error saying so, never the peer closing the connection: the
 /// server did nothing wrong. (It was `ConnectionClosed`, "connection interrupted".)

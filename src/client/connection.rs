@@ -862,7 +862,7 @@ impl Connection {
     /// socket; `&mut File` will do) and returns how many bytes it had, as
     /// [`op::CopyBody`](crate::op::CopyBody) does: on Linux over clear text the bytes go
     /// from the socket to `dest` with splice(2), never through user memory; otherwise through
-    /// a 64 KiB buffer. A body cut short is an error ([`Error::ConnectionClosed`]) after
+    /// a 512 KiB buffer. A body cut short is an error ([`Error::ConnectionClosed`]) after
     /// what arrived was written; a destination that fails is an [`Error::Io`].
     ///
     /// A non-blocking destination that is full is waited for like the socket, at most the

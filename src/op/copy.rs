@@ -11,10 +11,12 @@ use crate::error::Error;
 use crate::{Interest, PollNeeded, Progress};
 
 /// The size of the copy loop's buffer (TLS, chunk framing, bytes the core buffered, and
-/// every platform without splice(2)). Measured (BENCHMARKS.md, issue 11, "Body read
-/// sizes"): 32 to 256 KiB read at the same rate within the noise here, 16 KiB slower; the
-/// smallest of the fast ones keeps the buffer in the cache and the memory small.
-pub(crate) const COPY_BUFFER: usize = 64 * 1024;
+/// every platform without splice(2)). Measured (BENCHMARKS.md, "Body read sizes"): to a
+/// file on ext4, each doubling from 16 KiB to 1 MiB was faster (0.9 GB/s at 64 KiB, 1.6 at
+/// 512 KiB, 1.7 at 1 MiB), the cost of a write(2) to the file outweighing the cache; to
+/// `/dev/null` the rate stops rising at 256 KiB. 512 KiB takes most of the gain at half
+/// the memory of 1 MiB; [`CopyBody::with_buffer_size`] sets another.
+pub(crate) const COPY_BUFFER: usize = 512 * 1024;
 
 /// The most moved by one splice(2) from the socket, and the capacity asked of the pipe (the
 /// most an unprivileged process may ask by default). With the low-water mark of
@@ -34,7 +36,8 @@ const SPLICE_PIECE: usize = 1024 * 1024;
 /// write(2). Under TLS (the records must be decrypted), on other systems, and where the
 /// kernel refuses splice(2) for the socket or the destination (a file opened for
 /// appending, say), the same bytes go through a copy loop with a
-/// buffer of 64 KiB instead ([`without_splice`](Self::without_splice) asks for that loop).
+/// buffer of 512 KiB instead ([`without_splice`](Self::without_splice) asks for that
+/// loop, [`with_buffer_size`](Self::with_buffer_size) sets its size).
 ///
 /// A body cut short is an error ([`ConnectionClosed`](Error::ConnectionClosed)), never a
 /// short success; what arrived before the cut has been written. A destination that returns
@@ -63,6 +66,8 @@ pub struct CopyBody<F> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// The size of `buf` when the copy loop allocates it.
+    buffer_size: usize,
     /// The splice path.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     splice: Option<Splicer>,
@@ -91,6 +96,7 @@ impl<F: AsFd> CopyBody<F> {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            buffer_size: COPY_BUFFER,
             #[cfg(any(target_os = "linux", target_os = "android"))]
             splice: None,
             try_splice: true,
@@ -102,6 +108,15 @@ impl<F: AsFd> CopyBody<F> {
     /// the two, or for a destination that must see ordinary writes).
     pub fn without_splice(mut self) -> Self {
         self.try_splice = false;
+        self
+    }
+
+    /// Sets the size of the copy loop's buffer, in bytes (at least 1; the default, 512 KiB,
+    /// was chosen by measurement: BENCHMARKS.md, "Body read sizes"). The buffer is
+    /// allocated only when the copy loop runs, and each read and each write moves at most
+    /// this much.
+    pub fn with_buffer_size(mut self, bytes: usize) -> Self {
+        self.buffer_size = bytes.max(1);
         self
     }
 
@@ -139,8 +154,10 @@ impl<F: AsFd> CopyBody<F> {
                     None => {}
                 }
             }
-            if self.buf.len() < COPY_BUFFER {
-                self.buf.resize(COPY_BUFFER, 0);
+            if self.buf.len() != self.buffer_size {
+                // Zeroed by the allocator: a large buffer's pages are touched only as
+                // reads fill them.
+                self.buf = vec![0; self.buffer_size];
             }
             match read_body(stream, &mut self.buf)? {
                 Progress::Pending(p) => return Ok(Progress::Pending(p)),
