@@ -719,6 +719,18 @@ def balsa_walk(fixture, body, consts):
                 env[v] = None
             i = end + 1
             continue
+        if v == "absl::CUnescape" and i + 6 < n and body[i + 1][1] == "(" and \
+                body[i + 3][1] == "," and body[i + 4][1] == "&" and body[i + 6][1] == ")":
+            src = env.get(body[i + 2][1])
+            try:
+                env[body[i + 5][1]] = unescape(src.decode("latin-1")).decode("utf-8").encode(
+                    "latin-1") if src is not None else None
+            except (ValueError, IndexError, AttributeError, UnicodeError):
+                env[body[i + 5][1]] = None
+            i += 7
+            continue
+        if v == "&" and i + 1 < n and body[i + 1][1] in env and body[i - 1][1] in ("(", ","):
+            env[body[i + 1][1]] = None      # written by a call (absl::CUnescape and the like)
         d = declaration(body, i) if t[0] == "id" else None
         if d:
             try:
