@@ -13,9 +13,11 @@ Nothing of either project is copied here: the C++ test files are read at run tim
 C++ reader (comments skipped, adjacent string literals joined, escapes decoded, Envoy's
 `#ifdef ENVOY_ENABLE_UHV` branches taken as in a default build, without UHV). Each test
 function is walked in order, with a few local variables of string type evaluated (literals,
-`+`, `absl::StrCat`, `std::string(N, 'c')`, the file's string constants); a test whose input
-is built any other way (a loop, fmt::format, a helper creating N fields, a byte count) is
-listed apart with why, not guessed.
+`+`, `absl::StrCat`, `std::string(N, 'c')`, `absl::CUnescape`, the file's string
+constants), and a loop over an array of literals (`const char* kX[]`, or Envoy's
+`HTTPStringTestCase` rows of a version and an expected error) is unrolled, one case a row; a
+test whose input is built any other way (another loop, fmt::format, a helper creating N
+fields, a byte count) is listed apart with why, not guessed.
 
 Envoy: the raw bytes given to `codec_->dispatch(...)` (and to the fixture helpers expect400,
 expectHeadersTest, sendAndValidateRequestAndSendResponse, testRequestWithValueExpect*,
@@ -233,9 +235,13 @@ def evaluate(expr, env):
         else:
             cur.append(t)
     parts.append(cur)
-    if len(parts) > 1:
+    if len(parts) > 1 and not any(t[1] == "?" for t in expr):
         return b"".join(evaluate(p, env) for p in parts)
     e = parts[0]
+    if len(e) >= 5 and e[0][1] in ("true", "false") and e[1][1] == "?":
+        colon = [k for k, t in enumerate(e) if t[1] == ":"]
+        if len(colon) == 1:
+            return evaluate(e[2:colon[0]] if e[0][1] == "true" else e[colon[0] + 1:], env)
     if e[0][1] == "(" and matching(e, 0) == len(e) - 1:
         return evaluate(e[1:-1], env)
     if len(e) == 1 and e[0][0] == "str":
@@ -317,6 +323,42 @@ def statement_end(toks, i):
     return len(toks)
 
 
+def literal_array(toks, i):
+    """If an array of literals is declared at `i` (`const char* kX[] = {"a", "b"};`, or rows
+    `{"a", {}}, {"b", "error"}` of a two-member struct): (name, rows, index after); a row is
+    bytes, or (bytes, bytes or None)."""
+    j = i
+    while j < len(toks) and toks[j][1] in ("const", "constexpr", "static", "char", "*") or \
+            (j < len(toks) and toks[j][0] == "id" and j + 1 < len(toks) and toks[j + 1][0] == "id"):
+        j += 1
+    if j + 4 >= len(toks) or toks[j][0] != "id" or toks[j + 1][1] != "[" or \
+            toks[j + 2][1] != "]" or toks[j + 3][1] != "=" or toks[j + 4][1] != "{":
+        return None
+    close = matching(toks, j + 4)
+    rows = []
+    for el in split_args(toks[j + 5:close]):
+        if not el:          # a trailing comma
+            continue
+        if len(el) == 1 and el[0][0] == "str":
+            rows.append(el[0][1])
+        elif el and el[0][1] == "{" and matching(el, 0) == len(el) - 1:
+            parts = split_args(el[1:-1])
+            if len(parts) != 2 or len(parts[0]) != 1 or parts[0][0][0] != "str":
+                return None
+            if [t[1] for t in parts[1]] == ["{", "}"]:
+                rows.append((parts[0][0][1], None))
+            elif len(parts[1]) == 1 and parts[1][0][0] == "str":
+                rows.append((parts[0][0][1], parts[1][0][1]))
+            else:
+                return None
+        else:
+            return None
+    end = close + 1
+    if end < len(toks) and toks[end][1] == ";":
+        end += 1
+    return toks[j][1], rows, end
+
+
 def file_constants(toks):
     """The file-level string constants (`constexpr absl::string_view kX(...)` and the like)."""
     env, i, depth = {}, 0, 0
@@ -326,6 +368,12 @@ def file_constants(toks):
             depth += 1
         elif t[1] == "}":
             depth -= 1
+        if depth <= 3 and t[1] == "const" and i + 1 < len(toks) and toks[i + 1][1] == "char":
+            a = literal_array(toks, i)
+            if a:
+                env[a[0]] = a[1]
+                i = a[2]
+                continue
         if t[1] == "constexpr" and i + 1 < len(toks):
             d = declaration(toks, i)
             if d:
@@ -387,6 +435,58 @@ def envoy_cases(src_bytes):
     return cases, apart
 
 
+def expand_row(toks, var, row):
+    """The body of a loop over a table, for one row (version, error or None) of
+    Envoy's HTTPStringTestCase: `VAR.http_version_` made a literal, whether the row expects
+    an error (`expected_error.has_value()`) and `"...".empty()` made true or false, and the
+    `if` statements on them and `?:` resolved."""
+    out, k = [], 0
+    while k < len(toks):
+        w = [t[1] for t in toks[k:k + 5]]
+        if w[:3] == [var, ".", "http_version_"]:
+            out.append(("str", row[0], toks[k][2]))
+            k += 3
+        elif w[:3] == [var, ".", "expected_error_"]:
+            out.append(("id", "ROW_ERROR", toks[k][2]))
+            k += 3
+        else:
+            out.append(toks[k])
+            k += 1
+    toks, out, k = out, [], 0
+    while k < len(toks):
+        w = [t[1] for t in toks[k:k + 5]]
+        if w[1:5] == [".", "has_value", "(", ")"] and w[0] in ("ROW_ERROR", "expected_error"):
+            out.append(("id", "true" if row[1] is not None else "false", toks[k][2]))
+            k += 5
+        elif toks[k][0] == "str" and w[1:5] == [".", "empty", "(", ")"]:
+            out.append(("id", "false" if toks[k][1] else "true", toks[k][2]))
+            k += 5
+        else:
+            out.append(toks[k])
+            k += 1
+    toks, out, k = out, [], 0
+    while k < len(toks):
+        w = [t[1] for t in toks[k:k + 4]]
+        if w[:1] == ["if"] and w[1:2] == ["("]:
+            close = matching(toks, k + 1)
+            cond = [t[1] for t in toks[k + 2:close]]
+            value = {("true",): True, ("false",): False, ("!", "true"): False,
+                     ("!", "false"): True}.get(tuple(cond))
+            if value is not None and toks[close + 1][1] == "{":
+                end = matching(toks, close + 1)
+                then, other, after = toks[close + 2:end], [], end + 1
+                if after < len(toks) and toks[after][1] == "else" and \
+                        toks[after + 1][1] == "{":
+                    e_end = matching(toks, after + 1)
+                    other, after = toks[after + 2:e_end], e_end + 1
+                out.extend(then if value else other)
+                k = after
+                continue
+        out.append(toks[k])
+        k += 1
+    return out
+
+
 def envoy_walk(body, consts, role):
     """The cases of one Envoy test: {"cases": [(bytes, "ok"|"error", method)], "option":
     why or None} or {"skip": why}."""
@@ -394,6 +494,7 @@ def envoy_walk(body, consts, role):
     bufs = {}
     option = None
     methods = []
+    loop_cases = []     # the cases of loops over a table, one a row
     feeds = []          # [(data, expect or None)] for the running connection
     groups = []         # closed-off connections (a new codec_ = ...)
     i = 0
@@ -424,6 +525,33 @@ def envoy_walk(body, consts, role):
         if t[0] == "str" and i >= 2 and body[i - 1][1] == "{" and body[i - 2][1] == "{" \
                 and t[1] == b":method" and body[i + 1][1] == "," and body[i + 2][0] == "str":
             methods.append(body[i + 2][1].decode())
+        if v in ("const", "static") or (t[0] == "id" and i + 1 < n and body[i + 1][0] == "id"):
+            a = literal_array(body, i)
+            if a:
+                env[a[0]] = a[1]
+                i = a[2]
+                continue
+        if v == "for" and i + 1 < n and body[i + 1][1] == "(":
+            close = matching(body, i + 1)
+            head = [str(x[1]) for x in body[i + 2:close]]
+            if ":" in head and close + 1 < n and body[close + 1][1] == "{":
+                var = head[head.index(":") - 1]
+                arr = head[head.index(":") + 1:]
+                rows = env.get(arr[0]) if len(arr) == 1 else None
+                if isinstance(rows, list):
+                    end = matching(body, close + 1)
+                    for k, row in enumerate(rows):
+                        if isinstance(row, tuple):
+                            sub, sub_env = expand_row(body[close + 2:end], var, row), env
+                        else:
+                            sub, sub_env = body[close + 2:end], dict(env, **{var: row})
+                        res = envoy_walk(sub, sub_env, role)
+                        if res.get("skip"):
+                            return {"skip": "%s[%d]: %s" % (arr[0], k, res["skip"])}
+                        loop_cases.extend(res["cases"])
+                        option = option or res.get("option")
+                    i = end + 1
+                    continue
         d = declaration(body, i) if t[0] == "id" else None
         if d:
             try:
@@ -573,7 +701,7 @@ def envoy_walk(body, consts, role):
         i += 1
     if feeds:
         groups.append(list(feeds))
-    if not groups:
+    if not groups and not loop_cases:
         return {"skip": "no input given to the codec"}
     method = None
     if role == "client":
@@ -612,6 +740,7 @@ def envoy_walk(body, consts, role):
                 break
         if data:
             out.append((data, expect, method, eof))
+    out += [(d, e, method if role == "client" else m, f) for d, e, m, f in loop_cases]
     if not out:
         return {"skip": "no input given to the codec"}
     return {"cases": out, "option": option}
