@@ -503,7 +503,7 @@ def read_case(r):
          "skip": None if r["role"] else "a reader h1dump has no role for",
          "error": None, "error_at_eof": False, "eof_judged": r["eof"] and r["kind"] == "body",
          "msgs": [], "switch_at": None, "switch_any": r["kind"] == "head",
-         "head_only": r["kind"] == "body", "closed": False}
+         "body_only": r["kind"] == "body", "closed": False}
     if r["raises"]:
         c["error"] = "%s (inside pytest.raises)" % r["raises"][0].__name__
         return c
@@ -530,7 +530,7 @@ def conn_case(log, h11):
     data = b"".join(log.chunks)
     c = {"role": log.role, "method": None, "input": data, "origin": "connection",
          "skip": None, "error": None, "error_at_eof": False, "eof_judged": False,
-         "msgs": [], "switch_at": None, "switch_any": False, "head_only": False,
+         "msgs": [], "switch_at": None, "switch_any": False, "body_only": False,
          "closed": False, "notes": []}
     events, error = [], None
     for e in log.events:
@@ -729,7 +729,7 @@ def compare(c, ours, ended):
     if len(mine) != len(theirs):
         diffs.append("messages: h11 %d, ours %d" % (len(theirs), len(mine)))
     for i, (x, y) in enumerate(zip(theirs, mine)):
-        keys = ("kind",) if c["head_only"] else KEYS
+        keys = ("kind",) if c["body_only"] else KEYS
         for key in keys + ("body", "trailers"):
             if key in ("trailers",) and not x["ended"]:
                 continue
