@@ -6,15 +6,15 @@
 //! cargo bench --bench body_sizes -- URL [ROUNDS] [FILE]
 //! ```
 //!
-//! The body goes to `/dev/null`, or to FILE (created or truncated for each try, and
-//! removed at the end), where the copy into the page cache counts too.
+//! The body goes to `/dev/null`, or to FILE (created for each try and removed after it,
+//! outside the timing), where the copy into the page cache counts too.
 //!
-//! Each round runs, in turn: `Connection::read_into` with buffers of 16 KiB to 1 MiB,
-//! each piece written to the destination (what a caller's loop does), `CopyBody::without_splice` with the same buffer
-//! sizes (the copy loop of `copy_to`: TLS and chunk framing take it), and `CopyBody`
-//! (splice(2) on Linux). Prints GB/s per round and the medians. The splice piece and the receive
-//! low-water mark were swept with `benches/e2e/splice_sweep.py` (the same system calls,
-//! their sizes as arguments).
+//! Each round runs, in turn: `Connection::read_into` with buffers of 16 KiB to 1 MiB, each
+//! piece written to the destination (what a caller's loop does), `CopyBody::without_splice`
+//! with the same buffer sizes (the copy loop of `copy_to`: TLS and chunk framing take it),
+//! and `CopyBody` (splice(2) on Linux). Prints GB/s per round and the medians. The splice
+//! piece and the receive low-water mark were swept with `benches/e2e/splice_sweep.py` (the
+//! same system calls, their sizes as arguments).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
