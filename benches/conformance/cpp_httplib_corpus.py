@@ -59,28 +59,9 @@ PORT_TEXT = "1234"  # the test's port is chosen at run time; any will do in a Ho
 
 # ------------------------------------------------------------------------ C++ source
 
-def statements(body, first_line):
-    """(line, text) of each statement: split at `;`, `{`, `}` outside parentheses."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(body):
-        e = CPP.skip_literal(body, i)
-        if e:
-            i = e
-            continue
-        c = body[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c in ";{}" and depth == 0:
-            text = body[start:i].strip()
-            if text:
-                lead = len(body[start:i]) - len(body[start:i].lstrip())
-                out.append((first_line + body[:start + lead].count("\n"),
-                            re.sub(r"\s*\n\s*", " ", text)))
-            start = i + 1
-        i += 1
-    return out
+def one_line(text):
+    """A statement's lines made one (the spaces around each line break folded)."""
+    return re.sub(r"\s*\n\s*", " ", text)
 
 
 class Env:
@@ -229,7 +210,7 @@ def cases_of(text, defines):
             configured = "set_payload_max_length"
         env = Env(defines)
         found = []
-        for sline, st in statements(body, body_line):
+        for sline, st in CPP.statements(body, body_line, one_line):
             m = re.match(r"for\s*\(\s*(?:const\s+)?auto\s*&?\s*(\w+)\s*:\s*\{(.*)\}\s*\)$", st)
             if m:
                 env.loops[m.group(1)] = [env.string(x) for x in CPP.split_top(m.group(2))]

@@ -84,6 +84,35 @@ class Syntax:
         parts.append("".join(cur))
         return [p.strip() for p in parts]
 
+    def statements(self, body, first_line, join, initializers=False):
+        """(line, text) of each statement of a block's `body` (its first line `first_line`):
+        split at `;`, `{` and `}` found outside parentheses (so blocks are flattened, and
+        lambdas in calls kept whole), a statement's lines made one by `join`. With
+        `initializers`, a `{` after `=` or `]` opens an array initializer, kept whole."""
+        out, depth, start, i = [], 0, 0, 0
+        while i < len(body):
+            e = self.skip_literal(body, i)
+            if e:
+                i = e
+                continue
+            c = body[i]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif initializers and c == "{" and depth == 0 and \
+                    re.search(r"[=\]]\s*$", body[:i]):
+                i = self.matching(body, i) + 1
+                continue
+            elif c in ";{}" and depth == 0:
+                text = body[start:i].strip()
+                if text:
+                    lead = len(body[start:i]) - len(body[start:i].lstrip())
+                    out.append((first_line + body[:start + lead].count("\n"), join(text)))
+                start = i + 1
+            i += 1
+        return out
+
 
 CPP = Syntax(C_RAW + "|" + C_STRING + "|" + CHAR, "\"'uULR", re.S)
 JAVA = Syntax(JAVA_STRING + "|" + CHAR, "\"'")
