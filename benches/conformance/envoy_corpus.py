@@ -55,6 +55,7 @@ import sys
 
 import h1dump_io
 from h1dump_io import Source, add_host, end_head, find_h1dump, run_twice
+from source_text import C_ESCAPES, c_bytes
 
 ENVOY_FILE = "test/common/http/http1/codec_impl_test.cc"
 BALSA_FILE = "quiche/balsa/balsa_frame_test.cc"
@@ -64,34 +65,12 @@ HOST_FIELD = (b"host", b"a")
 
 # ---------------------------------------------------------------- C++ reader
 
-ESCAPES = {"n": 10, "r": 13, "t": 9, "\\": 92, "'": 39, '"': 34, "?": 63, "a": 7, "b": 8,
-           "f": 12, "v": 11, "e": 27}
+ESCAPES = dict(C_ESCAPES, e=27)     # and GCC's \e
 
 
 def unescape(body):
     """The bytes of a C++ narrow literal's body (between its quotes)."""
-    out, i = bytearray(), 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out += c.encode("utf-8")
-            i += 1
-            continue
-        e = body[i + 1]
-        if e in ESCAPES:
-            out.append(ESCAPES[e])
-            i += 2
-        elif e == "x":
-            m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
-            out.append(int(m.group(0), 16) & 0xFF)
-            i += 2 + len(m.group(0))
-        elif e in "01234567":
-            m = re.match(r"[0-7]{1,3}", body[i + 1:])
-            out.append(int(m.group(0), 8) & 0xFF)
-            i += 1 + len(m.group(0))
-        else:
-            raise ValueError("unknown escape \\%s" % e)
-    return bytes(out)
+    return c_bytes(body, ESCAPES)
 
 
 def preprocess(text):
@@ -175,15 +154,16 @@ def matching(toks, i):
     raise ValueError("unbalanced %s at line %d" % (opening, toks[i][2]))
 
 
-def split_args(toks):
-    """The comma-separated arguments of a token list (no enclosing parentheses)."""
+def split_args(toks, sep=","):
+    """The arguments of a token list (no enclosing parentheses), split at `sep` outside
+    brackets."""
     args, cur, depth = [], [], 0
     for t in toks:
         if t[0] == "op" and t[1] in "([{":
             depth += 1
         elif t[0] == "op" and t[1] in ")]}":
             depth -= 1
-        if t[0] == "op" and t[1] == "," and depth == 0:
+        if t[0] == "op" and t[1] == sep and depth == 0:
             args.append(cur)
             cur = []
         else:
@@ -223,18 +203,7 @@ def evaluate(expr, env):
     'c'). Raises Unknown otherwise."""
     if not expr:
         raise Unknown("empty expression")
-    parts, cur, depth = [], [], 0
-    for t in expr:
-        if t[0] == "op" and t[1] in "([{":
-            depth += 1
-        elif t[0] == "op" and t[1] in ")]}":
-            depth -= 1
-        if t[0] == "op" and t[1] == "+" and depth == 0:
-            parts.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    parts.append(cur)
+    parts = split_args(expr, "+")
     if len(parts) > 1 and not any(t[1] == "?" for t in expr):
         return b"".join(evaluate(p, env) for p in parts)
     e = parts[0]
