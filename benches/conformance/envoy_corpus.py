@@ -292,6 +292,33 @@ def statement_end(toks, i):
     return len(toks)
 
 
+def declared(toks, i, env):
+    """If a string variable is declared at `i`: the index after the statement, the variable
+    set in `env` (None when its value is not evaluated)."""
+    d = declaration(toks, i) if toks[i][0] == "id" else None
+    if not d:
+        return None
+    try:
+        env[d[0]] = evaluate(d[1], env)
+    except (Unknown, ValueError, IndexError):
+        env[d[0]] = None
+    return d[2]
+
+
+def appended(toks, i, env):
+    """If `V += ...;` is at `i`, V a variable of `env`: the index after the statement, V
+    extended (None when either side is not evaluated)."""
+    v = toks[i][1]
+    if not (toks[i][0] == "id" and v in env and i + 1 < len(toks) and toks[i + 1][1] == "+="):
+        return None
+    end = statement_end(toks, i)
+    try:
+        env[v] = env[v] + evaluate(toks[i + 2:end], env)
+    except (Unknown, ValueError, IndexError, TypeError):
+        env[v] = None
+    return end + 1
+
+
 def literal_array(toks, i):
     """If an array of literals is declared at `i` (`const char* kX[] = {"a", "b"};`, or rows
     `{"a", {}}, {"b", "error"}` of a two-member struct): (name, rows, index after); a row is
@@ -521,13 +548,9 @@ def envoy_walk(body, consts, role):
                         option = option or res.get("option")
                     i = end + 1
                     continue
-        d = declaration(body, i) if t[0] == "id" else None
-        if d:
-            try:
-                env[d[0]] = evaluate(d[1], env) if d[1] is not None else None
-            except (Unknown, ValueError, IndexError):
-                env[d[0]] = None
-            i = d[2]
+        j = declared(body, i, env)
+        if j is not None:
+            i = j
             continue
         if v == "Buffer::OwnedImpl" and i + 1 < n and body[i + 1][0] == "id":
             name = body[i + 1][1]
@@ -551,13 +574,9 @@ def envoy_walk(body, consts, role):
                     bufs[name] = Unknown(str(e))
                 i = close + 1
                 continue
-        if t[0] == "id" and v in env and i + 1 < n and body[i + 1][1] == "+=":
-            end = statement_end(body, i)
-            try:
-                env[v] = env[v] + evaluate(body[i + 2:end], env)
-            except (Unknown, ValueError, IndexError, TypeError):
-                env[v] = None
-            i = end + 1
+        j = appended(body, i, env)
+        if j is not None:
+            i = j
             continue
         if t[0] == "id" and i + 3 < n and body[i + 1][1] == "=" and \
                 body[i + 2][1] == "Buffer::OwnedImpl" and body[i + 3][1] == "(":
@@ -809,13 +828,9 @@ def balsa_walk(fixture, body, consts):
                     env[v] = None
             i = close + 1
             continue
-        if t[0] == "id" and v in env and i + 1 < n and body[i + 1][1] == "+=":
-            end = statement_end(body, i)
-            try:
-                env[v] = env[v] + evaluate(body[i + 2:end], env)
-            except (Unknown, ValueError, IndexError, TypeError):
-                env[v] = None
-            i = end + 1
+        j = appended(body, i, env)
+        if j is not None:
+            i = j
             continue
         if v == "absl::CUnescape" and i + 6 < n and body[i + 1][1] == "(" and \
                 body[i + 3][1] == "," and body[i + 4][1] == "&" and body[i + 6][1] == ")":
@@ -829,13 +844,9 @@ def balsa_walk(fixture, body, consts):
             continue
         if v == "&" and i + 1 < n and body[i + 1][1] in env and body[i - 1][1] in ("(", ","):
             env[body[i + 1][1]] = None      # written by a call (absl::CUnescape and the like)
-        d = declaration(body, i) if t[0] == "id" else None
-        if d:
-            try:
-                env[d[0]] = evaluate(d[1], env)
-            except (Unknown, ValueError, IndexError):
-                env[d[0]] = None
-            i = d[2]
+        j = declared(body, i, env)
+        if j is not None:
+            i = j
             continue
         if v in ("EXPECT_TRUE", "ASSERT_TRUE", "EXPECT_FALSE", "ASSERT_FALSE", "EXPECT_EQ",
                  "ASSERT_EQ", "EXPECT_CALL") and i + 1 < n and body[i + 1][1] == "(":
