@@ -123,10 +123,11 @@ JAVA_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"',
                 "\\": "\\", "s": " "}
 
 
-def c_codes(body, escapes=C_ESCAPES):
-    """A C or C++ literal's body (between its quotes) as a list: its plain characters (str),
-    and the value of each escape (int: `\\x` taken modulo 256, octal as written, `\\u` and
-    `\\U` as the bytes of their UTF-8)."""
+def decode(body, simple, other):
+    """A literal's body (between its quotes) as a list: its plain characters, and the
+    values of its escapes. `simple` maps the character after a backslash to its value;
+    `other(body, i)` gives the values of any other escape at `body[i]` (a list) and the
+    index after it."""
     out, i = [], 0
     while i < len(body):
         c = body[i]
@@ -135,39 +136,44 @@ def c_codes(body, escapes=C_ESCAPES):
             i += 1
             continue
         n = body[i + 1]
-        if n in escapes:
-            out.append(escapes[n])
+        if n in simple:
+            out.append(simple[n])
             i += 2
-        elif n == "x":
-            m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
-            out.append(int(m.group(0), 16) & 0xFF)
-            i += 2 + len(m.group(0))
-        elif n in "01234567":
-            m = re.match(r"[0-7]{1,3}", body[i + 1:])
-            out.append(int(m.group(0), 8))
-            i += 1 + len(m.group(0))
-        elif n in "uU":
-            digits = body[i + 2:i + (6 if n == "u" else 10)]
-            if not re.fullmatch(r"[0-9A-Fa-f]{4}" if n == "u" else r"[0-9A-Fa-f]{8}", digits) \
-                    or not (int(digits, 16) < 0xD800 or 0xE000 <= int(digits, 16) < 0x110000):
-                raise NotUnderstood("bad escape \\%s%s" % (n, digits))
-            out += chr(int(digits, 16)).encode("utf-8")
-            i += 2 + len(digits)
         else:
-            raise NotUnderstood("unknown escape \\%s" % n)
+            values, i = other(body, i)
+            out += values
     return out
+
+
+def c_escape(body, i):
+    """The byte values of the C or C++ escape at `body[i]` (`\\x` taken modulo 256, octal
+    as written, `\\u` and `\\U` as the bytes of their UTF-8), and the index after it."""
+    n = body[i + 1]
+    if n == "x":
+        m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
+        return [int(m.group(0), 16) & 0xFF], i + 2 + len(m.group(0))
+    if n in "01234567":
+        m = re.match(r"[0-7]{1,3}", body[i + 1:])
+        return [int(m.group(0), 8)], i + 1 + len(m.group(0))
+    if n in "uU":
+        digits = body[i + 2:i + (6 if n == "u" else 10)]
+        if not re.fullmatch(r"[0-9A-Fa-f]{4}" if n == "u" else r"[0-9A-Fa-f]{8}", digits) \
+                or not (int(digits, 16) < 0xD800 or 0xE000 <= int(digits, 16) < 0x110000):
+            raise NotUnderstood("bad escape \\%s%s" % (n, digits))
+        return list(chr(int(digits, 16)).encode("utf-8")), i + 2 + len(digits)
+    raise NotUnderstood("unknown escape \\%s" % n)
 
 
 def c_unescape(body, escapes=C_ESCAPES):
     """A C or C++ literal's body as a str of its bytes, one character a byte (for
     Latin-1); an octal escape above \\377 is kept as written."""
-    return "".join(chr(x) if isinstance(x, int) else x for x in c_codes(body, escapes))
+    return "".join(chr(x) if isinstance(x, int) else x for x in decode(body, escapes, c_escape))
 
 
 def c_bytes(body, escapes=C_ESCAPES):
     """A C or C++ narrow literal's body as bytes (its plain characters in UTF-8)."""
     out = bytearray()
-    for x in c_codes(body, escapes):
+    for x in decode(body, escapes, c_escape):
         if isinstance(x, int):
             out.append(x & 0xFF)
         else:
@@ -175,29 +181,21 @@ def c_bytes(body, escapes=C_ESCAPES):
     return bytes(out)
 
 
+def java_escape(body, i):
+    """The character of the Java escape at `body[i]` (`\\uXXXX` with any number of u, octal
+    up to \\377), in a list, and the index after it."""
+    n = body[i + 1]
+    if n == "u":
+        j = i + 1
+        while body[j] == "u":
+            j += 1
+        return [chr(int(body[j:j + 4], 16))], j + 4
+    if n in "01234567":
+        m = re.match(r"[0-3][0-7]{0,2}|[4-7][0-7]?", body[i + 1:])
+        return [chr(int(m.group(0), 8))], i + 1 + len(m.group(0))
+    raise NotUnderstood("unknown escape \\%s" % n)
+
+
 def java_unescape(body):
     """A Java literal's body (between its quotes) as the str it stands for."""
-    out, i = [], 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out.append(c)
-            i += 1
-            continue
-        n = body[i + 1]
-        if n in JAVA_ESCAPES:
-            out.append(JAVA_ESCAPES[n])
-            i += 2
-        elif n == "u":
-            j = i + 1
-            while body[j] == "u":
-                j += 1
-            out.append(chr(int(body[j:j + 4], 16)))
-            i = j + 4
-        elif n in "01234567":
-            m = re.match(r"[0-3][0-7]{0,2}|[4-7][0-7]?", body[i + 1:])
-            out.append(chr(int(m.group(0), 8)))
-            i += 1 + len(m.group(0))
-        else:
-            raise NotUnderstood("unknown escape \\%s" % n)
-    return "".join(out)
+    return "".join(decode(body, JAVA_ESCAPES, java_escape))
