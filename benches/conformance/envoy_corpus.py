@@ -55,7 +55,7 @@ import sys
 
 import h1dump_io
 from h1dump_io import Source, add_host, end_head, find_h1dump, run_twice
-from source_text import C_ESCAPES, c_bytes
+from source_text import C_ESCAPES, c_bytes, closing_token, split_tokens
 
 ENVOY_FILE = "test/common/http/http1/codec_impl_test.cc"
 BALSA_FILE = "quiche/balsa/balsa_frame_test.cc"
@@ -141,36 +141,16 @@ def tokens(text):
 
 def matching(toks, i):
     """The index of the bracket closing the one at `i`."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    opening, closing, depth = toks[i][1], pairs[toks[i][1]], 0
-    for j in range(i, len(toks)):
-        if toks[j][0] == "op":
-            if toks[j][1] == opening:
-                depth += 1
-            elif toks[j][1] == closing:
-                depth -= 1
-                if depth == 0:
-                    return j
-    raise ValueError("unbalanced %s at line %d" % (opening, toks[i][2]))
+    j = closing_token(toks, i, "op")
+    if j is None:
+        raise ValueError("unbalanced %s at line %d" % (toks[i][1], toks[i][2]))
+    return j
 
 
 def split_args(toks, sep=","):
     """The arguments of a token list (no enclosing parentheses), split at `sep` outside
     brackets."""
-    args, cur, depth = [], [], 0
-    for t in toks:
-        if t[0] == "op" and t[1] in "([{":
-            depth += 1
-        elif t[0] == "op" and t[1] in ")]}":
-            depth -= 1
-        if t[0] == "op" and t[1] == sep and depth == 0:
-            args.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    if cur or args:
-        args.append(cur)
-    return args
+    return split_tokens(toks, sep, "op")
 
 
 def tests_of(toks):

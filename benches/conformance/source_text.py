@@ -199,3 +199,41 @@ def java_escape(body, i):
 def java_unescape(body):
     """A Java literal's body (between its quotes) as the str it stands for."""
     return "".join(decode(body, JAVA_ESCAPES, java_escape))
+
+
+# ------------------------------------------------------------------------ token lists
+# For the scripts that tokenize first: a token is a tuple (kind, value, line, ...), and
+# `punct` names the kind their punctuation has.
+
+def split_tokens(toks, sep, punct, empty_last=True):
+    """`toks` split at the punctuation `sep` found outside brackets: a list of token lists
+    (none for no tokens; without `empty_last`, none for nothing after the last `sep`)."""
+    parts, cur, depth = [], [], 0
+    for t in toks:
+        if t[0] == punct and t[1] in ("(", "[", "{"):
+            depth += 1
+        elif t[0] == punct and t[1] in (")", "]", "}"):
+            depth -= 1
+        if t[0] == punct and t[1] == sep and depth == 0:
+            parts.append(cur)
+            cur = []
+        else:
+            cur.append(t)
+    if cur or (parts and empty_last):
+        parts.append(cur)
+    return parts
+
+
+def closing_token(toks, i, punct):
+    """The index of the bracket closing the one at `toks[i]`, or None."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    opening, closing, depth = toks[i][1], pairs[toks[i][1]], 0
+    for j in range(i, len(toks)):
+        if toks[j][0] == punct:
+            if toks[j][1] == opening:
+                depth += 1
+            elif toks[j][1] == closing:
+                depth -= 1
+                if depth == 0:
+                    return j
+    return None
