@@ -416,50 +416,53 @@ def expand_row(toks, var, row):
     Envoy's HTTPStringTestCase: `VAR.http_version_` made a literal, whether the row expects
     an error (`expected_error.has_value()`) and `"...".empty()` made true or false, and the
     `if` statements on them and `?:` resolved."""
-    out, k = [], 0
-    while k < len(toks):
-        w = [t[1] for t in toks[k:k + 5]]
-        if w[:3] == [var, ".", "http_version_"]:
-            out.append(("str", row[0], toks[k][2]))
-            k += 3
-        elif w[:3] == [var, ".", "expected_error_"]:
-            out.append(("id", "ROW_ERROR", toks[k][2]))
-            k += 3
-        else:
-            out.append(toks[k])
-            k += 1
-    toks, out, k = out, [], 0
-    while k < len(toks):
+    def fields(toks, k):
+        w = [t[1] for t in toks[k:k + 3]]
+        if w == [var, ".", "http_version_"]:
+            return [("str", row[0], toks[k][2])], k + 3
+        if w == [var, ".", "expected_error_"]:
+            return [("id", "ROW_ERROR", toks[k][2])], k + 3
+        return None
+
+    def tests(toks, k):
         w = [t[1] for t in toks[k:k + 5]]
         if w[1:5] == [".", "has_value", "(", ")"] and w[0] in ("ROW_ERROR", "expected_error"):
-            out.append(("id", "true" if row[1] is not None else "false", toks[k][2]))
-            k += 5
-        elif toks[k][0] == "str" and w[1:5] == [".", "empty", "(", ")"]:
-            out.append(("id", "false" if toks[k][1] else "true", toks[k][2]))
-            k += 5
-        else:
+            return [("id", "true" if row[1] is not None else "false", toks[k][2])], k + 5
+        if toks[k][0] == "str" and w[1:5] == [".", "empty", "(", ")"]:
+            return [("id", "false" if toks[k][1] else "true", toks[k][2])], k + 5
+        return None
+
+    def branches(toks, k):
+        if [t[1] for t in toks[k:k + 2]] != ["if", "("]:
+            return None
+        close = matching(toks, k + 1)
+        cond = [t[1] for t in toks[k + 2:close]]
+        value = {("true",): True, ("false",): False, ("!", "true"): False,
+                 ("!", "false"): True}.get(tuple(cond))
+        if value is None or toks[close + 1][1] != "{":
+            return None
+        end = matching(toks, close + 1)
+        then, other, after = toks[close + 2:end], [], end + 1
+        if after < len(toks) and toks[after][1] == "else" and toks[after + 1][1] == "{":
+            e_end = matching(toks, after + 1)
+            other, after = toks[after + 2:e_end], e_end + 1
+        return (then if value else other), after
+
+    return rewrite(rewrite(rewrite(toks, fields), tests), branches)
+
+
+def rewrite(toks, rule):
+    """`toks` with each run that `rule(toks, k)` replaces (it gives the new tokens and the
+    index after the run, or None) replaced; the new tokens are not rewritten again."""
+    out, k = [], 0
+    while k < len(toks):
+        r = rule(toks, k)
+        if r is None:
             out.append(toks[k])
             k += 1
-    toks, out, k = out, [], 0
-    while k < len(toks):
-        w = [t[1] for t in toks[k:k + 4]]
-        if w[:1] == ["if"] and w[1:2] == ["("]:
-            close = matching(toks, k + 1)
-            cond = [t[1] for t in toks[k + 2:close]]
-            value = {("true",): True, ("false",): False, ("!", "true"): False,
-                     ("!", "false"): True}.get(tuple(cond))
-            if value is not None and toks[close + 1][1] == "{":
-                end = matching(toks, close + 1)
-                then, other, after = toks[close + 2:end], [], end + 1
-                if after < len(toks) and toks[after][1] == "else" and \
-                        toks[after + 1][1] == "{":
-                    e_end = matching(toks, after + 1)
-                    other, after = toks[after + 2:e_end], e_end + 1
-                out.extend(then if value else other)
-                k = after
-                continue
-        out.append(toks[k])
-        k += 1
+        else:
+            out.extend(r[0])
+            k = r[1]
     return out
 
 
