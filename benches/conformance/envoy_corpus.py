@@ -272,6 +272,14 @@ def statement_end(toks, i):
     return len(toks)
 
 
+def buffer_value(expr, env):
+    """The bytes of a Buffer's contents, or Unknown (why) when they are not evaluated."""
+    try:
+        return evaluate(expr, env)
+    except (Unknown, ValueError, IndexError) as e:
+        return Unknown(str(e))
+
+
 def declared(toks, i, env):
     """If a string variable is declared at `i`: the index after the statement, the variable
     set in `env` (None when its value is not evaluated)."""
@@ -543,18 +551,12 @@ def envoy_walk(body, consts, role):
                 continue
             if body[i + 2][1] == "=":
                 end = statement_end(body, i + 2)
-                try:
-                    bufs[name] = evaluate(body[i + 3:end], env)
-                except (Unknown, ValueError, IndexError) as e:
-                    bufs[name] = Unknown(str(e))
+                bufs[name] = buffer_value(body[i + 3:end], env)
                 i = end + 1
                 continue
             if body[i + 2][1] in ("(", "{"):
                 close = matching(body, i + 2)
-                try:
-                    bufs[name] = evaluate(body[i + 3:close], env)
-                except (Unknown, ValueError, IndexError) as e:
-                    bufs[name] = Unknown(str(e))
+                bufs[name] = buffer_value(body[i + 3:close], env)
                 i = close + 1
                 continue
         j = appended(body, i, env)
@@ -564,10 +566,7 @@ def envoy_walk(body, consts, role):
         if t[0] == "id" and i + 3 < n and body[i + 1][1] == "=" and \
                 body[i + 2][1] == "Buffer::OwnedImpl" and body[i + 3][1] == "(":
             close = matching(body, i + 3)
-            try:
-                bufs[v] = evaluate(body[i + 4:close], env)
-            except (Unknown, ValueError, IndexError) as e:
-                bufs[v] = Unknown(str(e))
+            bufs[v] = buffer_value(body[i + 4:close], env)
             i = close + 1
             continue
         if t[0] == "id" and v in bufs and i + 3 < n and body[i + 1][1] == "." and \
@@ -575,16 +574,15 @@ def envoy_walk(body, consts, role):
             close = matching(body, i + 3)
             if body[i + 2][1] == "drain":
                 return {"skip": "drains a buffer by hand"}
-            try:
-                more = evaluate(body[i + 4:close], env)
-                if isinstance(bufs[v], Unknown):
-                    pass
-                elif body[i + 2][1] == "add":
-                    bufs[v] = bufs[v] + more
-                else:
-                    bufs[v] = more + bufs[v]
-            except (Unknown, ValueError, IndexError) as e:
-                bufs[v] = Unknown(str(e))
+            more = buffer_value(body[i + 4:close], env)
+            if isinstance(more, Unknown):
+                bufs[v] = more
+            elif isinstance(bufs[v], Unknown):
+                pass
+            elif body[i + 2][1] == "add":
+                bufs[v] = bufs[v] + more
+            else:
+                bufs[v] = more + bufs[v]
             i = close + 1
             continue
         if v == "codec_" and i + 3 < n and body[i + 1][1] == "=":
