@@ -272,6 +272,13 @@ def statement_end(toks, i):
     return len(toks)
 
 
+def string_statement(toks, i, env):
+    """If a string variable is declared or appended to at `i`: the index after the
+    statement, `env` updated (see declared and appended)."""
+    j = declared(toks, i, env)
+    return appended(toks, i, env) if j is None else j
+
+
 def buffer_value(expr, env):
     """The bytes of a Buffer's contents, or Unknown (why) when they are not evaluated."""
     try:
@@ -539,7 +546,7 @@ def envoy_walk(body, consts, role):
                         option = option or res.get("option")
                     i = end + 1
                     continue
-        j = declared(body, i, env)
+        j = string_statement(body, i, env)
         if j is not None:
             i = j
             continue
@@ -559,10 +566,6 @@ def envoy_walk(body, consts, role):
                 bufs[name] = buffer_value(body[i + 3:close], env)
                 i = close + 1
                 continue
-        j = appended(body, i, env)
-        if j is not None:
-            i = j
-            continue
         if t[0] == "id" and i + 3 < n and body[i + 1][1] == "=" and \
                 body[i + 2][1] == "Buffer::OwnedImpl" and body[i + 3][1] == "(":
             close = matching(body, i + 3)
@@ -809,7 +812,7 @@ def balsa_walk(fixture, body, consts):
                     env[v] = None
             i = close + 1
             continue
-        j = appended(body, i, env)
+        j = string_statement(body, i, env)
         if j is not None:
             i = j
             continue
@@ -825,10 +828,6 @@ def balsa_walk(fixture, body, consts):
             continue
         if v == "&" and i + 1 < n and body[i + 1][1] in env and body[i - 1][1] in ("(", ","):
             env[body[i + 1][1]] = None      # written by a call (absl::CUnescape and the like)
-        j = declared(body, i, env)
-        if j is not None:
-            i = j
-            continue
         if v in ("EXPECT_TRUE", "ASSERT_TRUE", "EXPECT_FALSE", "ASSERT_FALSE", "EXPECT_EQ",
                  "ASSERT_EQ", "EXPECT_CALL") and i + 1 < n and body[i + 1][1] == "(":
             close = matching(body, i + 1)
