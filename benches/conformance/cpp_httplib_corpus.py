@@ -374,10 +374,7 @@ def main():
     row("refused (400, 413, ...)", [r for r in counted if r["verdict"] == "refuse"])
     row("all counted", counted)
     row("not counted", optional)
-    h1dump_io.print_consistency(results)
-    if args.json:
-        h1dump_io.write_json(args.json, results, {"results": results, "not_run": skipped})
-    return 1 if broken else 0
+    return h1dump_io.finish(args, results, skipped, broken)
 
 
 if __name__ == "__main__":

@@ -766,10 +766,7 @@ def main():
     row("HttpCore refuses", [r for r in counted if r["refuse"]])
     row("all (default configuration)", counted)
     row("configured (not counted)", optional)
-    h1dump_io.print_consistency(results)
-    if args.json:
-        h1dump_io.write_json(args.json, results, {"results": results, "not_run": skipped})
-    return 1 if broken else 0
+    return h1dump_io.finish(args, results, skipped, broken)
 
 
 if __name__ == "__main__":
