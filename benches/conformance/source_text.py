@@ -145,15 +145,20 @@ def decode(body, simple, other):
     return out
 
 
-def c_escape(body, i):
+def c_escape(body, i, strict=False):
     """The byte values of the C or C++ escape at `body[i]` (`\\x` taken modulo 256, octal
-    as written, `\\u` and `\\U` as the bytes of their UTF-8), and the index after it."""
+    as written, `\\u` and `\\U` as the bytes of their UTF-8), and the index after it.
+    `\\x` without digits is not understood, nor with `strict` a value beyond a byte."""
     n = body[i + 1]
     if n == "x":
-        m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
+        m = re.match(r"[0-9A-Fa-f]*", body[i + 2:])
+        if not m.group(0) or strict and int(m.group(0), 16) > 0xFF:
+            raise NotUnderstood("hex escape \\x%s" % m.group(0))
         return [int(m.group(0), 16) & 0xFF], i + 2 + len(m.group(0))
     if n in "01234567":
         m = re.match(r"[0-7]{1,3}", body[i + 1:])
+        if strict and int(m.group(0), 8) > 0xFF:
+            raise NotUnderstood("octal escape \\%s" % m.group(0))
         return [int(m.group(0), 8)], i + 1 + len(m.group(0))
     if n in "uU":
         digits = body[i + 2:i + (6 if n == "u" else 10)]
@@ -170,14 +175,15 @@ def c_unescape(body, escapes=C_ESCAPES):
     return "".join(chr(x) if isinstance(x, int) else x for x in decode(body, escapes, c_escape))
 
 
-def c_bytes(body, escapes=C_ESCAPES):
-    """A C or C++ narrow literal's body as bytes (its plain characters in UTF-8)."""
+def c_bytes(body, escapes=C_ESCAPES, strict=False, encoding="utf-8"):
+    """A C or C++ narrow literal's body as bytes: its plain characters in `encoding`, its
+    escapes as `c_escape` has them (`strict` or taken modulo 256)."""
     out = bytearray()
-    for x in decode(body, escapes, c_escape):
+    for x in decode(body, escapes, lambda body, i: c_escape(body, i, strict)):
         if isinstance(x, int):
             out.append(x & 0xFF)
         else:
-            out += x.encode("utf-8")
+            out += x.encode(encoding)
     return bytes(out)
 
 
