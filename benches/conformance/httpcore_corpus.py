@@ -663,21 +663,7 @@ def compare(c, first, ours):
     hdrs = [h for h in msg["headers"]]
     if c["header_count"] is not None and len(hdrs) != c["header_count"]:
         diffs.append("%d field(s), we %d" % (c["header_count"], len(hdrs)))
-    for i, want in sorted(c["headers"].items()):
-        if i >= len(hdrs):
-            diffs.append("field %d missing" % i)
-            continue
-        n, v = (x.decode("latin-1") for x in hdrs[i])
-        if "getName" in want and n.lower() != want["getName"].lower():
-            diffs.append("field %d name %r, we %r" % (i, want["getName"], n))
-        if "getValue" in want and v != want["getValue"]:
-            diffs.append("field %d value %r, we %r" % (i, want["getValue"], v))
-        # toString() is the line as HttpCore kept it: its name (compared without regard
-        # to case, RFC 9110 §5.1) and its value, without the OWS around it (§5.5)
-        if "toString" in want:
-            wn, _, wv = want["toString"].partition(":")
-            if (n.lower(), v) != (wn.lower(), wv.strip(" \t")):
-                diffs.append("field %d %r, we %r" % (i, want["toString"], "%s: %s" % (n, v)))
+    diffs += field_diffs("field", c["headers"], hdrs, True)
     for name in c["contains"]:
         if not any(n.lower() == name.lower().encode() for n, _ in hdrs):
             diffs.append("no %s field" % name)
@@ -692,15 +678,30 @@ def compare(c, first, ours):
     tr = msg["trailers"]
     if c["trailer_count"] is not None and len(tr) != c["trailer_count"]:
         diffs.append("%d trailer field(s), we %d" % (c["trailer_count"], len(tr)))
-    for i, want in sorted(c["trailers"].items()):
-        if i >= len(tr):
-            diffs.append("trailer %d missing" % i)
+    diffs += field_diffs("trailer", c["trailers"], tr, False)
+    return diffs
+
+
+def field_diffs(what, wants, fields, to_string):
+    """How our `fields` differ from those the test asserts (`wants`: index -> getter ->
+    value), `what` naming them; with `to_string`, toString() is compared too."""
+    diffs = []
+    for i, want in sorted(wants.items()):
+        if i >= len(fields):
+            diffs.append("%s %d missing" % (what, i))
             continue
-        n, v = (x.decode("latin-1") for x in tr[i])
+        n, v = (x.decode("latin-1") for x in fields[i])
         if "getName" in want and n.lower() != want["getName"].lower():
-            diffs.append("trailer %d name %r, we %r" % (i, want["getName"], n))
+            diffs.append("%s %d name %r, we %r" % (what, i, want["getName"], n))
         if "getValue" in want and v != want["getValue"]:
-            diffs.append("trailer %d value %r, we %r" % (i, want["getValue"], v))
+            diffs.append("%s %d value %r, we %r" % (what, i, want["getValue"], v))
+        # toString() is the line as HttpCore kept it: its name (compared without regard
+        # to case, RFC 9110 §5.1) and its value, without the OWS around it (§5.5)
+        if to_string and "toString" in want:
+            wn, _, wv = want["toString"].partition(":")
+            if (n.lower(), v) != (wn.lower(), wv.strip(" \t")):
+                diffs.append("%s %d %r, we %r" % (what, i, want["toString"],
+                                                  "%s: %s" % (n, v)))
     return diffs
 
 
