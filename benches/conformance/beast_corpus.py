@@ -56,6 +56,7 @@ sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 import http_parser_corpus as hp  # noqa: E402  (its C tokenizer: hp.tokenize)
 from h1dump_io import Source, read_events  # noqa: E402
+from source_text import closing_token, split_tokens  # noqa: E402
 
 FILE = "test/beast/http/basic_parser.cpp"
 HOST = b"Host: beast.invalid\r\n"
@@ -75,34 +76,15 @@ class Corpus(Source):
 
 
 def split_top(toks, sep):
-    out, cur, depth = [], [], 0
-    for t in toks:
-        if t[0] == "p" and t[1] in ("(", "{", "["):
-            depth += 1
-        elif t[0] == "p" and t[1] in (")", "}", "]"):
-            depth -= 1
-        if t[0] == "p" and t[1] == sep and depth == 0:
-            out.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    if cur or out:
-        out.append(cur)
-    return out
+    return split_tokens(toks, sep, "p")
 
 
 def matching(toks, i):
     """The index of the bracket closing toks[i]."""
-    pairs = {"(": ")", "{": "}", "[": "]"}
-    open_, close, depth = toks[i][1], pairs[toks[i][1]], 0
-    for j in range(i, len(toks)):
-        if toks[j][0] == "p" and toks[j][1] == open_:
-            depth += 1
-        elif toks[j][0] == "p" and toks[j][1] == close:
-            depth -= 1
-            if depth == 0:
-                return j
-    raise Skip("unbalanced %s" % open_)
+    j = closing_token(toks, i, "p")
+    if j is None:
+        raise Skip("unbalanced %s" % toks[i][1])
+    return j
 
 
 def functions(toks):
@@ -119,20 +101,7 @@ def functions(toks):
 
 def statements(body):
     """Statements split at `;` (a lambda's or block's braces kept whole)."""
-    out, cur, depth = [], [], 0
-    for t in body:
-        if t[0] == "p" and t[1] in ("(", "{", "["):
-            depth += 1
-        elif t[0] == "p" and t[1] in (")", "}", "]"):
-            depth -= 1
-        if t[0] == "p" and t[1] == ";" and depth == 0:
-            out.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    if cur:
-        out.append(cur)
-    return out
+    return split_tokens(body, ";", "p", empty_last=False)
 
 
 def role_of(toks):

@@ -46,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 from h1dump_io import Source  # noqa: E402
+from source_text import CHAR, C_RAW, C_STRING, CPP, NotUnderstood, c_unescape  # noqa: E402
 
 PATH = "test/test.cc"
 HEADER = "httplib.h"
@@ -56,124 +57,11 @@ CONSTANTS = {"HOST": "localhost"}
 PORT_TEXT = "1234"  # the test's port is chosen at run time; any will do in a Host field
 
 
-class NotUnderstood(Exception):
-    pass
-
-
 # ------------------------------------------------------------------------ C++ source
 
-LITERAL = r'(?:u8|u|U|L)?"(?:[^"\\\n]|\\.)*"'
-RAW = r'R"([^(]*)\((.*?)\)\1"'
-CHAR = r"'(?:[^'\\\n]|\\.)+'"
-SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "v": "\v", "f": "\f", "b": "\b", "a": "\a",
-          '"': '"', "'": "'", "\\": "\\", "?": "?"}
-
-
-def unescape(body):
-    out, i = [], 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out.append(c)
-            i += 1
-            continue
-        n = body[i + 1]
-        if n in SIMPLE:
-            out.append(SIMPLE[n])
-            i += 2
-        elif n == "x":
-            m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
-            out.append(chr(int(m.group(0), 16) & 0xFF))
-            i += 2 + len(m.group(0))
-        elif n in "01234567":
-            m = re.match(r"[0-7]{1,3}", body[i + 1:])
-            out.append(chr(int(m.group(0), 8)))
-            i += 1 + len(m.group(0))
-        else:
-            raise NotUnderstood("escape \\%s" % n)
-    return "".join(out)
-
-
-def strip_comments(text):
-    def blank(m):
-        s = m.group(0)
-        return s if s[0] in "\"'R" or s[:2] in ('u8', 'u"', 'U"', 'L"') else \
-            re.sub(r"[^\n]", " ", s)
-    return re.sub(r'%s|%s|%s|//[^\n]*|/\*.*?\*/' % (RAW, LITERAL, CHAR), blank, text,
-                  flags=re.S)
-
-
-def skip_literal(text, i):
-    """The end of a literal starting at `text[i]`, or None."""
-    m = re.compile(RAW + "|" + LITERAL + "|" + CHAR, re.S).match(text, i)
-    if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")
-              or text[i] in "\"'"):
-        return m.end()
-    return None
-
-
-def matching(text, i):
-    depth, j = 0, i
-    while j < len(text):
-        e = skip_literal(text, j) if text[j] in "\"'uULR" else None
-        if e:
-            j = e
-            continue
-        if text[j] in "([{":
-            depth += 1
-        elif text[j] in ")]}":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    raise NotUnderstood("unbalanced brackets")
-
-
-def split_top(text, seps=","):
-    parts, depth, cur, i = [], 0, [], 0
-    while i < len(text):
-        e = skip_literal(text, i) if text[i] in "\"'uULR" else None
-        if e:
-            cur.append(text[i:e])
-            i = e
-            continue
-        c = text[i]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if c in seps and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    parts.append("".join(cur))
-    return [p.strip() for p in parts]
-
-
-def statements(body, first_line):
-    """(line, text) of each statement: split at `;`, `{`, `}` outside parentheses."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(body):
-        e = skip_literal(body, i) if body[i] in "\"'uULR" else None
-        if e:
-            i = e
-            continue
-        c = body[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c in ";{}" and depth == 0:
-            text = body[start:i].strip()
-            if text:
-                lead = len(body[start:i]) - len(body[start:i].lstrip())
-                out.append((first_line + body[:start + lead].count("\n"),
-                            re.sub(r"\s*\n\s*", " ", text)))
-            start = i + 1
-        i += 1
-    return out
+def one_line(text):
+    """A statement's lines made one (the spaces around each line break folded)."""
+    return re.sub(r"\s*\n\s*", " ", text)
 
 
 class Env:
@@ -201,38 +89,38 @@ class Env:
 
     def string(self, expr):
         expr = expr.strip()
-        if expr.startswith("std::string(") and matching(expr, 11) == len(expr) - 1:
-            args = split_top(expr[12:-1])
+        if expr.startswith("std::string(") and CPP.matching(expr, 11) == len(expr) - 1:
+            args = CPP.split_top(expr[12:-1])
             if len(args) == 1:
                 return self.string(args[0])
             if re.fullmatch(CHAR, args[1]):
-                return unescape(args[1][1:-1]) * self.number(args[0])
+                return c_unescape(args[1][1:-1]) * self.number(args[0])
             return self.string(args[0])[:self.number(args[1])]
-        if expr.startswith("std::to_string(") and matching(expr, 14) == len(expr) - 1:
+        if expr.startswith("std::to_string(") and CPP.matching(expr, 14) == len(expr) - 1:
             inner = expr[15:-1].strip()
             if re.fullmatch(r"(?:PORT|port|port_)(?:\s*\+\s*\d+)?", inner):
                 return PORT_TEXT
             return str(self.number(inner))
         out, rest = [], expr
-        parts = split_top(expr, "+")
+        parts = CPP.split_top(expr, "+")
         if len(parts) > 1:
             return "".join(self.string(p) for p in parts)
         # adjacent literals
         pos, found = 0, False
         while pos < len(rest):
-            m = re.compile(r"\s*(?:%s|%s)" % (RAW, LITERAL), re.S).match(rest, pos)
+            m = re.compile(r"\s*(?:%s|%s)" % (C_RAW, C_STRING), re.S).match(rest, pos)
             if not m:
                 break
             lit = m.group(0).strip()
             if lit.startswith("R"):
-                out.append(re.match(RAW, lit, re.S).group(2))
+                out.append(re.match(C_RAW, lit, re.S).group(2))
             else:
-                out.append(unescape(lit[lit.index('"') + 1:-1]))
+                out.append(c_unescape(lit[lit.index('"') + 1:-1]))
             pos, found = m.end(), True
         if found and not rest[pos:].strip():
             return "".join(out)
         if re.fullmatch(CHAR, expr):
-            return unescape(expr[1:-1])
+            return c_unescape(expr[1:-1])
         if expr in self.strings:
             return self.strings[expr]
         if expr in self.loops:
@@ -288,7 +176,7 @@ def fixture_texts(text):
     out = {}
     for m in re.finditer(r"\bclass\s+(\w+)\s*:\s*public\s+::testing::Test\s*\{", text):
         try:
-            out[m.group(1)] = text[m.end():matching(text, m.end() - 1)]
+            out[m.group(1)] = text[m.end():CPP.matching(text, m.end() - 1)]
         except NotUnderstood:
             pass
     return out
@@ -299,7 +187,7 @@ def tests(text):
     out = []
     for m in re.finditer(r"^(TEST|TEST_F|TEST_P)\((\w+),\s*(\w+)\)\s*\{", text, re.M):
         start = m.end() - 1
-        end = matching(text, start)
+        end = CPP.matching(text, start)
         out.append((m.group(1), m.group(2), m.group(3), text[:m.start()].count("\n") + 1,
                     text[start + 1:end], text[:start + 1].count("\n") + 1))
     return out
@@ -322,10 +210,10 @@ def cases_of(text, defines):
             configured = "set_payload_max_length"
         env = Env(defines)
         found = []
-        for sline, st in statements(body, body_line):
+        for sline, st in CPP.statements(body, body_line, one_line):
             m = re.match(r"for\s*\(\s*(?:const\s+)?auto\s*&?\s*(\w+)\s*:\s*\{(.*)\}\s*\)$", st)
             if m:
-                env.loops[m.group(1)] = [env.string(x) for x in split_top(m.group(2))]
+                env.loops[m.group(1)] = [env.string(x) for x in CPP.split_top(m.group(2))]
                 continue
             m = re.match(r"(?:static\s+)?(?:constexpr\s+)?(?:const\s+)?(?:std::string|auto|"
                          r"const char\s*\*|char)\s*(?:\*\s*)?(\w+)(?:\[\])?\s*(=|\()(.*)$",
@@ -354,7 +242,7 @@ def cases_of(text, defines):
                 continue
             m = re.search(CALLS, st)
             if m:
-                args = split_top(st[m.end():matching(st, m.end() - 1)])
+                args = CPP.split_top(st[m.end():CPP.matching(st, m.end() - 1)])
                 helper = m.group(1)
                 req_expr = args[1] if helper == "send_request" else args[0]
                 out_var = None
@@ -449,7 +337,7 @@ def main():
     args = ap.parse_args()
     h1dump = h1dump_io.find_h1dump(args.h1dump)
     src = Source(args.cpp_httplib, args.rev, PATH)
-    text = strip_comments(src.read_bytes(PATH).decode("utf-8", "replace"))
+    text = CPP.strip_comments(src.read_bytes(PATH).decode("utf-8", "replace"))
     all_cases, skipped = cases_of(text, defines_of(src))
 
     results = []
@@ -486,10 +374,7 @@ def main():
     row("refused (400, 413, ...)", [r for r in counted if r["verdict"] == "refuse"])
     row("all counted", counted)
     row("not counted", optional)
-    h1dump_io.print_consistency(results)
-    if args.json:
-        h1dump_io.write_json(args.json, results, {"results": results, "not_run": skipped})
-    return 1 if broken else 0
+    return h1dump_io.finish(args, results, skipped, broken)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ import sys
 
 import h1dump_io
 from h1dump_io import Source, add_host, end_head, find_h1dump, run_twice
+from source_text import C_ESCAPES, c_bytes, closing_token, split_tokens
 
 ENVOY_FILE = "test/common/http/http1/codec_impl_test.cc"
 BALSA_FILE = "quiche/balsa/balsa_frame_test.cc"
@@ -64,34 +65,12 @@ HOST_FIELD = (b"host", b"a")
 
 # ---------------------------------------------------------------- C++ reader
 
-ESCAPES = {"n": 10, "r": 13, "t": 9, "\\": 92, "'": 39, '"': 34, "?": 63, "a": 7, "b": 8,
-           "f": 12, "v": 11, "e": 27}
+ESCAPES = dict(C_ESCAPES, e=27)     # and GCC's \e
 
 
 def unescape(body):
     """The bytes of a C++ narrow literal's body (between its quotes)."""
-    out, i = bytearray(), 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out += c.encode("utf-8")
-            i += 1
-            continue
-        e = body[i + 1]
-        if e in ESCAPES:
-            out.append(ESCAPES[e])
-            i += 2
-        elif e == "x":
-            m = re.match(r"[0-9A-Fa-f]+", body[i + 2:])
-            out.append(int(m.group(0), 16) & 0xFF)
-            i += 2 + len(m.group(0))
-        elif e in "01234567":
-            m = re.match(r"[0-7]{1,3}", body[i + 1:])
-            out.append(int(m.group(0), 8) & 0xFF)
-            i += 1 + len(m.group(0))
-        else:
-            raise ValueError("unknown escape \\%s" % e)
-    return bytes(out)
+    return c_bytes(body, ESCAPES)
 
 
 def preprocess(text):
@@ -162,35 +141,16 @@ def tokens(text):
 
 def matching(toks, i):
     """The index of the bracket closing the one at `i`."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    opening, closing, depth = toks[i][1], pairs[toks[i][1]], 0
-    for j in range(i, len(toks)):
-        if toks[j][0] == "op":
-            if toks[j][1] == opening:
-                depth += 1
-            elif toks[j][1] == closing:
-                depth -= 1
-                if depth == 0:
-                    return j
-    raise ValueError("unbalanced %s at line %d" % (opening, toks[i][2]))
+    j = closing_token(toks, i, "op")
+    if j is None:
+        raise ValueError("unbalanced %s at line %d" % (toks[i][1], toks[i][2]))
+    return j
 
 
-def split_args(toks):
-    """The comma-separated arguments of a token list (no enclosing parentheses)."""
-    args, cur, depth = [], [], 0
-    for t in toks:
-        if t[0] == "op" and t[1] in "([{":
-            depth += 1
-        elif t[0] == "op" and t[1] in ")]}":
-            depth -= 1
-        if t[0] == "op" and t[1] == "," and depth == 0:
-            args.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    if cur or args:
-        args.append(cur)
-    return args
+def split_args(toks, sep=","):
+    """The arguments of a token list (no enclosing parentheses), split at `sep` outside
+    brackets."""
+    return split_tokens(toks, sep, "op")
 
 
 def tests_of(toks):
@@ -223,18 +183,7 @@ def evaluate(expr, env):
     'c'). Raises Unknown otherwise."""
     if not expr:
         raise Unknown("empty expression")
-    parts, cur, depth = [], [], 0
-    for t in expr:
-        if t[0] == "op" and t[1] in "([{":
-            depth += 1
-        elif t[0] == "op" and t[1] in ")]}":
-            depth -= 1
-        if t[0] == "op" and t[1] == "+" and depth == 0:
-            parts.append(cur)
-            cur = []
-        else:
-            cur.append(t)
-    parts.append(cur)
+    parts = split_args(expr, "+")
     if len(parts) > 1 and not any(t[1] == "?" for t in expr):
         return b"".join(evaluate(p, env) for p in parts)
     e = parts[0]
@@ -321,6 +270,48 @@ def statement_end(toks, i):
         elif toks[j][1] == ";" and depth == 0:
             return j
     return len(toks)
+
+
+def string_statement(toks, i, env):
+    """If a string variable is declared or appended to at `i`: the index after the
+    statement, `env` updated (see declared and appended)."""
+    j = declared(toks, i, env)
+    return appended(toks, i, env) if j is None else j
+
+
+def buffer_value(expr, env):
+    """The bytes of a Buffer's contents, or Unknown (why) when they are not evaluated."""
+    try:
+        return evaluate(expr, env)
+    except (Unknown, ValueError, IndexError) as e:
+        return Unknown(str(e))
+
+
+def declared(toks, i, env):
+    """If a string variable is declared at `i`: the index after the statement, the variable
+    set in `env` (None when its value is not evaluated)."""
+    d = declaration(toks, i) if toks[i][0] == "id" else None
+    if not d:
+        return None
+    try:
+        env[d[0]] = evaluate(d[1], env)
+    except (Unknown, ValueError, IndexError):
+        env[d[0]] = None
+    return d[2]
+
+
+def appended(toks, i, env):
+    """If `V += ...;` is at `i`, V a variable of `env`: the index after the statement, V
+    extended (None when either side is not evaluated)."""
+    v = toks[i][1]
+    if not (toks[i][0] == "id" and v in env and i + 1 < len(toks) and toks[i + 1][1] == "+="):
+        return None
+    end = statement_end(toks, i)
+    try:
+        env[v] = env[v] + evaluate(toks[i + 2:end], env)
+    except (Unknown, ValueError, IndexError, TypeError):
+        env[v] = None
+    return end + 1
 
 
 def literal_array(toks, i):
@@ -440,50 +431,53 @@ def expand_row(toks, var, row):
     Envoy's HTTPStringTestCase: `VAR.http_version_` made a literal, whether the row expects
     an error (`expected_error.has_value()`) and `"...".empty()` made true or false, and the
     `if` statements on them and `?:` resolved."""
-    out, k = [], 0
-    while k < len(toks):
-        w = [t[1] for t in toks[k:k + 5]]
-        if w[:3] == [var, ".", "http_version_"]:
-            out.append(("str", row[0], toks[k][2]))
-            k += 3
-        elif w[:3] == [var, ".", "expected_error_"]:
-            out.append(("id", "ROW_ERROR", toks[k][2]))
-            k += 3
-        else:
-            out.append(toks[k])
-            k += 1
-    toks, out, k = out, [], 0
-    while k < len(toks):
+    def fields(toks, k):
+        w = [t[1] for t in toks[k:k + 3]]
+        if w == [var, ".", "http_version_"]:
+            return [("str", row[0], toks[k][2])], k + 3
+        if w == [var, ".", "expected_error_"]:
+            return [("id", "ROW_ERROR", toks[k][2])], k + 3
+        return None
+
+    def tests(toks, k):
         w = [t[1] for t in toks[k:k + 5]]
         if w[1:5] == [".", "has_value", "(", ")"] and w[0] in ("ROW_ERROR", "expected_error"):
-            out.append(("id", "true" if row[1] is not None else "false", toks[k][2]))
-            k += 5
-        elif toks[k][0] == "str" and w[1:5] == [".", "empty", "(", ")"]:
-            out.append(("id", "false" if toks[k][1] else "true", toks[k][2]))
-            k += 5
-        else:
+            return [("id", "true" if row[1] is not None else "false", toks[k][2])], k + 5
+        if toks[k][0] == "str" and w[1:5] == [".", "empty", "(", ")"]:
+            return [("id", "false" if toks[k][1] else "true", toks[k][2])], k + 5
+        return None
+
+    def branches(toks, k):
+        if [t[1] for t in toks[k:k + 2]] != ["if", "("]:
+            return None
+        close = matching(toks, k + 1)
+        cond = [t[1] for t in toks[k + 2:close]]
+        value = {("true",): True, ("false",): False, ("!", "true"): False,
+                 ("!", "false"): True}.get(tuple(cond))
+        if value is None or toks[close + 1][1] != "{":
+            return None
+        end = matching(toks, close + 1)
+        then, other, after = toks[close + 2:end], [], end + 1
+        if after < len(toks) and toks[after][1] == "else" and toks[after + 1][1] == "{":
+            e_end = matching(toks, after + 1)
+            other, after = toks[after + 2:e_end], e_end + 1
+        return (then if value else other), after
+
+    return rewrite(rewrite(rewrite(toks, fields), tests), branches)
+
+
+def rewrite(toks, rule):
+    """`toks` with each run that `rule(toks, k)` replaces (it gives the new tokens and the
+    index after the run, or None) replaced; the new tokens are not rewritten again."""
+    out, k = [], 0
+    while k < len(toks):
+        r = rule(toks, k)
+        if r is None:
             out.append(toks[k])
             k += 1
-    toks, out, k = out, [], 0
-    while k < len(toks):
-        w = [t[1] for t in toks[k:k + 4]]
-        if w[:1] == ["if"] and w[1:2] == ["("]:
-            close = matching(toks, k + 1)
-            cond = [t[1] for t in toks[k + 2:close]]
-            value = {("true",): True, ("false",): False, ("!", "true"): False,
-                     ("!", "false"): True}.get(tuple(cond))
-            if value is not None and toks[close + 1][1] == "{":
-                end = matching(toks, close + 1)
-                then, other, after = toks[close + 2:end], [], end + 1
-                if after < len(toks) and toks[after][1] == "else" and \
-                        toks[after + 1][1] == "{":
-                    e_end = matching(toks, after + 1)
-                    other, after = toks[after + 2:e_end], e_end + 1
-                out.extend(then if value else other)
-                k = after
-                continue
-        out.append(toks[k])
-        k += 1
+        else:
+            out.extend(r[0])
+            k = r[1]
     return out
 
 
@@ -552,13 +546,9 @@ def envoy_walk(body, consts, role):
                         option = option or res.get("option")
                     i = end + 1
                     continue
-        d = declaration(body, i) if t[0] == "id" else None
-        if d:
-            try:
-                env[d[0]] = evaluate(d[1], env) if d[1] is not None else None
-            except (Unknown, ValueError, IndexError):
-                env[d[0]] = None
-            i = d[2]
+        j = string_statement(body, i, env)
+        if j is not None:
+            i = j
             continue
         if v == "Buffer::OwnedImpl" and i + 1 < n and body[i + 1][0] == "id":
             name = body[i + 1][1]
@@ -568,35 +558,18 @@ def envoy_walk(body, consts, role):
                 continue
             if body[i + 2][1] == "=":
                 end = statement_end(body, i + 2)
-                try:
-                    bufs[name] = evaluate(body[i + 3:end], env)
-                except (Unknown, ValueError, IndexError) as e:
-                    bufs[name] = Unknown(str(e))
+                bufs[name] = buffer_value(body[i + 3:end], env)
                 i = end + 1
                 continue
             if body[i + 2][1] in ("(", "{"):
                 close = matching(body, i + 2)
-                try:
-                    bufs[name] = evaluate(body[i + 3:close], env)
-                except (Unknown, ValueError, IndexError) as e:
-                    bufs[name] = Unknown(str(e))
+                bufs[name] = buffer_value(body[i + 3:close], env)
                 i = close + 1
                 continue
-        if t[0] == "id" and v in env and i + 1 < n and body[i + 1][1] == "+=":
-            end = statement_end(body, i)
-            try:
-                env[v] = env[v] + evaluate(body[i + 2:end], env)
-            except (Unknown, ValueError, IndexError, TypeError):
-                env[v] = None
-            i = end + 1
-            continue
         if t[0] == "id" and i + 3 < n and body[i + 1][1] == "=" and \
                 body[i + 2][1] == "Buffer::OwnedImpl" and body[i + 3][1] == "(":
             close = matching(body, i + 3)
-            try:
-                bufs[v] = evaluate(body[i + 4:close], env)
-            except (Unknown, ValueError, IndexError) as e:
-                bufs[v] = Unknown(str(e))
+            bufs[v] = buffer_value(body[i + 4:close], env)
             i = close + 1
             continue
         if t[0] == "id" and v in bufs and i + 3 < n and body[i + 1][1] == "." and \
@@ -604,16 +577,15 @@ def envoy_walk(body, consts, role):
             close = matching(body, i + 3)
             if body[i + 2][1] == "drain":
                 return {"skip": "drains a buffer by hand"}
-            try:
-                more = evaluate(body[i + 4:close], env)
-                if isinstance(bufs[v], Unknown):
-                    pass
-                elif body[i + 2][1] == "add":
-                    bufs[v] = bufs[v] + more
-                else:
-                    bufs[v] = more + bufs[v]
-            except (Unknown, ValueError, IndexError) as e:
-                bufs[v] = Unknown(str(e))
+            more = buffer_value(body[i + 4:close], env)
+            if isinstance(more, Unknown):
+                bufs[v] = more
+            elif isinstance(bufs[v], Unknown):
+                pass
+            elif body[i + 2][1] == "add":
+                bufs[v] = bufs[v] + more
+            else:
+                bufs[v] = more + bufs[v]
             i = close + 1
             continue
         if v == "codec_" and i + 3 < n and body[i + 1][1] == "=":
@@ -840,13 +812,9 @@ def balsa_walk(fixture, body, consts):
                     env[v] = None
             i = close + 1
             continue
-        if t[0] == "id" and v in env and i + 1 < n and body[i + 1][1] == "+=":
-            end = statement_end(body, i)
-            try:
-                env[v] = env[v] + evaluate(body[i + 2:end], env)
-            except (Unknown, ValueError, IndexError, TypeError):
-                env[v] = None
-            i = end + 1
+        j = string_statement(body, i, env)
+        if j is not None:
+            i = j
             continue
         if v == "absl::CUnescape" and i + 6 < n and body[i + 1][1] == "(" and \
                 body[i + 3][1] == "," and body[i + 4][1] == "&" and body[i + 6][1] == ")":
@@ -860,14 +828,6 @@ def balsa_walk(fixture, body, consts):
             continue
         if v == "&" and i + 1 < n and body[i + 1][1] in env and body[i - 1][1] in ("(", ","):
             env[body[i + 1][1]] = None      # written by a call (absl::CUnescape and the like)
-        d = declaration(body, i) if t[0] == "id" else None
-        if d:
-            try:
-                env[d[0]] = evaluate(d[1], env)
-            except (Unknown, ValueError, IndexError):
-                env[d[0]] = None
-            i = d[2]
-            continue
         if v in ("EXPECT_TRUE", "ASSERT_TRUE", "EXPECT_FALSE", "ASSERT_FALSE", "EXPECT_EQ",
                  "ASSERT_EQ", "EXPECT_CALL") and i + 1 < n and body[i + 1][1] == "(":
             close = matching(body, i + 1)

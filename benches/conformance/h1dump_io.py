@@ -367,6 +367,15 @@ def write_json(path, results, document=None):
         json.dump(jsonable(results if document is None else document), f, indent=1)
 
 
+def finish(args, results, not_run, broken):
+    """The end of a corpus script: the consistency line, --json (the results and the calls
+    `not_run`) and the exit status (1 if any case was `broken`)."""
+    print_consistency(results)
+    if args.json:
+        write_json(args.json, results, {"results": results, "not_run": not_run})
+    return 1 if broken else 0
+
+
 def run_twice(h1dump, role, data, points, host_field, method=None):
     """h1dump on `data` whole and one byte at a time. Returns the whole run's output, what
     `read_events` made of it (with "crash": either run's failure, and the supplied

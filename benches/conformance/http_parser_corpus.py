@@ -48,6 +48,7 @@ import sys
 
 import h1dump_io  # noqa: E402
 from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
+from source_text import c_bytes  # noqa: E402
 
 HOST = b"Host: http-parser.invalid\r\n"
 HOST_FIELD = (b"host", b"http-parser.invalid")
@@ -69,49 +70,9 @@ class Corpus(Source):
 # ------------------------------------------------------------------- C tokenizer
 
 
-SIMPLE_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("a"): 7, ord("b"): 8,
-                  ord("f"): 12, ord("v"): 11, ord("\\"): 92, ord("'"): 39, ord('"'): 34,
-                  ord("?"): 63}
-
-
 def decode_c_string(body):
     """The bytes of a C string literal's body (between the quotes; source bytes, UTF-8)."""
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c != 0x5C:  # backslash
-            out.append(c)
-            i += 1
-            continue
-        i += 1
-        e = body[i]
-        if e in SIMPLE_ESCAPES:
-            out.append(SIMPLE_ESCAPES[e])
-            i += 1
-        elif 0x30 <= e <= 0x37:  # octal, 1 to 3 digits
-            j = i
-            while j < len(body) and j < i + 3 and 0x30 <= body[j] <= 0x37:
-                j += 1
-            v = int(body[i:j], 8)
-            if v > 0xFF:
-                raise ValueError("octal escape out of range: %r" % body[i:j])
-            out.append(v)
-            i = j
-        elif e == ord("x"):  # hex, as many digits as follow
-            j = i + 1
-            while j < len(body) and chr(body[j]) in "0123456789abcdefABCDEF":
-                j += 1
-            if j == i + 1:
-                raise ValueError("\\x without digits")
-            v = int(body[i + 1:j], 16)
-            if v > 0xFF:
-                raise ValueError("hex escape out of range: %r" % body[i:j])
-            out.append(v)
-            i = j
-        else:
-            raise ValueError("unknown escape \\%c" % e)
-    return bytes(out)
+    return c_bytes(body.decode("latin-1"), strict=True, encoding="latin-1")
 
 
 PUNCT = [b"...", b"->", b"++", b"--", b"==", b"!=", b"<=", b">=", b"&&", b"||", b"+=", b"-=",

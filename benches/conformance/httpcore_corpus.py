@@ -70,6 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 from h1dump_io import Source  # noqa: E402
+from source_text import CHAR, JAVA, JAVA_STRING, NotUnderstood, java_unescape  # noqa: E402
 
 TEST = "httpcore5/src/test/java/org/apache/hc/core5/http/"
 FILES = [
@@ -92,121 +93,11 @@ RESPONSE_HEAD = b"HTTP/1.1 200 OK\r\n"
 API_EXCEPTIONS = ("StreamClosedException", "NullPointerException", "IllegalArgumentException")
 
 
-class NotUnderstood(Exception):
-    pass
-
-
 # ------------------------------------------------------------------------ Java source
 
-LITERAL = r'"(?:[^"\\\n]|\\.)*"'
-CHAR = r"'(?:[^'\\\n]|\\.)+'"
-
-
-def java_unescape(body):
-    out, i = [], 0
-    simple = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'",
-              "\\": "\\", "s": " "}
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out.append(c)
-            i += 1
-            continue
-        n = body[i + 1]
-        if n in simple:
-            out.append(simple[n])
-            i += 2
-        elif n == "u":
-            j = i + 1
-            while body[j] == "u":
-                j += 1
-            out.append(chr(int(body[j:j + 4], 16)))
-            i = j + 4
-        elif n in "01234567":
-            m = re.match(r"[0-3][0-7]{0,2}|[4-7][0-7]?", body[i + 1:])
-            out.append(chr(int(m.group(0), 8)))
-            i += 1 + len(m.group(0))
-        else:
-            raise NotUnderstood("escape \\%s" % n)
-    return "".join(out)
-
-
-def strip_comments(text):
-    """`text` with its comments blanked (newlines kept, so that lines still count)."""
-    def blank(m):
-        s = m.group(0)
-        return s if s[0] in "\"'" else re.sub(r"[^\n]", " ", s)
-    return re.sub(r'%s|%s|//[^\n]*|/\*.*?\*/' % (LITERAL, CHAR), blank, text, flags=re.S)
-
-
-def split_top(text, seps=",", opening="([{", closing=")]}"):
-    """`text` split at `seps` found outside brackets and literals."""
-    parts, depth, cur, i = [], 0, [], 0
-    while i < len(text):
-        m = re.match(LITERAL + "|" + CHAR, text[i:])
-        if m:
-            cur.append(m.group(0))
-            i += len(m.group(0))
-            continue
-        c = text[i]
-        if c in opening:
-            depth += 1
-        elif c in closing:
-            depth -= 1
-        if c in seps and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    parts.append("".join(cur))
-    return [p.strip() for p in parts]
-
-
-def matching(text, i):
-    """The index of the bracket closing the one at `text[i]`."""
-    depth, j = 0, i
-    while j < len(text):
-        m = re.match(LITERAL + "|" + CHAR, text[j:])
-        if m:
-            j += len(m.group(0))
-            continue
-        if text[j] in "([{":
-            depth += 1
-        elif text[j] in ")]}":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    raise NotUnderstood("unbalanced brackets")
-
-
-def statements(body, offset_line):
-    """The statements of a method body as (line, text): split at `;`, `{` and `}` found
-    outside parentheses (so blocks are flattened, and lambdas in calls kept whole)."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(body):
-        m = re.match(LITERAL + "|" + CHAR, body[i:])
-        if m:
-            i += len(m.group(0))
-            continue
-        c = body[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "{" and depth == 0 and re.search(r"[=\]]\s*$", body[:i]):
-            i = matching(body, i) + 1  # an array initializer: part of the statement
-            continue
-        elif c in ";{}" and depth == 0:
-            text = body[start:i].strip()
-            if text:
-                lead = len(body[start:i]) - len(body[start:i].lstrip())
-                line = offset_line + body[:start + lead].count("\n")
-                out.append((line, text.replace("\n", " ")))
-            start = i + 1
-        i += 1
-    return out
+def one_line(text):
+    """A statement's lines made one."""
+    return text.replace("\n", " ")
 
 
 def test_methods(text):
@@ -215,7 +106,7 @@ def test_methods(text):
     for m in re.finditer(r"@Test\s+(?:@\w+(?:\([^)]*\))?\s+)*(?:public\s+)?void\s+(\w+)\s*"
                          r"\([^)]*\)\s*(?:throws\s+[\w.,\s]+)?\{", text):
         start = m.end() - 1
-        end = matching(text, start)
+        end = JAVA.matching(text, start)
         line = text[:m.start()].count("\n") + 1
         out.append((m.group(1), line, text[start + 1:end],
                     text[:start + 1].count("\n") + 1))
@@ -226,7 +117,7 @@ def constants(text):
     """The class's `static final String NAME = ...;` constants."""
     out = {}
     pattern = r'(?:static\s+final|final\s+static)\s+String\s+(\w+)\s*=\s*((?:%s|[^;"])*);'
-    for m in re.finditer(pattern % LITERAL, text, re.S):
+    for m in re.finditer(pattern % JAVA_STRING, text, re.S):
         try:
             out[m.group(1)] = java_string(m.group(2), out)
         except NotUnderstood:
@@ -237,9 +128,9 @@ def constants(text):
 def java_string(expr, names):
     """The value of a String expression: literals, chars and known names joined by `+`."""
     out = []
-    for term in split_top(expr, "+"):
+    for term in JAVA.split_top(expr, "+"):
         term = term.strip()
-        if re.fullmatch(LITERAL, term):
+        if re.fullmatch(JAVA_STRING, term):
             out.append(java_unescape(term[1:-1]))
         elif re.fullmatch(CHAR, term):
             out.append(java_unescape(term[1:-1]))
@@ -273,8 +164,8 @@ def assert_args(stmt):
     m = re.match(r"(?:Assertions\.)?(assert\w+)\s*\(", stmt)
     if not m:
         return None
-    close = matching(stmt, m.end() - 1)
-    return m.group(1), split_top(stmt[m.end():close])
+    close = JAVA.matching(stmt, m.end() - 1)
+    return m.group(1), JAVA.split_top(stmt[m.end():close])
 
 
 # ------------------------------------------------------------------------ cases
@@ -447,7 +338,7 @@ def message_cases(name, line0, stmts, names, skipped):
             parsed[args[0]]["complete"] = False
             continue
         if kind == "assertTrue":
-            m = re.fullmatch(r"(\w+)\.containsHeader\((%s)\)" % LITERAL, args[0])
+            m = re.fullmatch(r"(\w+)\.containsHeader\((%s)\)" % JAVA_STRING, args[0])
             if m and m.group(1) in bound:
                 bound[m.group(1)]["contains"].append(java_string(m.group(2), names))
             continue
@@ -536,18 +427,18 @@ def body_cases(name, line0, stmts, names, skipped, body_text):
         m = re.match(r"(?:final\s+)?String\[\]\s+(\w+)\s*=\s*\{(.*)\}$", st, re.S)
         if m:
             strings[m.group(1)] = "".join(java_string(x, strings)
-                                          for x in split_top(m.group(2)) if x)
+                                          for x in JAVA.split_top(m.group(2)) if x)
             continue
         m = re.match(r"(?:final\s+)?byte\[\]\s+(\w+)\s*=\s*new\s+byte\[\]\s*\{(.*)\}$", st)
         if m:
             strings[m.group(1)] = "".join(java_string(x, strings)
-                                          for x in split_top(m.group(2)) if x)
+                                          for x in JAVA.split_top(m.group(2)) if x)
             continue
         m = re.search(r"\w+\s+(\w+)\s*=\s*new\s+(?:Timeout)?ByteArrayInputStream\(", st)
         m2 = re.match(r"(?:final\s+)?\w+\s+(\w+)\s*=\s*new\s+ReadableByteChannelMock\(\s*"
                       r"(?:new\s+String\[\]\s*\{(.*)\}|(\w+))\s*,.*\)$", st, re.S)
         if m:
-            src = st[m.end():matching(st, m.end() - 1)].strip()
+            src = st[m.end():JAVA.matching(st, m.end() - 1)].strip()
             g = re.fullmatch(r"(.*)\.getBytes\(.*\)", src)
             if g:
                 streams[m.group(1)] = java_string(g.group(1), strings)
@@ -558,19 +449,19 @@ def body_cases(name, line0, stmts, names, skipped, body_text):
             if "TimeoutByteArrayInputStream" in st:  # a NUL: a timeout, then the rest
                 streams[m.group(1)] = streams[m.group(1)].replace("\0", "")
             # a try-with-resources may make the decoder in the same statement
-            st = st[matching(st, m.end() - 1) + 1:]
+            st = st[JAVA.matching(st, m.end() - 1) + 1:]
             if not re.search(r"new\s+(%s)\(" % "|".join(DECODERS), st):
                 continue
         if m2:
             if m2.group(2) is not None:
                 streams[m2.group(1)] = "".join(java_string(x, strings)
-                                               for x in split_top(m2.group(2)) if x)
+                                               for x in JAVA.split_top(m2.group(2)) if x)
             else:
                 streams[m2.group(1)] = strings[m2.group(3)]
             continue
         m = re.match(r"(?:final\s+)?\w+\s+(\w+)\s*=\s*new\s+SessionInputBufferImpl\((.*)\)$", st)
         if m:
-            args = split_top(m.group(2))
+            args = JAVA.split_top(m.group(2))
             ints = [int(a) for a in args if re.fullmatch(r"\d+", a)]
             nio = "ReadableByteChannelMock" in body_text
             limit = None
@@ -588,7 +479,7 @@ def body_cases(name, line0, stmts, names, skipped, body_text):
             continue
         m = re.search(r"(?:(\w+)\s+)?(\w+)\s*=\s*new\s+(%s)\(" % "|".join(DECODERS), st)
         if m:
-            args = split_top(st[m.end():matching(st, m.end() - 1)])
+            args = JAVA.split_top(st[m.end():JAVA.matching(st, m.end() - 1)])
             framing = DECODERS[m.group(3)]
             if m.group(3).endswith("Decoder"):
                 chan, buf = args[0], args[1]
@@ -683,11 +574,11 @@ def cases_of(src):
     cases, skipped = [], []
     for rel, family in FILES:
         path = TEST + rel
-        text = strip_comments(src.read_bytes(path).decode("utf-8"))
+        text = JAVA.strip_comments(src.read_bytes(path).decode("utf-8"))
         names = constants(text)
         for name, line, body, body_line in test_methods(text):
             try:
-                stmts = statements(body, body_line)
+                stmts = JAVA.statements(body, body_line, one_line, initializers=True)
                 if family == "line":
                     found = line_cases(name, line, stmts, names, skipped)
                 elif family == "message":
@@ -772,21 +663,7 @@ def compare(c, first, ours):
     hdrs = [h for h in msg["headers"]]
     if c["header_count"] is not None and len(hdrs) != c["header_count"]:
         diffs.append("%d field(s), we %d" % (c["header_count"], len(hdrs)))
-    for i, want in sorted(c["headers"].items()):
-        if i >= len(hdrs):
-            diffs.append("field %d missing" % i)
-            continue
-        n, v = (x.decode("latin-1") for x in hdrs[i])
-        if "getName" in want and n.lower() != want["getName"].lower():
-            diffs.append("field %d name %r, we %r" % (i, want["getName"], n))
-        if "getValue" in want and v != want["getValue"]:
-            diffs.append("field %d value %r, we %r" % (i, want["getValue"], v))
-        # toString() is the line as HttpCore kept it: its name (compared without regard
-        # to case, RFC 9110 §5.1) and its value, without the OWS around it (§5.5)
-        if "toString" in want:
-            wn, _, wv = want["toString"].partition(":")
-            if (n.lower(), v) != (wn.lower(), wv.strip(" \t")):
-                diffs.append("field %d %r, we %r" % (i, want["toString"], "%s: %s" % (n, v)))
+    diffs += field_diffs("field", c["headers"], hdrs, True)
     for name in c["contains"]:
         if not any(n.lower() == name.lower().encode() for n, _ in hdrs):
             diffs.append("no %s field" % name)
@@ -801,15 +678,30 @@ def compare(c, first, ours):
     tr = msg["trailers"]
     if c["trailer_count"] is not None and len(tr) != c["trailer_count"]:
         diffs.append("%d trailer field(s), we %d" % (c["trailer_count"], len(tr)))
-    for i, want in sorted(c["trailers"].items()):
-        if i >= len(tr):
-            diffs.append("trailer %d missing" % i)
+    diffs += field_diffs("trailer", c["trailers"], tr, False)
+    return diffs
+
+
+def field_diffs(what, wants, fields, to_string):
+    """How our `fields` differ from those the test asserts (`wants`: index -> getter ->
+    value), `what` naming them; with `to_string`, toString() is compared too."""
+    diffs = []
+    for i, want in sorted(wants.items()):
+        if i >= len(fields):
+            diffs.append("%s %d missing" % (what, i))
             continue
-        n, v = (x.decode("latin-1") for x in tr[i])
+        n, v = (x.decode("latin-1") for x in fields[i])
         if "getName" in want and n.lower() != want["getName"].lower():
-            diffs.append("trailer %d name %r, we %r" % (i, want["getName"], n))
+            diffs.append("%s %d name %r, we %r" % (what, i, want["getName"], n))
         if "getValue" in want and v != want["getValue"]:
-            diffs.append("trailer %d value %r, we %r" % (i, want["getValue"], v))
+            diffs.append("%s %d value %r, we %r" % (what, i, want["getValue"], v))
+        # toString() is the line as HttpCore kept it: its name (compared without regard
+        # to case, RFC 9110 §5.1) and its value, without the OWS around it (§5.5)
+        if to_string and "toString" in want:
+            wn, _, wv = want["toString"].partition(":")
+            if (n.lower(), v) != (wn.lower(), wv.strip(" \t")):
+                diffs.append("%s %d %r, we %r" % (what, i, want["toString"],
+                                                  "%s: %s" % (n, v)))
     return diffs
 
 
@@ -875,10 +767,7 @@ def main():
     row("HttpCore refuses", [r for r in counted if r["refuse"]])
     row("all (default configuration)", counted)
     row("configured (not counted)", optional)
-    h1dump_io.print_consistency(results)
-    if args.json:
-        h1dump_io.write_json(args.json, results, {"results": results, "not_run": skipped})
-    return 1 if broken else 0
+    return h1dump_io.finish(args, results, skipped, broken)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import h1dump_io  # noqa: E402
 from h1dump_io import Source, read_events, run_h1dump  # noqa: E402
+from source_text import NotUnderstood, java_unescape  # noqa: E402
 
 DIR = "codec-http/src/test/java/io/netty/handler/codec/http/"
 FILES = ["HttpRequestDecoderTest.java", "HttpResponseDecoderTest.java",
@@ -111,10 +112,6 @@ class NettySource(Source):
         super().__init__(path, rev, "codec-http")
 
 
-class NotUnderstood(Exception):
-    pass
-
-
 # ------------------------------------------------------------------------ Java tokens
 
 
@@ -130,35 +127,14 @@ class Tok:
 
 PUNCTS = sorted(""">>>= <<= >>= >>> ... -> :: ++ -- && || == != <= >= += -= *= /= &= |= ^= %= << >>
 ( ) { } [ ] ; , . @ = > < ! ~ ? : + - * / & | ^ %""".split(), key=len, reverse=True)
-ESC = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\",
-       "s": " "}
 
 
 def unescape(body, line):
-    out, i = [], 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out.append(c)
-            i += 1
-            continue
-        e = body[i + 1]
-        if e in ESC:
-            out.append(ESC[e])
-            i += 2
-        elif e in "01234567":
-            m = re.match(r"[0-3][0-7]{0,2}|[0-7]{1,2}", body[i + 1:])
-            out.append(chr(int(m.group(0), 8)))
-            i += 1 + len(m.group(0))
-        elif e == "u":
-            j = i + 1
-            while body[j] == "u":
-                j += 1
-            out.append(chr(int(body[j:j + 4], 16)))
-            i = j + 4
-        else:
-            raise NotUnderstood("line %d: escape \\%s" % (line, e))
-    return "".join(out)
+    """A Java literal's body decoded (an escape not understood is reported with its line)."""
+    try:
+        return java_unescape(body)
+    except NotUnderstood as e:
+        raise NotUnderstood("line %d: %s" % (line, e))
 
 
 def tokenize(text):
