@@ -114,7 +114,8 @@ impl<F: AsFd> CopyBody<F> {
     /// Sets the size of the copy loop's buffer, in bytes (at least 1; the default, 512 KiB,
     /// was chosen by measurement: BENCHMARKS.md, "Body read sizes"). The buffer is
     /// allocated only when the copy loop runs, and each read from the connection moves at
-    /// most this much.
+    /// most this much. A destination that takes whole messages of a bounded size (a
+    /// datagram or `SOCK_SEQPACKET` socket) wants a buffer no larger than its bound.
     pub fn with_buffer_size(mut self, bytes: usize) -> Self {
         self.buffer_size = bytes.max(1);
         self
